@@ -1,0 +1,293 @@
+//! The three attributes, on `proc_macro2` tokens so tests can call them:
+//! parse, validate, expand.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Type};
+
+use crate::args::Options;
+use crate::error::{StripParamAttrs, compile_errors, with_item};
+use crate::expand::{self, ImplMethod};
+use crate::model::TracedFn;
+use crate::validate::{self, Placement};
+
+pub(crate) fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+    let options = match syn::parse2::<Options>(args) {
+        Ok(options) => options,
+        Err(error) => return with_item(item, vec![error]),
+    };
+    let function = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(error) => return with_item(item.clone(), vec![not_a_function(&item, error)]),
+    };
+    let mut errors = validate::options(&options, Placement::Function);
+    let prefix = prefix(&function.vis, function.modifiers.defaultness.as_ref());
+    match TracedFn::new(function.attrs, prefix, function.sig, *function.block, None) {
+        Ok(model) => {
+            errors.extend(validate::function(&options, &model));
+            if errors.is_empty() {
+                return expand::function(&options, &model);
+            }
+            with_item(item, errors)
+        }
+        Err(model_errors) => {
+            errors.extend(model_errors);
+            with_item(item, errors)
+        }
+    }
+}
+
+fn prefix(vis: &syn::Visibility, defaultness: Option<&syn::Token![default]>) -> TokenStream {
+    quote!(#vis #defaultness)
+}
+
+/// The error for `#[traced]` on something other than a function with a body.
+fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
+    let message = |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Impl(imp)) => syn::Error::new(
+            imp.impl_token.span,
+            "`#[traced]` applies to functions; to trace every method of an impl block use `#[traced_impl]`",
+        ),
+        Ok(Item::Struct(s)) => syn::Error::new(s.struct_token.span, message("a struct")),
+        Ok(Item::Enum(e)) => syn::Error::new(e.enum_token.span, message("an enum")),
+        Ok(Item::Trait(t)) => syn::Error::new(
+            t.trait_token.span,
+            "`#[traced]` applies to functions with a body, not to a trait; put it on the methods of the impls",
+        ),
+        Ok(Item::Mod(m)) => syn::Error::new(m.mod_token.span, message("a module")),
+        Ok(Item::Const(c)) => syn::Error::new(c.const_token.span, message("a const")),
+        Ok(Item::Static(s)) => syn::Error::new(s.static_token.span, message("a static")),
+        Ok(other) => syn::Error::new(other.span(), message("this item")),
+        Err(_) => match syn::parse2::<syn::TraitItemFn>(item.clone()) {
+            Ok(declaration) if declaration.default.is_none() => syn::Error::new(
+                declaration.sig.fn_token.span,
+                "`#[traced]` needs a function body; on a trait method declaration, \
+                 put it on the implementations instead",
+            ),
+            _ => parse_error,
+        },
+    }
+}
+
+pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
+    let options = match syn::parse2::<Options>(args.clone()) {
+        Ok(options) => options,
+        Err(error) => return with_item(item, vec![error]),
+    };
+    let imp = match syn::parse2::<ItemImpl>(item.clone()) {
+        Ok(imp) => imp,
+        Err(error) => return with_item(item.clone(), vec![not_an_impl(&item, error)]),
+    };
+    let mut errors = validate::options(&options, Placement::ImplBlock);
+    if !errors.is_empty() {
+        return with_item(item, errors);
+    }
+    if let Some(at) = imp.attrs.iter().position(is_async_trait) {
+        let krate = match &options.krate {
+            Some((_, path)) => path.to_token_stream(),
+            None => quote!(::traced),
+        };
+        let reinvoke = quote!(#[#krate::traced_impl(#args)]);
+        return expand::after_async_trait(imp, at, reinvoke);
+    }
+    let type_name = type_name(&imp.self_ty);
+    let mut methods = Vec::new();
+    let mut imp = imp;
+    for (index, impl_item) in imp.items.iter_mut().enumerate() {
+        let ImplItem::Fn(method) = impl_item else { continue };
+        match method_plan(&mut method.attrs) {
+            Err(plan_errors) => {
+                errors.extend(plan_errors);
+                StripParamAttrs.visit_impl_item_fn_mut(method);
+            }
+            Ok(Plan::Untraced) => {
+                if let Some(error) = untraced_param_attrs(&method.sig) {
+                    errors.push(error);
+                    StripParamAttrs.visit_impl_item_fn_mut(method);
+                }
+            }
+            Ok(Plan::Traced(own)) => {
+                let own_errors = validate::options(&own, Placement::Function);
+                let merged = own.over(&options);
+                let prefix = prefix(&method.vis, method.modifiers.defaultness.as_ref());
+                let model = TracedFn::new(
+                    method.attrs.clone(),
+                    prefix,
+                    method.sig.clone(),
+                    method.block.clone(),
+                    Some(&type_name),
+                );
+                match model {
+                    Ok(model) => {
+                        let mut method_errors = own_errors;
+                        method_errors.extend(validate::function(&merged, &model));
+                        if method_errors.is_empty() {
+                            methods.push(ImplMethod {
+                                index,
+                                expansion: expand::function(&merged, &model),
+                            });
+                        } else {
+                            errors.extend(method_errors);
+                            StripParamAttrs.visit_impl_item_fn_mut(method);
+                        }
+                    }
+                    Err(model_errors) => {
+                        errors.extend(own_errors);
+                        errors.extend(model_errors);
+                        StripParamAttrs.visit_impl_item_fn_mut(method);
+                    }
+                }
+            }
+        }
+    }
+    let mut output = expand::impl_block(imp, methods);
+    output.extend(compile_errors(errors));
+    output
+}
+
+fn not_an_impl(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(function)) => syn::Error::new(
+            function.sig.fn_token.span,
+            "`#[traced_impl]` applies to impl blocks; on a function use `#[traced]`",
+        ),
+        Ok(Item::Trait(t)) => syn::Error::new(
+            t.trait_token.span,
+            "`#[traced_impl]` applies to impl blocks, not to a trait definition; \
+             put it on the impls of the trait",
+        ),
+        Ok(other) => syn::Error::new(
+            other.span(),
+            "`#[traced_impl]` applies to impl blocks (`impl Type { .. }` or `impl Trait for Type { .. }`)",
+        ),
+        Err(_) => parse_error,
+    }
+}
+
+fn is_async_trait(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "async_trait")
+}
+
+fn last_segment_is(attr: &Attribute, name: &str) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == name)
+}
+
+/// What to do with one method of a `#[traced_impl]` block.
+enum Plan {
+    Traced(Options),
+    Untraced,
+}
+
+/// Takes `#[traced(..)]` / `#[untraced]` off the method and says what they ask.
+fn method_plan(attrs: &mut Vec<Attribute>) -> Result<Plan, Vec<syn::Error>> {
+    let mut errors = Vec::new();
+    let mut traced: Option<Attribute> = None;
+    let mut untraced: Option<Attribute> = None;
+    let mut kept = Vec::new();
+    for attr in attrs.drain(..) {
+        let slot = if last_segment_is(&attr, "traced") {
+            &mut traced
+        } else if last_segment_is(&attr, "untraced") {
+            &mut untraced
+        } else {
+            kept.push(attr);
+            continue;
+        };
+        if slot.is_some() {
+            errors.push(syn::Error::new_spanned(
+                &attr,
+                "this attribute is written more than once on the method",
+            ));
+        }
+        *slot = Some(attr);
+    }
+    *attrs = kept;
+    if let (Some(_), Some(untraced)) = (&traced, &untraced) {
+        errors.push(syn::Error::new_spanned(
+            untraced,
+            "a method cannot be both `#[traced]` and `#[untraced]`; keep one",
+        ));
+    }
+    if let Some(untraced) = &untraced
+        && !matches!(untraced.meta, syn::Meta::Path(_))
+    {
+        errors.push(syn::Error::new_spanned(
+            untraced,
+            "`#[untraced]` takes no arguments",
+        ));
+    }
+    let options = match &traced {
+        None => Options::default(),
+        Some(attr) => match &attr.meta {
+            syn::Meta::Path(_) => Options::default(),
+            syn::Meta::List(list) => match list.parse_args::<Options>() {
+                Ok(options) => options,
+                Err(error) => {
+                    errors.push(error);
+                    Options::default()
+                }
+            },
+            syn::Meta::NameValue(_) => {
+                errors.push(syn::Error::new_spanned(
+                    attr,
+                    "expected `#[traced]` or `#[traced(option, ..)]`",
+                ));
+                Options::default()
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(if untraced.is_some() {
+        Plan::Untraced
+    } else {
+        Plan::Traced(options)
+    })
+}
+
+fn untraced_param_attrs(sig: &syn::Signature) -> Option<syn::Error> {
+    sig.inputs.iter().find_map(|input| {
+        let attrs = match input {
+            syn::FnArg::Receiver(receiver) => &receiver.attrs,
+            syn::FnArg::Typed(typed) => &typed.attrs,
+        };
+        attrs.iter().find(|attr| attr.path().is_ident("attr")).map(|attr| {
+            syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
+        })
+    })
+}
+
+/// `Type` in `Type::method`: the last path segment of the self type, without generics.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(String::new, |segment| segment.ident.to_string()),
+        Type::Reference(reference) => type_name(&reference.elem),
+        Type::Paren(paren) => type_name(&paren.elem),
+        Type::Group(group) => type_name(&group.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+pub(crate) fn untraced(args: TokenStream, item: TokenStream) -> TokenStream {
+    if args.is_empty() {
+        return item;
+    }
+    let error = syn::Error::new_spanned(args, "`#[untraced]` takes no arguments");
+    let mut output = item;
+    output.extend(error.to_compile_error());
+    output
+}

@@ -1,0 +1,7 @@
+//! Code generation. Infallible: everything has been checked before.
+
+mod function;
+mod impl_block;
+
+pub(crate) use function::function;
+pub(crate) use impl_block::{ImplMethod, after_async_trait, impl_block};

@@ -1,0 +1,8 @@
+//! Exporters: where finished spans go.
+
+mod console;
+mod waterfall;
+
+pub(crate) use console::ConsoleExporter;
+#[cfg(test)]
+pub(crate) use waterfall::{Style, render};

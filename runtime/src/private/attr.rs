@@ -1,0 +1,250 @@
+//! Typed attribute values, chosen at compile time by autoref-based dispatch:
+//! `(&&&&&AttrProbe(&value)).__traced_attr_value()` resolves to the first of
+//! native value, `Option` of `Display`, `Display`, `Option` of `Debug`,
+//! `Debug` that the value's type satisfies. A type with none is a compile error
+//! at the value.
+
+use std::borrow::Cow;
+use std::fmt::{Debug, Display};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
+
+/// Collects a span's attributes while it starts.
+#[derive(Debug, Default)]
+pub struct Attributes {
+    items: Vec<KeyValue>,
+}
+
+impl Attributes {
+    pub(crate) fn new() -> Self {
+        Attributes::default()
+    }
+
+    /// Records `value` under `key`; `None` (an `Option` that is `None`) records nothing.
+    #[inline]
+    pub fn record(&mut self, key: &'static str, value: Option<Value>) {
+        if let Some(value) = value {
+            self.items.push(KeyValue::new(Key::from_static_str(key), value));
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub(crate) fn into_inner(self) -> Vec<KeyValue> {
+        self.items
+    }
+}
+
+/// Wraps a reference to a value to be recorded; see the module docs.
+#[derive(Debug)]
+pub struct AttrProbe<'a, T: ?Sized>(pub &'a T);
+
+/// Types that map onto an OpenTelemetry value without formatting.
+pub trait NativeValue {
+    fn native_value(&self) -> Option<Value>;
+}
+
+macro_rules! native_int {
+    ($($ty:ty)*) => {$(
+        impl NativeValue for $ty {
+            #[inline]
+            fn native_value(&self) -> Option<Value> {
+                Some(Value::I64(i64::from(*self)))
+            }
+        }
+    )*};
+}
+native_int!(i8 i16 i32 i64 u8 u16 u32);
+
+/// Integers wider than `i64` record as int when they fit, as string otherwise.
+macro_rules! native_wide_int {
+    ($($ty:ty)*) => {$(
+        impl NativeValue for $ty {
+            #[inline]
+            fn native_value(&self) -> Option<Value> {
+                Some(match i64::try_from(*self) {
+                    Ok(value) => Value::I64(value),
+                    Err(_) => Value::String(self.to_string().into()),
+                })
+            }
+        }
+    )*};
+}
+native_wide_int!(isize usize u64 i128 u128);
+
+impl NativeValue for f64 {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::F64(*self))
+    }
+}
+
+impl NativeValue for f32 {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::F64(f64::from(*self)))
+    }
+}
+
+impl NativeValue for bool {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::Bool(*self))
+    }
+}
+
+impl NativeValue for char {
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::String(self.to_string().into()))
+    }
+}
+
+macro_rules! native_str {
+    ($($ty:ty)*) => {$(
+        impl NativeValue for $ty {
+            #[inline]
+            fn native_value(&self) -> Option<Value> {
+                let text: &str = self;
+                Some(Value::String(text.to_owned().into()))
+            }
+        }
+    )*};
+}
+native_str!(str String Cow<'_, str> Arc<str> Rc<str>);
+
+impl<T: NativeValue + ?Sized> NativeValue for &T {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        (**self).native_value()
+    }
+}
+
+impl<T: NativeValue + ?Sized> NativeValue for &mut T {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        (**self).native_value()
+    }
+}
+
+impl<T: NativeValue + ?Sized> NativeValue for Box<T> {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        (**self).native_value()
+    }
+}
+
+impl<T: NativeValue> NativeValue for Option<T> {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        self.as_ref().and_then(NativeValue::native_value)
+    }
+}
+
+/// Element types of homogeneous array attributes.
+pub trait ArrayElement: Sized {
+    fn array(items: &[Self]) -> Array;
+}
+
+macro_rules! array_element {
+    ($variant:ident: $($ty:ty => $convert:expr),* $(,)?) => {$(
+        impl ArrayElement for $ty {
+            fn array(items: &[Self]) -> Array {
+                #[allow(clippy::redundant_closure_call)]
+                Array::$variant(items.iter().map(|item| ($convert)(item)).collect())
+            }
+        }
+    )*};
+}
+array_element!(I64:
+    i8 => |v: &i8| i64::from(*v), i16 => |v: &i16| i64::from(*v), i32 => |v: &i32| i64::from(*v),
+    i64 => |v: &i64| *v, u8 => |v: &u8| i64::from(*v), u16 => |v: &u16| i64::from(*v),
+    u32 => |v: &u32| i64::from(*v),
+);
+array_element!(F64: f64 => |v: &f64| *v, f32 => |v: &f32| f64::from(*v));
+array_element!(Bool: bool => |v: &bool| *v);
+array_element!(String:
+    String => |v: &String| StringValue::from(v.clone()),
+    &str => |v: &&str| StringValue::from((*v).to_owned()),
+    Cow<'_, str> => |v: &Cow<'_, str>| StringValue::from(v.to_string()),
+);
+
+impl<T: ArrayElement> NativeValue for [T] {
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::Array(T::array(self)))
+    }
+}
+
+impl<T: ArrayElement> NativeValue for Vec<T> {
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::Array(T::array(self)))
+    }
+}
+
+impl<T: ArrayElement, const N: usize> NativeValue for [T; N] {
+    fn native_value(&self) -> Option<Value> {
+        Some(Value::Array(T::array(self)))
+    }
+}
+
+fn display(value: &(impl Display + ?Sized)) -> Value {
+    Value::String(value.to_string().into())
+}
+
+fn debug(value: &(impl Debug + ?Sized)) -> Value {
+    Value::String(format!("{value:?}").into())
+}
+
+pub trait ViaNative {
+    fn __traced_attr_value(&self) -> Option<Value>;
+}
+
+impl<T: NativeValue + ?Sized> ViaNative for &&&&AttrProbe<'_, T> {
+    #[inline]
+    fn __traced_attr_value(&self) -> Option<Value> {
+        self.0.native_value()
+    }
+}
+
+pub trait ViaOptionDisplay {
+    fn __traced_attr_value(&self) -> Option<Value>;
+}
+
+impl<T: Display> ViaOptionDisplay for &&&AttrProbe<'_, Option<T>> {
+    fn __traced_attr_value(&self) -> Option<Value> {
+        self.0.as_ref().map(display)
+    }
+}
+
+pub trait ViaDisplay {
+    fn __traced_attr_value(&self) -> Option<Value>;
+}
+
+impl<T: Display + ?Sized> ViaDisplay for &&AttrProbe<'_, T> {
+    fn __traced_attr_value(&self) -> Option<Value> {
+        Some(display(self.0))
+    }
+}
+
+pub trait ViaOptionDebug {
+    fn __traced_attr_value(&self) -> Option<Value>;
+}
+
+impl<T: Debug> ViaOptionDebug for &AttrProbe<'_, Option<T>> {
+    fn __traced_attr_value(&self) -> Option<Value> {
+        self.0.as_ref().map(debug)
+    }
+}
+
+pub trait ViaDebug {
+    fn __traced_attr_value(&self) -> Option<Value>;
+}
+
+impl<T: Debug + ?Sized> ViaDebug for AttrProbe<'_, T> {
+    fn __traced_attr_value(&self) -> Option<Value> {
+        Some(debug(self.0))
+    }
+}

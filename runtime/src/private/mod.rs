@@ -1,0 +1,26 @@
+//! The only surface generated code touches. Not public API: names and
+//! signatures here change with the macros, which are pinned to this version.
+
+mod attr;
+mod future;
+mod outcome;
+mod site;
+mod span;
+
+pub use attr::{AttrProbe, Attributes, NativeValue};
+pub use future::Instrumented;
+pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
+pub use site::{CallSite, Kind};
+pub use span::{Entered, Links, Parent, Recorder, Span};
+
+/// Traits whose methods generated code calls by autoref-based dispatch; the
+/// expansion imports them with `use .. as _` right where it needs them.
+pub mod probe {
+    pub use super::attr::{ViaDebug, ViaDisplay, ViaNative, ViaOptionDebug, ViaOptionDisplay};
+    pub use super::outcome::{
+        AnyOutput, ViaAnyResult, ViaDebugError, ViaDisplayError, ViaOkValue, ViaOutput,
+    };
+}
+
+pub use ::core;
+pub use ::std;

@@ -1,0 +1,82 @@
+use std::sync::OnceLock;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::SpanKind;
+
+/// The span kinds `kind = ..` accepts, `const`-constructible for a `static`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl Kind {
+    pub(crate) fn to_otel(self) -> SpanKind {
+        match self {
+            Kind::Internal => SpanKind::Internal,
+            Kind::Server => SpanKind::Server,
+            Kind::Client => SpanKind::Client,
+            Kind::Producer => SpanKind::Producer,
+            Kind::Consumer => SpanKind::Consumer,
+        }
+    }
+}
+
+/// Everything about one annotated function that is known at compile time. Each
+/// expansion holds one in a `static`, so none of it is built per call.
+#[derive(Debug)]
+pub struct CallSite {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    pub(crate) function: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+    crate_name: &'static str,
+    crate_version: Option<&'static str>,
+    scope: OnceLock<InstrumentationScope>,
+}
+
+impl CallSite {
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        name: &'static str,
+        kind: Kind,
+        function: &'static str,
+        file: &'static str,
+        line: u32,
+        crate_name: Option<&'static str>,
+        crate_version: Option<&'static str>,
+    ) -> Self {
+        CallSite {
+            name,
+            kind,
+            function,
+            file,
+            line,
+            crate_name: match crate_name {
+                Some(name) => name,
+                None => "unknown",
+            },
+            crate_version,
+            scope: OnceLock::new(),
+        }
+    }
+
+    /// The instrumentation scope: the annotated crate's package name and version.
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        self.scope.get_or_init(|| {
+            let builder = InstrumentationScope::builder(self.crate_name);
+            match self.crate_version {
+                Some(version) => builder.with_version(version).build(),
+                None => builder.build(),
+            }
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}

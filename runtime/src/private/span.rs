@@ -1,0 +1,332 @@
+use std::any::Any;
+use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use opentelemetry::trace::{
+    Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer, TracerProvider,
+};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value, global};
+
+use super::attr::Attributes;
+use super::outcome::ErrorRef;
+use super::site::CallSite;
+use crate::dispatch;
+
+/// Where a new span hangs in the trace.
+#[derive(Debug)]
+pub enum Parent<'a> {
+    /// The current context's span (the default).
+    Current,
+    /// No parent: a new trace (`root`).
+    Root,
+    /// The span of the given context (`parent = expr`).
+    Explicit(&'a Context),
+}
+
+/// The links a span starts with (`link = expr`).
+#[derive(Debug, Default)]
+pub struct Links {
+    links: Vec<Link>,
+}
+
+impl Links {
+    pub fn push<L: LinkTarget + ?Sized>(&mut self, target: &L) {
+        let span_context = target.link_span_context();
+        if span_context.is_valid() {
+            self.links.push(Link::with_context(span_context));
+        }
+    }
+}
+
+/// What `link = expr` accepts: anything that names a span context.
+pub trait LinkTarget {
+    fn link_span_context(&self) -> SpanContext;
+}
+
+impl LinkTarget for Context {
+    fn link_span_context(&self) -> SpanContext {
+        self.span().span_context().clone()
+    }
+}
+
+impl LinkTarget for SpanContext {
+    fn link_span_context(&self) -> SpanContext {
+        self.clone()
+    }
+}
+
+impl<T: LinkTarget + ?Sized> LinkTarget for &T {
+    fn link_span_context(&self) -> SpanContext {
+        (**self).link_span_context()
+    }
+}
+
+impl<T: LinkTarget> LinkTarget for Option<T> {
+    fn link_span_context(&self) -> SpanContext {
+        match self {
+            Some(target) => target.link_span_context(),
+            None => SpanContext::empty_context(),
+        }
+    }
+}
+
+/// The span of one call of a traced function, or nothing when no span is made
+/// (no provider, suppressed). Ends the span when dropped.
+#[derive(Debug)]
+pub struct Span {
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    /// No span: nothing installed, or suppressed beneath.
+    Off,
+    /// A span of ours, current in this context.
+    Span(Context),
+    /// `suppress`: no span, but this context (telemetry suppressed) is current.
+    Suppressed(Context),
+}
+
+impl Span {
+    /// Starts the span of `site`. `links` and `attributes` run only when a span
+    /// is made (and `attributes` only when it records).
+    #[inline]
+    pub fn start<L, A>(site: &'static CallSite, parent: Parent<'_>, links: L, attributes: A) -> Span
+    where
+        L: FnOnce(&mut Links),
+        A: FnOnce(&mut Attributes),
+    {
+        if !dispatch::provider_installed() {
+            return Span { state: State::Off };
+        }
+        let suppressed = match parent {
+            Parent::Explicit(cx) => cx.is_telemetry_suppressed(),
+            Parent::Current | Parent::Root => Context::is_current_telemetry_suppressed(),
+        };
+        if suppressed {
+            return Span { state: State::Off };
+        }
+        Self::start_recording(site, parent, links, attributes)
+    }
+
+    #[inline(never)]
+    fn start_recording<L, A>(site: &'static CallSite, parent: Parent<'_>, links: L, attributes: A) -> Span
+    where
+        L: FnOnce(&mut Links),
+        A: FnOnce(&mut Attributes),
+    {
+        let mut link_sink = Links::default();
+        links(&mut link_sink);
+        let current = Context::current();
+        let (parent_cx, base_cx) = match parent {
+            Parent::Current => (None, current),
+            Parent::Root => (Some(Context::new()), current),
+            Parent::Explicit(cx) => (None, cx.clone()),
+        };
+        let span = build(site, link_sink, parent_cx.as_ref().unwrap_or(&base_cx));
+        let cx = base_cx.with_span(span);
+        let span_ref = cx.span();
+        if span_ref.is_recording() {
+            let mut sink = Attributes::new();
+            attributes(&mut sink);
+            if !sink.is_empty() {
+                span_ref.set_attributes(sink.into_inner());
+            }
+        }
+        Span { state: State::Span(cx) }
+    }
+
+    /// `suppress`: no span, and nothing beneath is traced.
+    #[inline]
+    pub fn suppressed() -> Span {
+        if !dispatch::provider_installed() || Context::is_current_telemetry_suppressed() {
+            return Span { state: State::Off };
+        }
+        Span {
+            state: State::Suppressed(Context::current().with_telemetry_suppressed()),
+        }
+    }
+
+    /// Whether this span records (attributes, errors and return values matter).
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        match &self.state {
+            State::Span(cx) => cx.span().is_recording(),
+            State::Off | State::Suppressed(_) => false,
+        }
+    }
+
+    /// Makes this span current on this thread until the returned guard drops.
+    #[inline]
+    pub fn enter(self) -> Entered {
+        let attached = self.context().map(|cx| cx.clone().attach());
+        Entered {
+            _attached: attached,
+            span: self,
+        }
+    }
+
+    /// Runs `f` with this span current, recording a panic that unwinds out of it.
+    #[inline]
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        let attached = self.context().map(|cx| cx.clone().attach());
+        match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(value) => {
+                drop(attached);
+                value
+            }
+            Err(payload) => {
+                self.record_panic(&*payload);
+                drop(attached);
+                resume_unwind(payload)
+            }
+        }
+    }
+
+    pub(crate) fn context(&self) -> Option<&Context> {
+        match &self.state {
+            State::Off => None,
+            State::Span(cx) | State::Suppressed(cx) => Some(cx),
+        }
+    }
+
+    /// A recorder that writes to this span.
+    #[inline]
+    pub fn recorder(&self) -> Recorder<'_> {
+        match &self.state {
+            State::Span(cx) => Recorder::Span(cx.span()),
+            State::Off | State::Suppressed(_) => Recorder::Off,
+        }
+    }
+
+    pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
+        if let State::Span(cx) = &self.state {
+            record_panic(&cx.span(), payload);
+        }
+    }
+
+    pub(crate) fn record_cancelled(&self) {
+        if let State::Span(cx) = &self.state {
+            cx.span().add_event("cancelled", Vec::new());
+        }
+    }
+}
+
+impl Drop for Span {
+    fn drop(&mut self) {
+        if let State::Span(cx) = &self.state {
+            cx.span().end();
+        }
+    }
+}
+
+fn build(site: &'static CallSite, links: Links, parent_cx: &Context) -> global::BoxedSpan {
+    let tracer = global::tracer_provider().tracer_with_scope(site.scope().clone());
+    let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
+        .with_kind(site.kind.to_otel())
+        .with_attributes([
+            KeyValue::new("code.function.name", site.function),
+            KeyValue::new("code.file.path", site.file),
+            KeyValue::new("code.line.number", i64::from(site.line)),
+        ]);
+    if !links.links.is_empty() {
+        builder = builder.with_links(links.links);
+    }
+    tracer.build_with_context(builder, parent_cx)
+}
+
+/// A sync traced call in progress: the span is current until this drops.
+#[derive(Debug)]
+pub struct Entered {
+    // Field order matters: detach the context first, then end the span.
+    _attached: Option<ContextGuard>,
+    span: Span,
+}
+
+impl Entered {
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        self.span.is_recording()
+    }
+
+    #[inline]
+    pub fn recorder(&self) -> Recorder<'_> {
+        self.span.recorder()
+    }
+
+    /// Records a panic that is unwinding through the traced call.
+    #[cold]
+    pub fn record_panic(&self, payload: &(dyn Any + Send)) {
+        self.span.record_panic(payload);
+    }
+}
+
+/// Writes the outcome of a call (error, return value) to its span.
+#[derive(Debug)]
+pub enum Recorder<'a> {
+    Off,
+    Span(SpanRef<'a>),
+}
+
+impl Recorder<'_> {
+    /// Records on the current span: an async body runs inside its span, so
+    /// `recording` (taken from the span before the body moved away) is enough
+    /// to know the current span is ours.
+    #[inline]
+    pub fn current(recording: bool, f: impl FnOnce(&Recorder<'_>)) {
+        if recording {
+            Context::map_current(|cx| f(&Recorder::Span(cx.span())));
+        }
+    }
+
+    #[inline]
+    pub fn is_on(&self) -> bool {
+        matches!(self, Recorder::Span(_))
+    }
+
+    /// `Err` of any `Result`: status Error, an `exception` event and `error.type`.
+    #[cold]
+    pub fn error(&self, error: ErrorRef<'_>) {
+        let Recorder::Span(span) = self else { return };
+        let message = error.message();
+        span.set_attribute(KeyValue::new("error.type", error.type_name()));
+        span.add_event(
+            "exception",
+            vec![
+                KeyValue::new("exception.type", error.type_name()),
+                KeyValue::new("exception.message", message.clone()),
+            ],
+        );
+        span.set_status(Status::error(message));
+    }
+
+    /// `ret`: the return value (the `Ok` value of a `Result`) as `return`.
+    pub fn ret(&self, value: Option<Value>) {
+        if let (Recorder::Span(span), Some(value)) = (self, value) {
+            span.set_attribute(KeyValue::new("return", value));
+        }
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&'static str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
+    let message = panic_message(payload);
+    span.set_attribute(KeyValue::new("error.type", "panic"));
+    span.add_event(
+        "exception",
+        vec![
+            KeyValue::new("exception.type", "panic"),
+            KeyValue::new("exception.message", message.clone()),
+        ],
+    );
+    span.set_status(Status::error(message));
+}
