@@ -4,5 +4,3 @@ mod console;
 mod waterfall;
 
 pub(crate) use console::ConsoleExporter;
-#[cfg(test)]
-pub(crate) use waterfall::{Style, render};
