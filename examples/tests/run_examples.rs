@@ -89,3 +89,17 @@ fn impl_block() {
     );
     assert!(text.contains("✗ article 2 not found"), "{text}");
 }
+
+#[test]
+fn otlp_without_an_endpoint_explains_and_prints() {
+    let text = stderr(&run("otlp", Duration::from_secs(60)));
+    assert!(
+        text.contains("OTEL_EXPORTER_OTLP_ENDPOINT is not set"),
+        "{text}"
+    );
+    assert_eq!(trace_ids(&text).len(), 2, "{text}");
+    assert!(
+        text.contains("✗ amount 15000 over the card limit"),
+        "{text}"
+    );
+}
