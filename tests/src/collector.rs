@@ -56,7 +56,9 @@ pub fn peers_venv() -> PathBuf {
     let lock = File::create(target_dir().join("peers-venv.lock")).expect("creating the venv lock");
     lock.lock().expect("locking the venv lock");
     if !ready() {
-        run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv));
+        run(Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv));
         run(Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .args(PEER_PACKAGES));
@@ -88,7 +90,11 @@ pub fn rotel_binary() -> PathBuf {
         ])
         .output()
         .expect("asking the venv where rotel is");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
@@ -133,8 +139,14 @@ impl Collector {
             .expect("opening the collector log");
         let child = Command::new(&self.binary)
             .arg("start")
-            .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{}", self.grpc_port)])
-            .args(["--otlp-http-endpoint", &format!("127.0.0.1:{}", self.http_port)])
+            .args([
+                "--otlp-grpc-endpoint",
+                &format!("127.0.0.1:{}", self.grpc_port),
+            ])
+            .args([
+                "--otlp-http-endpoint",
+                &format!("127.0.0.1:{}", self.http_port),
+            ])
             .args(["--exporter", "blackhole"])
             .args(["--debug-log", "traces", "--debug-log-verbosity", "detailed"])
             .arg("--pid-file")
@@ -149,8 +161,15 @@ impl Collector {
         for port in [self.grpc_port, self.http_port] {
             let address = SocketAddr::from(([127, 0, 0, 1], port));
             while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-                if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                    panic!("rotel exited ({status}) before listening:\n{}", self.log_text());
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    panic!(
+                        "rotel exited ({status}) before listening:\n{}",
+                        self.log_text()
+                    );
                 }
                 assert!(
                     Instant::now() < deadline,
@@ -213,6 +232,22 @@ impl Collector {
         }
     }
 
+    /// Freezes the collector (SIGSTOP): its ports still accept connections but
+    /// nothing is answered, like a collector that hangs.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused collector run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the collector is not running");
+        run(Command::new("kill").arg(signal).arg(child.id().to_string()));
+    }
+
     /// Stops the collector if it runs and starts it again on the same ports.
     pub fn restart(&mut self) {
         self.stop();
@@ -222,6 +257,13 @@ impl Collector {
 
 impl Drop for Collector {
     fn drop(&mut self) {
+        if self.child.is_some() {
+            // A paused process must run again to die.
+            let _ = Command::new("kill")
+                .arg("-CONT")
+                .arg(self.child.as_ref().map_or(0, Child::id).to_string())
+                .output();
+        }
         self.stop();
     }
 }
@@ -305,7 +347,10 @@ pub struct ReceivedLink {
 }
 
 fn find<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -380,11 +425,10 @@ pub fn parse_log(text: &str) -> Vec<ReceivedSpan> {
 }
 
 fn parse_span_line(span: &mut ReceivedSpan, section: Section, line: &str, trimmed: &str) {
-    if let Some((field, value)) = trimmed.split_once(" : ").or_else(|| {
-        trimmed
-            .strip_suffix(" :")
-            .map(|field| (field, ""))
-    }) {
+    if let Some((field, value)) = trimmed
+        .split_once(" : ")
+        .or_else(|| trimmed.strip_suffix(" :").map(|field| (field, "")))
+    {
         let value = value.trim().to_owned();
         match field.trim() {
             "Trace ID" => return span.trace_id = value,
@@ -515,7 +559,10 @@ Attributes:
         assert_eq!(spans.len(), 2);
         let b = &spans[0];
         assert_eq!(b.service_name, "py");
-        assert_eq!((b.scope_name.as_str(), b.scope_version.as_deref()), ("scope.x", Some("1.2")));
+        assert_eq!(
+            (b.scope_name.as_str(), b.scope_version.as_deref()),
+            ("scope.x", Some("1.2"))
+        );
         assert_eq!(b.parent_id.as_deref(), Some("2a0dd360a12ccbc1"));
         assert_eq!(b.span_id, "a5c3e68a4dbc6599");
         assert_eq!(b.status_code, "STATUS_CODE_ERROR");
@@ -538,6 +585,9 @@ Attributes:
         assert_eq!(a.status_message, "");
         assert_eq!(a.attribute("i"), Some("Int(3)"));
         assert_eq!(a.attribute("s").map(unwrap_typed), Some("x y"));
-        assert_eq!(a.resource_attribute("telemetry.sdk.language"), Some("Str(python)"));
+        assert_eq!(
+            a.resource_attribute("telemetry.sdk.language"),
+            Some("Str(python)")
+        );
     }
 }

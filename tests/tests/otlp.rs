@@ -62,19 +62,37 @@ fn check_program_spans(spans: &[ReceivedSpan], service: &str, warm_trace: &str) 
     let trace_id = &server.trace_id;
     assert_eq!(server.service_name, service);
     assert_eq!(server.scope_name, env!("CARGO_PKG_NAME"));
-    assert_eq!(server.scope_version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        server.scope_version.as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(server.kind, "SPAN_KIND_SERVER");
     assert_eq!(server.parent_id, None);
     assert_eq!(server.status_code, "STATUS_CODE_UNSET");
     assert_eq!(server.attribute("id"), Some("Int(7)"));
-    assert!(server.attribute("code.function.name").is_some(), "{server:#?}");
-    assert!(server.resource_attribute("host.name").is_some(), "{server:#?}");
-    assert_eq!(server.resource_attribute("telemetry.sdk.language"), Some("Str(rust)"));
+    assert!(
+        server.attribute("code.function.name").is_some(),
+        "{server:#?}"
+    );
+    assert!(
+        server.resource_attribute("host.name").is_some(),
+        "{server:#?}"
+    );
+    assert_eq!(
+        server.resource_attribute("telemetry.sdk.language"),
+        Some("Str(rust)")
+    );
 
     let loads = by_name(spans, "load");
     assert_eq!(loads.len(), 2, "{spans:#?}");
-    let failed = loads.iter().find(|span| span.status_code == "STATUS_CODE_ERROR").expect("failed load");
-    let ok = loads.iter().find(|span| span.status_code == "STATUS_CODE_UNSET").expect("ok load");
+    let failed = loads
+        .iter()
+        .find(|span| span.status_code == "STATUS_CODE_ERROR")
+        .expect("failed load");
+    let ok = loads
+        .iter()
+        .find(|span| span.status_code == "STATUS_CODE_UNSET")
+        .expect("ok load");
     for load in [failed, ok] {
         assert_eq!(&load.trace_id, trace_id);
         assert_eq!(load.parent_id.as_ref(), Some(&server.span_id));
