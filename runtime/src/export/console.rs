@@ -47,13 +47,27 @@ struct Traces {
     open: HashMap<TraceId, Pending>,
     /// Trace ids in the order they were first seen (may hold ids already printed).
     order: VecDeque<TraceId>,
+    /// The last [`MAX_OPEN_TRACES`] traces printed, so spans that start after
+    /// their trace was printed come out as its continuation.
+    printed: VecDeque<TraceId>,
 }
 
 #[derive(Default)]
 struct Pending {
     running: usize,
     root_ended: bool,
+    /// The trace was printed already; these spans started afterwards.
+    continuation: bool,
     spans: Vec<SpanData>,
+}
+
+impl Traces {
+    fn remember_printed(&mut self, trace_id: TraceId) {
+        if self.printed.len() == MAX_OPEN_TRACES {
+            self.printed.pop_front();
+        }
+        self.printed.push_back(trace_id);
+    }
 }
 
 impl ConsoleProcessor {
@@ -115,8 +129,18 @@ impl SpanProcessor for ConsoleProcessor {
             let mut traces = self.lock();
             if !traces.open.contains_key(&trace_id) {
                 traces.order.push_back(trace_id);
+                let continuation = traces.printed.contains(&trace_id);
+                traces.open.insert(
+                    trace_id,
+                    Pending {
+                        continuation,
+                        ..Pending::default()
+                    },
+                );
             }
-            traces.open.entry(trace_id).or_default().running += 1;
+            if let Some(pending) = traces.open.get_mut(&trace_id) {
+                pending.running += 1;
+            }
             let mut evicted = None;
             while traces.open.len() > MAX_OPEN_TRACES {
                 let Some(oldest) = traces.order.pop_front() else {
@@ -146,8 +170,9 @@ impl SpanProcessor for ConsoleProcessor {
             pending.running = pending.running.saturating_sub(1);
             pending.root_ended |= is_local_root(&span);
             pending.spans.push(span);
-            if pending.root_ended && pending.running == 0 {
+            if (pending.root_ended || pending.continuation) && pending.running == 0 {
                 traces.order.retain(|id| *id != trace_id);
+                traces.remember_printed(trace_id);
                 traces.open.remove(&trace_id)
             } else {
                 None
@@ -170,5 +195,151 @@ impl SpanProcessor for ConsoleProcessor {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.service_name = crate::config::service_name(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider};
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_sdk::Resource;
+    use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+
+    use super::*;
+
+    /// A provider printing into a buffer, and the buffer.
+    fn console() -> (SdkTracerProvider, Arc<Mutex<Vec<String>>>) {
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let sink_printed = Arc::clone(&printed);
+        let sink: Sink =
+            Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder_empty().with_service_name("shop").build())
+            .with_span_processor(ConsoleProcessor::new(sink, Style::Plain))
+            .build();
+        (provider, printed)
+    }
+
+    fn printed(buffer: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+        buffer.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_child_ending_after_its_root_on_another_thread_lands_in_the_same_tree() {
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("request");
+        let cx = Context::current_with_span(root);
+        let (started, finish) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let child_cx = cx.clone();
+        let worker = std::thread::spawn(move || {
+            let mut child = tracer.start_with_context("background write", &child_cx);
+            child.set_attribute(KeyValue::new("rows", 3));
+            started.0.send(()).unwrap();
+            finish.1.recv().unwrap();
+            child.end();
+        });
+        started.1.recv().unwrap();
+        cx.span().end();
+        assert!(
+            printed(&buffer).is_empty(),
+            "printed before the child ended"
+        );
+        finish.0.send(()).unwrap();
+        worker.join().unwrap();
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 1, "{printed:?}");
+        assert!(printed[0].contains("· shop · 2 spans ·"), "{}", printed[0]);
+        assert!(printed[0].contains("request"));
+        assert!(printed[0].contains("└─ background write"), "{}", printed[0]);
+        assert!(printed[0].contains("rows=3"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn children_in_tasks_are_gathered_once() {
+        use opentelemetry::context::FutureExt;
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let cx = Context::current_with_span(tracer.start("fan-out"));
+        // Like a traced async fn: the span starts at the call, the future
+        // finishes later on a worker thread, after the parent has ended.
+        let tasks: Vec<_> = (0..4)
+            .map(|n| {
+                let span = tracer.start_with_context(format!("task {n}"), &cx);
+                let task_cx = cx.with_span(span);
+                tokio::spawn(
+                    async move {
+                        tokio::task::yield_now().await;
+                        Context::current().span().end();
+                    }
+                    .with_context(task_cx),
+                )
+            })
+            .collect();
+        cx.span().end();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 1, "{printed:?}");
+        assert!(printed[0].contains("5 spans"), "{}", printed[0]);
+    }
+
+    #[test]
+    fn spans_started_after_their_trace_printed_come_out_as_its_continuation() {
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let cx = Context::current_with_span(tracer.start("request"));
+        cx.span().end();
+        assert_eq!(printed(&buffer).len(), 1);
+        let late = tracer.start_with_context("detached follow-up", &cx);
+        drop(late);
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 2, "{printed:?}");
+        assert!(printed[1].contains("detached follow-up"), "{}", printed[1]);
+    }
+
+    #[test]
+    fn open_traces_print_on_flush_and_memory_stays_bounded() {
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("request");
+        let cx = Context::current_with_span(root);
+        tracer.start_with_context("finished child", &cx).end();
+        provider.force_flush().unwrap();
+        let flushed = printed(&buffer);
+        assert_eq!(flushed.len(), 1);
+        assert!(flushed[0].contains("finished child"));
+
+        let open: Vec<_> = (0..=MAX_OPEN_TRACES)
+            .map(|_| {
+                let cx = Context::current_with_span(tracer.start("never ends"));
+                tracer.start_with_context("done", &cx).end();
+                cx
+            })
+            .collect();
+        assert_eq!(
+            printed(&buffer).len(),
+            2,
+            "the oldest open trace was printed to make room"
+        );
+        drop(open);
+    }
+
+    #[test]
+    fn unsampled_spans_are_not_printed() {
+        let printed_spans = Arc::new(Mutex::new(Vec::new()));
+        let sink_printed = Arc::clone(&printed_spans);
+        let sink: Sink =
+            Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOff)
+            .with_span_processor(ConsoleProcessor::new(sink, Style::Plain))
+            .build();
+        provider.tracer("test").start("dropped").end();
+        provider.force_flush().unwrap();
+        assert!(printed_spans.lock().unwrap().is_empty());
     }
 }

@@ -174,7 +174,7 @@ impl Layout {
             } else {
                 description.as_ref()
             };
-            let line = fit(&format!("{}✗ {text}", prefix.detail), LINE_WIDTH);
+            let line = cut(&format!("{}✗ {text}", prefix.detail), LINE_WIDTH);
             let _ = writeln!(out, "{}", self.style.paint("31", &line));
         }
         if span.events.iter().any(|event| event.name == "cancelled") {
@@ -233,10 +233,18 @@ fn fit(text: &str, width: usize) -> String {
     if count <= width {
         format!("{text}{}", " ".repeat(width - count))
     } else {
-        let mut cut: String = text.chars().take(width - 1).collect();
-        cut.push('…');
-        cut
+        cut(text, width)
     }
+}
+
+/// Cuts `text` to at most `width` columns, marking the cut with `…`.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }
 
 pub(crate) fn format_duration(duration: Duration) -> String {
@@ -247,5 +255,152 @@ pub(crate) fn format_duration(duration: Duration) -> String {
         format!("{:.1}ms", micros as f64 / 1_000.0)
     } else {
         format!("{:.2}s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{
+        Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+    use super::{Style, render};
+
+    const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
+    /// A span of the fixed trace: ids are small numbers, times are
+    /// milliseconds after a fixed epoch.
+    fn span(
+        id: u64,
+        parent: u64,
+        name: &'static str,
+        kind: SpanKind,
+        (from_ms, to_ms): (u64, u64),
+    ) -> SpanData {
+        let at = |ms| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_millis(ms)
+        };
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(TRACE),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: kind,
+            name: Cow::Borrowed(name),
+            start_time: at(from_ms),
+            end_time: at(to_ms),
+            attributes: vec![KeyValue::new("code.function.name", "shop::handler")],
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("shop").build(),
+        }
+    }
+
+    fn with_attributes(
+        mut span: SpanData,
+        attributes: &[(&'static str, &'static str)],
+    ) -> SpanData {
+        span.attributes
+            .extend(attributes.iter().map(|(k, v)| KeyValue::new(*k, *v)));
+        span
+    }
+
+    #[test]
+    fn nested_trace() {
+        let spans = vec![
+            with_attributes(
+                span(3, 2, "ArticleRepo::get", SpanKind::Client, (2, 9)),
+                &[
+                    ("db.system.name", "postgresql"),
+                    ("db.query.text", "SELECT * FROM articles WHERE id = $1"),
+                ],
+            ),
+            span(4, 2, "render", SpanKind::Internal, (9, 11)),
+            with_attributes(
+                span(1, 0, "GET /articles/{id}", SpanKind::Server, (0, 12)),
+                &[
+                    ("http.route", "/articles/{id}"),
+                    ("http.response.status_code", "200"),
+                ],
+            ),
+            span(
+                2,
+                1,
+                "articles::handler::get_article_with_a_long_name",
+                SpanKind::Internal,
+                (1, 11),
+            ),
+        ];
+        insta::assert_snapshot!(render(&spans, "articles", Style::Plain));
+    }
+
+    #[test]
+    fn error_and_parallel_children() {
+        let mut charge = span(3, 1, "payments.Pay/Charge", SpanKind::Client, (3, 40));
+        charge.status = Status::error("card declined");
+        charge.events.events.push(Event::new(
+            "exception",
+            SystemTime::UNIX_EPOCH,
+            vec![KeyValue::new("exception.message", "card declined")],
+            0,
+        ));
+        charge
+            .attributes
+            .push(KeyValue::new("error.type", "PaymentError"));
+        let mut root = span(1, 0, "POST /checkout", SpanKind::Server, (0, 50));
+        root.status = Status::error("payment failed: card declined");
+        let mut cancelled = span(5, 1, "recommendations", SpanKind::Client, (4, 20));
+        cancelled
+            .events
+            .events
+            .push(Event::new("cancelled", SystemTime::UNIX_EPOCH, vec![], 0));
+        let spans = vec![
+            root,
+            span(2, 1, "inventory.reserve", SpanKind::Client, (2, 30)),
+            charge,
+            span(4, 1, "fraud.score", SpanKind::Client, (2, 18)),
+            cancelled,
+            span(6, 2, "inventory::lock_rows", SpanKind::Internal, (5, 25)),
+        ];
+        insta::assert_snapshot!(render(&spans, "shop", Style::Plain));
+    }
+
+    #[test]
+    fn every_line_fits_eighty_columns() {
+        let long = "a_very_long_span_name_that_would_never_fit_in_the_name_column_of_the_waterfall";
+        let spans = vec![with_attributes(
+            span(1, 0, long, SpanKind::Internal, (0, 1_500)),
+            &[(
+                "k",
+                "a value that is long enough to overflow the line by a good margin, surely",
+            )],
+        )];
+        let text = render(&spans, "svc", Style::Plain);
+        for line in text.lines().skip(1) {
+            assert!(
+                line.chars().count() <= 80,
+                "{line:?} is {} wide",
+                line.chars().count()
+            );
+        }
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let spans = vec![span(1, 0, "root", SpanKind::Internal, (0, 1))];
+        assert!(!render(&spans, "svc", Style::Plain).contains('\x1b'));
+        assert!(render(&spans, "svc", Style::Colour).contains("\x1b["));
     }
 }
