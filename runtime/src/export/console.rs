@@ -251,7 +251,12 @@ mod tests {
         worker.join().unwrap();
         let printed = printed(&buffer);
         assert_eq!(printed.len(), 1, "{printed:?}");
-        assert!(printed[0].contains("· shop · 2 spans ·"), "{}", printed[0]);
+        assert!(printed[0].contains(" · 2 spans · "), "{}", printed[0]);
+        assert!(
+            printed[0].lines().next().unwrap().ends_with(" · shop"),
+            "{}",
+            printed[0]
+        );
         assert!(printed[0].contains("request"));
         assert!(printed[0].contains("└─ background write"), "{}", printed[0]);
         assert!(printed[0].contains("rows=3"));

@@ -1,7 +1,7 @@
 //! Renders one trace as a waterfall tree that fits an 80-column terminal:
 //!
 //! ```text
-//! trace 4bf92f3577b34da6a3ce929d0e0e4736 · shop · 3 spans · 12.4ms
+//! trace 4bf92f3577b34da6a3ce929d0e0e4736 · 3 spans · 12.4ms · shop
 //! GET /checkout                server    12.4ms ████████████████████████
 //! └─ orders::place             internal   8.1ms     ████████████████
 //!    └─ payments.Pay/Charge    client     3.2ms        ███████
@@ -69,19 +69,20 @@ pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> St
     }
 
     let mut out = String::new();
+    // The service goes last: a long name is what gets cut.
     let header = format!(
-        "trace {} · {} · {} span{} · {}",
+        "trace {} · {} span{} · {} · {}",
         first.span_context.trace_id(),
+        spans.len(),
+        if spans.len() == 1 { "" } else { "s" },
+        format_duration(total),
         if service_name.is_empty() {
             "unknown_service"
         } else {
             service_name
         },
-        spans.len(),
-        if spans.len() == 1 { "" } else { "s" },
-        format_duration(total),
     );
-    let _ = writeln!(out, "{}", style.paint("1", &header));
+    let _ = writeln!(out, "{}", style.paint("1", &cut(&header, LINE_WIDTH)));
     let layout = Layout {
         start,
         total,
@@ -189,7 +190,7 @@ impl Layout {
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
         if !attributes.is_empty() {
-            let line = fit(
+            let line = cut(
                 &format!("{}{}", prefix.detail, attributes.join(" · ")),
                 LINE_WIDTH,
             );
