@@ -34,7 +34,6 @@ static INITIALISED: AtomicBool = AtomicBool::new(false);
 /// dropped, `init()` may be called again.
 ///
 /// ```
-/// # // SAFETY-free: the doctest runs in its own process.
 /// let guard = traced::init()?;
 /// assert!(matches!(traced::init(), Err(traced::InitError::AlreadyInitialised)));
 /// drop(guard);
@@ -88,8 +87,8 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         Export::Otlp(settings) => {
             let counts = Arc::new(Delivery::default());
             let timeout = settings.timeout.min(config.batch.export_timeout);
-            let exporter = crate::export::otlp_exporter(&settings, timeout)
-                .map_err(|reason| InitError::Exporter(reason))?;
+            let exporter =
+                crate::export::otlp_exporter(&settings, timeout).map_err(InitError::Exporter)?;
             let batch = BatchConfigBuilder::default()
                 .with_scheduled_delay(config.batch.schedule_delay)
                 .with_max_queue_size(config.batch.max_queue_size)

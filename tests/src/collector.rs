@@ -414,10 +414,10 @@ pub fn parse_log(text: &str) -> Vec<ReceivedSpan> {
             section = Section::Links;
         } else if let Some(span) = current.as_mut() {
             parse_span_line(span, section, line, trimmed);
-        } else if section == Section::Resource {
-            if let Some(pair) = arrow_pair(trimmed) {
-                resource.push(pair);
-            }
+        } else if section == Section::Resource
+            && let Some(pair) = arrow_pair(trimmed)
+        {
+            resource.push(pair);
         }
     }
     finish(&mut spans, &mut current);
@@ -465,13 +465,12 @@ fn parse_span_line(span: &mut ReceivedSpan, section: Section, line: &str, trimme
                 span.links.push(ReceivedLink::default());
             } else if let (Some(link), Some((key, value))) =
                 (span.links.last_mut(), arrow_pair(trimmed))
+                && nesting(line) <= 5
             {
-                if nesting(line) <= 5 {
-                    match key.as_str() {
-                        "Trace ID" => link.trace_id = value,
-                        "ID" => link.span_id = value,
-                        _ => {}
-                    }
+                match key.as_str() {
+                    "Trace ID" => link.trace_id = value,
+                    "ID" => link.span_id = value,
+                    _ => {}
                 }
             }
         }

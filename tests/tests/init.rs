@@ -32,6 +32,13 @@ fn rerun(name: &str, env: &[(&str, &str)]) -> Output {
     output
 }
 
+/// What a child tells its parent test, on stdout (stderr is the console
+/// exporter's).
+#[allow(clippy::print_stdout)]
+fn report(line: &str) {
+    println!("{line}");
+}
+
 fn in_child() -> bool {
     std::env::var_os(CHILD).is_some()
 }
@@ -92,7 +99,7 @@ fn the_environment_alone_sends_spans_to_a_collector() {
 fn a_bad_value_is_an_error_naming_the_variable_not_a_panic() {
     if in_child() {
         let error = traced::init().expect_err("a bad value must fail");
-        println!("error: {error}");
+        report(&format!("error: {error}"));
         assert!(matches!(error, InitError::Config(_)));
         return;
     }
@@ -171,7 +178,7 @@ fn disabled_or_no_exporter_prints_nothing_and_still_propagates() {
         use traced::opentelemetry::trace::TraceContextExt;
         let cx = traced::opentelemetry::Context::new().with_remote_span_context(remote);
         traced::propagation::inject_context(&cx, &mut headers);
-        println!("headers: {headers:?}");
+        report(&format!("headers: {headers:?}"));
         return;
     }
     for env in [
@@ -213,10 +220,10 @@ fn propagators_from_the_environment() {
         });
         let mut keys: Vec<_> = ours.keys().cloned().collect();
         keys.sort();
-        println!("ours: {keys:?}");
+        report(&format!("ours: {keys:?}"));
         let mut keys: Vec<_> = global.keys().cloned().collect();
         keys.sort();
-        println!("global: {keys:?}");
+        report(&format!("global: {keys:?}"));
         return;
     }
     let cases = [

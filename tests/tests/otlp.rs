@@ -212,3 +212,44 @@ fn ten_thousand_spans_across_threads_all_arrive() {
     ids.dedup();
     assert_eq!(ids.len(), TOTAL, "every span arrives exactly once");
 }
+
+#[traced(kind = consumer)]
+async fn consume(#[attr] message: u32) -> u32 {
+    tokio::task::yield_now().await;
+    message
+}
+
+/// The gRPC client runs on its own runtime, so a guard dropped inside a
+/// single-threaded host runtime neither deadlocks nor loses spans.
+#[test]
+fn guard_dropped_inside_a_current_thread_runtime() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start();
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        let endpoint = match protocol {
+            Protocol::Grpc => collector.grpc_endpoint(),
+            _ => collector.http_endpoint(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let guard = Config::new()
+                .otlp_endpoint(endpoint)
+                .otlp_protocol(protocol)
+                .service_name("single-threaded")
+                .init()
+                .expect("init");
+            assert_eq!(consume(1).await, 1);
+            drop(guard);
+        });
+    }
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 2);
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    assert!(
+        spans
+            .iter()
+            .all(|span| span.name == "consume" && span.kind == "SPAN_KIND_CONSUMER")
+    );
+}
