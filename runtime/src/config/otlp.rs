@@ -1,5 +1,6 @@
 //! `OTEL_EXPORTER_OTLP_(TRACES_)*`: where and how OTLP export sends spans.
 
+use std::fmt;
 use std::time::Duration;
 
 use super::env::{ConfigError, Env, key_value_list};
@@ -26,7 +27,7 @@ pub enum Compression {
 }
 
 /// What code set for OTLP; each field left `None` comes from the environment.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct OtlpOverrides {
     pub(crate) endpoint: Option<String>,
     pub(crate) protocol: Option<Protocol>,
@@ -36,7 +37,7 @@ pub(crate) struct OtlpOverrides {
 }
 
 /// OTLP export, fully resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct OtlpSettings {
     /// The full URL requests go to (for HTTP, including `/v1/traces`).
     pub(crate) endpoint: String,
@@ -44,6 +45,41 @@ pub(crate) struct OtlpSettings {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Duration,
     pub(crate) compression: Compression,
+}
+
+/// Header values often hold credentials: debug output names the headers only.
+struct HeaderNames<'a>(&'a [(String, String)]);
+
+impl fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| format!("{name}: <redacted>")))
+            .finish()
+    }
+}
+
+impl fmt::Debug for OtlpOverrides {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpOverrides")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .finish()
+    }
+}
+
+impl fmt::Debug for OtlpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpSettings")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .finish()
+    }
 }
 
 const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
@@ -142,7 +178,7 @@ fn endpoint(code: Option<String>, protocol: Protocol, env: &Env) -> Result<Strin
         },
     };
     let uri: http::Uri = base.parse().map_err(|_| url_error(variable, &base))?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
         return Err(url_error(variable, &base));
     }
     let has_path = !matches!(uri.path(), "" | "/");
@@ -213,10 +249,10 @@ mod tests {
         assert_eq!(general.endpoint, "http://collector:4318/v1/traces");
         let traces = settings(&[
             (ENDPOINT, "http://a:1"),
-            (TRACES_ENDPOINT, "https://b:2/custom"),
+            (TRACES_ENDPOINT, "http://b:2/custom"),
         ])
         .unwrap();
-        assert_eq!(traces.endpoint, "https://b:2/custom");
+        assert_eq!(traces.endpoint, "http://b:2/custom");
         let grpc = settings(&[
             (ENDPOINT, "http://c:4317"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
@@ -232,7 +268,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(code.endpoint, "http://code:9/v1/traces");
-        for bad in ["localhost:4318", "ftp://x", "http://", "not a url"] {
+        for bad in [
+            "localhost:4318",
+            "ftp://x",
+            "http://",
+            "not a url",
+            "https://api.example.com",
+        ] {
             let error = settings(&[(ENDPOINT, bad)]).unwrap_err();
             assert_eq!(error.variable(), ENDPOINT, "{bad}");
         }
@@ -273,6 +315,11 @@ mod tests {
             resolved.headers,
             [("x-tenant", "a b"), ("api-key", "traces"), ("x-code", "c")]
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        let debug = format!("{resolved:?}");
+        assert!(
+            debug.contains("api-key: <redacted>") && !debug.contains("a b"),
+            "{debug}"
         );
         let error = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "api-key")]).unwrap_err();
         assert_eq!(error.variable(), "OTEL_EXPORTER_OTLP_HEADERS");
