@@ -95,9 +95,15 @@ impl ConsoleProcessor {
         self.traces.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn print(&self, spans: &[SpanData]) {
-        if !spans.is_empty() {
-            (self.sink)(&render(spans, &self.service_name, self.style));
+    fn print(&self, pending: &Pending) {
+        if !pending.spans.is_empty() {
+            let text = render(
+                &pending.spans,
+                &self.service_name,
+                self.style,
+                pending.continuation,
+            );
+            (self.sink)(&text);
         }
     }
 
@@ -108,7 +114,7 @@ impl ConsoleProcessor {
             traces.open.drain().map(|(_, pending)| pending).collect()
         };
         for pending in drained {
-            self.print(&pending.spans);
+            self.print(&pending);
         }
     }
 }
@@ -155,7 +161,7 @@ impl SpanProcessor for ConsoleProcessor {
             evicted
         };
         if let Some(pending) = evicted {
-            self.print(&pending.spans);
+            self.print(&pending);
         }
     }
 
@@ -179,7 +185,7 @@ impl SpanProcessor for ConsoleProcessor {
             }
         };
         if let Some(pending) = complete {
-            self.print(&pending.spans);
+            self.print(&pending);
         }
     }
 
@@ -304,6 +310,11 @@ mod tests {
         let printed = printed(&buffer);
         assert_eq!(printed.len(), 2, "{printed:?}");
         assert!(printed[1].contains("detached follow-up"), "{}", printed[1]);
+        assert!(
+            printed[1].contains(" (continued) · 1 span · "),
+            "{}",
+            printed[1]
+        );
     }
 
     #[test]

@@ -37,8 +37,14 @@ impl Style {
 }
 
 /// The whole trace `spans` (any order) as text, one line per span plus a line
-/// for errors and key attributes.
-pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> String {
+/// for errors and key attributes. A `continued` trace is the part that
+/// finished after the rest was printed.
+pub(crate) fn render(
+    spans: &[SpanData],
+    service_name: &str,
+    style: Style,
+    continued: bool,
+) -> String {
     let Some(first) = spans.first() else {
         return String::new();
     };
@@ -71,8 +77,9 @@ pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> St
     let mut out = String::new();
     // The service goes last: a long name is what gets cut.
     let header = format!(
-        "trace {} · {} span{} · {} · {}",
+        "trace {}{} · {} span{} · {} · {}",
         first.span_context.trace_id(),
+        if continued { " (continued)" } else { "" },
         spans.len(),
         if spans.len() == 1 { "" } else { "s" },
         format_duration(total),
@@ -344,7 +351,7 @@ mod tests {
                 (1, 11),
             ),
         ];
-        insta::assert_snapshot!(render(&spans, "articles", Style::Plain));
+        insta::assert_snapshot!(render(&spans, "articles", Style::Plain, false));
     }
 
     #[test]
@@ -375,7 +382,7 @@ mod tests {
             cancelled,
             span(6, 2, "inventory::lock_rows", SpanKind::Internal, (5, 25)),
         ];
-        insta::assert_snapshot!(render(&spans, "shop", Style::Plain));
+        insta::assert_snapshot!(render(&spans, "shop", Style::Plain, false));
     }
 
     #[test]
@@ -388,7 +395,7 @@ mod tests {
                 "a value that is long enough to overflow the line by a good margin, surely",
             )],
         )];
-        let text = render(&spans, "svc", Style::Plain);
+        let text = render(&spans, "svc", Style::Plain, false);
         for line in text.lines().skip(1) {
             assert!(
                 line.chars().count() <= 80,
@@ -401,7 +408,7 @@ mod tests {
     #[test]
     fn colour_only_when_asked() {
         let spans = vec![span(1, 0, "root", SpanKind::Internal, (0, 1))];
-        assert!(!render(&spans, "svc", Style::Plain).contains('\x1b'));
-        assert!(render(&spans, "svc", Style::Colour).contains("\x1b["));
+        assert!(!render(&spans, "svc", Style::Plain, false).contains('\x1b'));
+        assert!(render(&spans, "svc", Style::Colour, false).contains("\x1b["));
     }
 }
