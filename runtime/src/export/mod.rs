@@ -14,5 +14,3 @@ pub(crate) use delivery::{CountEnded, CountExported, Delivery};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::exporter as otlp_exporter;
 pub(crate) use truncate::TruncateValues;
-#[cfg(test)]
-pub(crate) use waterfall::{Style, render};
