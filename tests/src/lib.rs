@@ -1,6 +1,7 @@
 //! Shared helpers for the behaviour tests of `traced`.
 
 pub mod alloc;
+pub mod collector;
 
 use traced::opentelemetry::trace::{Event, Status};
 use traced::opentelemetry::{KeyValue, Value};
