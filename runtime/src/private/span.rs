@@ -110,7 +110,12 @@ impl Span {
     }
 
     #[inline(never)]
-    fn start_recording<L, A>(site: &'static CallSite, parent: Parent<'_>, links: L, attributes: A) -> Span
+    fn start_recording<L, A>(
+        site: &'static CallSite,
+        parent: Parent<'_>,
+        links: L,
+        attributes: A,
+    ) -> Span
     where
         L: FnOnce(&mut Links),
         A: FnOnce(&mut Attributes),
@@ -133,13 +138,17 @@ impl Span {
                 span_ref.set_attributes(sink.into_inner());
             }
         }
-        Span { state: State::Span(cx) }
+        Span {
+            state: State::Span(cx),
+        }
     }
 
-    /// `suppress`: no span, and nothing beneath is traced.
+    /// `suppress`: no span, and nothing beneath is traced. The suppressed
+    /// context is attached even with no provider installed: what is injected
+    /// beneath must still tell downstream services not to sample.
     #[inline]
     pub fn suppressed() -> Span {
-        if !dispatch::provider_installed() || Context::is_current_telemetry_suppressed() {
+        if Context::is_current_telemetry_suppressed() {
             return Span { state: State::Off };
         }
         Span {
