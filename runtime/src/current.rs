@@ -23,7 +23,7 @@
 use std::borrow::Cow;
 use std::error::Error;
 
-use opentelemetry::baggage::BaggageExt;
+use opentelemetry::baggage::{BaggageExt, KeyValueMetadata};
 use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
@@ -95,11 +95,13 @@ where
     V: Into<Value>,
 {
     Context::map_current(|cx| {
-        cx.with_baggage(
-            entries
-                .into_iter()
-                .map(|(key, value)| KeyValue::new(key, value)),
-        )
+        let kept = cx.baggage().iter().map(|(key, (value, metadata))| {
+            KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone())
+        });
+        let added = entries
+            .into_iter()
+            .map(|(key, value)| KeyValueMetadata::from(KeyValue::new(key, value)));
+        cx.with_baggage(kept.chain(added).collect::<Vec<_>>())
     })
 }
 

@@ -153,3 +153,59 @@ pub fn inject_context<C: Carrier + ?Sized>(cx: &Context, carrier: &mut C) {
 pub fn extract<C: Carrier + ?Sized>(carrier: &C) -> Context {
     propagator().extract_with_context(&Context::new(), &Conforming::new(carrier))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::propagation::text_map_propagator::FieldIter;
+    use opentelemetry::propagation::{
+        Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+    };
+    use opentelemetry::trace::TraceContextExt;
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+    use super::{extract, set_propagator, w3c};
+
+    /// A vendor propagator with a field of its own, installed beside W3C.
+    #[derive(Debug)]
+    struct Tenant;
+
+    impl TextMapPropagator for Tenant {
+        fn inject_context(&self, _cx: &Context, _injector: &mut dyn Injector) {}
+
+        fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+            match extractor.get("x-tenant") {
+                Some(tenant) => cx.with_baggage([KeyValue::new("tenant", tenant.to_owned())]),
+                None => cx.clone(),
+            }
+        }
+
+        fn fields(&self) -> FieldIter<'_> {
+            FieldIter::new(&[])
+        }
+    }
+
+    #[test]
+    fn w3c_rules_apply_on_top_of_an_installed_propagator() {
+        set_propagator(Arc::new(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(Tenant),
+        ])));
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut headers = http::HeaderMap::new();
+        headers.append("traceparent", valid.parse().unwrap());
+        headers.append("x-tenant", "acme".parse().unwrap());
+        let cx = extract(&headers);
+        assert!(cx.span().span_context().is_valid());
+        assert_eq!(cx.baggage().get("tenant").unwrap().as_str(), "acme");
+
+        headers.append("traceparent", valid.parse().unwrap());
+        let cx = extract(&headers);
+        assert!(!cx.span().span_context().is_valid(), "repeated traceparent");
+        assert_eq!(cx.baggage().get("tenant").unwrap().as_str(), "acme");
+        set_propagator(Arc::new(w3c()));
+    }
+}
