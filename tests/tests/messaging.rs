@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::Value;
+use opentelemetry::trace::{SpanKind, TraceId};
 use tokio::sync::mpsc;
 use traced::messaging::Message;
 use traced::opentelemetry;
@@ -22,18 +22,32 @@ struct Envelope {
 }
 
 fn attribute<'a>(span: &'a FinishedSpan, key: &str) -> Option<&'a Value> {
-    span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
 }
 
 fn text(span: &FinishedSpan, key: &str) -> String {
-    attribute(span, key).map(Value::to_string).unwrap_or_default()
+    attribute(span, key)
+        .map(Value::to_string)
+        .unwrap_or_default()
 }
 
 #[traced]
 async fn publish(queue: &mpsc::Sender<Envelope>, id: String, body: u32) {
     let mut attributes = HashMap::new();
-    let _send = Message::new("tokio", "orders").id(id.clone()).send(&mut attributes);
-    queue.send(Envelope { id, attributes, body }).await.unwrap();
+    let _send = Message::new("tokio", "orders")
+        .id(id.clone())
+        .send(&mut attributes);
+    queue
+        .send(Envelope {
+            id,
+            attributes,
+            body,
+        })
+        .await
+        .unwrap();
 }
 
 #[traced(ret)]
@@ -47,7 +61,9 @@ fn consume(mut queue: mpsc::Receiver<Envelope>, trust: Trust) -> tokio::task::Jo
     tokio::spawn(async move {
         let mut results = Vec::new();
         while let Some(envelope) = queue.recv().await {
-            let span = Message::new("tokio", "orders").id(envelope.id).process(&envelope.attributes, trust);
+            let span = Message::new("tokio", "orders")
+                .id(envelope.id)
+                .process(&envelope.attributes, trust);
             results.push(span.run(async { handle(envelope.body).await }).await);
         }
         results
@@ -76,8 +92,12 @@ async fn consumer_continues_the_producers_trace() {
 
     for i in 0..3 {
         let id = format!("continue-{i}");
-        let [send] = spans_named(trace.spans(), "orders send", &id)[..] else { panic!("{}", trace.tree()) };
-        let [process] = spans_named(trace.spans(), "orders process", &id)[..] else { panic!("{}", trace.tree()) };
+        let [send] = spans_named(trace.spans(), "orders send", &id)[..] else {
+            panic!("{}", trace.tree())
+        };
+        let [process] = spans_named(trace.spans(), "orders process", &id)[..] else {
+            panic!("{}", trace.tree())
+        };
         assert_eq!(send.span_kind, SpanKind::Producer);
         assert_eq!(process.span_kind, SpanKind::Consumer);
         assert_eq!(trace.parent_of(send).unwrap().name, "publish");
@@ -87,7 +107,9 @@ async fn consumer_continues_the_producers_trace() {
         let handled = trace
             .spans()
             .iter()
-            .find(|span| span.name == "handle" && span.parent_span_id == process.span_context.span_id())
+            .find(|span| {
+                span.name == "handle" && span.parent_span_id == process.span_context.span_id()
+            })
             .expect("the handler runs under the process span");
         assert_eq!(text(handled, "body"), i.to_string());
 
@@ -115,24 +137,44 @@ async fn consumer_starts_a_new_trace_linked_to_the_producer() {
     })
     .await;
 
-    let [send] = spans_named(trace.spans(), "orders send", "linked-0")[..] else { panic!("{}", trace.tree()) };
-    assert!(spans_named(trace.spans(), "orders process", "linked-0").is_empty(), "{}", trace.tree());
+    let [send] = spans_named(trace.spans(), "orders send", "linked-0")[..] else {
+        panic!("{}", trace.tree())
+    };
+    assert!(
+        spans_named(trace.spans(), "orders process", "linked-0").is_empty(),
+        "{}",
+        trace.tree()
+    );
 
     let everything = finished_spans();
-    let [process] = spans_named(&everything, "orders process", "linked-0")[..] else { panic!("one process span") };
-    assert_ne!(process.span_context.trace_id(), send.span_context.trace_id());
+    let [process] = spans_named(&everything, "orders process", "linked-0")[..] else {
+        panic!("one process span")
+    };
+    assert_ne!(
+        process.span_context.trace_id(),
+        send.span_context.trace_id()
+    );
     assert_ne!(process.span_context.trace_id(), TraceId::INVALID);
-    assert_eq!(process.parent_span_id, opentelemetry::trace::SpanId::INVALID, "a root");
+    assert_eq!(
+        process.parent_span_id,
+        opentelemetry::trace::SpanId::INVALID,
+        "a root"
+    );
     let links: Vec<_> = process
         .links
         .links
         .iter()
         .map(|link| (link.span_context.trace_id(), link.span_context.span_id()))
         .collect();
-    assert_eq!(links, [(send.span_context.trace_id(), send.span_context.span_id())]);
+    assert_eq!(
+        links,
+        [(send.span_context.trace_id(), send.span_context.span_id())]
+    );
     assert!(
-        everything.iter().any(|span| span.name == "handle"
-            && span.parent_span_id == process.span_context.span_id()),
+        everything
+            .iter()
+            .any(|span| span.name == "handle"
+                && span.parent_span_id == process.span_context.span_id()),
         "the handler runs under the new root"
     );
 }
@@ -162,13 +204,23 @@ async fn traced_consumer_with_a_link_works_too() {
     })
     .await;
 
-    let [send] = spans_named(trace.spans(), "orders send", "macro-0")[..] else { panic!("{}", trace.tree()) };
+    let [send] = spans_named(trace.spans(), "orders send", "macro-0")[..] else {
+        panic!("{}", trace.tree())
+    };
     let everything = finished_spans();
-    let [process] = spans_named(&everything, "orders process", "macro-0")[..] else { panic!("one process span") };
+    let [process] = spans_named(&everything, "orders process", "macro-0")[..] else {
+        panic!("one process span")
+    };
     assert_eq!(process.span_kind, SpanKind::Consumer);
-    assert_ne!(process.span_context.trace_id(), send.span_context.trace_id());
+    assert_ne!(
+        process.span_context.trace_id(),
+        send.span_context.trace_id()
+    );
     let link = &process.links.links[0].span_context;
-    assert_eq!((link.trace_id(), link.span_id()), (send.span_context.trace_id(), send.span_context.span_id()));
+    assert_eq!(
+        (link.trace_id(), link.span_id()),
+        (send.span_context.trace_id(), send.span_context.span_id())
+    );
     assert_eq!(
         attribute(process, "messaging.operation.type"),
         Some(&Value::from("process"))
@@ -182,7 +234,13 @@ async fn baggage_crosses_the_queue_only_when_kept() {
         let _baggage = traced::current::set_baggage([("tenant", "acme")]);
         let mut attributes = HashMap::new();
         let _send = Message::new("tokio", "orders").send(&mut attributes);
-        tx.send(Envelope { id: "b".into(), attributes, body: 0 }).await.unwrap();
+        tx.send(Envelope {
+            id: "b".into(),
+            attributes,
+            body: 0,
+        })
+        .await
+        .unwrap();
     }
     let envelope = rx.recv().await.unwrap();
     for (trust, expected) in [

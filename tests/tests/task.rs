@@ -11,10 +11,13 @@ use traced::{FutureExt as _, traced};
 const TASKS: u64 = 1_000;
 
 fn number(span: &FinishedSpan, key: &str) -> Option<i64> {
-    span.attributes.iter().find(|kv| kv.key.as_str() == key).and_then(|kv| match kv.value {
-        Value::I64(n) => Some(n),
-        _ => None,
-    })
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .and_then(|kv| match kv.value {
+            Value::I64(n) => Some(n),
+            _ => None,
+        })
 }
 
 #[traced]
@@ -41,9 +44,15 @@ async fn request(#[attr] n: u64) {
 fn assert_parents(trace: &Trace, name: &str) {
     let mut seen = 0;
     for span in trace.spans().iter().filter(|span| span.name == name) {
-        let parent = trace.parent_of(span).unwrap_or_else(|| panic!("{name} without parent"));
+        let parent = trace
+            .parent_of(span)
+            .unwrap_or_else(|| panic!("{name} without parent"));
         assert_eq!(parent.name, "request");
-        assert_eq!(number(parent, "n"), number(span, "n"), "{name} under the wrong request");
+        assert_eq!(
+            number(parent, "n"),
+            number(span, "n"),
+            "{name} under the wrong request"
+        );
         seen += 1;
     }
     assert_eq!(seen, TASKS, "{name} spans");
@@ -60,7 +69,14 @@ async fn a_thousand_concurrent_tasks_keep_their_parents() {
         }
     })
     .await;
-    assert_eq!(trace.spans().iter().filter(|span| span.name == "request").count() as u64, TASKS);
+    assert_eq!(
+        trace
+            .spans()
+            .iter()
+            .filter(|span| span.name == "request")
+            .count() as u64,
+        TASKS
+    );
     assert_parents(&trace, "child");
     assert_parents(&trace, "blocking_child");
 }
@@ -81,7 +97,11 @@ fn threads_keep_their_parents() {
             handle.join().unwrap();
         }
     });
-    let children: Vec<_> = trace.spans().iter().filter(|span| span.name == "thread_child").collect();
+    let children: Vec<_> = trace
+        .spans()
+        .iter()
+        .filter(|span| span.name == "thread_child")
+        .collect();
     assert_eq!(children.len(), 64);
     for span in children {
         let parent = trace.parent_of(span).expect("a parent");
@@ -96,7 +116,9 @@ async fn detached(#[attr] marker: i64) {}
 #[traced]
 async fn broken_request(marker: i64) {
     // The classic broken trace: the task starts with an empty context.
-    tokio::spawn(async move { detached(marker).await }).await.unwrap();
+    tokio::spawn(async move { detached(marker).await })
+        .await
+        .unwrap();
 }
 
 #[traced]
@@ -114,7 +136,11 @@ async fn a_detached_task_without_the_context_breaks_the_trace() {
         .into_iter()
         .find(|span| span.name == "detached" && number(span, "marker") == Some(-1))
         .expect("the detached span was exported");
-    assert_eq!(orphan.parent_span_id, SpanId::INVALID, "a root of its own trace");
+    assert_eq!(
+        orphan.parent_span_id,
+        SpanId::INVALID,
+        "a root of its own trace"
+    );
     assert_ne!(
         orphan.span_context.trace_id(),
         broken.span("broken_request").span_context.trace_id()
