@@ -1,6 +1,6 @@
 //! Carrying the trace context across process boundaries: W3C `traceparent`,
 //! `tracestate` and `baggage` headers by default, or the propagators chosen
-//! with `OTEL_PROPAGATORS` / [`Config::propagators`](crate::Config::propagators).
+//! with `OTEL_PROPAGATORS` or the `traced::Config` builder.
 //!
 //! ```
 //! use std::collections::HashMap;
