@@ -95,7 +95,9 @@ impl Message {
     /// Starts the PRODUCER span `"{destination} send"` as a child of the
     /// current context and writes its context into `carrier` (the message's
     /// headers or attributes). The span ends when the returned value drops:
-    /// keep it until the message is handed over.
+    /// keep it until the message is handed over. Under
+    /// [`traced::suppress`](crate::suppress) no span is made and the
+    /// current trace is written as not sampled.
     pub fn send<C: Carrier + ?Sized>(self, carrier: &mut C) -> MessageSpan {
         let span = self.start("send", SpanKind::Producer, &Context::current(), Vec::new());
         propagation::inject_context(&span.cx, carrier);
@@ -107,9 +109,13 @@ impl Message {
     /// child of the producer's span (one trace from producer to consumer);
     /// otherwise it is the root of a new trace with a link to the producer's
     /// span, and the message's baggage is kept only with
-    /// [`Trust::NewRootWithLinkKeepBaggage`].
+    /// [`Trust::NewRootWithLinkKeepBaggage`]. Under
+    /// [`traced::suppress`](crate::suppress) no span is made.
     pub fn process<C: Carrier + ?Sized>(self, carrier: &C, trust: Trust) -> MessageSpan {
-        let parent = propagation::extract_with(carrier, trust);
+        let mut parent = propagation::extract_with(carrier, trust);
+        if Context::is_current_telemetry_suppressed() {
+            parent = parent.with_telemetry_suppressed();
+        }
         let links = propagation::incoming_link(&parent)
             .map(|incoming| vec![Link::with_context(incoming)])
             .unwrap_or_default();
@@ -123,6 +129,14 @@ impl Message {
         parent: &Context,
         links: Vec<Link>,
     ) -> MessageSpan {
+        if parent.is_telemetry_suppressed() {
+            // No span; the parent stays current so that what is injected
+            // beneath names its trace, marked not sampled.
+            return MessageSpan {
+                cx: parent.clone(),
+                owned: false,
+            };
+        }
         let mut attributes = Vec::with_capacity(5 + self.attributes.len());
         attributes.push(KeyValue::new("messaging.system", self.system));
         attributes.push(KeyValue::new(
@@ -144,6 +158,7 @@ impl Message {
         let span = tracer().build_with_context(builder, parent);
         MessageSpan {
             cx: parent.with_span(span),
+            owned: true,
         }
     }
 }
@@ -160,6 +175,8 @@ fn tracer() -> global::BoxedTracer {
 #[derive(Debug)]
 pub struct MessageSpan {
     cx: Context,
+    /// Whether the span in `cx` is this one's to end.
+    owned: bool,
 }
 
 impl MessageSpan {
@@ -196,6 +213,8 @@ impl MessageSpan {
 
 impl Drop for MessageSpan {
     fn drop(&mut self) {
-        self.cx.span().end();
+        if self.owned {
+            self.cx.span().end();
+        }
     }
 }

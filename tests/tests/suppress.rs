@@ -172,3 +172,37 @@ fn the_scope_guard_suppresses_every_kind_of_span() {
     let ((), trace) = capture(|| sync_work("after"));
     assert_eq!(trace.tree(), "sync_work\n");
 }
+
+#[traced]
+fn publish_suppressed() -> (Vec<(String, Vec<u8>)>, String) {
+    let parent = traced::current::span_context();
+    let _suppressed = traced::suppress();
+    let mut headers = Vec::new();
+    let _send = traced::messaging::Message::new("tokio", "suppressed-queue").send(&mut headers);
+    let expected = format!("00-{}-{}-00", parent.trace_id(), parent.span_id());
+    (headers, expected)
+}
+
+#[test]
+fn messages_sent_under_suppression_make_no_span_and_are_not_sampled() {
+    let ((headers, expected), trace) = capture(publish_suppressed);
+    assert_eq!(trace.tree(), "publish_suppressed\n");
+    let traceparent = headers
+        .iter()
+        .find(|(k, _)| k == "traceparent")
+        .expect("injected");
+    assert_eq!(std::str::from_utf8(&traceparent.1).unwrap(), expected);
+
+    let processed = {
+        let _suppressed = traced::suppress();
+        let span = traced::messaging::Message::new("tokio", "suppressed-queue")
+            .process(&headers, traced::propagation::Trust::Continue);
+        span.in_scope(|| traced::current::span_context().is_sampled())
+    };
+    assert!(!processed);
+    assert!(
+        !finished_spans()
+            .iter()
+            .any(|span| span.name.starts_with("suppressed-queue"))
+    );
+}
