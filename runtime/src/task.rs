@@ -1,42 +1,42 @@
 //! Carrying the current context into tasks and threads.
-//!
-//! The current context lives in a thread-local. A task or thread started
-//! without it begins with an empty context, so its spans start new traces:
-//! the classic broken trace.
-//!
-//! ```
-//! # #[tokio::main(flavor = "multi_thread")]
-//! # async fn main() {
-//! #[traced::traced]
-//! async fn audit() {}
-//!
-//! #[traced::traced]
-//! async fn handle() {
-//!     // Broken: the closure's `audit()` runs on another task, with no
-//!     // current span when it is called, so it starts a trace of its own.
-//!     tokio::spawn(async { audit().await });
-//!     // Right: the task starts under the current context.
-//!     traced::spawn(async { audit().await }).await.unwrap();
-//!     // Also right: any future, carried with `FutureExt`.
-//!     use traced::FutureExt as _;
-//!     tokio::spawn(async { audit().await }.with_current_context()).await.unwrap();
-//! }
-//! handle().await;
-//! # }
-//! ```
-//!
-//! A `#[traced] async fn` starts its span when it is called, not when it is
-//! first polled: `tokio::spawn(audit())` (the call written outside the task)
-//! keeps the right parent without any help. It is code that runs inside the
-//! new task before the first traced call — a closure's body, an `async`
-//! block, another library's instrumentation — that needs [`spawn`] or
-//! [`FutureExt::with_current_context`](crate::FutureExt::with_current_context).
 
 use opentelemetry::Context;
 
 /// Spawns `future` on the current tokio runtime with the current context
 /// attached during every poll. The task's spans are children of the span
 /// current here.
+///
+/// The current context lives in a thread-local. A task or thread started
+/// without it begins with an empty context, so its spans start new traces:
+/// the classic broken trace.
+///
+/// ```
+/// # #[tokio::main(flavor = "multi_thread")]
+/// # async fn main() {
+/// #[traced::traced]
+/// async fn audit() {}
+///
+/// #[traced::traced]
+/// async fn handle() {
+///     // Broken: the closure's `audit()` runs on another task, with no
+///     // current span when it is called, so it starts a trace of its own.
+///     tokio::spawn(async { audit().await });
+///     // Right: the task starts under the current context.
+///     traced::spawn(async { audit().await }).await.unwrap();
+///     // Also right: any future, carried with `FutureExt`.
+///     use traced::FutureExt as _;
+///     tokio::spawn(async { audit().await }.with_current_context()).await.unwrap();
+/// }
+/// handle().await;
+/// # }
+/// ```
+///
+/// A `#[traced] async fn` starts its span when it is called, not when it is
+/// first polled: `tokio::spawn(audit())` (the call written outside the task)
+/// keeps the right parent without any help. It is code that runs inside the
+/// new task before the first traced call — a closure's body, an `async`
+/// block, another library's instrumentation — that needs [`spawn`] or
+/// [`FutureExt::with_current_context`](crate::FutureExt::with_current_context).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
