@@ -32,12 +32,24 @@ fn round_trips(cx: &Context) {
     let mut out: HashMap<String, String> = HashMap::new();
     inject_context(cx, &mut out);
     let again = extract(&out);
-    let (before, after) = (cx.span().span_context().clone(), again.span().span_context().clone());
+    let (before, after) = (
+        cx.span().span_context().clone(),
+        again.span().span_context().clone(),
+    );
     assert_eq!(before.trace_id(), after.trace_id());
     assert_eq!(before.span_id(), after.span_id());
     assert_eq!(before.is_sampled(), after.is_sampled());
     assert_eq!(before.trace_state().header(), after.trace_state().header());
-    assert_eq!(cx.baggage().len(), again.baggage().len());
+    let entries = |cx: &Context| {
+        let mut entries: Vec<(String, String, String)> = cx
+            .baggage()
+            .iter()
+            .map(|(k, (v, m))| (k.to_string(), v.to_string(), m.as_str().to_owned()))
+            .collect();
+        entries.sort();
+        entries
+    };
+    assert_eq!(entries(cx), entries(&again));
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -89,6 +89,33 @@ fn properties_are_kept_as_metadata() {
     assert_eq!(got[0].2, "ttl=3600;private");
 }
 
+/// Found by the fuzz target: properties were percent-decoded on the way
+/// in, came out with a space, and the member was dropped on the next hop.
+#[test]
+fn repro_percent_encoded_property_survives_a_round_trip() {
+    let cx = extract(&headers(&["k=v;p=a%20b"]));
+    let (_, metadata) = cx.baggage().get_with_metadata("k").unwrap();
+    assert_eq!(metadata.as_str(), "p=a%20b");
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    inject_context(&cx, &mut carrier);
+    assert_eq!(carrier["baggage"], "k=v;p=a%20b");
+    let again = extract(&carrier);
+    assert_eq!(
+        again.baggage().get_with_metadata("k"),
+        cx.baggage().get_with_metadata("k")
+    );
+}
+
+#[test]
+fn invalid_properties_set_in_code_are_not_sent() {
+    let cx = opentelemetry::Context::new().with_baggage([
+        opentelemetry::baggage::KeyValueMetadata::new("k", "v", "ok=1;bad prop;flag"),
+    ]);
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    inject_context(&cx, &mut carrier);
+    assert_eq!(carrier["baggage"], "k=v;ok=1;flag");
+}
+
 #[test]
 fn invalid_members_are_dropped_one_by_one() {
     let got = pairs(&[

@@ -183,12 +183,12 @@ fn check(message: &[(String, Vec<u8>)], cx: &Context, carrier_name: &str) {
     let mut before: Vec<_> = cx
         .baggage()
         .iter()
-        .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+        .map(|(k, (v, m))| (k.to_string(), v.to_string(), m.as_str().to_owned()))
         .collect();
     let mut after: Vec<_> = again
         .baggage()
         .iter()
-        .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+        .map(|(k, (v, m))| (k.to_string(), v.to_string(), m.as_str().to_owned()))
         .collect();
     before.sort();
     after.sort();

@@ -39,8 +39,10 @@ pub(super) fn normalize(values: &[&str]) -> Option<String> {
         encoded.push('=');
         encode_all(&member.value, &mut encoded);
         for property in &member.properties {
+            // Standard propagators percent-decode properties; escaping `%`
+            // makes them keep the text as it was sent.
             encoded.push(';');
-            encoded.push_str(property);
+            encoded.push_str(&property.replace('%', "%25"));
         }
         let separator = usize::from(!out.is_empty());
         if out.len() + separator + encoded.len() > MAX_BYTES {
@@ -71,14 +73,7 @@ fn parse_member(member: &str) -> Option<Member<'_>> {
     let mut properties = Vec::new();
     for property in parts {
         let property = property.trim_matches(is_ows);
-        let valid = match property.split_once('=') {
-            None => is_token(property),
-            Some((key, value)) => {
-                is_token(key.trim_matches(is_ows))
-                    && value.trim_matches(is_ows).bytes().all(is_baggage_octet)
-            }
-        };
-        if !valid {
+        if !is_property(property) {
             return None;
         }
         properties.push(property);
@@ -88,6 +83,17 @@ fn parse_member(member: &str) -> Option<Member<'_>> {
         value: percent_decode(value),
         properties,
     })
+}
+
+/// `property = key OWS "=" OWS value / key`, without the surrounding OWS.
+fn is_property(property: &str) -> bool {
+    match property.split_once('=') {
+        None => is_token(property),
+        Some((key, value)) => {
+            is_token(key.trim_matches(is_ows))
+                && value.trim_matches(is_ows).bytes().all(is_baggage_octet)
+        }
+    }
 }
 
 /// RFC 9110 `token`: one or more `tchar`.
@@ -148,8 +154,8 @@ fn encode_all(value: &str, out: &mut String) {
 
 /// The `baggage` header for `baggage`: keys that are not tokens are left
 /// out, values are percent-encoded wherever the grammar requires it
-/// (including `%` itself), properties are kept, and whole members past the
-/// limits are dropped.
+/// (including `%` itself), valid properties are kept, and whole members past
+/// the limits are dropped.
 pub(super) fn serialize(baggage: &Baggage) -> Option<String> {
     let mut out = String::new();
     let mut count = 0;
@@ -170,10 +176,13 @@ pub(super) fn serialize(baggage: &Baggage) -> Option<String> {
                 let _ = write!(member, "%{b:02X}");
             }
         }
-        let metadata = metadata.as_str().trim_matches(is_ows);
-        if !metadata.is_empty() {
-            member.push(';');
-            member.push_str(metadata);
+        // Properties that break the grammar are left out, not sent broken.
+        for property in metadata.as_str().split(';') {
+            let property = property.trim_matches(is_ows);
+            if is_property(property) {
+                member.push(';');
+                member.push_str(property);
+            }
         }
         let separator = usize::from(!out.is_empty());
         if out.len() + separator + member.len() > MAX_BYTES {
@@ -215,6 +224,10 @@ mod tests {
             Some("k=v;p1;p2 = x")
         );
         assert_eq!(normalize(&["k=v;bad prop"]), None);
+        assert_eq!(
+            normalize(&["k=v;p=a%20b"]).as_deref(),
+            Some("k=v;p=a%2520b")
+        );
     }
 
     #[test]
