@@ -106,6 +106,21 @@ fn repro_percent_encoded_property_survives_a_round_trip() {
     );
 }
 
+/// Found by the fuzz target: a key holding `%` (a token character) was
+/// percent-decoded, so it changed, or vanished, on every hop.
+#[test]
+fn repro_percent_in_a_key_is_not_decoded() {
+    assert_eq!(pairs(&["k%41%00=v"]), [kv("k%41%00", "v")]);
+    let cx = extract(&headers(&["k%41%00=v"]));
+    let mut carrier: HashMap<String, String> = HashMap::new();
+    inject_context(&cx, &mut carrier);
+    assert_eq!(carrier["baggage"], "k%41%00=v");
+    assert_eq!(
+        extract(&carrier).baggage().get("k%41%00").unwrap().as_str(),
+        "v"
+    );
+}
+
 #[test]
 fn invalid_properties_set_in_code_are_not_sent() {
     let cx = opentelemetry::Context::new().with_baggage([

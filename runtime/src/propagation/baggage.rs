@@ -35,7 +35,9 @@ pub(super) fn normalize(values: &[&str]) -> Option<String> {
             continue;
         };
         let mut encoded = String::with_capacity(member.key.len() + member.value.len() + 1);
-        encoded.push_str(member.key);
+        // Keys are tokens, never percent-encoded, but standard propagators
+        // decode them: escaping `%` makes them keep the key as it was sent.
+        encoded.push_str(&member.key.replace('%', "%25"));
         encoded.push('=');
         encode_all(&member.value, &mut encoded);
         for property in &member.properties {
@@ -207,6 +209,7 @@ mod tests {
         assert_eq!(normalize(&["k=v=w"]).as_deref(), Some("k=v%3Dw"));
         assert_eq!(normalize(&["k=%FF"]).as_deref(), Some("k=%EF%BF%BD"));
         assert_eq!(normalize(&["k=50%"]).as_deref(), Some("k=50%25"));
+        assert_eq!(normalize(&["k%41=v"]).as_deref(), Some("k%2541=v"));
     }
 
     #[test]

@@ -47,7 +47,10 @@
 //!   Values are percent-decoded with invalid UTF-8 replaced by U+FFFD (upstream
 //!   drops the member) and may contain `=` (upstream cuts the value there). At
 //!   most 64 members and 8192 bytes are kept, dropping whole members (upstream
-//!   drops the entire header above 8192 bytes). When sending, `%` and every
+//!   drops the entire header above 8192 bytes). Keys and properties are read
+//!   as sent (upstream percent-decodes them, so `k%41` arrives as `kA`, and a
+//!   property `p=a%20b` comes back with a space that makes the member invalid
+//!   on the next hop). When sending, `%` and every
 //!   character outside the value grammar are percent-encoded (upstream leaves
 //!   `%` and `\` as they are, so `50%25` arrives as `50%`).
 //! - Trace flags other than `sampled` are not propagated, including Level 2's
