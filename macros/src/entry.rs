@@ -45,7 +45,8 @@ fn prefix(vis: &syn::Visibility, defaultness: Option<&syn::Token![default]>) -> 
 
 /// The error for `#[traced]` on something other than a function with a body.
 fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
-    let message = |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
+    let message =
+        |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(imp)) => syn::Error::new(
             imp.impl_token.span,
@@ -82,6 +83,16 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => return with_item(item.clone(), vec![not_an_impl(&item, error)]),
     };
     let mut errors = validate::options(&options, Placement::ImplBlock);
+    if let Some(again) = imp
+        .attrs
+        .iter()
+        .find(|attr| last_segment_is(attr, "traced_impl"))
+    {
+        errors.push(syn::Error::new_spanned(
+            again,
+            "`#[traced_impl]` is written more than once on this impl block",
+        ));
+    }
     if !errors.is_empty() {
         return with_item(item, errors);
     }
@@ -97,7 +108,9 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut methods = Vec::new();
     let mut imp = imp;
     for (index, impl_item) in imp.items.iter_mut().enumerate() {
-        let ImplItem::Fn(method) = impl_item else { continue };
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
         match method_plan(&mut method.attrs) {
             Err(plan_errors) => {
                 errors.extend(plan_errors);
@@ -110,8 +123,10 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
             Ok(Plan::Traced(own)) => {
-                let own_errors = validate::options(&own, Placement::Function);
-                let merged = own.over(&options);
+                let mut own_errors = validate::options(&own, Placement::Function);
+                own_errors.extend(validate::under_suppressed_block(&options, &own));
+                let ret_is_own = own.ret.is_some();
+                let mut merged = own.over(&options);
                 let prefix = prefix(&method.vis, method.modifiers.defaultness.as_ref());
                 let model = TracedFn::new(
                     method.attrs.clone(),
@@ -122,6 +137,10 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                 );
                 match model {
                     Ok(model) => {
+                        // A block-level `ret` applies to the methods that return something.
+                        if !ret_is_own && validate::returns_nothing(&model) {
+                            merged.ret = None;
+                        }
                         let mut method_errors = own_errors;
                         method_errors.extend(validate::function(&merged, &model));
                         if method_errors.is_empty() {
@@ -261,9 +280,12 @@ fn untraced_param_attrs(sig: &syn::Signature) -> Option<syn::Error> {
             syn::FnArg::Receiver(receiver) => &receiver.attrs,
             syn::FnArg::Typed(typed) => &typed.attrs,
         };
-        attrs.iter().find(|attr| attr.path().is_ident("attr")).map(|attr| {
-            syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
-        })
+        attrs
+            .iter()
+            .find(|attr| attr.path().is_ident("attr"))
+            .map(|attr| {
+                syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
+            })
     })
 }
 
@@ -278,6 +300,14 @@ fn type_name(ty: &Type) -> String {
         Type::Reference(reference) => type_name(&reference.elem),
         Type::Paren(paren) => type_name(&paren.elem),
         Type::Group(group) => type_name(&group.elem),
+        Type::TraitObject(object) => object
+            .bounds
+            .iter()
+            .find_map(|bound| match bound {
+                syn::TypeParamBound::Trait(bound) => bound.path.segments.last(),
+                _ => None,
+            })
+            .map_or_else(String::new, |segment| segment.ident.to_string()),
         other => other.to_token_stream().to_string().replace(' ', ""),
     }
 }
