@@ -47,6 +47,15 @@ fn prefix(vis: &syn::Visibility, defaultness: Option<&syn::Token![default]>) -> 
 fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
     let message =
         |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
+    if let Ok(declaration) = syn::parse2::<syn::TraitItemFn>(item.clone())
+        && declaration.default.is_none()
+    {
+        return syn::Error::new(
+            declaration.sig.fn_token.span,
+            "`#[traced]` needs a function body; on a trait method declaration, \
+             put it on the implementations instead",
+        );
+    }
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(imp)) => syn::Error::new(
             imp.impl_token.span,
@@ -62,14 +71,7 @@ fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
         Ok(Item::Const(c)) => syn::Error::new(c.const_token.span, message("a const")),
         Ok(Item::Static(s)) => syn::Error::new(s.static_token.span, message("a static")),
         Ok(other) => syn::Error::new(other.span(), message("this item")),
-        Err(_) => match syn::parse2::<syn::TraitItemFn>(item.clone()) {
-            Ok(declaration) if declaration.default.is_none() => syn::Error::new(
-                declaration.sig.fn_token.span,
-                "`#[traced]` needs a function body; on a trait method declaration, \
-                 put it on the implementations instead",
-            ),
-            _ => parse_error,
-        },
+        Err(_) => parse_error,
     }
 }
 

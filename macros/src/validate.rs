@@ -42,7 +42,9 @@ pub(crate) fn options(options: &Options, placement: Placement) -> Vec<syn::Error
             ));
         }
     }
-    if let (Some(_), Some((parent, _))) = (&options.root, &options.parent) {
+    if let (Placement::Function, Some(_), Some((parent, _))) =
+        (placement, &options.root, &options.parent)
+    {
         errors.push(syn::Error::new(
             parent.span,
             "`root` and `parent` cannot be used together: \
