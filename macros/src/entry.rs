@@ -204,7 +204,7 @@ fn last_segment_is(attr: &Attribute, name: &str) -> bool {
 
 /// What to do with one method of a `#[traced_impl]` block.
 enum Plan {
-    Traced(Options),
+    Traced(Box<Options>),
     Untraced,
 }
 
@@ -272,7 +272,7 @@ fn method_plan(attrs: &mut Vec<Attribute>) -> Result<Plan, Vec<syn::Error>> {
     Ok(if untraced.is_some() {
         Plan::Untraced
     } else {
-        Plan::Traced(options)
+        Plan::Traced(Box::new(options))
     })
 }
 
