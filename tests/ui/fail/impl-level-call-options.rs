@@ -2,7 +2,7 @@ use traced::traced_impl;
 
 struct Cart;
 
-#[traced_impl(name = "cart", root, parent = traced::opentelemetry::Context::current(), link = traced::opentelemetry::Context::current())]
+#[traced_impl(name = "cart", root, parent = cx, link = cx)]
 impl Cart {
     fn total(&self) -> u32 {
         0
