@@ -137,9 +137,9 @@ fn start(
     let parent = match (&options.root, &options.parent) {
         (Some(_), _) => quote!(#krate::__private::Parent::Root),
         (None, Some((_, expr))) => quote_spanned! {expr.span()=>
-            #krate::__private::Parent::Explicit(
-                <_ as ::core::borrow::Borrow<#krate::opentelemetry::Context>>::borrow(&(#expr))
-            )
+            // A coercion site: `Context`, `&Context` and smart pointers to
+            // one all fit, and anything else is a type error at `expr`.
+            #krate::__private::Parent::Explicit(&(#expr))
         },
         (None, None) => quote!(#krate::__private::Parent::Current),
     };
