@@ -408,3 +408,43 @@ fn methods_nest_under_a_traced_function() {
     assert_eq!(value, 2);
     assert_eq!(trace.tree(), "free_function_calling_methods\n  Repo::get\n");
 }
+
+#[derive(Debug)]
+struct Worker;
+
+#[async_trait::async_trait]
+trait Job {
+    async fn run(&self, fail: bool) -> u32;
+}
+
+#[async_trait::async_trait]
+#[traced_impl]
+impl Job for Worker {
+    async fn run(&self, fail: bool) -> u32 {
+        tokio::task::yield_now().await;
+        assert!(!fail, "job failed");
+        1
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_trait_method_panic_is_recorded() {
+    static WORKER: Worker = Worker;
+    // Called under the capture, polled (and panicking) on a worker thread.
+    let (outcome, trace) = capture_async(|| tokio::spawn(WORKER.run(true))).await;
+    assert!(outcome.unwrap_err().is_panic());
+    let span = trace.span("Worker::run");
+    assert_eq!(span.status, Status::error("job failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_async_method_ends_its_span_as_cancelled() {
+    let repo = Repo::new(Memory);
+    let ((), trace) = capture_async(|| async {
+        let future = repo.get_later(1);
+        drop(future);
+    })
+    .await;
+    let span = trace.span("Repo::get_later");
+    assert!(span.events.iter().any(|event| event.name == "cancelled"));
+}

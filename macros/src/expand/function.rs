@@ -423,9 +423,41 @@ fn future_body(
     } else {
         instrumented
     };
+    // `Box::pin(async move { .. })`, as `#[async_trait]` writes: running it
+    // only allocates, so the async block is taken as it is, boxed once.
+    let future_expr = match boxed_async_block(function) {
+        Some(async_block) => async_block.to_token_stream(),
+        None => quote!(#span.in_scope(move || #body)),
+    };
     quote! {
         let #recording = #span.is_recording();
-        let #future = #span.in_scope(move || #body);
+        let #future = #future_expr;
         #instrumented
+    }
+}
+
+/// The `async` block of a body that is only `Box::pin(async move { .. })`.
+fn boxed_async_block(function: &TracedFn) -> Option<&syn::ExprAsync> {
+    if function.has_renamed_patterns() {
+        return None;
+    }
+    let [syn::Stmt::Expr(syn::Expr::Call(call), None)] = function.block.stmts.as_slice() else {
+        return None;
+    };
+    let syn::Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = callee
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) {
+        return None;
+    }
+    match call.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::Expr::Async(async_block)] if async_block.capture.is_some() => Some(async_block),
+        _ => None,
     }
 }
