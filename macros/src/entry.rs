@@ -47,6 +47,15 @@ fn prefix(vis: &syn::Visibility, defaultness: Option<&syn::Token![default]>) -> 
 fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
     let message =
         |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
+    if let Ok(declaration) = syn::parse2::<syn::TraitItemFn>(item.clone())
+        && declaration.default.is_none()
+    {
+        return syn::Error::new(
+            declaration.sig.fn_token.span,
+            "`#[traced]` needs a function body; on a trait method declaration, \
+             put it on the implementations instead",
+        );
+    }
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(imp)) => syn::Error::new(
             imp.impl_token.span,
@@ -62,14 +71,7 @@ fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
         Ok(Item::Const(c)) => syn::Error::new(c.const_token.span, message("a const")),
         Ok(Item::Static(s)) => syn::Error::new(s.static_token.span, message("a static")),
         Ok(other) => syn::Error::new(other.span(), message("this item")),
-        Err(_) => match syn::parse2::<syn::TraitItemFn>(item.clone()) {
-            Ok(declaration) if declaration.default.is_none() => syn::Error::new(
-                declaration.sig.fn_token.span,
-                "`#[traced]` needs a function body; on a trait method declaration, \
-                 put it on the implementations instead",
-            ),
-            _ => parse_error,
-        },
+        Err(_) => parse_error,
     }
 }
 
@@ -83,6 +85,16 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => return with_item(item.clone(), vec![not_an_impl(&item, error)]),
     };
     let mut errors = validate::options(&options, Placement::ImplBlock);
+    if let Some(again) = imp
+        .attrs
+        .iter()
+        .find(|attr| last_segment_is(attr, "traced_impl"))
+    {
+        errors.push(syn::Error::new_spanned(
+            again,
+            "`#[traced_impl]` is written more than once on this impl block",
+        ));
+    }
     if !errors.is_empty() {
         return with_item(item, errors);
     }
@@ -113,9 +125,10 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
             Ok(Plan::Traced(own)) => {
-                let own = *own;
-                let own_errors = validate::options(&own, Placement::Function);
-                let merged = own.over(&options);
+                let mut own_errors = validate::options(&own, Placement::Function);
+                own_errors.extend(validate::under_suppressed_block(&options, &own));
+                let ret_is_own = own.ret.is_some();
+                let mut merged = own.over(&options);
                 let prefix = prefix(&method.vis, method.modifiers.defaultness.as_ref());
                 let model = TracedFn::new(
                     method.attrs.clone(),
@@ -126,6 +139,10 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                 );
                 match model {
                     Ok(model) => {
+                        // A block-level `ret` applies to the methods that return something.
+                        if !ret_is_own && validate::returns_nothing(&model) {
+                            merged.ret = None;
+                        }
                         let mut method_errors = own_errors;
                         method_errors.extend(validate::function(&merged, &model));
                         if method_errors.is_empty() {
@@ -285,6 +302,14 @@ fn type_name(ty: &Type) -> String {
         Type::Reference(reference) => type_name(&reference.elem),
         Type::Paren(paren) => type_name(&paren.elem),
         Type::Group(group) => type_name(&group.elem),
+        Type::TraitObject(object) => object
+            .bounds
+            .iter()
+            .find_map(|bound| match bound {
+                syn::TypeParamBound::Trait(bound) => bound.path.segments.last(),
+                _ => None,
+            })
+            .map_or_else(String::new, |segment| segment.ident.to_string()),
         other => other.to_token_stream().to_string().replace(' ', ""),
     }
 }

@@ -15,6 +15,8 @@ use crate::args::{ParamAttr, parse_param_attr};
 pub(crate) enum Shape {
     /// A plain function: the span ends when it returns.
     Sync,
+    /// `fn .. -> !`: the span only ends by a panic unwinding out of it.
+    Never,
     /// `async fn`: the span ends when the future completes.
     Async,
     /// `fn .. -> impl Future<Output = T>`: the body runs in the span, then the
@@ -143,6 +145,21 @@ impl TracedFn {
     }
 }
 
+impl TracedFn {
+    /// Whether some pattern parameter was renamed and must be matched in the body.
+    pub(crate) fn has_renamed_patterns(&self) -> bool {
+        self.params.iter().any(|param| {
+            matches!(
+                param.binding,
+                Binding::Pattern {
+                    renamed: Some(_),
+                    ..
+                }
+            )
+        })
+    }
+}
+
 trait UnrawString {
     fn unraw_string(&self) -> String;
 }
@@ -161,6 +178,9 @@ fn shape_of(sig: &Signature) -> Shape {
     let ReturnType::Type(_, ty) = &sig.output else {
         return Shape::Sync;
     };
+    if let Type::Never(_) = &**ty {
+        return Shape::Never;
+    }
     if let Type::ImplTrait(impl_trait) = &**ty
         && let Some(output) = future_output(impl_trait.bounds.iter())
     {

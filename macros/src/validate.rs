@@ -42,7 +42,9 @@ pub(crate) fn options(options: &Options, placement: Placement) -> Vec<syn::Error
             ));
         }
     }
-    if let (Some(_), Some((parent, _))) = (&options.root, &options.parent) {
+    if let (Placement::Function, Some(_), Some((parent, _))) =
+        (placement, &options.root, &options.parent)
+    {
         errors.push(syn::Error::new(
             parent.span,
             "`root` and `parent` cannot be used together: \
@@ -125,20 +127,45 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
             ));
         }
     }
-    if let Some(ret) = &options.ret {
-        let returns_nothing = match (&function.shape, &sig.output) {
-            (Shape::Sync | Shape::Async, ReturnType::Default) => true,
-            (Shape::Sync | Shape::Async, ReturnType::Type(_, ty)) => {
-                matches!(&**ty, syn::Type::Tuple(tuple) if tuple.elems.is_empty())
-            }
-            _ => false,
-        };
-        if returns_nothing {
-            errors.push(syn::Error::new(
-                ret.span,
-                "`ret` records the return value, but this function returns nothing",
-            ));
-        }
+    if let Some(ret) = &options.ret
+        && returns_nothing(function)
+    {
+        errors.push(syn::Error::new(
+            ret.span,
+            "`ret` records the return value, but this function returns nothing",
+        ));
     }
     errors
+}
+
+/// Whether the function has no value to record with `ret`: `()`, or `!`.
+pub(crate) fn returns_nothing(function: &TracedFn) -> bool {
+    let unit = |ty: &syn::Type| matches!(ty, syn::Type::Tuple(tuple) if tuple.elems.is_empty());
+    match (&function.shape, &function.sig.output) {
+        (Shape::Never, _) | (Shape::Sync | Shape::Async, ReturnType::Default) => true,
+        (Shape::Sync | Shape::Async, ReturnType::Type(_, ty)) => unit(ty),
+        (Shape::ImplFuture { output } | Shape::BoxedFuture { output }, _) => unit(output),
+    }
+}
+
+/// A method's own options under an impl block that sets `suppress`: they
+/// would describe a span that is never made.
+pub(crate) fn under_suppressed_block(block: &Options, method: &Options) -> Vec<syn::Error> {
+    if block.suppress.is_none() {
+        return Vec::new();
+    }
+    method
+        .keywords()
+        .into_iter()
+        .filter(|keyword| keyword.name != "suppress")
+        .map(|keyword| {
+            syn::Error::new(
+                keyword.span,
+                format!(
+                    "`{}` has no effect: the impl block sets `suppress`, so this method makes no span",
+                    keyword.name
+                ),
+            )
+        })
+        .collect()
 }

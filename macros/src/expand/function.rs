@@ -62,6 +62,10 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
             function.sig.to_token_stream(),
             sync_body(&krate, options, function, &locals),
         ),
+        Shape::Never => (
+            function.sig.to_token_stream(),
+            never_body(function, &locals),
+        ),
         Shape::Async => async_fn(&krate, options, function, &locals),
         Shape::ImplFuture { output } => (
             function.sig.to_token_stream(),
@@ -133,9 +137,9 @@ fn start(
     let parent = match (&options.root, &options.parent) {
         (Some(_), _) => quote!(#krate::__private::Parent::Root),
         (None, Some((_, expr))) => quote_spanned! {expr.span()=>
-            #krate::__private::Parent::Explicit(
-                <_ as ::core::borrow::Borrow<#krate::opentelemetry::Context>>::borrow(&(#expr))
-            )
+            // A coercion site: `Context`, `&Context` and smart pointers to
+            // one all fit, and anything else is a type error at `expr`.
+            #krate::__private::Parent::Explicit(&(#expr))
         },
         (None, None) => quote!(#krate::__private::Parent::Current),
     };
@@ -277,6 +281,18 @@ fn return_type(function: &TracedFn) -> Option<&Type> {
     }
 }
 
+/// The body as a closure body: the block itself, or a block that first
+/// destructures the renamed pattern parameters.
+fn closure_body(function: &TracedFn) -> TokenStream {
+    let block = &function.block;
+    if function.has_renamed_patterns() {
+        let patterns = pattern_bindings(function);
+        quote!({ #patterns #block })
+    } else {
+        block.to_token_stream()
+    }
+}
+
 fn sync_body(
     krate: &TokenStream,
     options: &Options,
@@ -289,20 +305,29 @@ fn sync_body(
         recorder,
         ..
     } = locals;
-    let block = &function.block;
-    let patterns = pattern_bindings(function);
-    let annotation = match return_type(function) {
-        Some(ty) if nameable(ty, true) => quote!(-> #ty),
-        Some(_) => quote!(),
-        None => quote!(-> ()),
+    let body = closure_body(function);
+    // The declared type guides inference of `?` and `.into()` in the body. A
+    // closure cannot spell elided lifetimes, but a `let` can.
+    let (closure_type, let_type) = match return_type(function) {
+        Some(ty) if nameable(ty, true) => (quote!(-> #ty), quote!()),
+        Some(ty) if nameable(ty, false) => (quote!(), quote!(: #ty)),
+        Some(_) => (quote!(), quote!()),
+        None => (quote!(-> ()), quote!()),
     };
     let outcome = outcome(krate, options, locals);
     quote! {
-        let #value = #span.in_scope(move || #annotation { #patterns #block });
+        let #value #let_type = #span.in_scope(move || #closure_type #body);
         let #recorder = #span.recorder();
         #outcome
         #value
     }
+}
+
+/// `-> !`: nothing to record on return, as there is none.
+fn never_body(function: &TracedFn, locals: &Locals) -> TokenStream {
+    let span = &locals.span;
+    let body = closure_body(function);
+    quote!(#span.in_scope(move || -> ! #body))
 }
 
 fn async_fn(
@@ -379,8 +404,7 @@ fn future_body(
         future,
         ..
     } = locals;
-    let block = &function.block;
-    let patterns = pattern_bindings(function);
+    let body = closure_body(function);
     let annotation = if nameable(output, false) {
         quote!(: #output)
     } else {
@@ -399,9 +423,41 @@ fn future_body(
     } else {
         instrumented
     };
+    // `Box::pin(async move { .. })`, as `#[async_trait]` writes: running it
+    // only allocates, so the async block is taken as it is, boxed once.
+    let future_expr = match boxed_async_block(function) {
+        Some(async_block) => async_block.to_token_stream(),
+        None => quote!(#span.in_scope(move || #body)),
+    };
     quote! {
         let #recording = #span.is_recording();
-        let #future = #span.in_scope(move || { #patterns #block });
+        let #future = #future_expr;
         #instrumented
+    }
+}
+
+/// The `async` block of a body that is only `Box::pin(async move { .. })`.
+fn boxed_async_block(function: &TracedFn) -> Option<&syn::ExprAsync> {
+    if function.has_renamed_patterns() {
+        return None;
+    }
+    let [syn::Stmt::Expr(syn::Expr::Call(call), None)] = function.block.stmts.as_slice() else {
+        return None;
+    };
+    let syn::Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    let segments: Vec<String> = callee
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) {
+        return None;
+    }
+    match call.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::Expr::Async(async_block)] if async_block.capture.is_some() => Some(async_block),
+        _ => None,
     }
 }

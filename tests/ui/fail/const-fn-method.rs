@@ -1,0 +1,16 @@
+use traced::traced_impl;
+
+struct Cart;
+
+#[traced_impl]
+impl Cart {
+    const fn empty() -> Cart {
+        Cart
+    }
+
+    fn total(&self) -> u32 {
+        0
+    }
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(attrs(db.system.name))]
+fn load() {}
+
+fn main() {}

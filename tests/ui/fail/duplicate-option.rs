@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(kind = client, kind = server)]
+fn load() {}
+
+fn main() {}

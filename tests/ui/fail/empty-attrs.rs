@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(attrs())]
+fn load() {}
+
+fn main() {}

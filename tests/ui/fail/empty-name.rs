@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(name = "  ")]
+fn load() {}
+
+fn main() {}

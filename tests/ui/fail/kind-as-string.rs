@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(kind = "client")]
+fn load() {}
+
+fn main() {}

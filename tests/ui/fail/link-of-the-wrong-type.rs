@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(link = id)]
+fn handle(id: u64) {}
+
+fn main() {}

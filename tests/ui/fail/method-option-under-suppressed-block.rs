@@ -1,0 +1,13 @@
+use traced::traced_impl;
+
+struct Health;
+
+#[traced_impl(suppress)]
+impl Health {
+    #[traced(kind = server)]
+    fn check(&self) -> bool {
+        true
+    }
+}
+
+fn main() {}

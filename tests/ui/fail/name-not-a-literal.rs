@@ -1,0 +1,8 @@
+use traced::traced;
+
+const NAME: &str = "load";
+
+#[traced(name = NAME)]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use traced::traced;
+
+#[traced(ret)]
+fn unit() {}
+
+#[traced(ret)]
+async fn async_unit() -> () {}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use traced::traced;
+
+struct Opaque;
+
+#[traced(ret)]
+fn make() -> Opaque {
+    Opaque
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(suppress, kind = server, attrs(path = "/health"))]
+fn health() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced_impl;
+
+#[traced_impl]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced_impl;
+
+#[traced_impl]
+struct Cart;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced]
+enum State {
+    Open,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced]
+struct Cart;
+
+fn main() {}

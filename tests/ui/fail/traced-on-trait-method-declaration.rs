@@ -1,0 +1,8 @@
+use traced::traced;
+
+trait Store {
+    #[traced]
+    fn load(&self);
+}
+
+fn main() {}

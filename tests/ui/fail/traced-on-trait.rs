@@ -1,0 +1,8 @@
+use traced::traced;
+
+#[traced]
+trait Store {
+    fn load(&self);
+}
+
+fn main() {}

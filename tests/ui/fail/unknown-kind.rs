@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(kind = rpc)]
+fn load() {}
+
+fn main() {}

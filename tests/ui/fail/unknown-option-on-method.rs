@@ -1,0 +1,13 @@
+use traced::traced_impl;
+
+struct Cart;
+
+#[traced_impl]
+impl Cart {
+    #[traced(level = "debug")]
+    fn total(&self) -> u32 {
+        0
+    }
+}
+
+fn main() {}

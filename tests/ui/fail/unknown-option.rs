@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(nmae = "load")]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use traced::traced;
+
+struct Opaque;
+
+#[traced(attrs(opaque = Opaque))]
+fn in_attrs() {}
+
+#[traced]
+fn on_a_parameter(#[attr] opaque: Opaque) {}
+
+fn main() {}
