@@ -33,6 +33,8 @@ mod config;
 mod dispatch;
 mod export;
 mod init;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod integrations;
 pub mod propagation;
 #[cfg(feature = "testing")]
 pub mod testing;
