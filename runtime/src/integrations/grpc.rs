@@ -131,21 +131,36 @@ impl<S> Layer<S> for GrpcServerLayer {
             inner,
             side: Side::Server,
             incoming: self.incoming,
+            server: None,
         }
     }
 }
 
 /// Layer around a tonic `Channel` (or any gRPC client service): a CLIENT span
 /// per call, its context sent in the metadata; see the [module docs](self).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct GrpcClientLayer {
-    _private: (),
+    server: Option<Authority>,
 }
 
 impl GrpcClientLayer {
     /// The layer.
     pub fn new() -> Self {
         GrpcClientLayer::default()
+    }
+
+    /// The server the channel talks to, for `server.address` and
+    /// `server.port`: a tonic `Channel` adds it to requests only after this
+    /// layer has seen them (unless the client was built `with_origin`).
+    ///
+    /// ```
+    /// let endpoint = tonic::transport::Endpoint::from_static("http://10.0.0.7:50051");
+    /// let layer = traced::integrations::GrpcClientLayer::new().server(endpoint.uri());
+    /// # let _ = layer;
+    /// ```
+    pub fn server(mut self, uri: &http::Uri) -> Self {
+        self.server = Authority::of(uri);
+        self
     }
 }
 
@@ -157,6 +172,37 @@ impl<S> Layer<S> for GrpcClientLayer {
             inner,
             side: Side::Client,
             incoming: IncomingContext::Continue,
+            server: self.server.clone(),
+        }
+    }
+}
+
+/// `server.address` and `server.port` of a URI.
+#[derive(Clone, Debug)]
+struct Authority {
+    host: String,
+    port: Option<u16>,
+}
+
+impl Authority {
+    fn of(uri: &http::Uri) -> Option<Authority> {
+        let (host, port) = semconv::host_and_port(uri.authority()?.as_str())?;
+        let port = port.or_else(|| semconv::default_port(uri.scheme_str().unwrap_or("http")));
+        Some(Authority { host, port })
+    }
+
+    fn of_request<B>(request: &http::Request<B>) -> Option<Authority> {
+        Authority::of(request.uri()).or_else(|| {
+            let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
+            let (host, port) = semconv::host_and_port(host)?;
+            Some(Authority { host, port })
+        })
+    }
+
+    fn push(self, attributes: &mut Vec<KeyValue>) {
+        attributes.push(KeyValue::new("server.address", self.host));
+        if let Some(port) = self.port {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
     }
 }
@@ -168,6 +214,7 @@ pub struct GrpcService<S> {
     inner: S,
     side: Side,
     incoming: IncomingContext,
+    server: Option<Authority>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcService<S>
@@ -184,15 +231,22 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let server = Authority::of_request(&request).or_else(|| self.server.clone());
         let cx = match self.side {
             Side::Server => {
                 let (parent, links) = self
                     .incoming
                     .resolve(propagation::extract(request.headers()));
-                start_span(&request, SpanKind::Server, &parent, links)
+                start_span(&request, server, SpanKind::Server, &parent, links)
             }
             Side::Client => {
-                let cx = start_span(&request, SpanKind::Client, &Context::current(), Vec::new());
+                let cx = start_span(
+                    &request,
+                    server,
+                    SpanKind::Client,
+                    &Context::current(),
+                    Vec::new(),
+                );
                 propagation::inject_context(&cx, request.headers_mut());
                 cx
             }
@@ -325,6 +379,7 @@ impl CallEnd {
 
 fn start_span<B>(
     request: &http::Request<B>,
+    server: Option<Authority>,
     kind: SpanKind,
     parent: &Context,
     links: Vec<opentelemetry::trace::Link>,
@@ -347,19 +402,8 @@ fn start_span<B>(
         KeyValue::new("rpc.service", service.to_owned()),
         KeyValue::new("rpc.method", method.to_owned()),
     ];
-    let authority = request.uri().authority().map(|a| a.as_str()).or_else(|| {
-        request
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|host| host.to_str().ok())
-    });
-    if let Some((host, port)) = authority.and_then(semconv::host_and_port) {
-        attributes.push(KeyValue::new("server.address", host));
-        if let Some(port) =
-            port.or_else(|| semconv::default_port(request.uri().scheme_str().unwrap_or("http")))
-        {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+    if let Some(server) = server {
+        server.push(&mut attributes);
     }
     let mut builder = SpanBuilder::from_name(name)
         .with_kind(kind)
