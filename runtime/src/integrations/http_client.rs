@@ -13,10 +13,10 @@
 //! let hyper_client = hyper_util::client::legacy::Client::builder(
 //!     hyper_util::rt::TokioExecutor::new(),
 //! )
-//! .build_http::<http_body_util::Empty<bytes::Bytes>>();
+//! .build_http::<String>();
 //! let mut client = ServiceBuilder::new().layer(HttpClientLayer::new()).service(hyper_client);
 //!
-//! let request = http::Request::get("http://127.0.0.1:3000/users/7").body(Default::default())?;
+//! let request = http::Request::get("http://127.0.0.1:3000/users/7").body(String::new())?;
 //! let response = client.ready().await?.call(request).await?;
 //! # Ok(()) }
 //! ```
