@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
-use traced::integrations::{HttpClientLayer, HttpServerLayer, IncomingContext, TracingMiddleware};
+use traced::integrations::{HttpClientLayer, HttpServerLayer, TracingMiddleware, Trust};
 use traced::opentelemetry::baggage::BaggageExt;
 use traced::opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
 use traced::opentelemetry::{Context, KeyValue, Value};
@@ -47,7 +47,7 @@ async fn user(Path(id): Path<u64>) -> Result<String, StatusCode> {
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn service_b(incoming: IncomingContext) -> Router {
+fn service_b(trust: Trust) -> Router {
     Router::new()
         .route("/users/{id}", get(user))
         .route("/missing/{id}", get(|| async { StatusCode::NOT_FOUND }))
@@ -61,7 +61,7 @@ fn service_b(incoming: IncomingContext) -> Router {
                 "unreachable"
             }),
         )
-        .layer(HttpServerLayer::new().incoming_context(incoming))
+        .layer(HttpServerLayer::new().trust(trust))
 }
 
 // ---- service A: forwards to B through the reqwest integration ----
@@ -123,7 +123,7 @@ async fn serve(app: Router) -> SocketAddr {
 
 /// A and B running, and a traced client to call A with.
 async fn start_a_and_b() -> (SocketAddr, SocketAddr, ClientWithMiddleware) {
-    let b = serve(service_b(IncomingContext::Continue)).await;
+    let b = serve(service_b(Trust::Continue)).await;
     let a = serve(service_a(b)).await;
     (a, b, traced_client("tests/1.0"))
 }
@@ -484,50 +484,43 @@ async fn a_connection_refused_is_a_client_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untrusted_caller_starts_a_new_trace_linked_to_it() {
-    let edge = serve(service_b(IncomingContext::Distrust {
-        keep_baggage: false,
-    }))
-    .await;
-    let client = traced_client("tests/1.0");
+    for (trust, tenant) in [
+        (Trust::NewRootWithLink, "none"),
+        (Trust::NewRootWithLinkKeepBaggage, "acme"),
+    ] {
+        let edge = serve(service_b(trust)).await;
+        let client = traced_client("tests/1.0");
 
-    let (body, trace_id) = in_new_trace(|| async {
-        client
-            .get(format!("http://{edge}/users/7"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    })
-    .await;
-    assert_eq!(
-        body, "alice (tenant none)",
-        "baggage from outside is dropped"
-    );
+        let (body, trace_id) = in_new_trace(|| async {
+            let response = client.get(format!("http://{edge}/users/7")).send().await;
+            response.unwrap().text().await.unwrap()
+        })
+        .await;
+        assert_eq!(body, format!("alice (tenant {tenant})"), "{trust:?}");
 
-    let caller = find(&spans_of(trace_id, 1).await, "GET", SpanKind::Client).clone();
-    let edge_span = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let found = finished_spans().into_iter().find(|span| {
-                span.links
-                    .iter()
-                    .any(|link| link.span_context.span_id() == caller.span_context.span_id())
-            });
-            if let Some(span) = found {
-                return span;
+        let caller = find(&spans_of(trace_id, 1).await, "GET", SpanKind::Client).clone();
+        let linked_to_caller = |span: &FinishedSpan| {
+            span.links
+                .iter()
+                .any(|link| link.span_context.span_id() == caller.span_context.span_id())
+        };
+        let edge_span = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(span) = finished_spans().into_iter().find(linked_to_caller) {
+                    return span;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the edge's server span");
-    assert_eq!(edge_span.name, "GET /users/{id}");
-    assert_ne!(edge_span.span_context.trace_id(), trace_id, "a new trace");
-    assert_eq!(
-        edge_span.parent_span_id,
-        traced::opentelemetry::trace::SpanId::INVALID
-    );
+        })
+        .await
+        .expect("the edge's server span");
+        assert_eq!(edge_span.name, "GET /users/{id}");
+        assert_ne!(edge_span.span_context.trace_id(), trace_id, "a new trace");
+        assert_eq!(
+            edge_span.parent_span_id,
+            traced::opentelemetry::trace::SpanId::INVALID
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,7 +570,7 @@ async fn the_tower_client_layer_traces_a_hyper_client() {
     use http_body_util::{BodyExt, Empty};
     use tower::{Service, ServiceBuilder, ServiceExt};
 
-    let b = serve(service_b(IncomingContext::Continue)).await;
+    let b = serve(service_b(Trust::Continue)).await;
     let hyper_client =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http::<Empty<axum::body::Bytes>>();

@@ -51,7 +51,7 @@ use tower_service::Service;
 
 use super::body::{BodyEnd, TracedBody};
 use super::semconv;
-use super::trust::IncomingContext;
+use super::trust::Trust;
 use crate::propagation::{self, Carrier};
 
 impl Carrier for MetadataMap {
@@ -106,7 +106,7 @@ impl Side {
 /// per call; see the [module docs](self).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcServerLayer {
-    incoming: IncomingContext,
+    trust: Trust,
 }
 
 impl GrpcServerLayer {
@@ -117,8 +117,8 @@ impl GrpcServerLayer {
 
     /// What to do with the context calls arrive with: continue it (the
     /// default) or start a new trace linked to it.
-    pub fn incoming_context(mut self, incoming: IncomingContext) -> Self {
-        self.incoming = incoming;
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
         self
     }
 }
@@ -130,7 +130,7 @@ impl<S> Layer<S> for GrpcServerLayer {
         GrpcService {
             inner,
             side: Side::Server,
-            incoming: self.incoming,
+            trust: self.trust,
             server: None,
         }
     }
@@ -171,7 +171,7 @@ impl<S> Layer<S> for GrpcClientLayer {
         GrpcService {
             inner,
             side: Side::Client,
-            incoming: IncomingContext::Continue,
+            trust: Trust::Continue,
             server: self.server.clone(),
         }
     }
@@ -213,7 +213,7 @@ impl Authority {
 pub struct GrpcService<S> {
     inner: S,
     side: Side,
-    incoming: IncomingContext,
+    trust: Trust,
     server: Option<Authority>,
 }
 
@@ -234,9 +234,7 @@ where
         let server = Authority::of_request(&request).or_else(|| self.server.clone());
         let cx = match self.side {
             Side::Server => {
-                let (parent, links) = self
-                    .incoming
-                    .resolve(propagation::extract(request.headers()));
+                let (parent, links) = self.trust.resolve(propagation::extract(request.headers()));
                 start_span(&request, server, SpanKind::Server, &parent, links)
             }
             Side::Client => {

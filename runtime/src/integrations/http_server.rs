@@ -56,13 +56,13 @@ use tower_service::Service;
 
 use super::body::{BodyEnd, TracedBody};
 use super::semconv;
-use super::trust::IncomingContext;
+use super::trust::Trust;
 use crate::propagation;
 
 /// Layer that gives every request a SERVER span; see the [module docs](self).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HttpServerLayer {
-    incoming: IncomingContext,
+    trust: Trust,
 }
 
 impl HttpServerLayer {
@@ -73,8 +73,8 @@ impl HttpServerLayer {
 
     /// What to do with the context requests arrive with: continue it (the
     /// default) or, at a public edge, start a new trace linked to it.
-    pub fn incoming_context(mut self, incoming: IncomingContext) -> Self {
-        self.incoming = incoming;
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
         self
     }
 }
@@ -85,7 +85,7 @@ impl<S> Layer<S> for HttpServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpServerService {
             inner,
-            incoming: self.incoming,
+            trust: self.trust,
         }
     }
 }
@@ -94,7 +94,7 @@ impl<S> Layer<S> for HttpServerLayer {
 #[derive(Clone, Debug)]
 pub struct HttpServerService<S> {
     inner: S,
-    incoming: IncomingContext,
+    trust: Trust,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
@@ -111,7 +111,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let cx = start_span(&request, self.incoming);
+        let cx = start_span(&request, self.trust);
         let inner = {
             let _attached = cx.clone().attach();
             match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
@@ -182,8 +182,8 @@ where
     }
 }
 
-fn start_span<B>(request: &http::Request<B>, incoming: IncomingContext) -> Context {
-    let (parent, links) = incoming.resolve(propagation::extract(request.headers()));
+fn start_span<B>(request: &http::Request<B>, trust: Trust) -> Context {
+    let (parent, links) = trust.resolve(propagation::extract(request.headers()));
     let route = route(request);
     let method = semconv::span_method(request.method());
     let name = match &route {

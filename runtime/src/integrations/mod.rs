@@ -39,4 +39,4 @@ pub use http_server::HttpServerLayer;
 #[cfg(feature = "reqwest")]
 pub use reqwest::TracingMiddleware;
 #[cfg(feature = "tower")]
-pub use trust::IncomingContext;
+pub use trust::Trust;

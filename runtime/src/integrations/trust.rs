@@ -2,61 +2,60 @@ use opentelemetry::baggage::{BaggageExt, KeyValueMetadata};
 use opentelemetry::trace::{Link, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
-/// What a server does with the context a request arrives with.
+/// How far a server trusts the context a request arrives with.
 ///
 /// Inside your own system, continue the caller's trace (the default). At the
-/// edge, where anybody on the internet can send a `traceparent`, distrust it:
-/// the request starts a new trace whose first span links to the caller's span,
-/// so the two stay connected without letting a stranger choose your trace ids,
-/// sampling decision or baggage.
+/// edge, where anybody on the internet can send a `traceparent`, start a new
+/// trace whose first span links to the caller's span: the two stay connected
+/// without letting a stranger choose your trace ids, sampling decision or
+/// baggage.
 ///
 /// ```
-/// use traced::integrations::{HttpServerLayer, IncomingContext};
+/// use traced::integrations::{HttpServerLayer, Trust};
 ///
-/// let public_edge = HttpServerLayer::new()
-///     .incoming_context(IncomingContext::Distrust { keep_baggage: false });
+/// let public_edge = HttpServerLayer::new().trust(Trust::NewRootWithLink);
 /// # let _ = public_edge;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum IncomingContext {
-    /// Continue the caller's trace, baggage included.
+pub enum Trust {
+    /// Continue the caller's trace and keep its baggage (internal callers).
     #[default]
     Continue,
-    /// Start a new trace linked to the caller's span; keep the caller's
-    /// baggage only when `keep_baggage` is set.
-    Distrust {
-        /// Whether the caller's baggage stays visible to the handler and
-        /// travels on to downstream calls.
-        keep_baggage: bool,
-    },
+    /// Start a new trace whose root links to the caller's span; drop the
+    /// caller's baggage.
+    NewRootWithLink,
+    /// Start a new trace whose root links to the caller's span, and keep the
+    /// caller's baggage.
+    NewRootWithLinkKeepBaggage,
 }
 
-impl IncomingContext {
+impl Trust {
     /// The parent context for the server span and the links it starts with.
     pub(crate) fn resolve(self, extracted: Context) -> (Context, Vec<Link>) {
-        match self {
-            IncomingContext::Continue => (extracted, Vec::new()),
-            IncomingContext::Distrust { keep_baggage } => {
-                let remote = extracted.span().span_context().clone();
-                let links = if remote.is_valid() {
-                    vec![Link::new(
-                        remote,
-                        vec![KeyValue::new("traced.link.reason", "untrusted parent")],
-                        0,
-                    )]
-                } else {
-                    Vec::new()
-                };
-                let parent = if keep_baggage {
-                    let baggage = extracted.baggage().iter().map(|(key, (value, metadata))| {
-                        KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone())
-                    });
-                    Context::new().with_baggage(baggage.collect::<Vec<_>>())
-                } else {
-                    Context::new()
-                };
-                (parent, links)
-            }
+        if self == Trust::Continue {
+            return (extracted, Vec::new());
         }
+        let remote = extracted.span().span_context().clone();
+        let links = if remote.is_valid() {
+            vec![Link::new(
+                remote,
+                vec![KeyValue::new("traced.link.reason", "untrusted parent")],
+                0,
+            )]
+        } else {
+            Vec::new()
+        };
+        let mut parent = Context::new();
+        if self == Trust::NewRootWithLinkKeepBaggage {
+            let baggage = extracted
+                .baggage()
+                .iter()
+                .map(|(key, (value, metadata))| {
+                    KeyValueMetadata::new(key.clone(), value.clone(), metadata.clone())
+                })
+                .collect::<Vec<_>>();
+            parent = parent.with_baggage(baggage);
+        }
+        (parent, links)
     }
 }
