@@ -3,27 +3,40 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use opentelemetry::global;
 use opentelemetry::trace::noop::NoopTracerProvider;
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanLimits,
+};
 
-use crate::config::{ConfigError, Exporter, Resolved};
-use crate::{dispatch, export, propagation};
+use crate::config::{ConfigError, Export, Resolved, build_propagator, build_resource};
+use crate::export::{
+    ConsoleProcessor, CountEnded, CountExported, Delivery, DeliveryReport, TruncateValues,
+};
+use crate::{dispatch, propagation};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
 
 /// Sets tracing up from the `OTEL_*` environment: resource, sampler,
-/// propagators and exporter. With nothing configured, finished traces print to
-/// stderr as waterfall trees.
+/// propagators, span limits, batching and exporter. With no exporter and no
+/// OTLP endpoint configured, finished traces print to stderr as waterfall
+/// trees; with an endpoint, spans go there over OTLP.
 ///
 /// Keep the returned guard alive for as long as the program traces: dropping
-/// it flushes every finished span and shuts the provider down.
+/// it flushes every finished span and shuts the provider down, waiting at
+/// most [`Config::shutdown_timeout`](crate::Config::shutdown_timeout).
+///
+/// Only one set-up is installed at a time: calling `init()` again while a
+/// guard is alive returns [`InitError::AlreadyInitialised`]; after the guard is
+/// dropped, `init()` may be called again.
 ///
 /// ```
-/// let _guard = traced::init()?;
+/// let guard = traced::init()?;
+/// assert!(matches!(traced::init(), Err(traced::InitError::AlreadyInitialised)));
+/// drop(guard);
 /// # Ok::<(), traced::InitError>(())
 /// ```
 pub fn init() -> Result<TracingGuard, InitError> {
@@ -34,40 +47,119 @@ pub(crate) fn install(config: Resolved) -> Result<TracingGuard, InitError> {
     if INITIALISED.swap(true, Ordering::AcqRel) {
         return Err(InitError::AlreadyInitialised);
     }
-    propagation::set_propagator(Arc::new(propagation::w3c()));
-    global::set_text_map_propagator(propagation::w3c());
+    match build(config) {
+        Ok(guard) => Ok(guard),
+        Err(error) => {
+            INITIALISED.store(false, Ordering::Release);
+            Err(error)
+        }
+    }
+}
+
+fn build(config: Resolved) -> Result<TracingGuard, InitError> {
+    propagation::set_propagator(Arc::new(build_propagator(&config.propagators)));
+    global::set_text_map_propagator(build_propagator(&config.propagators));
     if config.disabled {
         dispatch::reprobe();
-        return Ok(TracingGuard { provider: None });
+        return Ok(TracingGuard::empty(config.shutdown_timeout));
     }
-    let resource = Resource::builder()
-        .with_service_name(config.service_name)
-        .build();
-    let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    builder = match config.exporter {
-        Exporter::Console => builder.with_batch_exporter(export::ConsoleExporter::stderr()),
-        Exporter::None => builder,
+    let limits = SpanLimits {
+        max_attributes_per_span: config.limits.attributes,
+        max_events_per_span: config.limits.events,
+        max_links_per_span: config.limits.links,
+        ..SpanLimits::default()
     };
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(build_resource(config.resource_attributes))
+        .with_sampler(config.sampler)
+        .with_span_limits(limits);
+    let value_length = config.limits.value_length;
+    let mut delivery = None;
+    match config.export {
+        Export::None => {}
+        Export::Console => {
+            builder = builder.with_span_processor(TruncateValues {
+                inner: ConsoleProcessor::stderr(),
+                limit: value_length,
+            });
+        }
+        #[cfg(feature = "otlp")]
+        Export::Otlp(settings) => {
+            let counts = Arc::new(Delivery::default());
+            let timeout = settings.timeout.min(config.batch.export_timeout);
+            let exporter =
+                crate::export::otlp_exporter(&settings, timeout).map_err(InitError::Exporter)?;
+            let batch = BatchConfigBuilder::default()
+                .with_scheduled_delay(config.batch.schedule_delay)
+                .with_max_queue_size(config.batch.max_queue_size)
+                .with_max_export_batch_size(config.batch.max_export_batch_size)
+                .build();
+            let processor = BatchSpanProcessor::new(
+                CountExported {
+                    inner: exporter,
+                    delivery: Arc::clone(&counts),
+                    destination: settings.endpoint.clone(),
+                },
+                batch,
+            );
+            builder = builder.with_span_processor(TruncateValues {
+                inner: CountEnded {
+                    inner: processor,
+                    delivery: Arc::clone(&counts),
+                },
+                limit: value_length,
+            });
+            delivery = Some(counts);
+        }
+        #[cfg(not(feature = "otlp"))]
+        Export::Otlp(_) => {
+            return Err(InitError::Exporter(
+                "OTLP export needs the `otlp` feature of traced".to_owned(),
+            ));
+        }
+    }
     let provider = builder.build();
     global::set_tracer_provider(provider.clone());
     dispatch::reprobe();
     Ok(TracingGuard {
         provider: Some(provider),
+        delivery,
+        shutdown_timeout: config.shutdown_timeout,
     })
 }
 
 /// Keeps tracing installed; flushes and shuts down when dropped.
+///
+/// Dropping the guard waits at most the configured shutdown timeout and prints
+/// (once, to stderr) how many spans were not delivered, if any;
+/// [`TracingGuard::shutdown`] returns that as an error instead.
 #[must_use = "tracing shuts down when the guard is dropped"]
 #[derive(Debug)]
 pub struct TracingGuard {
     provider: Option<SdkTracerProvider>,
+    delivery: Option<Arc<Delivery>>,
+    shutdown_timeout: Duration,
 }
 
 impl TracingGuard {
+    fn empty(shutdown_timeout: Duration) -> Self {
+        TracingGuard {
+            provider: None,
+            delivery: None,
+            shutdown_timeout,
+        }
+    }
+
     /// Flushes every finished span and shuts the provider down, returning what
     /// went wrong instead of printing it.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
         self.take_down()
+    }
+
+    /// What became of the spans so far: ended, exported, failed, dropped.
+    /// `None` unless spans are exported over OTLP.
+    pub fn delivery(&self) -> Option<DeliveryReport> {
+        self.delivery.as_ref().map(|delivery| delivery.report())
     }
 
     fn take_down(&mut self) -> Result<(), ShutdownError> {
@@ -75,12 +167,18 @@ impl TracingGuard {
             INITIALISED.store(false, Ordering::Release);
             return Ok(());
         };
-        let flushed = provider.force_flush();
-        let shut = provider.shutdown();
+        // New spans go nowhere from here on; the provider then sends what is
+        // queued, within the bound.
         global::set_tracer_provider(NoopTracerProvider::new());
         dispatch::reprobe();
+        let shut = provider.shutdown_with_timeout(self.shutdown_timeout);
         INITIALISED.store(false, Ordering::Release);
-        flushed.and(shut).map_err(ShutdownError)
+        let report = self.delivery.as_ref().map(|delivery| delivery.report());
+        match (report, shut) {
+            (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
+            (_, Err(error)) => Err(ShutdownError::Sdk(error)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -100,6 +198,8 @@ pub enum InitError {
     Config(ConfigError),
     /// `init()` was called while a guard from an earlier call is alive.
     AlreadyInitialised,
+    /// The exporter could not be built.
+    Exporter(String),
 }
 
 impl fmt::Display for InitError {
@@ -109,6 +209,7 @@ impl fmt::Display for InitError {
             InitError::AlreadyInitialised => f.write_str(
                 "tracing is already initialised; drop the first guard before calling init() again",
             ),
+            InitError::Exporter(reason) => write!(f, "building the span exporter: {reason}"),
         }
     }
 }
@@ -117,7 +218,7 @@ impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             InitError::Config(error) => Some(error),
-            InitError::AlreadyInitialised => None,
+            _ => None,
         }
     }
 }
@@ -130,11 +231,20 @@ impl From<ConfigError> for InitError {
 
 /// What went wrong while flushing or shutting down.
 #[derive(Debug)]
-pub struct ShutdownError(OTelSdkError);
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// Some ended spans never reached the collector.
+    Undelivered(DeliveryReport),
+    /// The SDK reported an error (for example the shutdown wait ran out).
+    Sdk(OTelSdkError),
+}
 
 impl fmt::Display for ShutdownError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        match self {
+            ShutdownError::Undelivered(report) => report.fmt(f),
+            ShutdownError::Sdk(error) => error.fmt(f),
+        }
     }
 }
 

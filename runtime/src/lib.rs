@@ -39,7 +39,11 @@ pub mod propagation;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{Config, ConfigError, Exporter};
+pub use config::{
+    B3Encoding, B3Propagator, Compression, Config, ConfigError, Exporter, JaegerPropagator,
+    Propagator, Protocol,
+};
+pub use export::DeliveryReport;
 pub use init::{InitError, ShutdownError, TracingGuard, init};
 
 #[doc(hidden)]

@@ -1,1 +1,2 @@
 //! Shared helpers for the behaviour tests of `traced`.
+pub mod collector;

@@ -1,96 +1,361 @@
-//! The console exporter: collects the spans of each trace and prints the whole
-//! trace as a waterfall once its local root span has finished.
+//! The console exporter: a span processor that gathers the spans of each trace
+//! and prints the whole trace as one waterfall once it is complete.
+//!
+//! A trace is complete when its local root has ended and every span of it
+//! started in this process has ended too, so children that finish late, on
+//! other threads or tasks, still land in the same tree. Spans of traces still
+//! open are printed by a flush or at shutdown; past [`MAX_OPEN_TRACES`] the
+//! oldest open trace is printed as it stands, so memory stays bounded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use opentelemetry::trace::TraceId;
+use opentelemetry::Context;
+use opentelemetry::trace::{Span as _, SpanId, TraceId};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::waterfall::{Style, render};
 
-#[derive(Debug)]
-pub(crate) struct ConsoleExporter {
-    pending: Mutex<HashMap<TraceId, Vec<SpanData>>>,
+/// Open traces kept at most before the oldest is printed incomplete.
+pub(crate) const MAX_OPEN_TRACES: usize = 1024;
+
+/// Where rendered traces go.
+pub(crate) type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+
+pub(crate) struct ConsoleProcessor {
+    traces: Mutex<Traces>,
     service_name: String,
     style: Style,
+    sink: Sink,
 }
 
-impl ConsoleExporter {
+impl std::fmt::Debug for ConsoleProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleProcessor")
+            .field("service_name", &self.service_name)
+            .field("style", &self.style)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Traces {
+    open: HashMap<TraceId, Pending>,
+    /// Trace ids in the order they were first seen (may hold ids already printed).
+    order: VecDeque<TraceId>,
+    /// The last [`MAX_OPEN_TRACES`] traces printed, so spans that start after
+    /// their trace was printed come out as its continuation.
+    printed: VecDeque<TraceId>,
+}
+
+#[derive(Default)]
+struct Pending {
+    running: usize,
+    root_ended: bool,
+    /// The trace was printed already; these spans started afterwards.
+    continuation: bool,
+    spans: Vec<SpanData>,
+}
+
+impl Traces {
+    fn remember_printed(&mut self, trace_id: TraceId) {
+        if self.printed.len() == MAX_OPEN_TRACES {
+            self.printed.pop_front();
+        }
+        self.printed.push_back(trace_id);
+    }
+}
+
+impl ConsoleProcessor {
+    /// Prints to stderr, in colour when stderr is a terminal and `NO_COLOR` is
+    /// unset.
     pub(crate) fn stderr() -> Self {
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        ConsoleExporter {
-            pending: Mutex::new(HashMap::new()),
+        let sink: Sink = Arc::new(|text: &str| {
+            // A closed stderr must not take the program down.
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        });
+        ConsoleProcessor::new(sink, if colour { Style::Colour } else { Style::Plain })
+    }
+
+    pub(crate) fn new(sink: Sink, style: Style) -> Self {
+        ConsoleProcessor {
+            traces: Mutex::new(Traces::default()),
             service_name: String::new(),
-            style: if colour { Style::Colour } else { Style::Plain },
+            style,
+            sink,
         }
     }
 
-    fn print(&self, spans: &[SpanData]) {
-        let text = render(spans, &self.service_name, self.style);
-        let mut stderr = std::io::stderr().lock();
-        // A closed stderr must not take the program down.
-        let _ = stderr.write_all(text.as_bytes());
+    fn lock(&self) -> std::sync::MutexGuard<'_, Traces> {
+        self.traces.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn flush_all(&self) {
-        let drained: Vec<Vec<SpanData>> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.drain().map(|(_, spans)| spans).collect()
+    fn print(&self, pending: &Pending) {
+        if !pending.spans.is_empty() {
+            let text = render(
+                &pending.spans,
+                &self.service_name,
+                self.style,
+                pending.continuation,
+            );
+            (self.sink)(&text);
+        }
+    }
+
+    fn print_all(&self) {
+        let drained: Vec<Pending> = {
+            let mut traces = self.lock();
+            traces.order.clear();
+            traces.open.drain().map(|(_, pending)| pending).collect()
         };
-        for spans in drained {
-            self.print(&spans);
+        for pending in drained {
+            self.print(&pending);
         }
     }
 }
 
 /// A span whose parent is not in this process ends its trace's local part.
 fn is_local_root(span: &SpanData) -> bool {
-    span.parent_span_id == opentelemetry::trace::SpanId::INVALID || span.parent_span_is_remote
+    span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote
 }
 
-impl SpanExporter for ConsoleExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut complete = Vec::new();
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            for span in batch {
-                let trace_id = span.span_context.trace_id();
-                let root_done = is_local_root(&span);
-                pending.entry(trace_id).or_default().push(span);
-                if root_done {
-                    complete.push(trace_id);
+impl SpanProcessor for ConsoleProcessor {
+    fn on_start(&self, span: &mut Span, _cx: &Context) {
+        let context = span.span_context();
+        if !context.is_sampled() {
+            return;
+        }
+        let trace_id = context.trace_id();
+        let evicted = {
+            let mut traces = self.lock();
+            if !traces.open.contains_key(&trace_id) {
+                traces.order.push_back(trace_id);
+                let continuation = traces.printed.contains(&trace_id);
+                traces.open.insert(
+                    trace_id,
+                    Pending {
+                        continuation,
+                        ..Pending::default()
+                    },
+                );
+            }
+            if let Some(pending) = traces.open.get_mut(&trace_id) {
+                pending.running += 1;
+            }
+            let mut evicted = None;
+            while traces.open.len() > MAX_OPEN_TRACES {
+                let Some(oldest) = traces.order.pop_front() else {
+                    break;
+                };
+                if oldest != trace_id {
+                    evicted = traces.open.remove(&oldest).or(evicted);
+                } else {
+                    traces.order.push_back(oldest);
                 }
             }
-            complete.dedup();
-            let complete: Vec<_> = complete
-                .iter()
-                .filter_map(|trace_id| pending.remove(trace_id))
-                .collect();
-            drop(pending);
-            for spans in complete {
-                self.print(&spans);
-            }
+            evicted
+        };
+        if let Some(pending) = evicted {
+            self.print(&pending);
         }
-        Ok(())
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        let trace_id = span.span_context.trace_id();
+        let complete = {
+            let mut traces = self.lock();
+            let pending = traces.open.entry(trace_id).or_default();
+            pending.running = pending.running.saturating_sub(1);
+            pending.root_ended |= is_local_root(&span);
+            pending.spans.push(span);
+            if (pending.root_ended || pending.continuation) && pending.running == 0 {
+                traces.order.retain(|id| *id != trace_id);
+                traces.remember_printed(trace_id);
+                traces.open.remove(&trace_id)
+            } else {
+                None
+            }
+        };
+        if let Some(pending) = complete {
+            self.print(&pending);
+        }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.flush_all();
+        self.print_all();
         Ok(())
     }
 
-    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        self.flush_all();
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.print_all();
         Ok(())
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        if let Some(name) = resource.get(&opentelemetry::Key::from_static_str("service.name")) {
-            self.service_name = name.to_string();
+        self.service_name = crate::config::service_name(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider};
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_sdk::Resource;
+    use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+
+    use super::*;
+
+    /// A provider printing into a buffer, and the buffer.
+    fn console() -> (SdkTracerProvider, Arc<Mutex<Vec<String>>>) {
+        let printed = Arc::new(Mutex::new(Vec::new()));
+        let sink_printed = Arc::clone(&printed);
+        let sink: Sink =
+            Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder_empty().with_service_name("shop").build())
+            .with_span_processor(ConsoleProcessor::new(sink, Style::Plain))
+            .build();
+        (provider, printed)
+    }
+
+    fn printed(buffer: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+        buffer.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_child_ending_after_its_root_on_another_thread_lands_in_the_same_tree() {
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("request");
+        let cx = Context::current_with_span(root);
+        let (started, finish) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let child_cx = cx.clone();
+        let worker = std::thread::spawn(move || {
+            let mut child = tracer.start_with_context("background write", &child_cx);
+            child.set_attribute(KeyValue::new("rows", 3));
+            started.0.send(()).unwrap();
+            finish.1.recv().unwrap();
+            child.end();
+        });
+        started.1.recv().unwrap();
+        cx.span().end();
+        assert!(
+            printed(&buffer).is_empty(),
+            "printed before the child ended"
+        );
+        finish.0.send(()).unwrap();
+        worker.join().unwrap();
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 1, "{printed:?}");
+        assert!(printed[0].contains(" · 2 spans · "), "{}", printed[0]);
+        assert!(
+            printed[0].lines().next().unwrap().ends_with(" · shop"),
+            "{}",
+            printed[0]
+        );
+        assert!(printed[0].contains("request"));
+        assert!(printed[0].contains("└─ background write"), "{}", printed[0]);
+        assert!(printed[0].contains("rows=3"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn children_in_tasks_are_gathered_once() {
+        use opentelemetry::context::FutureExt;
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let cx = Context::current_with_span(tracer.start("fan-out"));
+        // Like a traced async fn: the span starts at the call, the future
+        // finishes later on a worker thread, after the parent has ended.
+        let tasks: Vec<_> = (0..4)
+            .map(|n| {
+                let span = tracer.start_with_context(format!("task {n}"), &cx);
+                let task_cx = cx.with_span(span);
+                tokio::spawn(
+                    async move {
+                        tokio::task::yield_now().await;
+                        Context::current().span().end();
+                    }
+                    .with_context(task_cx),
+                )
+            })
+            .collect();
+        cx.span().end();
+        for task in tasks {
+            task.await.unwrap();
         }
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 1, "{printed:?}");
+        assert!(printed[0].contains("5 spans"), "{}", printed[0]);
+    }
+
+    #[test]
+    fn spans_started_after_their_trace_printed_come_out_as_its_continuation() {
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let cx = Context::current_with_span(tracer.start("request"));
+        cx.span().end();
+        assert_eq!(printed(&buffer).len(), 1);
+        let late = tracer.start_with_context("detached follow-up", &cx);
+        drop(late);
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 2, "{printed:?}");
+        assert!(printed[1].contains("detached follow-up"), "{}", printed[1]);
+        assert!(
+            printed[1].contains(" (continued) · 1 span · "),
+            "{}",
+            printed[1]
+        );
+    }
+
+    #[test]
+    fn open_traces_print_on_flush_and_memory_stays_bounded() {
+        let (provider, buffer) = console();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("request");
+        let cx = Context::current_with_span(root);
+        tracer.start_with_context("finished child", &cx).end();
+        provider.force_flush().unwrap();
+        let flushed = printed(&buffer);
+        assert_eq!(flushed.len(), 1);
+        assert!(flushed[0].contains("finished child"));
+
+        let open: Vec<_> = (0..=MAX_OPEN_TRACES)
+            .map(|_| {
+                let cx = Context::current_with_span(tracer.start("never ends"));
+                tracer.start_with_context("done", &cx).end();
+                cx
+            })
+            .collect();
+        assert_eq!(
+            printed(&buffer).len(),
+            2,
+            "the oldest open trace was printed to make room"
+        );
+        drop(open);
+    }
+
+    #[test]
+    fn unsampled_spans_are_not_printed() {
+        let printed_spans = Arc::new(Mutex::new(Vec::new()));
+        let sink_printed = Arc::clone(&printed_spans);
+        let sink: Sink =
+            Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOff)
+            .with_span_processor(ConsoleProcessor::new(sink, Style::Plain))
+            .build();
+        provider.tracer("test").start("dropped").end();
+        provider.force_flush().unwrap();
+        assert!(printed_spans.lock().unwrap().is_empty());
     }
 }

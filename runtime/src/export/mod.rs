@@ -1,8 +1,16 @@
-//! Exporters: where finished spans go.
+//! Exporters: where finished spans go, and the wrappers that bound and count
+//! them on the way.
 
 mod console;
+mod delivery;
+#[cfg(feature = "otlp")]
+mod otlp;
+mod truncate;
 mod waterfall;
 
-pub(crate) use console::ConsoleExporter;
-#[cfg(test)]
-pub(crate) use waterfall::{Style, render};
+pub(crate) use console::ConsoleProcessor;
+pub use delivery::DeliveryReport;
+pub(crate) use delivery::{CountEnded, CountExported, Delivery};
+#[cfg(feature = "otlp")]
+pub(crate) use otlp::exporter as otlp_exporter;
+pub(crate) use truncate::TruncateValues;

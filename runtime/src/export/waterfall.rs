@@ -1,7 +1,7 @@
 //! Renders one trace as a waterfall tree that fits an 80-column terminal:
 //!
 //! ```text
-//! trace 4bf92f3577b34da6a3ce929d0e0e4736 · shop · 3 spans · 12.4ms
+//! trace 4bf92f3577b34da6a3ce929d0e0e4736 · 3 spans · 12.4ms · shop
 //! GET /checkout                server    12.4ms ████████████████████████
 //! └─ orders::place             internal   8.1ms     ████████████████
 //!    └─ payments.Pay/Charge    client     3.2ms        ███████
@@ -37,13 +37,27 @@ impl Style {
 }
 
 /// The whole trace `spans` (any order) as text, one line per span plus a line
-/// for errors and key attributes.
-pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> String {
+/// for errors and key attributes. A `continued` trace is the part that
+/// finished after the rest was printed.
+pub(crate) fn render(
+    spans: &[SpanData],
+    service_name: &str,
+    style: Style,
+    continued: bool,
+) -> String {
     let Some(first) = spans.first() else {
         return String::new();
     };
-    let start = spans.iter().map(|s| s.start_time).min().unwrap_or(first.start_time);
-    let end = spans.iter().map(|s| s.end_time).max().unwrap_or(first.end_time);
+    let start = spans
+        .iter()
+        .map(|s| s.start_time)
+        .min()
+        .unwrap_or(first.start_time);
+    let end = spans
+        .iter()
+        .map(|s| s.end_time)
+        .max()
+        .unwrap_or(first.end_time);
     let total = end.duration_since(start).unwrap_or_default();
 
     let ids: HashMap<SpanId, usize> = spans
@@ -61,20 +75,36 @@ pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> St
     }
 
     let mut out = String::new();
+    // The service goes last: a long name is what gets cut.
     let header = format!(
-        "trace {} · {} · {} span{} · {}",
+        "trace {}{} · {} span{} · {} · {}",
         first.span_context.trace_id(),
-        if service_name.is_empty() { "unknown_service" } else { service_name },
+        if continued { " (continued)" } else { "" },
         spans.len(),
         if spans.len() == 1 { "" } else { "s" },
         format_duration(total),
+        if service_name.is_empty() {
+            "unknown_service"
+        } else {
+            service_name
+        },
     );
-    let _ = writeln!(out, "{}", style.paint("1", &header));
-    let layout = Layout { start, total, style };
+    let _ = writeln!(out, "{}", style.paint("1", &cut(&header, LINE_WIDTH)));
+    let layout = Layout {
+        start,
+        total,
+        style,
+    };
     let roots = children.get(&None).cloned().unwrap_or_default();
     let count = roots.len();
     for (n, root) in roots.into_iter().enumerate() {
-        layout.write_span(&mut out, spans, &children, root, Prefix::root(n + 1 == count));
+        layout.write_span(
+            &mut out,
+            spans,
+            &children,
+            root,
+            Prefix::root(n + 1 == count),
+        );
     }
     out
 }
@@ -127,7 +157,10 @@ impl Layout {
     ) {
         let span = &spans[index];
         let failed = matches!(span.status, Status::Error { .. });
-        let duration = span.end_time.duration_since(span.start_time).unwrap_or_default();
+        let duration = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default();
         let name = fit(&format!("{}{}", prefix.branch, span.name), NAME_WIDTH);
         let kind = kind_name(&span.span_kind);
         let bar = self.bar(span.start_time, span.end_time);
@@ -144,8 +177,12 @@ impl Layout {
             self.style.paint(if failed { "31" } else { "36" }, &bar),
         );
         if let Status::Error { description } = &span.status {
-            let text = if description.is_empty() { "error" } else { description.as_ref() };
-            let line = fit(&format!("{}✗ {text}", prefix.detail), LINE_WIDTH);
+            let text = if description.is_empty() {
+                "error"
+            } else {
+                description.as_ref()
+            };
+            let line = cut(&format!("{}✗ {text}", prefix.detail), LINE_WIDTH);
             let _ = writeln!(out, "{}", self.style.paint("31", &line));
         }
         if span.events.iter().any(|event| event.name == "cancelled") {
@@ -160,7 +197,10 @@ impl Layout {
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
         if !attributes.is_empty() {
-            let line = fit(&format!("{}{}", prefix.detail, attributes.join(" · ")), LINE_WIDTH);
+            let line = cut(
+                &format!("{}{}", prefix.detail, attributes.join(" · ")),
+                LINE_WIDTH,
+            );
             let _ = writeln!(out, "{}", self.style.paint("2", &line));
         }
         let kids = children
@@ -201,10 +241,18 @@ fn fit(text: &str, width: usize) -> String {
     if count <= width {
         format!("{text}{}", " ".repeat(width - count))
     } else {
-        let mut cut: String = text.chars().take(width - 1).collect();
-        cut.push('…');
-        cut
+        cut(text, width)
     }
+}
+
+/// Cuts `text` to at most `width` columns, marking the cut with `…`.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }
 
 pub(crate) fn format_duration(duration: Duration) -> String {
@@ -215,5 +263,152 @@ pub(crate) fn format_duration(duration: Duration) -> String {
         format!("{:.1}ms", micros as f64 / 1_000.0)
     } else {
         format!("{:.2}s", duration.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{
+        Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+    use super::{Style, render};
+
+    const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
+    /// A span of the fixed trace: ids are small numbers, times are
+    /// milliseconds after a fixed epoch.
+    fn span(
+        id: u64,
+        parent: u64,
+        name: &'static str,
+        kind: SpanKind,
+        (from_ms, to_ms): (u64, u64),
+    ) -> SpanData {
+        let at = |ms| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_millis(ms)
+        };
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(TRACE),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: kind,
+            name: Cow::Borrowed(name),
+            start_time: at(from_ms),
+            end_time: at(to_ms),
+            attributes: vec![KeyValue::new("code.function.name", "shop::handler")],
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("shop").build(),
+        }
+    }
+
+    fn with_attributes(
+        mut span: SpanData,
+        attributes: &[(&'static str, &'static str)],
+    ) -> SpanData {
+        span.attributes
+            .extend(attributes.iter().map(|(k, v)| KeyValue::new(*k, *v)));
+        span
+    }
+
+    #[test]
+    fn nested_trace() {
+        let spans = vec![
+            with_attributes(
+                span(3, 2, "ArticleRepo::get", SpanKind::Client, (2, 9)),
+                &[
+                    ("db.system.name", "postgresql"),
+                    ("db.query.text", "SELECT * FROM articles WHERE id = $1"),
+                ],
+            ),
+            span(4, 2, "render", SpanKind::Internal, (9, 11)),
+            with_attributes(
+                span(1, 0, "GET /articles/{id}", SpanKind::Server, (0, 12)),
+                &[
+                    ("http.route", "/articles/{id}"),
+                    ("http.response.status_code", "200"),
+                ],
+            ),
+            span(
+                2,
+                1,
+                "articles::handler::get_article_with_a_long_name",
+                SpanKind::Internal,
+                (1, 11),
+            ),
+        ];
+        insta::assert_snapshot!(render(&spans, "articles", Style::Plain, false));
+    }
+
+    #[test]
+    fn error_and_parallel_children() {
+        let mut charge = span(3, 1, "payments.Pay/Charge", SpanKind::Client, (3, 40));
+        charge.status = Status::error("card declined");
+        charge.events.events.push(Event::new(
+            "exception",
+            SystemTime::UNIX_EPOCH,
+            vec![KeyValue::new("exception.message", "card declined")],
+            0,
+        ));
+        charge
+            .attributes
+            .push(KeyValue::new("error.type", "PaymentError"));
+        let mut root = span(1, 0, "POST /checkout", SpanKind::Server, (0, 50));
+        root.status = Status::error("payment failed: card declined");
+        let mut cancelled = span(5, 1, "recommendations", SpanKind::Client, (4, 20));
+        cancelled
+            .events
+            .events
+            .push(Event::new("cancelled", SystemTime::UNIX_EPOCH, vec![], 0));
+        let spans = vec![
+            root,
+            span(2, 1, "inventory.reserve", SpanKind::Client, (2, 30)),
+            charge,
+            span(4, 1, "fraud.score", SpanKind::Client, (2, 18)),
+            cancelled,
+            span(6, 2, "inventory::lock_rows", SpanKind::Internal, (5, 25)),
+        ];
+        insta::assert_snapshot!(render(&spans, "shop", Style::Plain, false));
+    }
+
+    #[test]
+    fn every_line_fits_eighty_columns() {
+        let long = "a_very_long_span_name_that_would_never_fit_in_the_name_column_of_the_waterfall";
+        let spans = vec![with_attributes(
+            span(1, 0, long, SpanKind::Internal, (0, 1_500)),
+            &[(
+                "k",
+                "a value that is long enough to overflow the line by a good margin, surely",
+            )],
+        )];
+        let text = render(&spans, "svc", Style::Plain, false);
+        for line in text.lines().skip(1) {
+            assert!(
+                line.chars().count() <= 80,
+                "{line:?} is {} wide",
+                line.chars().count()
+            );
+        }
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let spans = vec![span(1, 0, "root", SpanKind::Internal, (0, 1))];
+        assert!(!render(&spans, "svc", Style::Plain, false).contains('\x1b'));
+        assert!(render(&spans, "svc", Style::Colour, false).contains("\x1b["));
     }
 }

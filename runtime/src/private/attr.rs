@@ -26,7 +26,8 @@ impl Attributes {
     #[inline]
     pub fn record(&mut self, key: &'static str, value: Option<Value>) {
         if let Some(value) = value {
-            self.items.push(KeyValue::new(Key::from_static_str(key), value));
+            self.items
+                .push(KeyValue::new(Key::from_static_str(key), value));
         }
     }
 

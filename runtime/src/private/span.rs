@@ -110,7 +110,12 @@ impl Span {
     }
 
     #[inline(never)]
-    fn start_recording<L, A>(site: &'static CallSite, parent: Parent<'_>, links: L, attributes: A) -> Span
+    fn start_recording<L, A>(
+        site: &'static CallSite,
+        parent: Parent<'_>,
+        links: L,
+        attributes: A,
+    ) -> Span
     where
         L: FnOnce(&mut Links),
         A: FnOnce(&mut Attributes),
@@ -133,7 +138,9 @@ impl Span {
                 span_ref.set_attributes(sink.into_inner());
             }
         }
-        Span { state: State::Span(cx) }
+        Span {
+            state: State::Span(cx),
+        }
     }
 
     /// `suppress`: no span, and nothing beneath is traced.

@@ -1,0 +1,181 @@
+//! `OTEL_PROPAGATORS`: which header formats carry the context across process
+//! boundaries.
+
+mod b3;
+mod jaeger;
+
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+use super::env::{ConfigError, Env};
+
+pub use b3::{B3Encoding, B3Propagator};
+pub use jaeger::JaegerPropagator;
+
+/// A header format for the trace context (or baggage).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Propagator {
+    /// W3C Trace Context: `traceparent` and `tracestate`.
+    TraceContext,
+    /// W3C Baggage: `baggage`.
+    Baggage,
+    /// Zipkin B3, single header: `b3`.
+    B3,
+    /// Zipkin B3, one header per field: `X-B3-TraceId`, `X-B3-SpanId`, `X-B3-Sampled`.
+    B3Multi,
+    /// Jaeger: `uber-trace-id`.
+    Jaeger,
+}
+
+const NAMES: &[&str] = &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "none"];
+
+/// The propagators the environment asks for: `tracecontext,baggage` when
+/// unset, nothing for `none`.
+pub(crate) fn from_env(env: &Env) -> Result<Vec<Propagator>, ConfigError> {
+    let Some(list) = env.get("OTEL_PROPAGATORS") else {
+        return Ok(vec![Propagator::TraceContext, Propagator::Baggage]);
+    };
+    let mut chosen = Vec::new();
+    for name in list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        let propagator = match name.to_ascii_lowercase().as_str() {
+            "tracecontext" => Propagator::TraceContext,
+            "baggage" => Propagator::Baggage,
+            "b3" => Propagator::B3,
+            "b3multi" => Propagator::B3Multi,
+            "jaeger" => Propagator::Jaeger,
+            "none" => continue,
+            _ => return Err(ConfigError::one_of("OTEL_PROPAGATORS", name, NAMES)),
+        };
+        if !chosen.contains(&propagator) {
+            chosen.push(propagator);
+        }
+    }
+    Ok(chosen)
+}
+
+/// One propagator doing all of `chosen`, in order (on extraction a later one
+/// wins where two find a context).
+pub(crate) fn build(chosen: &[Propagator]) -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(
+        chosen
+            .iter()
+            .map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
+                match propagator {
+                    Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                    Propagator::B3 => Box::new(B3Propagator::new(B3Encoding::SingleHeader)),
+                    Propagator::B3Multi => Box::new(B3Propagator::new(B3Encoding::MultipleHeaders)),
+                    Propagator::Jaeger => Box::new(JaegerPropagator),
+                }
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use opentelemetry::Context;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+
+    use super::*;
+
+    fn chosen(value: &str) -> Result<Vec<Propagator>, ConfigError> {
+        from_env(&Env::fixed(&[("OTEL_PROPAGATORS", value)]))
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            from_env(&Env::fixed(&[])).unwrap(),
+            [Propagator::TraceContext, Propagator::Baggage]
+        );
+        assert_eq!(
+            chosen("b3, b3multi,jaeger,tracecontext,baggage,b3").unwrap(),
+            [
+                Propagator::B3,
+                Propagator::B3Multi,
+                Propagator::Jaeger,
+                Propagator::TraceContext,
+                Propagator::Baggage
+            ]
+        );
+        assert_eq!(chosen("none").unwrap(), []);
+        let error = chosen("tracecontext,xray").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "OTEL_PROPAGATORS: invalid value \"xray\"; expected one of: tracecontext, baggage, \
+             b3, b3multi, jaeger, none"
+        );
+    }
+
+    fn sampled_context() -> Context {
+        Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+            SpanId::from(0x00f0_67aa_0ba9_02b7),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ))
+    }
+
+    fn headers(propagators: &[Propagator]) -> HashMap<String, String> {
+        let mut carrier = HashMap::new();
+        build(propagators).inject_context(&sampled_context(), &mut carrier);
+        carrier
+    }
+
+    #[test]
+    fn each_format_writes_its_headers_and_reads_them_back() {
+        let cases: [(Propagator, &str, &str); 4] = [
+            (
+                Propagator::TraceContext,
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            (
+                Propagator::B3,
+                "b3",
+                "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+            ),
+            (
+                Propagator::B3Multi,
+                "x-b3-traceid",
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+            ),
+            (
+                Propagator::Jaeger,
+                "uber-trace-id",
+                "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1",
+            ),
+        ];
+        for (propagator, header, value) in cases {
+            let carrier = headers(&[propagator]);
+            assert_eq!(
+                carrier.get(header).map(String::as_str),
+                Some(value),
+                "{propagator:?}"
+            );
+            let cx = build(&[propagator]).extract(&carrier);
+            let span = cx.span();
+            assert_eq!(span.span_context(), &sampled_remote(), "{propagator:?}");
+        }
+    }
+
+    fn sampled_remote() -> SpanContext {
+        sampled_context().span().span_context().clone()
+    }
+
+    #[test]
+    fn none_writes_nothing() {
+        assert!(headers(&[]).is_empty());
+    }
+}

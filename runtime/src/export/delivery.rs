@@ -1,0 +1,166 @@
+//! Counting every span on its way out, so that what was lost (a full queue, a
+//! collector that is down, a shutdown that ran out of time) is reported once,
+//! with numbers, instead of per span or not at all.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+/// Span counts of one exporting pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct Delivery {
+    ended: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    failure_reported: AtomicBool,
+}
+
+/// What became of the spans that ended while tracing was installed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Spans that ended and were handed to the exporting pipeline.
+    pub ended: u64,
+    /// Spans the collector accepted.
+    pub exported: u64,
+    /// Spans in export requests that failed (collector down, refused, timed out).
+    pub failed: u64,
+    /// Spans dropped because the queue was full, or still queued when the
+    /// shutdown wait ran out.
+    pub dropped: u64,
+    /// The last export error, if any.
+    pub last_error: Option<String>,
+}
+
+impl DeliveryReport {
+    /// Whether every ended span was delivered.
+    pub fn is_complete(&self) -> bool {
+        self.exported == self.ended
+    }
+}
+
+impl fmt::Display for DeliveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} spans not delivered ({} in failed exports, {} dropped: queue full or \
+             shutdown wait exceeded)",
+            self.ended - self.exported,
+            self.ended,
+            self.failed,
+            self.dropped
+        )?;
+        if let Some(error) = &self.last_error {
+            write!(f, "; last export error: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Delivery {
+    pub(crate) fn report(&self) -> DeliveryReport {
+        let ended = self.ended.load(Ordering::Acquire);
+        let exported = self.exported.load(Ordering::Acquire);
+        let failed = self.failed.load(Ordering::Acquire);
+        DeliveryReport {
+            ended,
+            exported,
+            failed,
+            dropped: ended.saturating_sub(exported + failed),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    fn record(&self, spans: u64, result: &OTelSdkResult, destination: &str) {
+        match result {
+            Ok(()) => {
+                self.exported.fetch_add(spans, Ordering::AcqRel);
+            }
+            Err(error) => {
+                self.failed.fetch_add(spans, Ordering::AcqRel);
+                *self
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+                if !self.failure_reported.swap(true, Ordering::AcqRel) {
+                    eprintln!(
+                        "traced: exporting spans to {destination} failed: {error}; further \
+                         failures are counted and reported at shutdown"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Counts the spans that end, in front of the batch processor.
+#[derive(Debug)]
+pub(crate) struct CountEnded<P> {
+    pub(crate) inner: P,
+    pub(crate) delivery: Arc<Delivery>,
+}
+
+impl<P: SpanProcessor> SpanProcessor for CountEnded<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.delivery.ended.fetch_add(1, Ordering::AcqRel);
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Counts the spans of each export request by its outcome, behind the batch
+/// processor.
+#[derive(Debug)]
+pub(crate) struct CountExported<E> {
+    pub(crate) inner: E,
+    pub(crate) delivery: Arc<Delivery>,
+    pub(crate) destination: String,
+}
+
+impl<E: SpanExporter> SpanExporter for CountExported<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len() as u64;
+        let result = self.inner.export(batch).await;
+        self.delivery.record(spans, &result, &self.destination);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}

@@ -1,0 +1,115 @@
+//! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: the SDK keeps string values whole, so
+//! long ones are cut here, before any exporter sees them (a value is
+//! truncated, never rejected).
+
+use std::time::Duration;
+
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+/// Cuts string attribute values of spans, events and links to `limit`
+/// characters, then hands the span on.
+#[derive(Debug)]
+pub(crate) struct TruncateValues<P> {
+    pub(crate) inner: P,
+    pub(crate) limit: Option<usize>,
+}
+
+impl<P: SpanProcessor> SpanProcessor for TruncateValues<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        if let Some(limit) = self.limit {
+            truncate_span(&mut span, limit);
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
+    truncate_all(&mut span.attributes, limit);
+    for event in span.events.events.iter_mut() {
+        truncate_all(&mut event.attributes, limit);
+    }
+    for link in span.links.links.iter_mut() {
+        truncate_all(&mut link.attributes, limit);
+    }
+}
+
+fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
+    for kv in attributes {
+        truncate_value(&mut kv.value, limit);
+    }
+}
+
+fn truncate_value(value: &mut Value, limit: usize) {
+    match value {
+        Value::String(text) => {
+            if let Some(cut) = cut(text.as_str(), limit) {
+                *text = StringValue::from(cut);
+            }
+        }
+        Value::Array(Array::String(items)) => {
+            for item in items {
+                if let Some(cut) = cut(item.as_str(), limit) {
+                    *item = StringValue::from(cut);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The first `limit` characters of `text`, or `None` when it is short enough.
+fn cut(text: &str, limit: usize) -> Option<String> {
+    let (end, _) = text.char_indices().nth(limit)?;
+    Some(text[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_on_character_boundaries() {
+        assert_eq!(cut("héllo wörld", 5).as_deref(), Some("héllo"));
+        assert_eq!(cut("short", 5), None);
+        assert_eq!(cut("ab", 0).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn strings_and_string_arrays_only() {
+        let mut values = [
+            Value::from("abcdef"),
+            Value::Array(Array::String(vec!["abcdef".into(), "ab".into()])),
+            Value::I64(123_456),
+            Value::Bool(true),
+        ];
+        for value in &mut values {
+            truncate_value(value, 3);
+        }
+        assert_eq!(values[0], Value::from("abc"));
+        assert_eq!(
+            values[1],
+            Value::Array(Array::String(vec!["abc".into(), "ab".into()]))
+        );
+        assert_eq!(values[2], Value::I64(123_456));
+        assert_eq!(values[3], Value::Bool(true));
+    }
+}
