@@ -61,6 +61,7 @@ struct CountReply {
 
 const SAY: &str = "/demo.Echo/Say";
 const COUNT: &str = "/demo.Echo/Count";
+const WATCH: &str = "/demo.Echo/Watch";
 
 // ---- service B ----
 
@@ -96,6 +97,15 @@ async fn count(request: Request<CountRequest>) -> Result<Response<CountStream>, 
     Ok(Response::new(Box::pin(tokio_stream::iter(items))))
 }
 
+/// One value, then nothing until the caller gives up.
+async fn watch(_request: Request<CountRequest>) -> Result<Response<CountStream>, Status> {
+    let first = tokio_stream::iter([Ok(CountReply { value: 1 })]);
+    Ok(Response::new(Box::pin(tokio_stream::StreamExt::chain(
+        first,
+        tokio_stream::pending(),
+    ))))
+}
+
 /// What generated server code does: route by path, decode, call, encode.
 #[derive(Clone)]
 struct EchoServer;
@@ -122,6 +132,10 @@ impl tower::Service<http::Request<Body>> for EchoServer {
             COUNT => Box::pin(async move {
                 let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
                 Ok(grpc.server_streaming(service_fn(count), request).await)
+            }),
+            WATCH => Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
+                Ok(grpc.server_streaming(service_fn(watch), request).await)
             }),
             _ => Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) }),
         }
@@ -161,6 +175,23 @@ async fn a_say(State(client): State<EchoClient>, Path(name): Path<String>) -> St
         Ok(reply) => reply.into_inner().message,
         Err(status) => format!("{:?}", status.code()),
     }
+}
+
+/// Reads the first value of a stream that never ends, then drops it.
+async fn a_watch(State(client): State<EchoClient>) -> String {
+    let mut client = client;
+    client.ready().await.unwrap();
+    let mut stream = client
+        .server_streaming(
+            Request::new(CountRequest::default()),
+            PathAndQuery::from_static(WATCH),
+            ProstCodec::<CountRequest, CountReply>::default(),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    first.value.to_string()
 }
 
 async fn a_count(
@@ -208,6 +239,7 @@ async fn serve_a(b: SocketAddr) -> SocketAddr {
     let app = Router::new()
         .route("/say/{name}", get(a_say))
         .route("/count/{up_to}/{fail_at}", get(a_count))
+        .route("/watch", get(a_watch))
         .with_state(client)
         .layer(HttpServerLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -419,6 +451,31 @@ async fn a_stream_failing_midway_reports_the_status_from_its_trailers() {
             span.span_kind,
             span.status
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_dropped_early_ends_both_spans_as_cancelled() {
+    let b = serve_b().await;
+    let a = serve_a(b).await;
+
+    let (body, trace_id) = call_a(a, "/watch").await;
+    assert_eq!(body, "1");
+    let spans = spans_of(trace_id, 4).await;
+    let [_, a_client, b_server] = hops(&spans, "GET /watch", "demo.Echo/Watch");
+    for span in [a_client, b_server] {
+        assert!(
+            span.events.iter().any(|event| event.name == "cancelled"),
+            "{:?}: {:?}",
+            span.span_kind,
+            span.events
+        );
+        assert_eq!(
+            attr(span, "rpc.grpc.status_code"),
+            None,
+            "no status was received"
+        );
+        assert_eq!(span.status, SpanStatus::Unset);
     }
 }
 
