@@ -52,6 +52,7 @@ fn service_b(trust: Trust) -> Router {
         .route("/users/{id}", get(user))
         .route("/missing/{id}", get(|| async { StatusCode::NOT_FOUND }))
         .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .route("/stuck", get(std::future::pending::<()>))
         .route(
             "/panic",
             get(|| async {
@@ -443,6 +444,35 @@ async fn a_panicking_handler_marks_its_span_and_the_callers_client_span() {
     );
     assert_eq!(attr(a_client, "http.response.status_code"), None);
     assert!(attr(a_client, "error.type").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_giving_up_ends_the_server_span_as_cancelled() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let client = ClientBuilder::new(
+        reqwest::Client::builder()
+            .timeout(Duration::from_millis(200))
+            .build()
+            .unwrap(),
+    )
+    .with(TracingMiddleware::new())
+    .build();
+
+    let (result, trace_id) =
+        in_new_trace(|| async { client.get(format!("http://{b}/stuck")).send().await }).await;
+    assert!(result.is_err());
+
+    let spans = spans_of(trace_id, 2).await;
+    let client_span = find(&spans, "GET", SpanKind::Client);
+    assert_attrs(client_span, &[("error.type", s("timeout"))]);
+    assert!(matches!(client_span.status, Status::Error { .. }));
+    let server = find(&spans, "GET /stuck", SpanKind::Server);
+    assert!(
+        server.events.iter().any(|event| event.name == "cancelled"),
+        "{:?}",
+        server.events
+    );
+    assert_eq!(attr(server, "http.response.status_code"), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

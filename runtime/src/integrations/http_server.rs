@@ -139,6 +139,16 @@ pin_project! {
         inner: F,
         cx: Option<Context>,
     }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // The server gave up on the request (the client went away).
+            if let Some(cx) = this.project().cx.take() {
+                cx.span().add_event("cancelled", Vec::new());
+                cx.span().end();
+            }
+        }
+    }
 }
 
 impl<F, ResBody, E> Future for ResponseFuture<F>
