@@ -30,15 +30,27 @@
 //!   known yet, every span is named by its method alone and `http.route` is
 //!   missing. Prefer `Router::layer`.
 //!
-//! For `client.address`, serve with
+//! Inside a nested router the URI has its prefix stripped; `url.path` uses
+//! axum's `OriginalUri`, so it is always the path the client sent. For
+//! `client.address`, serve with
 //! `into_make_service_with_connect_info::<SocketAddr>()`.
+//!
+//! # With hyper or another tower stack
+//!
+//! The layer wraps any `Service<http::Request<B>>` answering
+//! `http::Response<_>`; the response body becomes a [`TracedBody`] (map it
+//! back with `Response::map` where a concrete body type is required). Without
+//! a router there is no route template, and without axum's `ConnectInfo` no
+//! peer address.
 //!
 //! # Attributes
 //!
 //! `http.request.method`, `http.route`, `url.path`, `url.scheme`,
 //! `http.response.status_code`, `server.address`, `server.port`,
-//! `user_agent.original`, `client.address`, `network.protocol.version`, and
-//! `error.type` on failures. Status is Error for 5xx responses, service errors
+//! `user_agent.original`, `client.address`, `network.peer.address`,
+//! `network.peer.port`, `network.protocol.version`, and `error.type` on
+//! failures. A request the server stops serving before answering (the client
+//! went away) ends its span with an event `cancelled`. Status is Error for 5xx responses, service errors
 //! and panics in the handler (the panic keeps unwinding); 4xx answers leave it
 //! unset, as the semantic conventions say for servers.
 
