@@ -45,7 +45,8 @@ fn prefix(vis: &syn::Visibility, defaultness: Option<&syn::Token![default]>) -> 
 
 /// The error for `#[traced]` on something other than a function with a body.
 fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
-    let message = |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
+    let message =
+        |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(imp)) => syn::Error::new(
             imp.impl_token.span,
@@ -97,7 +98,9 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut methods = Vec::new();
     let mut imp = imp;
     for (index, impl_item) in imp.items.iter_mut().enumerate() {
-        let ImplItem::Fn(method) = impl_item else { continue };
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
         match method_plan(&mut method.attrs) {
             Err(plan_errors) => {
                 errors.extend(plan_errors);
@@ -110,6 +113,7 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                 }
             }
             Ok(Plan::Traced(own)) => {
+                let own = *own;
                 let own_errors = validate::options(&own, Placement::Function);
                 let merged = own.over(&options);
                 let prefix = prefix(&method.vis, method.modifiers.defaultness.as_ref());
@@ -183,7 +187,7 @@ fn last_segment_is(attr: &Attribute, name: &str) -> bool {
 
 /// What to do with one method of a `#[traced_impl]` block.
 enum Plan {
-    Traced(Options),
+    Traced(Box<Options>),
     Untraced,
 }
 
@@ -251,7 +255,7 @@ fn method_plan(attrs: &mut Vec<Attribute>) -> Result<Plan, Vec<syn::Error>> {
     Ok(if untraced.is_some() {
         Plan::Untraced
     } else {
-        Plan::Traced(options)
+        Plan::Traced(Box::new(options))
     })
 }
 
@@ -261,9 +265,12 @@ fn untraced_param_attrs(sig: &syn::Signature) -> Option<syn::Error> {
             syn::FnArg::Receiver(receiver) => &receiver.attrs,
             syn::FnArg::Typed(typed) => &typed.attrs,
         };
-        attrs.iter().find(|attr| attr.path().is_ident("attr")).map(|attr| {
-            syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
-        })
+        attrs
+            .iter()
+            .find(|attr| attr.path().is_ident("attr"))
+            .map(|attr| {
+                syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
+            })
     })
 }
 

@@ -1,6 +1,8 @@
 //! Procedural macros of [`traced`](https://docs.rs/traced). Depend on `traced`,
 //! which re-exports them; the generated code calls into `traced::__private`.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod entry;
 mod error;

@@ -24,6 +24,7 @@
 //! configuration.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 pub use opentelemetry;
 pub use opentelemetry_sdk;

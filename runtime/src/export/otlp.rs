@@ -70,7 +70,7 @@ pub(crate) fn exporter(settings: &OtlpSettings, timeout: Duration) -> Result<Otl
                 builder = builder.with_compression(compression);
             }
             let exporter = builder.build().map_err(|error| error.to_string())?;
-            Ok(OtlpExporter::Http(exporter))
+            Ok(OtlpExporter::Http(Box::new(exporter)))
         }
     }
 }
@@ -83,7 +83,7 @@ pub(crate) enum OtlpExporter {
         runtime: Mutex<Option<tokio::runtime::Runtime>>,
         timeout: Duration,
     },
-    Http(opentelemetry_otlp::SpanExporter),
+    Http(Box<opentelemetry_otlp::SpanExporter>),
 }
 
 impl SpanExporter for OtlpExporter {

@@ -1,0 +1,105 @@
+//! Runs every example to completion, as a newcomer would, and checks that it
+//! prints what it promises. `cargo test` builds the examples before this runs.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/<name>`, next to this test's own binary.
+fn example_binary(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(name)
+}
+
+/// Runs the example with the console exporter forced (no collector), killing
+/// it if it has not finished within `limit`.
+fn run(name: &str, limit: Duration) -> Output {
+    let binary = example_binary(name);
+    assert!(binary.exists(), "{} was not built", binary.display());
+    let mut child = Command::new(&binary)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+    let started = Instant::now();
+    while child.try_wait().expect("waiting for the example").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("collecting output");
+            panic!(
+                "example {name} did not finish within {limit:?}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("collecting output");
+    assert!(
+        output.status.success(),
+        "example {name} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The trace ids of the waterfall headers (`trace <32 hex> · ...`).
+fn trace_ids(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("trace "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect()
+}
+
+#[test]
+fn basic() {
+    let text = stderr(&run("basic", Duration::from_secs(60)));
+    assert_eq!(trace_ids(&text).len(), 2, "{text}");
+    assert!(text.contains("GET /articles/{id}"), "{text}");
+    assert!(text.contains("load_title"), "{text}");
+    assert!(text.contains("✗ article 42 not found"), "{text}");
+}
+
+#[test]
+fn impl_block() {
+    let text = stderr(&run("impl_block", Duration::from_secs(60)));
+    assert_eq!(trace_ids(&text).len(), 1, "{text}");
+    for name in [
+        "ArticleRepo::list",
+        "ArticleRepo::get",
+        "ArticleRepo::cache_key",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("ArticleRepo::normalise"),
+        "untraced method traced:\n{text}"
+    );
+    assert!(text.contains("✗ article 2 not found"), "{text}");
+}
+
+#[test]
+fn otlp_without_an_endpoint_explains_and_prints() {
+    let text = stderr(&run("otlp", Duration::from_secs(60)));
+    assert!(
+        text.contains("OTEL_EXPORTER_OTLP_ENDPOINT is not set"),
+        "{text}"
+    );
+    assert_eq!(trace_ids(&text).len(), 2, "{text}");
+    assert!(
+        text.contains("✗ amount 15000 over the card limit"),
+        "{text}"
+    );
+}

@@ -1,0 +1,204 @@
+//! How a traced call ended: `Ok`, `Err` of any `Result` alias, early return,
+//! `?`, and panics, observed on real spans.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use traced::opentelemetry::Value;
+use traced::opentelemetry::trace::Status;
+use traced::testing::{capture, capture_async};
+use traced::traced;
+use traced_tests::{attribute, error_message, events, find, text};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cart {0} not found")]
+struct NotFound(u64);
+
+/// A crate's own alias, as many crates write it.
+type Result<T, E = NotFound> = std::result::Result<T, E>;
+
+#[traced]
+fn own_alias(id: u64) -> Result<u64> {
+    if id == 0 {
+        return Err(NotFound(id));
+    }
+    Ok(id)
+}
+
+#[traced]
+fn io_alias() -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "no such file",
+    ))
+}
+
+#[traced]
+fn anyhow_alias() -> anyhow::Result<()> {
+    let number: i32 = "x".parse()?;
+    let _ = number;
+    Ok(())
+}
+
+#[traced]
+fn ok_value() -> std::result::Result<u8, String> {
+    Ok(1)
+}
+
+#[test]
+fn err_of_any_result_alias_marks_the_span() {
+    let ((), trace) = capture(|| {
+        own_alias(0).unwrap_err();
+        io_alias().unwrap_err();
+        anyhow_alias().unwrap_err();
+    });
+    let cases = [
+        (
+            "own_alias",
+            "cart 0 not found",
+            "function_outcomes::NotFound",
+        ),
+        ("io_alias", "no such file", "std::io::error::Error"),
+        (
+            "anyhow_alias",
+            "invalid digit found in string",
+            "anyhow::Error",
+        ),
+    ];
+    for (name, message, type_name) in cases {
+        let span = trace.span(name);
+        assert_eq!(error_message(span), message, "{name}");
+        assert_eq!(text(span, "error.type"), type_name, "{name}");
+        let exceptions = events(span, "exception");
+        assert_eq!(exceptions.len(), 1, "{name}");
+        let event = &exceptions[0].attributes;
+        assert_eq!(
+            find(event, "exception.type"),
+            Some(&Value::String(type_name.into()))
+        );
+        assert_eq!(
+            find(event, "exception.message"),
+            Some(&Value::String(message.into()))
+        );
+    }
+}
+
+#[test]
+fn ok_leaves_status_unset() {
+    let (_, trace) = capture(|| {
+        ok_value().unwrap();
+        own_alias(3).unwrap();
+    });
+    for name in ["ok_value", "own_alias"] {
+        let span = trace.span(name);
+        assert_eq!(span.status, Status::Unset, "{name}");
+        assert!(events(span, "exception").is_empty(), "{name}");
+        assert_eq!(attribute(span, "error.type"), None, "{name}");
+    }
+}
+
+#[traced]
+fn early(flag: bool) -> std::result::Result<&'static str, String> {
+    if flag {
+        return Ok("early");
+    }
+    let value: u8 = "300"
+        .parse()
+        .map_err(|e: std::num::ParseIntError| e.to_string())?;
+    Ok(if value > 0 { "late" } else { "zero" })
+}
+
+#[test]
+fn early_return_and_question_mark() {
+    let (results, trace) = capture(|| (early(true), early(false)));
+    assert_eq!(results.0, Ok("early"));
+    assert_eq!(
+        results.1,
+        Err("number too large to fit in target type".to_owned())
+    );
+    let spans: Vec<_> = trace.spans().iter().filter(|s| s.name == "early").collect();
+    assert_eq!(spans.len(), 2);
+    let errored = spans
+        .iter()
+        .filter(|s| matches!(s.status, Status::Error { .. }))
+        .count();
+    assert_eq!(errored, 1);
+}
+
+#[derive(Debug)]
+struct DebugOnly;
+
+#[traced]
+fn debug_error() -> std::result::Result<(), DebugOnly> {
+    Err(DebugOnly)
+}
+
+struct Opaque;
+
+#[traced]
+fn opaque_error() -> std::result::Result<(), Opaque> {
+    Err(Opaque)
+}
+
+#[test]
+fn errors_without_display_still_mark_the_span() {
+    let ((), trace) = capture(|| {
+        let _ = debug_error();
+        let _ = opaque_error();
+    });
+    assert_eq!(error_message(trace.span("debug_error")), "DebugOnly");
+    assert_eq!(
+        error_message(trace.span("opaque_error")),
+        "function_outcomes::Opaque"
+    );
+}
+
+#[traced]
+fn boom(message: &str) {
+    panic!("{message}");
+}
+
+#[test]
+fn a_panic_is_recorded_and_keeps_unwinding_unchanged() {
+    let (payload, trace) = capture(|| catch_unwind(AssertUnwindSafe(|| boom("kaboom"))));
+    let payload = payload.expect_err("the panic reaches the caller");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("kaboom")
+    );
+    let span = trace.span("boom");
+    assert_eq!(error_message(span), "kaboom");
+    let exception = events(span, "exception");
+    assert_eq!(exception.len(), 1);
+    assert_eq!(
+        find(&exception[0].attributes, "exception.message"),
+        Some(&Value::String("kaboom".into()))
+    );
+}
+
+#[traced]
+async fn async_failure(n: u32) -> anyhow::Result<u32> {
+    tokio::task::yield_now().await;
+    anyhow::ensure!(n > 0, "n must be positive");
+    Ok(n)
+}
+
+#[traced]
+async fn async_panic() {
+    tokio::task::yield_now().await;
+    panic!("async kaboom");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_errors_and_panics() {
+    let (result, trace) = capture_async(|| async_failure(0)).await;
+    assert!(result.is_err());
+    assert_eq!(
+        error_message(trace.span("async_failure")),
+        "n must be positive"
+    );
+
+    let (joined, trace) = capture_async(|| tokio::spawn(async_panic())).await;
+    let panic = joined.expect_err("the task panicked").into_panic();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"async kaboom"));
+    assert_eq!(error_message(trace.span("async_panic")), "async kaboom");
+}
