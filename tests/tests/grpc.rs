@@ -71,6 +71,7 @@ async fn greet(#[attr] name: &str) -> Result<String, Status> {
     match name {
         "" => Err(Status::invalid_argument("name is empty")),
         "crash" => Err(Status::internal("greeter crashed")),
+        "panic" => panic!("greeter panicked"),
         name => Ok(format!("hello {name}")),
     }
 }
@@ -407,6 +408,31 @@ async fn failing_statuses_follow_the_conventions_per_side() {
     assert_rpc(b_server, "Say", Code::InvalidArgument, b);
     assert!(is_error(a_client));
     assert_eq!(b_server.status, SpanStatus::Unset);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_marks_its_span_and_the_callers() {
+    let b = serve_b().await;
+    let a = serve_a(b).await;
+
+    let (body, trace_id) = call_a(a, "/say/panic").await;
+    assert_ne!(body, "hello panic");
+    let spans = spans_of(trace_id, 5).await;
+    let [_, a_client, b_server] = hops(&spans, "GET /say/{name}", "demo.Echo/Say");
+    assert!(
+        matches!(&b_server.status, SpanStatus::Error { description } if description == "greeter panicked"),
+        "{:?}",
+        b_server.status
+    );
+    assert!(
+        b_server
+            .events
+            .iter()
+            .any(|event| event.name == "exception"),
+        "{:?}",
+        b_server.events
+    );
+    assert!(is_error(a_client), "{:?}", a_client.status);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

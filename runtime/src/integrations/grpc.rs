@@ -28,6 +28,9 @@
 //! ends, so a server-streaming call is timed to its last message. A stream
 //! dropped before its end ends the span with an event `cancelled`.
 //!
+//! A handler that panics ends its span with status Error and an `exception`
+//! event carrying the panic message; the panic keeps unwinding.
+//!
 //! Status Error follows the semantic conventions: on the server for
 //! `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`
 //! and `DATA_LOSS` (the others are the caller's mistakes); on the client for
@@ -38,6 +41,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
@@ -293,10 +297,18 @@ where
         let this = self.project();
         let polled = {
             let _attached = this.call.as_ref().map(|call| call.cx.clone().attach());
-            this.inner.poll(task)
+            catch_unwind(AssertUnwindSafe(|| this.inner.poll(task)))
         };
-        let Poll::Ready(output) = polled else {
-            return Poll::Pending;
+        let output = match polled {
+            Ok(Poll::Ready(output)) => output,
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(payload) => {
+                if let Some(call) = this.call.take() {
+                    semconv::record_panic(&call.cx.span(), &*payload);
+                    call.cx.span().end();
+                }
+                resume_unwind(payload)
+            }
         };
         let Some(mut call) = this.call.take() else {
             panic!("`ResponseFuture` polled after completion");
