@@ -31,12 +31,16 @@ pub use opentelemetry_sdk;
 pub use traced_macros::{traced, traced_impl, untraced};
 
 mod config;
+pub mod current;
 mod dispatch;
 mod export;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
+pub mod messaging;
 pub mod propagation;
+mod suppress;
+mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -46,6 +50,17 @@ pub use config::{
 };
 pub use export::DeliveryReport;
 pub use init::{InitError, ShutdownError, TracingGuard, init};
+/// Carries a context into a future: `fut.with_current_context()` makes the
+/// context current now the current one during every poll of `fut`;
+/// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed
+/// to an executor (`tokio::spawn`, `join_set.spawn`, a stream), where the
+/// task would otherwise start with an empty context and a new trace. See
+/// [`spawn`] for the shortcut.
+pub use opentelemetry::context::FutureExt;
+pub use suppress::{SuppressGuard, is_suppressed, suppress, suppressed};
+pub use task::{bind, spawn_thread};
+#[cfg(feature = "tokio")]
+pub use task::{spawn, spawn_blocking};
 
 #[doc(hidden)]
 #[path = "private/mod.rs"]

@@ -54,6 +54,10 @@ fn service_b(trust: Trust) -> Router {
         .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
         .route("/stuck", get(std::future::pending::<()>))
         .route(
+            "/sampled",
+            get(|| async { traced::current::span_context().is_sampled().to_string() }),
+        )
+        .route(
             "/panic",
             get(|| async {
                 if tenant() != "never" {
@@ -473,6 +477,32 @@ async fn a_caller_giving_up_ends_the_server_span_as_cancelled() {
         server.events
     );
     assert_eq!(attr(server, "http.response.status_code"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suppressed_caller_makes_no_client_span_and_the_server_does_not_sample() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let client = traced_client("tests/1.0");
+    let url = format!("http://{b}/sampled");
+
+    let ((normal, suppressed), trace_id) = in_new_trace(|| async {
+        let normal = client.get(&url).send().await.unwrap().text().await.unwrap();
+        let suppressed = traced::suppressed(async {
+            client.get(&url).send().await.unwrap().text().await.unwrap()
+        })
+        .await;
+        (normal, suppressed)
+    })
+    .await;
+    assert_eq!((normal.as_str(), suppressed.as_str()), ("true", "false"));
+
+    // Client spans end before `send` returns: the suppressed call made none.
+    let spans = spans_of(trace_id, 2).await;
+    let clients = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Client)
+        .count();
+    assert_eq!(clients, 1, "{spans:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,7 +55,7 @@ use tower_service::Service;
 
 use super::body::{BodyEnd, TracedBody};
 use super::semconv;
-use super::trust::Trust;
+use super::trust::{self, Trust};
 use crate::propagation::{self, Carrier};
 
 impl Carrier for MetadataMap {
@@ -70,6 +70,13 @@ impl Carrier for MetadataMap {
         ) {
             self.insert(key, value);
         }
+    }
+
+    fn get_all(&self, key: &str) -> Vec<&str> {
+        MetadataMap::get_all(self, key)
+            .iter()
+            .map(|value| value.to_str().unwrap_or("\u{fffd}"))
+            .collect()
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -119,7 +126,7 @@ impl GrpcServerLayer {
         GrpcServerLayer::default()
     }
 
-    /// What to do with the context calls arrive with: continue it (the
+    /// How far to trust the context calls arrive with: continue it (the
     /// default) or start a new trace linked to it.
     pub fn trust(mut self, trust: Trust) -> Self {
         self.trust = trust;
@@ -238,7 +245,7 @@ where
         let server = Authority::of_request(&request).or_else(|| self.server.clone());
         let cx = match self.side {
             Side::Server => {
-                let (parent, links) = self.trust.resolve(propagation::extract(request.headers()));
+                let (parent, links) = trust::resolve(request.headers(), self.trust);
                 start_span(&request, server, SpanKind::Server, &parent, links)
             }
             Side::Client => {
@@ -480,6 +487,20 @@ mod tests {
             cx.span().span_context().trace_id().to_string(),
             "0af7651916cd43dd8448eb211c80319c"
         );
+    }
+
+    #[test]
+    fn a_repeated_traceparent_in_metadata_is_invalid() {
+        let mut metadata = MetadataMap::new();
+        for traceparent in [
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "00-11111111111111111111111111111111-2222222222222222-01",
+        ] {
+            metadata.append("traceparent", traceparent.parse().unwrap());
+        }
+        assert_eq!(Carrier::get_all(&metadata, "traceparent").len(), 2);
+        let cx = propagation::extract(&metadata);
+        assert!(!cx.span().span_context().is_valid());
     }
 
     #[test]

@@ -68,8 +68,7 @@ use tower_service::Service;
 
 use super::body::{BodyEnd, TracedBody};
 use super::semconv;
-use super::trust::Trust;
-use crate::propagation;
+use super::trust::{self, Trust};
 
 /// Layer that gives every request a SERVER span; see the [module docs](self).
 #[derive(Clone, Copy, Debug, Default)]
@@ -83,8 +82,15 @@ impl HttpServerLayer {
         HttpServerLayer::default()
     }
 
-    /// What to do with the context requests arrive with: continue it (the
+    /// How far to trust the context requests arrive with: continue it (the
     /// default) or, at a public edge, start a new trace linked to it.
+    ///
+    /// ```
+    /// use traced::integrations::{HttpServerLayer, Trust};
+    ///
+    /// let public_edge = HttpServerLayer::new().trust(Trust::NewRootWithLink);
+    /// # let _ = public_edge;
+    /// ```
     pub fn trust(mut self, trust: Trust) -> Self {
         self.trust = trust;
         self
@@ -205,7 +211,7 @@ where
 }
 
 fn start_span<B>(request: &http::Request<B>, trust: Trust) -> Context {
-    let (parent, links) = trust.resolve(propagation::extract(request.headers()));
+    let (parent, links) = trust::resolve(request.headers(), trust);
     let route = route(request);
     let method = semconv::span_method(request.method());
     let name = match &route {

@@ -143,10 +143,12 @@ impl Span {
         }
     }
 
-    /// `suppress`: no span, and nothing beneath is traced.
+    /// `suppress`: no span, and nothing beneath is traced. The suppressed
+    /// context is attached even with no provider installed: what is injected
+    /// beneath must still tell downstream services not to sample.
     #[inline]
     pub fn suppressed() -> Span {
-        if !dispatch::provider_installed() || Context::is_current_telemetry_suppressed() {
+        if Context::is_current_telemetry_suppressed() {
             return Span { state: State::Off };
         }
         Span {

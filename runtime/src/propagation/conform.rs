@@ -1,0 +1,132 @@
+//! The W3C rules applied around whichever propagator is installed: the
+//! installed propagators read `traceparent`, `tracestate` and `baggage`
+//! through [`Conforming`], which hands them only spec-valid values, and write
+//! through [`ConformingInjector`], which corrects what they write.
+
+use opentelemetry::Context;
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+
+use super::carrier::Carrier;
+use super::{baggage, traceparent, tracestate};
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+const BAGGAGE: &str = "baggage";
+
+/// A carrier seen through the W3C rules. The three W3C fields are read once,
+/// combined and validated; every other key passes through untouched (b3,
+/// jaeger and custom propagators see the carrier as it is).
+pub(super) struct Conforming<'a, C: ?Sized> {
+    carrier: &'a C,
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+    baggage: Option<String>,
+}
+
+impl<'a, C: Carrier + ?Sized> Conforming<'a, C> {
+    pub(super) fn new(carrier: &'a C) -> Self {
+        let traceparent = traceparent::normalize(&carrier.get_all(TRACEPARENT));
+        // tracestate means nothing without a valid traceparent.
+        let tracestate = traceparent
+            .as_ref()
+            .and_then(|_| tracestate::normalize(&carrier.get_all(TRACESTATE)));
+        let baggage = baggage::normalize(&carrier.get_all(BAGGAGE));
+        Conforming {
+            carrier,
+            traceparent,
+            tracestate,
+            baggage,
+        }
+    }
+
+    fn w3c_field(&self, key: &str) -> Option<Option<&str>> {
+        if key.eq_ignore_ascii_case(TRACEPARENT) {
+            Some(self.traceparent.as_deref())
+        } else if key.eq_ignore_ascii_case(TRACESTATE) {
+            Some(self.tracestate.as_deref())
+        } else if key.eq_ignore_ascii_case(BAGGAGE) {
+            Some(self.baggage.as_deref())
+        } else {
+            None
+        }
+    }
+}
+
+impl<C: Carrier + ?Sized> Extractor for Conforming<'_, C> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match self.w3c_field(key) {
+            Some(value) => value,
+            None => self.carrier.get(key),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.carrier.keys()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values = match self.w3c_field(key) {
+            Some(value) => value.into_iter().collect(),
+            None => self.carrier.get_all(key),
+        };
+        (!values.is_empty()).then_some(values)
+    }
+}
+
+/// Writes to a carrier, correcting what the installed propagators write:
+/// no empty `tracestate` (the specification asks senders to avoid it), and
+/// a `baggage` header encoded by [`baggage::serialize`].
+pub(super) struct ConformingInjector<'a, C: ?Sized> {
+    pub(super) carrier: &'a mut C,
+    pub(super) cx: &'a Context,
+}
+
+impl<C: Carrier + ?Sized> Injector for ConformingInjector<'_, C> {
+    fn set(&mut self, key: &str, value: String) {
+        if key.eq_ignore_ascii_case(TRACESTATE)
+            && value.trim_matches(traceparent::is_ows).is_empty()
+        {
+            return;
+        }
+        if key.eq_ignore_ascii_case(BAGGAGE) {
+            if let Some(header) = baggage::serialize(self.cx.baggage()) {
+                self.carrier.set(key, header);
+            }
+            return;
+        }
+        self.carrier.set(key, value);
+    }
+}
+
+/// The context to write for `cx`: under suppressed telemetry, the same
+/// trace marked not sampled, so nothing downstream records it either. With
+/// no span to name, a fresh not-sampled trace is made up for the purpose.
+pub(super) fn outgoing(cx: &Context) -> Option<Context> {
+    if !cx.is_telemetry_suppressed() {
+        return None;
+    }
+    let span = cx.span();
+    let current = span.span_context();
+    let unsampled = if current.is_valid() {
+        SpanContext::new(
+            current.trace_id(),
+            current.span_id(),
+            current.trace_flags().with_sampled(false),
+            true,
+            current.trace_state().clone(),
+        )
+    } else {
+        let ids = RandomIdGenerator::default();
+        SpanContext::new(
+            ids.new_trace_id(),
+            ids.new_span_id(),
+            TraceFlags::NOT_SAMPLED,
+            true,
+            Default::default(),
+        )
+    };
+    Some(cx.with_remote_span_context(unsampled))
+}

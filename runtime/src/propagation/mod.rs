@@ -1,0 +1,214 @@
+//! Carrying the trace context across process boundaries: W3C `traceparent`,
+//! `tracestate` and `baggage` headers by default, or the propagators chosen
+//! with `OTEL_PROPAGATORS` or the `traced::Config` builder.
+//!
+//! ```
+//! use std::collections::HashMap;
+//!
+//! let mut headers = http::HeaderMap::new();
+//! traced::propagation::inject(&mut headers);          // current context → headers
+//! let cx = traced::propagation::extract(&headers);    // headers → Context
+//!
+//! let mut attributes: HashMap<String, String> = HashMap::new();
+//! traced::propagation::inject(&mut attributes);
+//!
+//! let mut message: Vec<(String, Vec<u8>)> = Vec::new(); // Kafka-style headers
+//! traced::propagation::inject(&mut message);
+//! ```
+//!
+//! # W3C conformance
+//!
+//! Whatever propagators are installed, `extract` hands them the W3C fields
+//! only after checking them against W3C Trace Context Level 2 and W3C
+//! Baggage, and `inject` corrects what they write. Invalid input never fails
+//! and never panics: the offending field is ignored, so an invalid
+//! `traceparent` starts a new trace. In detail:
+//!
+//! - **Repeated fields** are combined as RFC 9110 combines them: a repeated
+//!   `traceparent` is invalid; repeated `tracestate` and `baggage` fields are
+//!   read as one list. (Upstream `opentelemetry_sdk` reads only the first
+//!   value.)
+//! - **`traceparent`**: optional spaces and tabs around the value are
+//!   ignored; lowercase hex only; version `ff` is invalid; all-zero trace-id
+//!   or parent-id is invalid; version `00` is exactly 55 characters (upstream
+//!   accepts a trailing `-`, and fields with a leading `+` or fewer digits);
+//!   a higher version is read by its first four fields when what follows
+//!   them starts with `-`.
+//! - **`tracestate`** is read only with a valid `traceparent`. Empty members
+//!   and whitespace around members are ignored. The whole header is dropped
+//!   when a key or value breaks the grammar, a key repeats, or there are more
+//!   than 32 members (upstream keeps the first 32, accepts keys starting with
+//!   a digit and values with control or non-ASCII characters). A key whose
+//!   system-id has 14 characters is valid but `opentelemetry`'s `TraceState`
+//!   cannot hold it: that member alone is left out. An empty `tracestate` is
+//!   never sent (upstream sends `tracestate: ` with every `traceparent`).
+//! - **`baggage`**: each member is checked (key a token, value
+//!   baggage-octets, properties kept); an invalid member is dropped alone.
+//!   Values are percent-decoded with invalid UTF-8 replaced by U+FFFD (upstream
+//!   drops the member) and may contain `=` (upstream cuts the value there). At
+//!   most 64 members and 8192 bytes are kept, dropping whole members (upstream
+//!   drops the entire header above 8192 bytes). Keys and properties are read
+//!   as sent (upstream percent-decodes them, so `k%41` arrives as `kA`, and a
+//!   property `p=a%20b` comes back with a space that makes the member invalid
+//!   on the next hop). When sending, `%` and every
+//!   character outside the value grammar are percent-encoded (upstream leaves
+//!   `%` and `\` as they are, so `50%25` arrives as `50%`).
+//! - Trace flags other than `sampled` are not propagated, including Level 2's
+//!   `random` flag: `opentelemetry` keeps only `sampled`.
+//!
+//! # Suppression
+//!
+//! Under [`traced::suppress`](crate::suppress) or `#[traced(suppress)]`,
+//! `inject` writes the current trace with the sampled flag cleared
+//! (`-00`), so downstream services record nothing of the request either.
+//!
+//! # Untrusted callers
+//!
+//! [`extract_with`] with a [`Trust`] decides what to keep from a caller on the
+//! public internet: the caller's trace is not continued, the new root links
+//! to it, and its baggage is kept only if asked.
+
+mod baggage;
+mod carrier;
+mod conform;
+mod traceparent;
+mod tracestate;
+mod trust;
+
+use std::sync::{Arc, RwLock};
+
+use opentelemetry::Context;
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+pub use carrier::Carrier;
+pub use trust::{Trust, extract_with, incoming_link};
+
+use conform::{Conforming, ConformingInjector};
+
+type SharedPropagator = Arc<dyn TextMapPropagator + Send + Sync>;
+
+static PROPAGATOR: RwLock<Option<SharedPropagator>> = RwLock::new(None);
+
+fn propagator() -> SharedPropagator {
+    if let Some(propagator) = PROPAGATOR
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+    {
+        return propagator.clone();
+    }
+    let mut slot = PROPAGATOR
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    slot.get_or_insert_with(|| Arc::new(w3c())).clone()
+}
+
+/// W3C Trace Context and W3C Baggage: the default.
+pub(crate) fn w3c() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// Replaces the propagator `inject` and `extract` use (done by `traced::init()`).
+pub(crate) fn set_propagator(propagator: SharedPropagator) {
+    *PROPAGATOR
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(propagator);
+}
+
+/// Writes the current context (span, trace state, baggage) into `carrier`.
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// traced::propagation::inject(&mut headers);
+/// ```
+pub fn inject<C: Carrier + ?Sized>(carrier: &mut C) {
+    inject_context(&Context::current(), carrier);
+}
+
+/// Writes `cx` into `carrier`. Under suppressed telemetry the trace is
+/// written as not sampled.
+pub fn inject_context<C: Carrier + ?Sized>(cx: &Context, carrier: &mut C) {
+    let outgoing = conform::outgoing(cx);
+    let cx = outgoing.as_ref().unwrap_or(cx);
+    propagator().inject_context(cx, &mut ConformingInjector { carrier, cx });
+}
+
+/// Reads a context from `carrier`: a remote parent for the next span plus any
+/// baggage, or an empty context when the carrier holds none (or only invalid
+/// values). See the [module documentation](self) for the rules applied.
+///
+/// ```
+/// use opentelemetry::trace::TraceContextExt;
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+/// let cx = traced::propagation::extract(&headers);
+/// assert!(cx.span().span_context().is_remote());
+///
+/// headers.append("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+/// let cx = traced::propagation::extract(&headers); // repeated: invalid
+/// assert!(!cx.span().span_context().is_valid());
+/// ```
+pub fn extract<C: Carrier + ?Sized>(carrier: &C) -> Context {
+    propagator().extract_with_context(&Context::new(), &Conforming::new(carrier))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::propagation::text_map_propagator::FieldIter;
+    use opentelemetry::propagation::{
+        Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+    };
+    use opentelemetry::trace::TraceContextExt;
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+    use super::{extract, set_propagator, w3c};
+
+    /// A vendor propagator with a field of its own, installed beside W3C.
+    #[derive(Debug)]
+    struct Tenant;
+
+    impl TextMapPropagator for Tenant {
+        fn inject_context(&self, _cx: &Context, _injector: &mut dyn Injector) {}
+
+        fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+            match extractor.get("x-tenant") {
+                Some(tenant) => cx.with_baggage([KeyValue::new("tenant", tenant.to_owned())]),
+                None => cx.clone(),
+            }
+        }
+
+        fn fields(&self) -> FieldIter<'_> {
+            FieldIter::new(&[])
+        }
+    }
+
+    #[test]
+    fn w3c_rules_apply_on_top_of_an_installed_propagator() {
+        set_propagator(Arc::new(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(Tenant),
+        ])));
+        let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut headers = http::HeaderMap::new();
+        headers.append("traceparent", valid.parse().unwrap());
+        headers.append("x-tenant", "acme".parse().unwrap());
+        let cx = extract(&headers);
+        assert!(cx.span().span_context().is_valid());
+        assert_eq!(cx.baggage().get("tenant").unwrap().as_str(), "acme");
+
+        headers.append("traceparent", valid.parse().unwrap());
+        let cx = extract(&headers);
+        assert!(!cx.span().span_context().is_valid(), "repeated traceparent");
+        assert_eq!(cx.baggage().get("tenant").unwrap().as_str(), "acme");
+        set_propagator(Arc::new(w3c()));
+    }
+}

@@ -1,0 +1,113 @@
+//! `traceparent` as W3C Trace Context Level 2 defines it.
+
+/// Length of a version `00` value: `vv-<32>-<16>-ff`.
+const LENGTH: usize = 55;
+
+/// The canonical version-`00` form of the combined `traceparent` values, or
+/// `None` when they do not make one valid value.
+///
+/// - More than one value: RFC 9110 combines repeated fields with a comma,
+///   which is never a valid `traceparent`.
+/// - Optional whitespace (space, tab) around the value is ignored; anything
+///   else must match the grammar exactly: lowercase hex, fixed lengths, `-`
+///   separators, version not `ff`, trace-id and parent-id not all zeros.
+/// - Version `00` is exactly 55 characters. A higher version is parsed by its
+///   first four fields; anything after them must start with `-` and is
+///   ignored, as the specification asks of versions it does not know yet.
+pub(super) fn normalize(values: &[&str]) -> Option<String> {
+    let [value] = values else { return None };
+    let value = value.trim_matches(is_ows).as_bytes();
+    if value.len() < LENGTH {
+        return None;
+    }
+    let (version, trace_id, parent_id, flags) =
+        (&value[0..2], &value[3..35], &value[36..52], &value[53..55]);
+    let separated = value[2] == b'-' && value[35] == b'-' && value[52] == b'-';
+    let valid_fields = is_lower_hex(version)
+        && version != b"ff"
+        && is_lower_hex(trace_id)
+        && !is_all_zero(trace_id)
+        && is_lower_hex(parent_id)
+        && !is_all_zero(parent_id)
+        && is_lower_hex(flags);
+    let valid_length = if version == b"00" {
+        value.len() == LENGTH
+    } else {
+        value.len() == LENGTH || value[LENGTH] == b'-'
+    };
+    if !(separated && valid_fields && valid_length) {
+        return None;
+    }
+    let canonical = [b"00-", trace_id, b"-", parent_id, b"-", flags].concat();
+    // Every byte checked above is ASCII.
+    String::from_utf8(canonical).ok()
+}
+
+pub(super) fn is_ows(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+fn is_lower_hex(field: &[u8]) -> bool {
+    field
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+fn is_all_zero(field: &[u8]) -> bool {
+    field.iter().all(|&b| b == b'0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT: &str = "00f067aa0ba902b7";
+
+    fn one(value: &str) -> Option<String> {
+        normalize(&[value])
+    }
+
+    #[test]
+    fn version_00_is_kept_as_is() {
+        let value = format!("00-{TRACE}-{PARENT}-01");
+        assert_eq!(one(&value), Some(value.clone()));
+    }
+
+    #[test]
+    fn future_version_keeps_four_fields() {
+        let expected = format!("00-{TRACE}-{PARENT}-09");
+        assert_eq!(
+            one(&format!("cc-{TRACE}-{PARENT}-09")),
+            Some(expected.clone())
+        );
+        assert_eq!(
+            one(&format!("cc-{TRACE}-{PARENT}-09-what-comes-next")),
+            Some(expected)
+        );
+        assert_eq!(
+            one(&format!("cc-{TRACE}-{PARENT}-09.what-comes-next")),
+            None
+        );
+        assert_eq!(one(&format!("cc-{TRACE}-{PARENT}-0900")), None);
+    }
+
+    #[test]
+    fn version_00_admits_nothing_after_the_flags() {
+        assert_eq!(one(&format!("00-{TRACE}-{PARENT}-01-")), None);
+        assert_eq!(one(&format!("00-{TRACE}-{PARENT}-01-extra")), None);
+    }
+
+    #[test]
+    fn signs_and_short_fields_are_not_hex() {
+        assert_eq!(one(&format!("00-+{}-{PARENT}-01", &TRACE[1..])), None);
+        assert_eq!(one(&format!("00-{TRACE}-{PARENT}-+1")), None);
+        assert_eq!(one(&format!("0-{TRACE}-{PARENT}-01x")), None);
+    }
+
+    #[test]
+    fn no_panic_on_multibyte_text() {
+        assert_eq!(one(&format!("00-{TRACE}-{PARENT}-é")), None);
+        assert_eq!(one(&"é".repeat(40)), None);
+    }
+}

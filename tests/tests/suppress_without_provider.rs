@@ -1,0 +1,35 @@
+//! With no tracer provider installed nothing is recorded, yet a service
+//! still forwards contexts: a suppressed call must still tell downstream
+//! services not to sample. (Its own process: no provider may be installed.)
+
+use std::collections::HashMap;
+
+use traced::propagation::{extract, inject};
+use traced::traced;
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+
+#[traced(suppress)]
+fn health_check() -> HashMap<String, String> {
+    let mut outgoing = HashMap::new();
+    inject(&mut outgoing);
+    outgoing
+}
+
+#[test]
+fn a_suppressed_call_forwards_the_incoming_trace_as_not_sampled() {
+    let mut incoming = http::HeaderMap::new();
+    incoming.insert(
+        "traceparent",
+        format!("00-{TRACE}-{PARENT}-01").parse().unwrap(),
+    );
+    let _attached = extract(&incoming).attach();
+
+    let mut forwarded = HashMap::new();
+    inject(&mut forwarded);
+    assert_eq!(forwarded["traceparent"], format!("00-{TRACE}-{PARENT}-01"));
+
+    let outgoing = health_check();
+    assert_eq!(outgoing["traceparent"], format!("00-{TRACE}-{PARENT}-00"));
+}
