@@ -35,6 +35,8 @@ pub mod current;
 mod dispatch;
 mod export;
 mod init;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod integrations;
 pub mod messaging;
 pub mod propagation;
 mod suppress;

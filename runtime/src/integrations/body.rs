@@ -1,0 +1,148 @@
+use std::fmt::{self, Display};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, ready};
+
+use http_body::{Body, Frame, SizeHint};
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt;
+use pin_project_lite::pin_project;
+
+use super::semconv;
+
+pin_project! {
+    /// A response body that keeps its request's span open until the last
+    /// frame: streamed responses are timed to their end, gRPC statuses are
+    /// read from the trailers, and code producing the body runs with the span
+    /// current. Dropping the body early ends the span too.
+    pub struct TracedBody<B> {
+        #[pin]
+        inner: B,
+        end: Option<BodyEnd>,
+    }
+
+    impl<B> PinnedDrop for TracedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(end) = this.project().end.take() {
+                end.dropped();
+            }
+        }
+    }
+}
+
+impl<B> TracedBody<B> {
+    pub(crate) fn new(inner: B, end: BodyEnd) -> Self {
+        TracedBody {
+            inner,
+            end: Some(end),
+        }
+    }
+
+    /// The wrapped body.
+    pub fn get_ref(&self) -> &B {
+        &self.inner
+    }
+}
+
+impl<B: fmt::Debug> fmt::Debug for TracedBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TracedBody")
+            .field("inner", &self.inner)
+            .field("open", &self.end.is_some())
+            .finish()
+    }
+}
+
+impl<B> Body for TracedBody<B>
+where
+    B: Body,
+    B::Error: Display,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let _attached = this.end.as_ref().map(|end| end.context().clone().attach());
+        let frame = ready!(this.inner.poll_frame(cx));
+        match &frame {
+            Some(Ok(frame)) => {
+                if let (Some(trailers), Some(end)) = (frame.trailers_ref(), this.end.as_mut()) {
+                    end.trailers(trailers);
+                }
+            }
+            Some(Err(error)) => {
+                if let Some(end) = this.end.take() {
+                    end.failed(error.to_string());
+                }
+            }
+            None => {
+                if let Some(end) = this.end.take() {
+                    end.finished();
+                }
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// How a request's span ends with its response body.
+#[derive(Debug)]
+pub(crate) enum BodyEnd {
+    /// Everything was recorded from the response head: end the span.
+    Http(Context),
+    /// The gRPC status may still come in the trailers.
+    #[cfg(feature = "grpc")]
+    Grpc(super::grpc::CallEnd),
+}
+
+impl BodyEnd {
+    fn context(&self) -> &Context {
+        match self {
+            BodyEnd::Http(cx) => cx,
+            #[cfg(feature = "grpc")]
+            BodyEnd::Grpc(call) => call.context(),
+        }
+    }
+
+    fn trailers(&mut self, trailers: &http::HeaderMap) {
+        match self {
+            BodyEnd::Http(_) => {
+                let _ = trailers;
+            }
+            #[cfg(feature = "grpc")]
+            BodyEnd::Grpc(call) => call.trailers(trailers),
+        }
+    }
+
+    fn finished(self) {
+        match self {
+            BodyEnd::Http(cx) => cx.span().end(),
+            #[cfg(feature = "grpc")]
+            BodyEnd::Grpc(call) => call.finished(),
+        }
+    }
+
+    fn failed(self, message: String) {
+        semconv::record_error(&self.context().span(), "body", message);
+        self.finished();
+    }
+
+    fn dropped(self) {
+        match self {
+            BodyEnd::Http(cx) => cx.span().end(),
+            #[cfg(feature = "grpc")]
+            BodyEnd::Grpc(call) => call.dropped(),
+        }
+    }
+}

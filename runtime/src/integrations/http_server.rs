@@ -1,0 +1,325 @@
+//! A SERVER span for every HTTP request, as a tower layer for axum, hyper or
+//! any tower stack.
+//!
+//! The layer reads the caller's context from the request headers, starts a
+//! SERVER span named `{method} {route}` under it and keeps the span current
+//! while the handler runs, so `#[traced]` functions called by the handler nest
+//! beneath it and outgoing calls carry it on. The span ends when the response
+//! body has been sent.
+//!
+//! # With axum: where the layer goes
+//!
+//! The route template (`/users/{id}`, never the raw path) comes from axum's
+//! `MatchedPath`, which the router only knows once it has routed the request.
+//! So add the layer **to the router** (feature `axum`):
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use traced::integrations::HttpServerLayer;
+//!
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "alice" }))
+//!     .layer(HttpServerLayer::new());
+//! ```
+//!
+//! - `Router::layer` (recommended): every routed request gets `GET /users/{id}`;
+//!   a request no route matches still gets a span, named `GET`, with its 404.
+//! - `Router::route_layer`: only matched requests get a span.
+//! - Wrapping the whole router from outside (`ServiceBuilder` around the
+//!   `Router`, or a hyper service around it) runs before routing: no route is
+//!   known yet, every span is named by its method alone and `http.route` is
+//!   missing. Prefer `Router::layer`.
+//!
+//! Inside a nested router the URI has its prefix stripped; `url.path` uses
+//! axum's `OriginalUri`, so it is always the path the client sent. For
+//! `client.address`, serve with
+//! `into_make_service_with_connect_info::<SocketAddr>()`.
+//!
+//! # With hyper or another tower stack
+//!
+//! The layer wraps any `Service<http::Request<B>>` answering
+//! `http::Response<_>`; the response body becomes a [`TracedBody`] (map it
+//! back with `Response::map` where a concrete body type is required). Without
+//! a router there is no route template, and without axum's `ConnectInfo` no
+//! peer address.
+//!
+//! # Attributes
+//!
+//! `http.request.method`, `http.route`, `url.path`, `url.scheme`,
+//! `http.response.status_code`, `server.address`, `server.port`,
+//! `user_agent.original`, `client.address`, `network.peer.address`,
+//! `network.peer.port`, `network.protocol.version`, and `error.type` on
+//! failures. A request the server stops serving before answering (the client
+//! went away) ends its span with an event `cancelled`. Status is Error for 5xx responses, service errors
+//! and panics in the handler (the panic keeps unwinding); 4xx answers leave it
+//! unset, as the semantic conventions say for servers.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::{BodyEnd, TracedBody};
+use super::semconv;
+use super::trust::{self, Trust};
+
+/// Layer that gives every request a SERVER span; see the [module docs](self).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HttpServerLayer {
+    trust: Trust,
+}
+
+impl HttpServerLayer {
+    /// A layer that continues the caller's trace.
+    pub fn new() -> Self {
+        HttpServerLayer::default()
+    }
+
+    /// How far to trust the context requests arrive with: continue it (the
+    /// default) or, at a public edge, start a new trace linked to it.
+    ///
+    /// ```
+    /// use traced::integrations::{HttpServerLayer, Trust};
+    ///
+    /// let public_edge = HttpServerLayer::new().trust(Trust::NewRootWithLink);
+    /// # let _ = public_edge;
+    /// ```
+    pub fn trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
+    }
+}
+
+impl<S> Layer<S> for HttpServerLayer {
+    type Service = HttpServerService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpServerService {
+            inner,
+            trust: self.trust,
+        }
+    }
+}
+
+/// The service [`HttpServerLayer`] wraps around yours.
+#[derive(Clone, Debug)]
+pub struct HttpServerService<S> {
+    inner: S,
+    trust: Trust,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Error: Display,
+{
+    type Response = http::Response<TracedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let cx = start_span(&request, self.trust);
+        let inner = {
+            let _attached = cx.clone().attach();
+            match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
+                Ok(inner) => inner,
+                Err(payload) => {
+                    semconv::record_panic(&cx.span(), &*payload);
+                    cx.span().end();
+                    resume_unwind(payload)
+                }
+            }
+        };
+        ResponseFuture {
+            inner,
+            cx: Some(cx),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`HttpServerService`]: runs the handler with the
+    /// request's span current.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        cx: Option<Context>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // The server gave up on the request (the client went away).
+            if let Some(cx) = this.project().cx.take() {
+                cx.span().add_event("cancelled", Vec::new());
+                cx.span().end();
+            }
+        }
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    E: Display,
+{
+    type Output = Result<http::Response<TracedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(cx) = this.cx.take() else {
+            panic!("`ResponseFuture` polled after completion");
+        };
+        let polled = {
+            let _attached = cx.clone().attach();
+            catch_unwind(AssertUnwindSafe(|| this.inner.poll(task)))
+        };
+        match polled {
+            Ok(Poll::Pending) => {
+                *this.cx = Some(cx);
+                Poll::Pending
+            }
+            Ok(Poll::Ready(Ok(response))) => {
+                record_response(&cx, &response);
+                Poll::Ready(Ok(
+                    response.map(|body| TracedBody::new(body, BodyEnd::Http(cx)))
+                ))
+            }
+            Ok(Poll::Ready(Err(error))) => {
+                semconv::record_error(&cx.span(), "service", error.to_string());
+                cx.span().end();
+                Poll::Ready(Err(error))
+            }
+            Err(payload) => {
+                semconv::record_panic(&cx.span(), &*payload);
+                cx.span().end();
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+fn start_span<B>(request: &http::Request<B>, trust: Trust) -> Context {
+    let (parent, links) = trust::resolve(request.headers(), trust);
+    let route = route(request);
+    let method = semconv::span_method(request.method());
+    let name = match &route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
+    };
+    let mut builder = SpanBuilder::from_name(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(request_attributes(request, route));
+    if !links.is_empty() {
+        builder = builder.with_links(links);
+    }
+    let span = semconv::tracer().build_with_context(builder, &parent);
+    parent.with_span(span)
+}
+
+fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(12);
+    semconv::method_attributes(request.method(), &mut attributes);
+    if let Some(route) = route {
+        attributes.push(KeyValue::new("http.route", route));
+    }
+    let uri = original_uri(request);
+    attributes.push(KeyValue::new("url.path", uri.path().to_owned()));
+    let scheme = uri.scheme_str().unwrap_or("http").to_owned();
+    let authority = uri
+        .authority()
+        .map(|authority| authority.as_str())
+        .or_else(|| {
+            request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|host| host.to_str().ok())
+        });
+    if let Some((host, port)) = authority.and_then(semconv::host_and_port) {
+        attributes.push(KeyValue::new("server.address", host));
+        if let Some(port) = port.or_else(|| semconv::default_port(&scheme)) {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+    attributes.push(KeyValue::new("url.scheme", scheme));
+    if let Some(agent) = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|agent| agent.to_str().ok())
+    {
+        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+    }
+    if let Some(peer) = peer_address(request) {
+        attributes.push(KeyValue::new("client.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+    }
+    if let Some(version) = semconv::protocol_version(request.version()) {
+        attributes.push(KeyValue::new("network.protocol.version", version));
+    }
+    attributes
+}
+
+fn record_response<B>(cx: &Context, response: &http::Response<B>) {
+    let span = cx.span();
+    let status = response.status();
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status.as_u16()),
+    ));
+    if status.is_server_error() {
+        semconv::record_error(&span, status.as_str().to_owned(), status.to_string());
+    }
+}
+
+#[cfg(feature = "axum")]
+fn route<B>(request: &http::Request<B>) -> Option<String> {
+    request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+}
+
+#[cfg(not(feature = "axum"))]
+fn route<B>(_request: &http::Request<B>) -> Option<String> {
+    None
+}
+
+/// The URI the client sent: inside a nested axum router the request's own URI
+/// has the prefix stripped.
+#[cfg(feature = "axum")]
+fn original_uri<B>(request: &http::Request<B>) -> &http::Uri {
+    request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(request.uri(), |original| &original.0)
+}
+
+#[cfg(not(feature = "axum"))]
+fn original_uri<B>(request: &http::Request<B>) -> &http::Uri {
+    request.uri()
+}
+
+#[cfg(feature = "axum")]
+fn peer_address<B>(request: &http::Request<B>) -> Option<std::net::SocketAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0)
+}
+
+#[cfg(not(feature = "axum"))]
+fn peer_address<B>(_request: &http::Request<B>) -> Option<std::net::SocketAddr> {
+    None
+}

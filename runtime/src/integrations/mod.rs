@@ -1,0 +1,42 @@
+//! Ready-made instrumentation for the common transports, one feature each:
+//! every hop gets its SERVER or CLIENT span and carries the context, with no
+//! header code in the application.
+//!
+//! | feature | what it gives |
+//! |---|---|
+//! | `tower` | [`HttpServerLayer`] and [`HttpClientLayer`], for hyper or any tower stack |
+//! | `axum` | the same server layer, naming spans by axum's route template |
+//! | `reqwest` | [`TracingMiddleware`] for `reqwest-middleware` clients |
+//! | `grpc` | [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, and the `MetadataMap` carrier |
+//!
+//! Spans are made through the global tracer provider with the instrumentation
+//! scope `traced` and follow the OpenTelemetry semantic conventions for HTTP
+//! and RPC, so they sit in the same trace as `#[traced]` functions and any
+//! other OpenTelemetry instrumentation.
+
+#[cfg(feature = "tower")]
+mod body;
+#[cfg(feature = "grpc")]
+pub mod grpc;
+#[cfg(feature = "tower")]
+pub mod http_client;
+#[cfg(feature = "tower")]
+pub mod http_server;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
+mod semconv;
+#[cfg(feature = "tower")]
+mod trust;
+
+#[cfg(feature = "tower")]
+pub use body::TracedBody;
+#[cfg(feature = "grpc")]
+pub use grpc::{GrpcClientLayer, GrpcServerLayer};
+#[cfg(feature = "tower")]
+pub use http_client::HttpClientLayer;
+#[cfg(feature = "tower")]
+pub use http_server::HttpServerLayer;
+#[cfg(feature = "reqwest")]
+pub use reqwest::TracingMiddleware;
+#[cfg(feature = "tower")]
+pub use trust::Trust;

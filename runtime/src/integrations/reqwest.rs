@@ -1,0 +1,135 @@
+//! A CLIENT span for every request a reqwest client sends, through
+//! [`reqwest-middleware`](https://docs.rs/reqwest-middleware).
+//!
+//! ```
+//! use reqwest_middleware::ClientBuilder;
+//! use traced::integrations::TracingMiddleware;
+//!
+//! let client = ClientBuilder::new(reqwest::Client::new())
+//!     .with(TracingMiddleware::new())
+//!     .build();
+//! // client.get("http://127.0.0.1:3000/users/7").send().await?
+//! # let _ = client;
+//! ```
+//!
+//! The span, named after the method, is a child of the current context and
+//! its context goes out in the request headers. It ends when the response
+//! head arrives. Attributes and status follow the
+//! [HTTP client layer](super::http_client): `http.request.method`, `url.full`
+//! (credentials and signature query values redacted), `server.address`,
+//! `server.port`, `http.response.status_code`, `network.protocol.version`,
+//! and `error.type` with status Error for connection failures, timeouts and
+//! 5xx answers.
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use reqwest_middleware::{Middleware, Next};
+
+use super::semconv;
+use crate::propagation;
+
+/// Middleware for `reqwest_middleware::ClientBuilder::with`; see the
+/// [module docs](self).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracingMiddleware {
+    _private: (),
+}
+
+impl TracingMiddleware {
+    /// The middleware.
+    pub fn new() -> Self {
+        TracingMiddleware::default()
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for TracingMiddleware {
+    async fn handle(
+        &self,
+        mut request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        use opentelemetry::context::FutureExt as _;
+
+        let cx = start_span(&request);
+        propagation::inject_context(&cx, request.headers_mut());
+        let result = next.run(request, extensions).with_context(cx.clone()).await;
+        let span = cx.span();
+        match &result {
+            Ok(response) => {
+                semconv::record_client_response(&span, response.status(), response.version())
+            }
+            Err(error) => semconv::record_error(&span, error_type(error), error.to_string()),
+        }
+        span.end();
+        result
+    }
+}
+
+fn error_type(error: &reqwest_middleware::Error) -> &'static str {
+    match error {
+        reqwest_middleware::Error::Middleware(_) => "middleware",
+        reqwest_middleware::Error::Reqwest(error) if error.is_timeout() => "timeout",
+        reqwest_middleware::Error::Reqwest(error) if error.is_connect() => "connect",
+        reqwest_middleware::Error::Reqwest(error) if error.is_redirect() => "redirect",
+        reqwest_middleware::Error::Reqwest(error) if error.is_body() => "body",
+        reqwest_middleware::Error::Reqwest(error) if error.is_decode() => "decode",
+        reqwest_middleware::Error::Reqwest(_) => "request",
+    }
+}
+
+fn start_span(request: &reqwest::Request) -> Context {
+    let url = request.url();
+    let mut attributes = Vec::with_capacity(6);
+    semconv::method_attributes(request.method(), &mut attributes);
+    attributes.push(KeyValue::new("url.full", full_url(url)));
+    if let Some(host) = url.host_str() {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        attributes.push(KeyValue::new("server.address", host.to_owned()));
+    }
+    if let Some(port) = url.port_or_known_default() {
+        attributes.push(KeyValue::new("server.port", i64::from(port)));
+    }
+    let builder = SpanBuilder::from_name(semconv::span_method(request.method()))
+        .with_kind(SpanKind::Client)
+        .with_attributes(attributes);
+    let parent = Context::current();
+    let span = semconv::tracer().build_with_context(builder, &parent);
+    parent.with_span(span)
+}
+
+/// `url.full` without credentials: userinfo redacted, the fragment (never
+/// sent) dropped, signature query values redacted.
+fn full_url(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    if !url.username().is_empty() || url.password().is_some() {
+        // Only fails for URLs that cannot carry credentials, which then have none.
+        let _ = url.set_username("REDACTED");
+        let _ = url.set_password(Some("REDACTED"));
+    }
+    if let Some(query) = url.query()
+        && let std::borrow::Cow::Owned(redacted) = semconv::redact_query(query)
+    {
+        url.set_query(Some(&redacted));
+    }
+    url.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::full_url;
+
+    #[test]
+    fn credentials_and_signatures_never_reach_url_full() {
+        let url =
+            reqwest::Url::parse("http://alice:secret@example.com:8080/a?sig=x&page=2#top").unwrap();
+        assert_eq!(
+            full_url(&url),
+            "http://REDACTED:REDACTED@example.com:8080/a?sig=REDACTED&page=2"
+        );
+        let plain = reqwest::Url::parse("https://example.com/a?page=2").unwrap();
+        assert_eq!(full_url(&plain), "https://example.com/a?page=2");
+    }
+}

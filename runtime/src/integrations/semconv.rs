@@ -1,0 +1,255 @@
+//! Attribute values shared by the integrations, per the OpenTelemetry semantic
+//! conventions for HTTP and RPC.
+#![cfg_attr(not(feature = "tower"), allow(dead_code))]
+
+use std::any::Any;
+use std::borrow::Cow;
+
+use opentelemetry::global::{self, BoxedTracer};
+use opentelemetry::trace::{SpanRef, Status, TracerProvider};
+use opentelemetry::{InstrumentationScope, KeyValue};
+
+/// The tracer of every integration span: scope `traced` and this crate's
+/// version, looked up per request so a provider installed later is used.
+pub(crate) fn tracer() -> BoxedTracer {
+    global::tracer_provider().tracer_with_scope(
+        InstrumentationScope::builder("traced")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+    )
+}
+
+/// `http.request.method`: the methods the conventions know, or `_OTHER`.
+pub(crate) fn method(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::HEAD => "HEAD",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::TRACE => "TRACE",
+        http::Method::PATCH => "PATCH",
+        _ => "_OTHER",
+    }
+}
+
+/// Method attributes: `http.request.method`, plus `http.request.method_original`
+/// for a method outside the known set.
+pub(crate) fn method_attributes(raw: &http::Method, attributes: &mut Vec<KeyValue>) {
+    let known = method(raw);
+    attributes.push(KeyValue::new("http.request.method", known));
+    if known == "_OTHER" {
+        attributes.push(KeyValue::new(
+            "http.request.method_original",
+            raw.as_str().to_owned(),
+        ));
+    }
+}
+
+/// The method part of a span name: `HTTP` stands for an unknown method.
+pub(crate) fn span_method(raw: &http::Method) -> &'static str {
+    match method(raw) {
+        "_OTHER" => "HTTP",
+        known => known,
+    }
+}
+
+/// `network.protocol.version`.
+pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
+    match version {
+        http::Version::HTTP_09 => Some("0.9"),
+        http::Version::HTTP_10 => Some("1.0"),
+        http::Version::HTTP_11 => Some("1.1"),
+        http::Version::HTTP_2 => Some("2"),
+        http::Version::HTTP_3 => Some("3"),
+        _ => None,
+    }
+}
+
+/// The port a scheme implies when the authority names none.
+pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// `server.address` and `server.port` from an authority (`host[:port]`, IPv6
+/// in brackets), without any userinfo.
+pub(crate) fn host_and_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if host_port.is_empty() {
+        return None;
+    }
+    if let Some(rest) = host_port.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':').and_then(|port| port.parse().ok());
+        return Some((host.to_owned(), port));
+    }
+    match host_port.rsplit_once(':') {
+        Some((host, port)) => Some((host.to_owned(), port.parse().ok())),
+        None => Some((host_port.to_owned(), None)),
+    }
+}
+
+/// Query parameters whose values are credentials (pre-signed URLs); the
+/// conventions ask for their values to be replaced by `REDACTED`.
+const SECRET_QUERY_KEYS: [&str; 4] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+
+/// The query with the values of credential parameters replaced.
+pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
+    let secret = |pair: &str| {
+        let key = pair.split('=').next().unwrap_or(pair);
+        SECRET_QUERY_KEYS.contains(&key) && pair.contains('=')
+    };
+    if !query.split('&').any(secret) {
+        return Cow::Borrowed(query);
+    }
+    let redacted: Vec<Cow<'_, str>> = query
+        .split('&')
+        .map(|pair| {
+            if secret(pair) {
+                let key = pair.split('=').next().unwrap_or(pair);
+                Cow::Owned(format!("{key}=REDACTED"))
+            } else {
+                Cow::Borrowed(pair)
+            }
+        })
+        .collect();
+    Cow::Owned(redacted.join("&"))
+}
+
+/// `url.full` for an absolute `http::Uri`: userinfo replaced by
+/// `REDACTED:REDACTED`, credential query values redacted.
+pub(crate) fn full_url(uri: &http::Uri) -> Option<String> {
+    let scheme = uri.scheme_str()?;
+    let authority = uri.authority()?.as_str();
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => Cow::Owned(format!("REDACTED:REDACTED@{host}")),
+        None => Cow::Borrowed(authority),
+    };
+    let mut url = format!("{scheme}://{authority}{}", uri.path());
+    if let Some(query) = uri.query() {
+        url.push('?');
+        url.push_str(&redact_query(query));
+    }
+    Some(url)
+}
+
+/// Status code, protocol version and, for a 5xx, the error status.
+pub(crate) fn record_client_response(
+    span: &SpanRef<'_>,
+    status: http::StatusCode,
+    version: http::Version,
+) {
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status.as_u16()),
+    ));
+    if let Some(version) = protocol_version(version) {
+        span.set_attribute(KeyValue::new("network.protocol.version", version));
+    }
+    if status.is_server_error() {
+        record_error(span, status.as_str().to_owned(), status.to_string());
+    }
+}
+
+/// Status Error with `message` and `error.type`.
+pub(crate) fn record_error(
+    span: &SpanRef<'_>,
+    error_type: impl Into<opentelemetry::Value>,
+    message: String,
+) {
+    span.set_attribute(KeyValue::new("error.type", error_type));
+    span.set_status(Status::error(message));
+}
+
+/// A panic unwinding through a request: status Error and an `exception` event
+/// with the panic message, as `#[traced]` records it.
+pub(crate) fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
+    let message = if let Some(message) = payload.downcast_ref::<&'static str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    };
+    span.add_event(
+        "exception",
+        vec![
+            KeyValue::new("exception.type", "panic"),
+            KeyValue::new("exception.message", message.clone()),
+        ],
+    );
+    record_error(span, "panic", message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authority_forms() {
+        assert_eq!(
+            host_and_port("example.com"),
+            Some(("example.com".into(), None))
+        );
+        assert_eq!(
+            host_and_port("example.com:8080"),
+            Some(("example.com".into(), Some(8080)))
+        );
+        assert_eq!(
+            host_and_port("u:p@example.com:81"),
+            Some(("example.com".into(), Some(81)))
+        );
+        assert_eq!(
+            host_and_port("[::1]:3000"),
+            Some(("::1".into(), Some(3000)))
+        );
+        assert_eq!(host_and_port("[::1]"), Some(("::1".into(), None)));
+        assert_eq!(host_and_port("[::1"), None);
+        assert_eq!(host_and_port(""), None);
+    }
+
+    #[test]
+    fn query_secrets_are_redacted_and_the_rest_kept() {
+        assert_eq!(redact_query("a=1&b=2"), "a=1&b=2");
+        assert_eq!(
+            redact_query("X-Goog-Signature=abc&page=2&sig=zz&Signature"),
+            "X-Goog-Signature=REDACTED&page=2&sig=REDACTED&Signature"
+        );
+        assert_eq!(
+            redact_query("AWSAccessKeyId=AK&sigx=1"),
+            "AWSAccessKeyId=REDACTED&sigx=1"
+        );
+    }
+
+    #[test]
+    fn full_url_hides_credentials() {
+        let uri: http::Uri = "http://alice:secret@127.0.0.1:8080/a/b?sig=x&q=1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            full_url(&uri).as_deref(),
+            Some("http://REDACTED:REDACTED@127.0.0.1:8080/a/b?sig=REDACTED&q=1")
+        );
+        let relative: http::Uri = "/only/path".parse().unwrap();
+        assert_eq!(full_url(&relative), None);
+    }
+
+    #[test]
+    fn unknown_methods() {
+        let custom = http::Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method(&custom), "_OTHER");
+        assert_eq!(span_method(&custom), "HTTP");
+        let mut attributes = Vec::new();
+        method_attributes(&custom, &mut attributes);
+        assert_eq!(
+            attributes[1],
+            KeyValue::new("http.request.method_original", "PURGE")
+        );
+    }
+}

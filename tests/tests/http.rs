@@ -1,0 +1,693 @@
+//! HTTP integrations end to end: two real axum services on loopback, A calling
+//! B through the reqwest integration, and the tower client layer over
+//! hyper-util's client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use traced::integrations::{HttpClientLayer, HttpServerLayer, TracingMiddleware, Trust};
+use traced::opentelemetry::baggage::BaggageExt;
+use traced::opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
+use traced::opentelemetry::{Context, KeyValue, Value};
+use traced::testing::{FinishedSpan, capture_async, finished_spans};
+use traced::traced;
+
+// ---- service B: the one that does the work ----
+
+#[traced]
+async fn load_user(#[attr("user.id")] id: u64) -> Result<String, std::io::Error> {
+    let name = query_name(id).await?;
+    Ok(format!("{name} (tenant {})", tenant()))
+}
+
+#[traced(kind = client, attrs(db.system.name = "sqlite"))]
+async fn query_name(id: u64) -> Result<&'static str, std::io::Error> {
+    tokio::task::yield_now().await;
+    match id {
+        7 => Ok("alice"),
+        _ => Err(std::io::Error::other("no such user")),
+    }
+}
+
+fn tenant() -> String {
+    Context::current()
+        .baggage()
+        .get("tenant")
+        .map_or_else(|| "none".to_owned(), ToString::to_string)
+}
+
+async fn user(Path(id): Path<u64>) -> Result<String, StatusCode> {
+    load_user(id)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn service_b(trust: Trust) -> Router {
+    Router::new()
+        .route("/users/{id}", get(user))
+        .route("/missing/{id}", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .route("/stuck", get(std::future::pending::<()>))
+        .route(
+            "/sampled",
+            get(|| async { traced::current::span_context().is_sampled().to_string() }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                if tenant() != "never" {
+                    panic!("handler gave up");
+                }
+                "unreachable"
+            }),
+        )
+        .layer(HttpServerLayer::new().trust(trust))
+}
+
+// ---- service A: forwards to B through the reqwest integration ----
+
+#[derive(Clone)]
+struct Upstream {
+    base: String,
+    client: ClientWithMiddleware,
+}
+
+async fn forward(
+    State(upstream): State<Upstream>,
+    Path(path): Path<String>,
+) -> (StatusCode, String) {
+    let url = format!("{}/{path}", upstream.base);
+    match upstream.client.get(url).send().await {
+        Ok(response) => {
+            let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+            (status, response.text().await.unwrap_or_default())
+        }
+        Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()),
+    }
+}
+
+fn traced_client(user_agent: &str) -> ClientWithMiddleware {
+    let client = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .build()
+        .unwrap();
+    ClientBuilder::new(client)
+        .with(TracingMiddleware::new())
+        .build()
+}
+
+fn service_a(b: SocketAddr) -> Router {
+    let upstream = Upstream {
+        base: format!("http://{b}"),
+        client: traced_client("service-a/1.0"),
+    };
+    Router::new()
+        .route("/forward/{*path}", get(forward))
+        .with_state(upstream)
+        .layer(HttpServerLayer::new())
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    address
+}
+
+/// A and B running, and a traced client to call A with.
+async fn start_a_and_b() -> (SocketAddr, SocketAddr, ClientWithMiddleware) {
+    let b = serve(service_b(Trust::Continue)).await;
+    let a = serve(service_a(b)).await;
+    (a, b, traced_client("tests/1.0"))
+}
+
+// ---- reading the finished spans ----
+
+/// Runs `call` under a fresh trace with `tenant=acme` baggage and returns its
+/// trace id. Server spans end when their response body has been sent, which
+/// can be after the caller has read it, so [`spans_of`] waits for them.
+async fn in_new_trace<F: Future>(call: impl FnOnce() -> F) -> (F::Output, TraceId) {
+    let (output, _) = capture_async(|| {
+        let cx = Context::current().with_baggage([KeyValue::new("tenant", "acme")]);
+        let trace_id = cx.span().span_context().trace_id();
+        let call = call();
+        async move {
+            use traced::opentelemetry::context::FutureExt;
+            (call.with_context(cx).await, trace_id)
+        }
+    })
+    .await;
+    output
+}
+
+/// The spans of `trace_id` once `count` of them have finished.
+async fn spans_of(trace_id: TraceId, count: usize) -> Vec<FinishedSpan> {
+    let wait = async {
+        loop {
+            let spans: Vec<_> = finished_spans()
+                .into_iter()
+                .filter(|span| span.span_context.trace_id() == trace_id && span.name != "capture")
+                .collect();
+            if spans.len() >= count {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .unwrap_or_else(|_| panic!("trace {trace_id} never reached {count} spans"))
+}
+
+fn find<'a>(spans: &'a [FinishedSpan], name: &str, kind: SpanKind) -> &'a FinishedSpan {
+    let mut found = spans
+        .iter()
+        .filter(|span| span.name == name && span.span_kind == kind);
+    let span = found.next().unwrap_or_else(|| {
+        let names: Vec<_> = spans.iter().map(|s| (&s.name, &s.span_kind)).collect();
+        panic!("no {kind:?} span {name:?} in {names:?}")
+    });
+    assert!(found.next().is_none(), "several {kind:?} spans {name:?}");
+    span
+}
+
+fn attr<'a>(span: &'a FinishedSpan, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+#[track_caller]
+fn assert_attrs(span: &FinishedSpan, expected: &[(&str, Value)]) {
+    for (key, value) in expected {
+        assert_eq!(attr(span, key), Some(value), "{key} on {:?}", span.name);
+    }
+}
+
+#[track_caller]
+fn assert_child(child: &FinishedSpan, parent: &FinishedSpan) {
+    assert_eq!(
+        child.parent_span_id,
+        parent.span_context.span_id(),
+        "{:?} should be a child of {:?}",
+        child.name,
+        parent.name
+    );
+}
+
+fn s(value: &str) -> Value {
+    Value::from(value.to_owned())
+}
+
+fn i(value: u16) -> Value {
+    Value::I64(i64::from(value))
+}
+
+// ---- the tests ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calls_b_in_one_trace_with_every_attribute() {
+    let (a, b, client) = start_a_and_b().await;
+
+    let (body, trace_id) = in_new_trace(|| async {
+        let response = client
+            .get(format!("http://{a}/forward/users/7"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    })
+    .await;
+    assert_eq!(body, "alice (tenant acme)", "baggage reaches B's handler");
+
+    let spans = spans_of(trace_id, 6).await;
+    let test_client = spans
+        .iter()
+        .find(|span| {
+            span.span_kind == SpanKind::Client
+                && !spans
+                    .iter()
+                    .any(|p| p.span_context.span_id() == span.parent_span_id)
+        })
+        .expect("the test's client span");
+    let a_server = find(&spans, "GET /forward/{*path}", SpanKind::Server);
+    let a_client = spans
+        .iter()
+        .find(|span| {
+            span.span_kind == SpanKind::Client
+                && span.parent_span_id == a_server.span_context.span_id()
+        })
+        .expect("A's client span");
+    let b_server = find(&spans, "GET /users/{id}", SpanKind::Server);
+    let load = find(&spans, "load_user", SpanKind::Internal);
+    let query = find(&spans, "query_name", SpanKind::Client);
+
+    assert_child(a_server, test_client);
+    assert_child(a_client, a_server);
+    assert_child(b_server, a_client);
+    assert_child(load, b_server);
+    assert_child(query, load);
+    assert_eq!(spans.len(), 6, "no other span in the trace");
+
+    assert_eq!(a_client.name, "GET");
+    assert_attrs(
+        a_client,
+        &[
+            ("http.request.method", s("GET")),
+            ("url.full", s(&format!("http://{b}/users/7"))),
+            ("server.address", s("127.0.0.1")),
+            ("server.port", i(b.port())),
+            ("http.response.status_code", i(200)),
+            ("network.protocol.version", s("1.1")),
+        ],
+    );
+    assert_eq!(a_client.status, Status::Unset);
+
+    for (server, address, route, path, agent) in [
+        (
+            a_server,
+            a,
+            "/forward/{*path}",
+            "/forward/users/7",
+            "tests/1.0",
+        ),
+        (b_server, b, "/users/{id}", "/users/7", "service-a/1.0"),
+    ] {
+        assert_attrs(
+            server,
+            &[
+                ("http.request.method", s("GET")),
+                ("http.route", s(route)),
+                ("url.path", s(path)),
+                ("url.scheme", s("http")),
+                ("http.response.status_code", i(200)),
+                ("server.address", s("127.0.0.1")),
+                ("server.port", i(address.port())),
+                ("user_agent.original", s(agent)),
+                ("client.address", s("127.0.0.1")),
+                ("network.protocol.version", s("1.1")),
+            ],
+        );
+        assert_eq!(server.status, Status::Unset);
+        assert_eq!(server.instrumentation_scope.name(), "traced");
+        assert!(server.instrumentation_scope.version().is_some());
+    }
+    assert_attrs(load, &[("user.id", Value::I64(7))]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_from_b_is_an_error_on_b_server_and_a_client() {
+    let (a, _b, client) = start_a_and_b().await;
+
+    let (status, trace_id) = in_new_trace(|| async {
+        let response = client
+            .get(format!("http://{a}/forward/boom"))
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    })
+    .await;
+    assert_eq!(status, 500);
+
+    let spans = spans_of(trace_id, 4).await;
+    let a_server = find(&spans, "GET /forward/{*path}", SpanKind::Server);
+    let b_server = find(&spans, "GET /boom", SpanKind::Server);
+    let a_client = spans
+        .iter()
+        .find(|span| {
+            span.span_kind == SpanKind::Client
+                && span.parent_span_id == a_server.span_context.span_id()
+        })
+        .expect("A's client span");
+    assert_child(b_server, a_client);
+    for span in [b_server, a_client] {
+        assert_attrs(
+            span,
+            &[
+                ("http.response.status_code", i(500)),
+                ("error.type", s("500")),
+            ],
+        );
+        assert!(
+            matches!(&span.status, Status::Error { description } if description == "500 Internal Server Error"),
+            "{:?}: {:?}",
+            span.name,
+            span.status
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_404_is_not_an_error_and_an_unmatched_path_has_no_route() {
+    let (a, b, client) = start_a_and_b().await;
+
+    let ((routed, unrouted), trace_id) = in_new_trace(|| async {
+        let routed = client
+            .get(format!("http://{a}/forward/missing/3"))
+            .send()
+            .await
+            .unwrap();
+        let unrouted = client
+            .get(format!("http://{a}/forward/no/such/page"))
+            .send()
+            .await
+            .unwrap();
+        (routed.status(), unrouted.status())
+    })
+    .await;
+    assert_eq!([routed, unrouted], [StatusCode::NOT_FOUND; 2]);
+
+    let spans = spans_of(trace_id, 8).await;
+    let routed = find(&spans, "GET /missing/{id}", SpanKind::Server);
+    let unrouted = spans
+        .iter()
+        .find(|span| {
+            span.span_kind == SpanKind::Server
+                && attr(span, "server.port") == Some(&i(b.port()))
+                && span.name != routed.name
+        })
+        .expect("B's span for the unmatched path");
+    assert_eq!(unrouted.name, "GET", "never the raw path");
+    assert_eq!(attr(unrouted, "http.route"), None);
+    assert_attrs(unrouted, &[("url.path", s("/no/such/page"))]);
+    assert_attrs(routed, &[("http.route", s("/missing/{id}"))]);
+    for span in &spans {
+        assert_eq!(
+            span.status,
+            Status::Unset,
+            "{:?} {:?}",
+            span.span_kind,
+            span.name
+        );
+        assert_eq!(attr(span, "error.type"), None);
+        if span.span_kind != SpanKind::Internal {
+            assert_eq!(attr(span, "http.response.status_code"), Some(&i(404)));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_marks_its_span_and_the_callers_client_span() {
+    let (a, _b, client) = start_a_and_b().await;
+
+    let (status, trace_id) = in_new_trace(|| async {
+        client
+            .get(format!("http://{a}/forward/panic"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+    .await;
+    assert_eq!(status, 502, "B dropped the connection");
+
+    let spans = spans_of(trace_id, 4).await;
+    let b_server = find(&spans, "GET /panic", SpanKind::Server);
+    assert!(
+        matches!(&b_server.status, Status::Error { description } if description == "handler gave up"),
+        "{:?}",
+        b_server.status
+    );
+    let exception = b_server
+        .events
+        .iter()
+        .find(|event| event.name == "exception")
+        .expect("exception event");
+    assert!(
+        exception
+            .attributes
+            .contains(&KeyValue::new("exception.message", "handler gave up"))
+    );
+
+    let a_client = spans
+        .iter()
+        .find(|span| {
+            span.span_kind == SpanKind::Client
+                && span.span_context.span_id() == b_server.parent_span_id
+        })
+        .expect("A's client span");
+    assert!(
+        matches!(a_client.status, Status::Error { .. }),
+        "{:?}",
+        a_client.status
+    );
+    assert_eq!(attr(a_client, "http.response.status_code"), None);
+    assert!(attr(a_client, "error.type").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_giving_up_ends_the_server_span_as_cancelled() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let client = ClientBuilder::new(
+        reqwest::Client::builder()
+            .timeout(Duration::from_millis(200))
+            .build()
+            .unwrap(),
+    )
+    .with(TracingMiddleware::new())
+    .build();
+
+    let (result, trace_id) =
+        in_new_trace(|| async { client.get(format!("http://{b}/stuck")).send().await }).await;
+    assert!(result.is_err());
+
+    let spans = spans_of(trace_id, 2).await;
+    let client_span = find(&spans, "GET", SpanKind::Client);
+    assert_attrs(client_span, &[("error.type", s("timeout"))]);
+    assert!(matches!(client_span.status, Status::Error { .. }));
+    let server = find(&spans, "GET /stuck", SpanKind::Server);
+    assert!(
+        server.events.iter().any(|event| event.name == "cancelled"),
+        "{:?}",
+        server.events
+    );
+    assert_eq!(attr(server, "http.response.status_code"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suppressed_caller_makes_no_client_span_and_the_server_does_not_sample() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let client = traced_client("tests/1.0");
+    let url = format!("http://{b}/sampled");
+
+    let ((normal, suppressed), trace_id) = in_new_trace(|| async {
+        let normal = client.get(&url).send().await.unwrap().text().await.unwrap();
+        let suppressed = traced::suppressed(async {
+            client.get(&url).send().await.unwrap().text().await.unwrap()
+        })
+        .await;
+        (normal, suppressed)
+    })
+    .await;
+    assert_eq!((normal.as_str(), suppressed.as_str()), ("true", "false"));
+
+    // Client spans end before `send` returns: the suppressed call made none.
+    let spans = spans_of(trace_id, 2).await;
+    let clients = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Client)
+        .count();
+    assert_eq!(clients, 1, "{spans:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_refused_is_a_client_error() {
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let client = traced_client("tests/1.0");
+    let (result, trace_id) = in_new_trace(|| async {
+        client
+            .get(format!("http://alice:secret@{closed}/x?sig=abc&page=2"))
+            .send()
+            .await
+    })
+    .await;
+    assert!(result.is_err());
+
+    let spans = spans_of(trace_id, 1).await;
+    let span = find(&spans, "GET", SpanKind::Client);
+    assert!(
+        matches!(span.status, Status::Error { .. }),
+        "{:?}",
+        span.status
+    );
+    assert_attrs(
+        span,
+        &[
+            ("error.type", s("connect")),
+            (
+                "url.full",
+                // reqwest moves URL credentials into an Authorization header.
+                s(&format!("http://{closed}/x?sig=REDACTED&page=2")),
+            ),
+            ("server.port", i(closed.port())),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_caller_starts_a_new_trace_linked_to_it() {
+    for (trust, tenant) in [
+        (Trust::NewRootWithLink, "none"),
+        (Trust::NewRootWithLinkKeepBaggage, "acme"),
+    ] {
+        let edge = serve(service_b(trust)).await;
+        let client = traced_client("tests/1.0");
+
+        let (body, trace_id) = in_new_trace(|| async {
+            let response = client.get(format!("http://{edge}/users/7")).send().await;
+            response.unwrap().text().await.unwrap()
+        })
+        .await;
+        assert_eq!(body, format!("alice (tenant {tenant})"), "{trust:?}");
+
+        let caller = find(&spans_of(trace_id, 1).await, "GET", SpanKind::Client).clone();
+        let linked_to_caller = |span: &FinishedSpan| {
+            span.links
+                .iter()
+                .any(|link| link.span_context.span_id() == caller.span_context.span_id())
+        };
+        let edge_span = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if let Some(span) = finished_spans().into_iter().find(linked_to_caller) {
+                    return span;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the edge's server span");
+        assert_eq!(edge_span.name, "GET /users/{id}");
+        assert_ne!(edge_span.span_context.trace_id(), trace_id, "a new trace");
+        assert_eq!(
+            edge_span.parent_span_id,
+            traced::opentelemetry::trace::SpanId::INVALID
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_the_router_no_route_is_known() {
+    use tower::Layer as _;
+
+    // `axum::serve` takes `Response<axum::body::Body>`: box the traced body.
+    let app = tower::ServiceExt::<axum::extract::Request>::map_response(
+        HttpServerLayer::new().layer(service_b_routes()),
+        |response| response.map(axum::body::Body::new),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .await
+        .unwrap()
+    });
+    let client = traced_client("tests/1.0");
+
+    let (_, trace_id) = in_new_trace(|| async {
+        client
+            .get(format!("http://{address}/users/7"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    })
+    .await;
+    let spans = spans_of(trace_id, 4).await;
+    let server = find(&spans, "GET", SpanKind::Server);
+    assert_eq!(attr(server, "http.route"), None);
+    assert_attrs(server, &[("url.path", s("/users/7"))]);
+}
+
+fn service_b_routes() -> Router {
+    Router::new().route("/users/{id}", get(user))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tower_client_layer_traces_a_hyper_client() {
+    use http_body_util::{BodyExt, Empty};
+    use tower::{Service, ServiceBuilder, ServiceExt};
+
+    let b = serve(service_b(Trust::Continue)).await;
+    let hyper_client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Empty<axum::body::Bytes>>();
+    let mut client = ServiceBuilder::new()
+        .layer(HttpClientLayer::new())
+        .service(hyper_client);
+
+    let (body, trace_id) = in_new_trace(|| async {
+        let request = http::Request::get(format!("http://{b}/users/7"))
+            .body(Empty::new())
+            .unwrap();
+        let response = client.ready().await.unwrap().call(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.into_body().collect().await.unwrap().to_bytes()
+    })
+    .await;
+    assert_eq!(body, "alice (tenant acme)");
+
+    let spans = spans_of(trace_id, 4).await;
+    let client_span = find(&spans, "GET", SpanKind::Client);
+    let server = find(&spans, "GET /users/{id}", SpanKind::Server);
+    assert_child(server, client_span);
+    assert_attrs(
+        client_span,
+        &[
+            ("http.request.method", s("GET")),
+            ("url.full", s(&format!("http://{b}/users/7"))),
+            ("server.address", s("127.0.0.1")),
+            ("server.port", i(b.port())),
+            ("http.response.status_code", i(200)),
+        ],
+    );
+
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (result, trace_id) = in_new_trace(|| async {
+        let request = http::Request::get(format!("http://{closed}/"))
+            .body(Empty::new())
+            .unwrap();
+        client.ready().await.unwrap().call(request).await
+    })
+    .await;
+    assert!(result.is_err());
+    let spans = spans_of(trace_id, 1).await;
+    let failed = find(&spans, "GET", SpanKind::Client);
+    assert!(
+        matches!(failed.status, Status::Error { .. }),
+        "{:?}",
+        failed.status
+    );
+    let error_type = attr(failed, "error.type").map(|value| value.as_str().into_owned());
+    assert!(
+        error_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with("hyper_util::client::legacy::")),
+        "{error_type:?}"
+    );
+}
