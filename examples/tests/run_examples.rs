@@ -103,3 +103,38 @@ fn otlp_without_an_endpoint_explains_and_prints() {
         "{text}"
     );
 }
+
+#[test]
+fn shop_prints_one_trace_across_every_service_with_the_shipping_error() {
+    let text = stderr(&run("shop", Duration::from_secs(120)));
+    let ids = trace_ids(&text);
+    assert_eq!(
+        ids.len(),
+        1,
+        "one trace for the purchase, none for /health:\n{text}"
+    );
+    for hop in [
+        "POST /checkout",
+        "POST /orders",
+        "Orders::place",
+        "shop.payments.v1.Payments/Charge",
+        "authorise",
+        "order-placed send",
+        "order-placed process",
+        "Shipping::reserve",
+    ] {
+        assert!(text.contains(hop), "{hop} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("Orders::price_of"),
+        "#[untraced] method traced:\n{text}"
+    );
+    assert!(
+        text.contains("✗ lamp out of stock in warehouse north"),
+        "{text}"
+    );
+    assert!(
+        text.contains("POST /checkout → 200 OK order 1041 placed"),
+        "{text}"
+    );
+}

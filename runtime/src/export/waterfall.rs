@@ -15,9 +15,14 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
 
+/// The name column grows with the tree's depth, from `NAME_WIDTH` up to
+/// `MAX_NAME_WIDTH`; the bar gives up the columns it takes.
 const NAME_WIDTH: usize = 30;
+const MAX_NAME_WIDTH: usize = 48;
 const BAR_WIDTH: usize = 24;
 const LINE_WIDTH: usize = 80;
+/// Columns of a span line besides name and bar: kind, duration, spaces.
+const FIXED_COLUMNS: usize = 19;
 const SHOWN_ATTRIBUTES: usize = 4;
 
 /// Plain text, or ANSI colour for a terminal.
@@ -90,12 +95,20 @@ pub(crate) fn render(
         },
     );
     let _ = writeln!(out, "{}", style.paint("1", &cut(&header, LINE_WIDTH)));
+    let roots = children.get(&None).cloned().unwrap_or_default();
+    let widest = roots
+        .iter()
+        .map(|&root| widest_name(spans, &children, root, 0))
+        .max()
+        .unwrap_or(0);
+    let name_width = widest.clamp(NAME_WIDTH, MAX_NAME_WIDTH);
     let layout = Layout {
         start,
         total,
         style,
+        name_width,
+        bar_width: BAR_WIDTH.min(LINE_WIDTH - FIXED_COLUMNS - name_width),
     };
-    let roots = children.get(&None).cloned().unwrap_or_default();
     let count = roots.len();
     for (n, root) in roots.into_iter().enumerate() {
         layout.write_span(
@@ -109,10 +122,30 @@ pub(crate) fn render(
     out
 }
 
+/// The columns a span's tree prefix and name need, for it and its subtree;
+/// names beyond `NAME_WIDTH + 2` are cut rather than widen every line.
+fn widest_name(
+    spans: &[SpanData],
+    children: &HashMap<Option<SpanId>, Vec<usize>>,
+    index: usize,
+    depth: usize,
+) -> usize {
+    let span = &spans[index];
+    let own = depth * 3 + span.name.chars().count().min(NAME_WIDTH + 2);
+    children
+        .get(&Some(span.span_context.span_id()))
+        .into_iter()
+        .flatten()
+        .map(|&kid| widest_name(spans, children, kid, depth + 1))
+        .fold(own, usize::max)
+}
+
 struct Layout {
     start: SystemTime,
     total: Duration,
     style: Style,
+    name_width: usize,
+    bar_width: usize,
 }
 
 /// The tree-drawing characters in front of a span's name.
@@ -161,7 +194,7 @@ impl Layout {
             .end_time
             .duration_since(span.start_time)
             .unwrap_or_default();
-        let name = fit(&format!("{}{}", prefix.branch, span.name), NAME_WIDTH);
+        let name = fit(&format!("{}{}", prefix.branch, span.name), self.name_width);
         let kind = kind_name(&span.span_kind);
         let bar = self.bar(span.start_time, span.end_time);
         let painted_name = if failed {
@@ -217,10 +250,10 @@ impl Layout {
         let total = self.total.as_nanos().max(1) as f64;
         let offset = |at: SystemTime| {
             let nanos = at.duration_since(self.start).unwrap_or_default().as_nanos() as f64;
-            ((nanos / total) * BAR_WIDTH as f64).round() as usize
+            ((nanos / total) * self.bar_width as f64).round() as usize
         };
-        let from = offset(start).min(BAR_WIDTH - 1);
-        let to = offset(end).clamp(from + 1, BAR_WIDTH);
+        let from = offset(start).min(self.bar_width - 1);
+        let to = offset(end).clamp(from + 1, self.bar_width);
         format!("{}{}", " ".repeat(from), "█".repeat(to - from))
     }
 }
