@@ -138,3 +138,61 @@ fn shop_prints_one_trace_across_every_service_with_the_shipping_error() {
         "{text}"
     );
 }
+
+/// The printed trees: (trace id, the tree's text).
+fn sections(text: &str) -> Vec<(String, String)> {
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("trace ") {
+            let id = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            sections.push((id, String::new()));
+        } else if let Some((_, body)) = sections.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    sections
+}
+
+#[test]
+fn pubsub_continues_one_consumer_and_links_the_other() {
+    let text = stderr(&run("pubsub", Duration::from_secs(60)));
+    let sections = sections(&text);
+    let producer = sections
+        .iter()
+        .find(|(_, body)| body.contains("publish_batch"))
+        .map(|(id, _)| id.clone())
+        .unwrap_or_else(|| panic!("no producer trace:\n{text}"));
+    // billing continues: every `bill` span is in the producer's trace, however
+    // the trace was cut into printed parts as its spans finished.
+    let bills: usize = sections
+        .iter()
+        .map(|(id, body)| {
+            let count = body.matches("─ bill ").count();
+            assert!(
+                count == 0 || *id == producer,
+                "bill outside the producer's trace:\n{text}"
+            );
+            count
+        })
+        .sum();
+    assert_eq!(bills, 3, "{text}");
+    // analytics links: one trace per message, each linked to a send.
+    let analytics: Vec<_> = sections
+        .iter()
+        .filter(|(_, body)| body.contains("count_sale"))
+        .collect();
+    assert_eq!(analytics.len(), 3, "{text}");
+    for (id, body) in analytics {
+        assert_ne!(*id, producer, "{text}");
+        assert!(
+            body.contains(&format!("↪ linked to trace {producer}")),
+            "{text}"
+        );
+    }
+    assert!(text.contains("✗ order 3: card expired"), "{text}");
+}

@@ -222,6 +222,15 @@ impl Layout {
             let line = format!("{}⊘ cancelled before completion", prefix.detail);
             let _ = writeln!(out, "{}", self.style.paint("33", &line));
         }
+        for link in span.links.iter() {
+            let line = format!(
+                "{}↪ linked to trace {} span {}",
+                prefix.detail,
+                link.span_context.trace_id(),
+                link.span_context.span_id()
+            );
+            let _ = writeln!(out, "{}", self.style.paint("35", &cut(&line, LINE_WIDTH)));
+        }
         let attributes: Vec<String> = span
             .attributes
             .iter()
@@ -443,5 +452,21 @@ mod tests {
         let spans = vec![span(1, 0, "root", SpanKind::Internal, (0, 1))];
         assert!(!render(&spans, "svc", Style::Plain, false).contains('\x1b'));
         assert!(render(&spans, "svc", Style::Colour, false).contains("\x1b["));
+    }
+
+    #[test]
+    fn links_are_shown_under_their_span() {
+        let mut consumer = span(1, 0, "orders process", SpanKind::Consumer, (0, 3));
+        consumer
+            .links
+            .links
+            .push(opentelemetry::trace::Link::with_context(SpanContext::new(
+                TraceId::from(0x1111_u128),
+                SpanId::from(0x2222_u64),
+                TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            )));
+        insta::assert_snapshot!(render(&[consumer], "analytics", Style::Plain, false));
     }
 }
