@@ -15,15 +15,24 @@ fn example_binary(name: &str) -> PathBuf {
     dir.join("examples").join(name)
 }
 
-/// Runs the example with the console exporter forced (no collector), killing
-/// it if it has not finished within `limit`.
+/// Runs the example with the console exporter (no collector), killing it if
+/// it has not finished within `limit`.
 fn run(name: &str, limit: Duration) -> Output {
+    run_with(name, limit, &[])
+}
+
+/// Runs the example with `env` set on top of a clean `OTEL_*` environment.
+fn run_with(name: &str, limit: Duration, env: &[(&str, &str)]) -> Output {
     let binary = example_binary(name);
     assert!(binary.exists(), "{} was not built", binary.display());
-    let mut child = Command::new(&binary)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_TRACES_EXPORTER")
+    let mut command = Command::new(&binary);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OTEL_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -195,4 +204,100 @@ fn pubsub_continues_one_consumer_and_links_the_other() {
         );
     }
     assert!(text.contains("✗ order 3: card expired"), "{text}");
+}
+
+#[test]
+fn articles_and_suggestions_print_their_parts_of_one_trace() {
+    let text = stderr(&run("articles", Duration::from_secs(60)));
+    let sections = sections(&text);
+    let ids: std::collections::HashSet<_> = sections.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), 1, "one trace across both processes:\n{text}");
+    assert_eq!(text.matches("· articles").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("─ suggest ").count(),
+        3,
+        "one suggestions call per article:\n{text}"
+    );
+    assert!(text.contains("read next: #33"), "{text}");
+}
+
+#[test]
+fn articles_and_suggestions_arrive_at_the_collector_as_one_trace() {
+    let collector = traced_tests::collector::Collector::start();
+    let endpoint = collector.grpc_endpoint();
+    run_with(
+        "articles",
+        Duration::from_secs(60),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ],
+    );
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 11);
+    let names: Vec<_> = spans.iter().map(|s| (&s.service_name, &s.name)).collect();
+    assert_eq!(
+        spans.len(),
+        11,
+        "5 articles spans + 3 × 2 suggestions spans: {names:?}"
+    );
+    let trace = &spans[0].trace_id;
+    assert!(spans.iter().all(|s| &s.trace_id == trace), "{names:?}");
+    let by_id = |id: &str| spans.iter().find(|s| s.span_id == id);
+    for server in spans
+        .iter()
+        .filter(|s| s.name == "GET /suggestions/{article}")
+    {
+        assert_eq!(server.service_name, "suggestions");
+        let parent = server
+            .parent_id
+            .as_deref()
+            .and_then(by_id)
+            .unwrap_or_else(|| panic!("parent of {server:?} not received"));
+        assert_eq!(parent.service_name, "articles");
+        assert_eq!(parent.kind, "SPAN_KIND_CLIENT");
+    }
+    let root = spans
+        .iter()
+        .find(|s| s.parent_id.is_none())
+        .expect("a root span");
+    assert_eq!(
+        (root.service_name.as_str(), root.name.as_str()),
+        ("articles", "GET /articles")
+    );
+}
+
+#[test]
+fn shop_sends_the_same_trace_to_a_collector() {
+    let collector = traced_tests::collector::Collector::start();
+    let endpoint = collector.http_endpoint();
+    let text = stderr(&run_with(
+        "shop",
+        Duration::from_secs(120),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    ));
+    assert!(
+        trace_ids(&text).is_empty(),
+        "printed although a collector is set:\n{text}"
+    );
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 14);
+    assert_eq!(
+        spans.len(),
+        14,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.trace_id == spans[0].trace_id && s.service_name == "shop")
+    );
+    let reserve = spans
+        .iter()
+        .find(|s| s.name == "Shipping::reserve")
+        .expect("reserve");
+    assert_eq!(reserve.status_code, "STATUS_CODE_ERROR");
+    assert!(
+        reserve.status_message.starts_with("lamp out of stock"),
+        "{reserve:?}"
+    );
 }
