@@ -12,7 +12,7 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` set, both send to that collector, which shows
 //! the whole trace in one piece.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -60,7 +60,11 @@ async fn suggestions_process() -> anyhow::Result<()> {
         .route("/suggestions/{article}", get(suggestions_for))
         .layer(HttpServerLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("listening on {}", listener.local_addr()?);
+    // The articles process reads the address from this process's stdout.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on {}", listener.local_addr()?)?;
+    stdout.flush()?;
+    drop(stdout);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     tokio::task::spawn_blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).await??;
     server.abort();
