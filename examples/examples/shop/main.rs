@@ -67,7 +67,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!(
         "\nThe customer was told the order is placed, and the card was charged, yet the lamp\n\
          never ships. The trace shows where the request died: under `order-placed process`,\n\
-         `Shipping::reserve` found the warehouse empty, long after the checkout answered."
+         `Shipping::reserve` found the warehouse empty, long after the checkout answered;\n\
+         `Orders::check_stock` had trusted a stale stock cache."
     );
     Ok(())
 }

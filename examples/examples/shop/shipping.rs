@@ -20,9 +20,7 @@ struct Order {
 
 #[derive(Debug, thiserror::Error)]
 enum ShippingError {
-    #[error(
-        "{item} out of stock in warehouse {warehouse}: the orders service's stock cache is stale"
-    )]
+    #[error("no {item} left in warehouse {warehouse}")]
     OutOfStock {
         item: String,
         warehouse: &'static str,
