@@ -128,7 +128,7 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                 let mut own_errors = validate::options(&own, Placement::Function);
                 own_errors.extend(validate::under_suppressed_block(&options, &own));
                 let ret_is_own = own.ret.is_some();
-                let mut merged = own.over(&options);
+                let mut merged = own.over(&defaults_for(&options, &method.sig));
                 let prefix = prefix(&method.vis, method.modifiers.defaultness.as_ref());
                 let model = TracedFn::new(
                     method.attrs.clone(),
@@ -167,6 +167,27 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut output = expand::impl_block(imp, methods);
     output.extend(compile_errors(errors));
     output
+}
+
+/// The block's options as they apply to one method: block-level `attrs` that
+/// read `self` do not apply to associated functions without a receiver.
+fn defaults_for(options: &Options, sig: &syn::Signature) -> Options {
+    if sig.receiver().is_some() {
+        return options.clone();
+    }
+    let mut defaults = options.clone();
+    if let Some((_, entries)) = &mut defaults.attrs {
+        entries.retain(|entry| !mentions_self(entry.value.to_token_stream()));
+    }
+    defaults
+}
+
+fn mentions_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
 }
 
 fn not_an_impl(item: &TokenStream, parse_error: syn::Error) -> syn::Error {

@@ -448,3 +448,34 @@ async fn dropped_async_method_ends_its_span_as_cancelled() {
     let span = trace.span("Repo::get_later");
     assert!(span.events.iter().any(|event| event.name == "cancelled"));
 }
+
+struct Shard {
+    id: u32,
+}
+
+#[traced_impl(attrs(shard.id = self.id, db.system.name = "memory"))]
+impl Shard {
+    fn open(id: u32) -> Shard {
+        Shard { id }
+    }
+
+    fn read(&self) -> u32 {
+        self.id
+    }
+}
+
+#[test]
+fn block_attrs_reading_self_skip_associated_functions() {
+    let (value, trace) = capture(|| Shard::open(4).read());
+    assert_eq!(value, 4);
+    let open = trace.span("Shard::open");
+    assert_eq!(traced_tests::attribute(open, "shard.id"), None);
+    assert_eq!(
+        traced_tests::attribute(open, "db.system.name"),
+        Some(&Value::String("memory".into()))
+    );
+    assert_eq!(
+        traced_tests::attribute(trace.span("Shard::read"), "shard.id"),
+        Some(&Value::I64(4))
+    );
+}
