@@ -2,6 +2,7 @@
 //! which re-exports them; the generated code calls into `traced::__private`.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod args;
 mod entry;
