@@ -33,6 +33,7 @@ mod config;
 mod dispatch;
 mod export;
 mod init;
+mod lean;
 pub mod propagation;
 #[cfg(feature = "testing")]
 pub mod testing;

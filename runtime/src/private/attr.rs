@@ -26,8 +26,13 @@ impl Attributes {
     #[inline]
     pub fn record(&mut self, key: &'static str, value: Option<Value>) {
         if let Some(value) = value {
-            self.items.push(KeyValue::new(Key::from_static_str(key), value));
+            self.items
+                .push(KeyValue::new(Key::from_static_str(key), value));
         }
+    }
+
+    pub(crate) fn from_items(items: Vec<KeyValue>) -> Self {
+        Attributes { items }
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -2,15 +2,17 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
+use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer, TracerProvider,
+    Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
 };
-use opentelemetry::{Context, ContextGuard, KeyValue, Value, global};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
 use super::attr::Attributes;
 use super::outcome::ErrorRef;
 use super::site::CallSite;
-use crate::dispatch;
+use crate::dispatch::{self, Target};
+use crate::lean::LeanTracerProvider;
 
 /// Where a new span hangs in the trace.
 #[derive(Debug)]
@@ -96,7 +98,8 @@ impl Span {
         L: FnOnce(&mut Links),
         A: FnOnce(&mut Attributes),
     {
-        if !dispatch::provider_installed() {
+        let target = dispatch::target(site);
+        if let Target::Off = target {
             return Span { state: State::Off };
         }
         let suppressed = match parent {
@@ -106,34 +109,11 @@ impl Span {
         if suppressed {
             return Span { state: State::Off };
         }
-        Self::start_recording(site, parent, links, attributes)
-    }
-
-    #[inline(never)]
-    fn start_recording<L, A>(site: &'static CallSite, parent: Parent<'_>, links: L, attributes: A) -> Span
-    where
-        L: FnOnce(&mut Links),
-        A: FnOnce(&mut Attributes),
-    {
-        let mut link_sink = Links::default();
-        links(&mut link_sink);
-        let current = Context::current();
-        let (parent_cx, base_cx) = match parent {
-            Parent::Current => (None, current),
-            Parent::Root => (Some(Context::new()), current),
-            Parent::Explicit(cx) => (None, cx.clone()),
-        };
-        let span = build(site, link_sink, parent_cx.as_ref().unwrap_or(&base_cx));
-        let cx = base_cx.with_span(span);
-        let span_ref = cx.span();
-        if span_ref.is_recording() {
-            let mut sink = Attributes::new();
-            attributes(&mut sink);
-            if !sink.is_empty() {
-                span_ref.set_attributes(sink.into_inner());
-            }
+        match target {
+            Target::Off => Span { state: State::Off },
+            Target::Lean(provider) => start_lean(&provider, site, parent, links, attributes),
+            Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
         }
-        Span { state: State::Span(cx) }
     }
 
     /// `suppress`: no span, and nothing beneath is traced.
@@ -220,19 +200,116 @@ impl Drop for Span {
     }
 }
 
-fn build(site: &'static CallSite, links: Links, parent_cx: &Context) -> global::BoxedSpan {
-    let tracer = global::tracer_provider().tracer_with_scope(site.scope().clone());
+/// The `code.*` attributes every span carries, then room for the call's own.
+fn site_attributes(site: &'static CallSite, room: usize) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(3 + room);
+    attributes.extend([
+        KeyValue::new(Key::from_static_str("code.function.name"), site.function),
+        KeyValue::new(Key::from_static_str("code.file.path"), site.file),
+        KeyValue::new(
+            Key::from_static_str("code.line.number"),
+            i64::from(site.line),
+        ),
+    ]);
+    attributes
+}
+
+/// Room reserved for attributes beyond the `code.*` ones, so that a few
+/// `#[attr]`s need no second allocation.
+const ATTRIBUTE_ROOM: usize = 4;
+
+/// A span of the lean provider: sampled before anything is allocated, and an
+/// unsampled child of an unsampled parent costs no allocation at all (the
+/// parent stays current, which is what its children would see anyway).
+#[inline(never)]
+fn start_lean<L, A>(
+    provider: &LeanTracerProvider,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    links: L,
+    attributes: A,
+) -> Span
+where
+    L: FnOnce(&mut Links),
+    A: FnOnce(&mut Attributes),
+{
+    let mut link_sink = Links::default();
+    links(&mut link_sink);
+    let kind = site.kind.to_otel();
+    let sample = |cx: &Context| provider.sample(cx, site.name, &kind, &[], &link_sink.links);
+    let sampled = match parent {
+        Parent::Current => Context::map_current(sample),
+        Parent::Root => sample(&Context::new()),
+        Parent::Explicit(cx) => sample(cx),
+    };
+    let Some(sampled) = sampled else {
+        return Span { state: State::Off };
+    };
+    if !sampled.is_recording() && sampled.has_parent() {
+        return Span { state: State::Off };
+    }
+    let mut sink = Attributes::from_items(site_attributes(site, ATTRIBUTE_ROOM));
+    if sampled.is_recording() {
+        attributes(&mut sink);
+    }
+    let span = provider.start(
+        sampled,
+        site.scope(),
+        Cow::Borrowed(site.name),
+        kind,
+        sink.into_inner(),
+        link_sink.links,
+    );
+    let cx = match parent {
+        Parent::Explicit(cx) => cx.with_span(span),
+        Parent::Current | Parent::Root => Context::map_current(|cx| cx.with_span(span)),
+    };
+    Span {
+        state: State::Span(cx),
+    }
+}
+
+/// A span of a provider installed by somebody else, through this call site's
+/// cached tracer.
+#[inline(never)]
+fn start_foreign<L, A>(
+    tracer: &BoxedTracer,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    links: L,
+    attributes: A,
+) -> Span
+where
+    L: FnOnce(&mut Links),
+    A: FnOnce(&mut Attributes),
+{
+    let mut link_sink = Links::default();
+    links(&mut link_sink);
+    let current = Context::current();
+    let (parent_cx, base_cx) = match parent {
+        Parent::Current => (None, current),
+        Parent::Root => (Some(Context::new()), current),
+        Parent::Explicit(cx) => (None, cx.clone()),
+    };
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
         .with_kind(site.kind.to_otel())
-        .with_attributes([
-            KeyValue::new("code.function.name", site.function),
-            KeyValue::new("code.file.path", site.file),
-            KeyValue::new("code.line.number", i64::from(site.line)),
-        ]);
-    if !links.links.is_empty() {
-        builder = builder.with_links(links.links);
+        .with_attributes(site_attributes(site, 0));
+    if !link_sink.links.is_empty() {
+        builder = builder.with_links(link_sink.links);
     }
-    tracer.build_with_context(builder, parent_cx)
+    let span = tracer.build_with_context(builder, parent_cx.as_ref().unwrap_or(&base_cx));
+    let cx = base_cx.with_span(span);
+    let span_ref = cx.span();
+    if span_ref.is_recording() {
+        let mut sink = Attributes::new();
+        attributes(&mut sink);
+        if !sink.is_empty() {
+            span_ref.set_attributes(sink.into_inner());
+        }
+    }
+    Span {
+        state: State::Span(cx),
+    }
 }
 
 /// A sync traced call in progress: the span is current until this drops.
