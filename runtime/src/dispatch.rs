@@ -292,3 +292,88 @@ pub(crate) fn reprobe() {
     GENERATION.fetch_add(1, Ordering::AcqRel);
     STATE.store(UNPROBED, Ordering::Release);
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
+
+    use super::*;
+    use crate::__private::{Kind, Parent, Span};
+    use crate::lean::LeanSettings;
+
+    static SITE: CallSite = CallSite::new("dispatched", Kind::Internal, "f", "f.rs", 1, None, None);
+
+    fn call() {
+        drop(Span::start(&SITE, Parent::Current, |_| {}, |_| {}));
+    }
+
+    fn sdk() -> (SdkTracerProvider, InMemorySpanExporter) {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        (provider, exporter)
+    }
+
+    /// One test, because every step changes the process-wide provider.
+    #[test]
+    fn spans_follow_whichever_provider_was_installed_last() {
+        call();
+        assert_eq!(STATE.load(Ordering::Acquire), NOTHING_INSTALLED);
+
+        let (first, first_spans) = sdk();
+        global::set_tracer_provider(first.clone());
+        call();
+        assert_eq!(first_spans.get_finished_spans().unwrap().len(), 1);
+
+        // Replaced directly, after this thread cached a tracer for the first.
+        let (second, second_spans) = sdk();
+        global::set_tracer_provider(second.clone());
+        call();
+        assert_eq!(first_spans.get_finished_spans().unwrap().len(), 1);
+        assert_eq!(second_spans.get_finished_spans().unwrap().len(), 1);
+
+        // Another thread sees the same provider.
+        std::thread::spawn(call).join().unwrap();
+        assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
+
+        let lean_spans = InMemorySpanExporter::default();
+        let lean = LeanTracerProvider::new(LeanSettings::default(), lean_spans.clone()).unwrap();
+        install_lean(lean.clone());
+        call();
+        // Other instrumentation reaches the lean provider through the global slot.
+        global::tracer("other").in_span("other", |_| {});
+        lean.force_flush().unwrap();
+        let names: Vec<_> = lean_spans
+            .get_finished_spans()
+            .unwrap()
+            .into_iter()
+            .map(|span| span.name)
+            .collect();
+        assert_eq!(names, ["dispatched", "other"]);
+        assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
+
+        let (sampled_out, sampled_out_spans) = {
+            let exporter = InMemorySpanExporter::default();
+            let settings = LeanSettings {
+                sampler: Sampler::AlwaysOff,
+                ..LeanSettings::default()
+            };
+            (
+                LeanTracerProvider::new(settings, exporter.clone()).unwrap(),
+                exporter,
+            )
+        };
+        install_lean(sampled_out.clone());
+        call();
+        sampled_out.force_flush().unwrap();
+        assert!(sampled_out_spans.get_finished_spans().unwrap().is_empty());
+
+        global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
+        call();
+        assert_eq!(STATE.load(Ordering::Acquire), NOTHING_INSTALLED);
+        lean.shutdown().unwrap();
+        sampled_out.shutdown().unwrap();
+        drop((first, second));
+    }
+}
