@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
@@ -48,12 +48,28 @@ enum Message {
 }
 
 /// The calling threads' end of the pipeline.
+///
+/// The export thread sleeps between batches instead of blocking on the
+/// channel: a receiver blocked on a channel makes every send a wake-up (a
+/// futex call and a context switch per span). The sender that fills a batch
+/// wakes it instead, once per batch.
 #[derive(Debug)]
 pub(crate) struct Queue {
     sender: SyncSender<Message>,
+    shared: Arc<Shared>,
+    worker: Thread,
     dropped: AtomicU64,
     shut_down: AtomicBool,
     handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the calling threads and the export thread both see.
+#[derive(Debug)]
+struct Shared {
+    /// Spans sent and not yet taken by the export thread.
+    pending: AtomicUsize,
+    /// `pending` reaching this wakes the export thread.
+    wake_at: usize,
 }
 
 impl Queue {
@@ -64,13 +80,22 @@ impl Queue {
         max_value_length: Option<usize>,
     ) -> std::io::Result<Queue> {
         exporter.set_resource(resource);
-        let (sender, spans) = mpsc::sync_channel(settings.max_queue_size.max(1));
+        let capacity = settings.max_queue_size.max(1);
+        let (sender, spans) = mpsc::sync_channel(capacity);
+        let shared = Arc::new(Shared {
+            pending: AtomicUsize::new(0),
+            wake_at: settings
+                .max_export_batch_size
+                .clamp(1, capacity.div_ceil(2)),
+        });
+        let worker_shared = Arc::clone(&shared);
         let handle = thread::Builder::new()
             .name("traced-export".into())
             .spawn(move || {
                 Worker {
                     exporter,
                     spans,
+                    shared: worker_shared,
                     settings,
                     max_value_length,
                     batch: Vec::new(),
@@ -79,6 +104,8 @@ impl Queue {
             })?;
         Ok(Queue {
             sender,
+            worker: handle.thread().clone(),
+            shared,
             dropped: AtomicU64::new(0),
             shut_down: AtomicBool::new(false),
             handle: Mutex::new(Some(handle)),
@@ -88,9 +115,17 @@ impl Queue {
     /// Hands a finished span over; never blocks. A full queue drops the span.
     #[inline]
     pub(crate) fn push(&self, span: Box<SpanData>) {
+        // Counted before the send, so the export thread never takes away
+        // more than was added.
+        let pending = self.shared.pending.fetch_add(1, Ordering::Relaxed) + 1;
         match self.sender.try_send(Message::Span(span)) {
-            Ok(()) => {}
+            Ok(()) => {
+                if pending == self.shared.wake_at {
+                    self.worker.unpark();
+                }
+            }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.shared.pending.fetch_sub(1, Ordering::Relaxed);
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -137,6 +172,7 @@ impl Queue {
         self.sender
             .send(message(reply))
             .map_err(|_| OTelSdkError::InternalFailure("the export thread has stopped".into()))?;
+        self.worker.unpark();
         answer
             .recv()
             .map_err(|_| OTelSdkError::InternalFailure("the export thread has stopped".into()))?
@@ -146,43 +182,56 @@ impl Queue {
 struct Worker<E> {
     exporter: E,
     spans: Receiver<Message>,
+    shared: Arc<Shared>,
     settings: BatchSettings,
     max_value_length: Option<usize>,
     batch: Vec<SpanData>,
 }
 
+/// The longest the export thread sleeps when no batch fills: bounds how long
+/// a flush request or a disconnected queue waits to be noticed.
+const IDLE: Duration = Duration::from_millis(100);
+
 impl<E: SpanExporter> Worker<E> {
     fn run(mut self) {
         let mut deadline = Instant::now() + self.settings.scheduled_delay;
         loop {
+            let mut taken = 0;
+            let stop = loop {
+                match self.spans.try_recv() {
+                    Ok(Message::Span(span)) => {
+                        taken += 1;
+                        self.accept(span);
+                        if self.batch.len() >= self.settings.max_export_batch_size {
+                            let _ = self.export();
+                        }
+                    }
+                    Ok(Message::Flush(reply)) => {
+                        let _ = reply.send(self.export());
+                    }
+                    Ok(Message::Shutdown(reply)) => {
+                        let result = self.export().and(self.exporter.shutdown());
+                        let _ = reply.send(result);
+                        break true;
+                    }
+                    Err(TryRecvError::Empty) => break false,
+                    Err(TryRecvError::Disconnected) => {
+                        let _ = self.export();
+                        let _ = self.exporter.shutdown();
+                        break true;
+                    }
+                }
+            };
+            if stop {
+                return;
+            }
+            self.shared.pending.fetch_sub(taken, Ordering::Relaxed);
             let now = Instant::now();
             if now >= deadline {
                 let _ = self.export();
-                deadline = Instant::now() + self.settings.scheduled_delay;
-                continue;
+                deadline = now + self.settings.scheduled_delay;
             }
-            match self.spans.recv_timeout(deadline - now) {
-                Ok(Message::Span(span)) => {
-                    self.accept(span);
-                    if self.batch.len() >= self.settings.max_export_batch_size {
-                        let _ = self.export();
-                    }
-                }
-                Ok(Message::Flush(reply)) => {
-                    let _ = reply.send(self.export());
-                }
-                Ok(Message::Shutdown(reply)) => {
-                    let result = self.export().and(self.exporter.shutdown());
-                    let _ = reply.send(result);
-                    return;
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.export();
-                    let _ = self.exporter.shutdown();
-                    return;
-                }
-            }
+            thread::park_timeout((deadline - now).min(IDLE));
         }
     }
 

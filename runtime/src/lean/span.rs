@@ -60,7 +60,7 @@ impl LeanSpan {
         let mut links = start.links;
         let dropped_links = keep_at_most(&mut links, limits.max_links_per_span);
         let now = SystemTime::now();
-        let data = SpanData {
+        let data = Box::new(SpanData {
             span_context: context.clone(),
             parent_span_id: start.parent_span_id,
             parent_span_is_remote: start.parent_is_remote,
@@ -74,11 +74,11 @@ impl LeanSpan {
             links: span_links(links, dropped_links),
             status: Status::Unset,
             instrumentation_scope: start.scope,
-        };
+        });
         LeanSpan {
             context,
             record: Some(Record {
-                data: Box::new(data),
+                data,
                 pipeline: Arc::clone(pipeline),
             }),
         }
