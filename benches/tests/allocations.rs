@@ -92,22 +92,30 @@ fn allocations_per_call() {
     uninstall();
     table.row(
         "baseline/sync",
-        per_call(|| drop(black_box(plain::sync(black_box(1))))),
+        per_call(|| {
+            black_box(plain::sync(black_box(1)));
+        }),
     );
     let nothing = table.row("nothing installed: traced/sync", per_call(traced_sync));
     let nothing_async = table.row("nothing installed: traced/async", per_call(traced_async));
     let tracer = sdk_fns::tracer();
     table.row(
         "nothing installed: sdk/sync",
-        per_call(|| drop(black_box(sdk_fns::sync(&tracer, 1)))),
+        per_call(|| {
+            black_box(sdk_fns::sync(&tracer, 1));
+        }),
     );
     table.row(
         "nothing installed: tracing/sync",
-        per_call(|| drop(black_box(tracing_fns::sync(1)))),
+        per_call(|| {
+            black_box(tracing_fns::sync(1));
+        }),
     );
     table.row(
         "nothing installed: fastrace/sync",
-        per_call(|| drop(black_box(fastrace_fns::sync(1)))),
+        per_call(|| {
+            black_box(fastrace_fns::sync(1));
+        }),
     );
 
     // SAFETY: this test is the only thread of this binary reading the environment.
@@ -160,7 +168,9 @@ fn allocations_per_call() {
     table.row("user SDK provider: traced/sync", per_call(traced_sync));
     table.row(
         "user SDK provider: sdk/sync",
-        per_call(|| drop(black_box(sdk_fns::sync(&tracer, 1)))),
+        per_call(|| {
+            black_box(sdk_fns::sync(&tracer, 1));
+        }),
     );
     uninstall();
 
@@ -169,21 +179,29 @@ fn allocations_per_call() {
     let tracer = sdk_fns::tracer();
     table.row(
         "recorded (SDK batch): sdk/sync",
-        per_call(|| drop(black_box(sdk_fns::sync(&tracer, 1)))),
+        per_call(|| {
+            black_box(sdk_fns::sync(&tracer, 1));
+        }),
     );
     table.row(
         "recorded (SDK batch): sdk/attrs3",
-        per_call(|| drop(black_box(sdk_fns::attrs(&tracer, 1, "name", true)))),
+        per_call(|| {
+            black_box(sdk_fns::attrs(&tracer, 1, "name", true));
+        }),
     );
     uninstall();
     tracing::subscriber::with_default(tracing_subscriber_for(&provider), || {
         table.row(
             "recorded (SDK batch): tracing/sync",
-            per_call(|| drop(black_box(tracing_fns::sync(1)))),
+            per_call(|| {
+                black_box(tracing_fns::sync(1));
+            }),
         );
         table.row(
             "recorded (SDK batch): tracing/attrs3",
-            per_call(|| drop(black_box(tracing_fns::attrs(1, "name", true)))),
+            per_call(|| {
+                black_box(tracing_fns::attrs(1, "name", true));
+            }),
         );
     });
     let _ = provider.shutdown();
@@ -197,11 +215,15 @@ fn allocations_per_call() {
         let _parent = root.set_local_parent();
         table.row(
             "recorded (in a root): fastrace/sync",
-            per_call(|| drop(black_box(fastrace_fns::sync(1)))),
+            per_call(|| {
+                black_box(fastrace_fns::sync(1));
+            }),
         );
         table.row(
             "recorded (in a root): fastrace/attrs3",
-            per_call(|| drop(black_box(fastrace_fns::attrs(1, "name", true)))),
+            per_call(|| {
+                black_box(fastrace_fns::attrs(1, "name", true));
+            }),
         );
     }
     fastrace::flush();

@@ -217,7 +217,7 @@ pub(crate) fn install_lean(provider: LeanTracerProvider) {
 fn global_provider_is_noop() -> bool {
     let marker = SpanContext::new(
         TraceId::from(0x7472_6163_6564_u128),
-        SpanId::from(0x7072_6f62_65_u64),
+        SpanId::from(0x0070_726f_6265_u64),
         TraceFlags::default(),
         true,
         TraceState::default(),

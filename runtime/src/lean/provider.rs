@@ -147,6 +147,21 @@ impl LeanTracerProvider {
         } else {
             (None, ids::trace_id(), TraceFlags::default())
         };
+        if parent.is_some()
+            && !flags.is_sampled()
+            && matches!(self.inner.sampler, Sampler::ParentBased(_))
+        {
+            // What `ParentBased` decides for an unsampled parent, without
+            // building its result: the common case of an unsampled trace.
+            return Some(Sampled {
+                parent,
+                trace_id,
+                decision: SamplingDecision::Drop,
+                attributes: Vec::new(),
+                trace_state: parent_sc.trace_state().clone(),
+                flags,
+            });
+        }
         let result = self.inner.sampler.should_sample(
             Some(parent_cx),
             trace_id,

@@ -83,8 +83,9 @@ pub struct Span {
 enum State {
     /// No span: nothing installed, or suppressed beneath.
     Off,
-    /// A span of ours, current in this context.
-    Span(Context),
+    /// A span of ours, current in this context; whether it records, known
+    /// when it started (so asking takes no lock).
+    Span(Context, bool),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
 }
@@ -98,8 +99,7 @@ impl Span {
         L: FnOnce(&mut Links),
         A: FnOnce(&mut Attributes),
     {
-        let target = dispatch::target(site);
-        if let Target::Off = target {
+        if !dispatch::provider_installed() {
             return Span { state: State::Off };
         }
         let suppressed = match parent {
@@ -109,7 +109,7 @@ impl Span {
         if suppressed {
             return Span { state: State::Off };
         }
-        match target {
+        match dispatch::target(site) {
             Target::Off => Span { state: State::Off },
             Target::Lean(provider) => start_lean(&provider, site, parent, links, attributes),
             Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
@@ -131,7 +131,7 @@ impl Span {
     #[inline]
     pub fn is_recording(&self) -> bool {
         match &self.state {
-            State::Span(cx) => cx.span().is_recording(),
+            State::Span(_, recording) => *recording,
             State::Off | State::Suppressed(_) => false,
         }
     }
@@ -166,7 +166,7 @@ impl Span {
     pub(crate) fn context(&self) -> Option<&Context> {
         match &self.state {
             State::Off => None,
-            State::Span(cx) | State::Suppressed(cx) => Some(cx),
+            State::Span(cx, _) | State::Suppressed(cx) => Some(cx),
         }
     }
 
@@ -174,19 +174,20 @@ impl Span {
     #[inline]
     pub fn recorder(&self) -> Recorder<'_> {
         match &self.state {
-            State::Span(cx) => Recorder::Span(cx.span()),
+            State::Span(cx, true) => Recorder::Span(cx.span()),
+            State::Span(_, false) => Recorder::Off,
             State::Off | State::Suppressed(_) => Recorder::Off,
         }
     }
 
     pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
-        if let State::Span(cx) = &self.state {
+        if let State::Span(cx, _) = &self.state {
             record_panic(&cx.span(), payload);
         }
     }
 
     pub(crate) fn record_cancelled(&self) {
-        if let State::Span(cx) = &self.state {
+        if let State::Span(cx, _) = &self.state {
             cx.span().add_event("cancelled", Vec::new());
         }
     }
@@ -194,7 +195,7 @@ impl Span {
 
 impl Drop for Span {
     fn drop(&mut self) {
-        if let State::Span(cx) = &self.state {
+        if let State::Span(cx, _) = &self.state {
             cx.span().end();
         }
     }
@@ -252,6 +253,7 @@ where
     if sampled.is_recording() {
         attributes(&mut sink);
     }
+    let recording = sampled.is_recording();
     let span = provider.start(
         sampled,
         site.scope(),
@@ -265,7 +267,7 @@ where
         Parent::Current | Parent::Root => Context::map_current(|cx| cx.with_span(span)),
     };
     Span {
-        state: State::Span(cx),
+        state: State::Span(cx, recording),
     }
 }
 
@@ -297,18 +299,18 @@ where
     if !link_sink.links.is_empty() {
         builder = builder.with_links(link_sink.links);
     }
-    let span = tracer.build_with_context(builder, parent_cx.as_ref().unwrap_or(&base_cx));
-    let cx = base_cx.with_span(span);
-    let span_ref = cx.span();
-    if span_ref.is_recording() {
+    let mut span = tracer.build_with_context(builder, parent_cx.as_ref().unwrap_or(&base_cx));
+    // Attributes go on the span before it is shared: no lock.
+    let recording = opentelemetry::trace::Span::is_recording(&span);
+    if recording {
         let mut sink = Attributes::new();
         attributes(&mut sink);
         if !sink.is_empty() {
-            span_ref.set_attributes(sink.into_inner());
+            opentelemetry::trace::Span::set_attributes(&mut span, sink.into_inner());
         }
     }
     Span {
-        state: State::Span(cx),
+        state: State::Span(base_cx.with_span(span), recording),
     }
 }
 
