@@ -27,7 +27,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
@@ -47,6 +47,9 @@ const FOREIGN: u8 = 2;
 const LEAN: u8 = 3;
 
 static STATE: AtomicU8 = AtomicU8::new(UNPROBED);
+/// The installed lean provider samples by parent: an unsampled parent's
+/// children are dropped without asking it.
+static LEAN_PARENT_BASED: AtomicBool = AtomicBool::new(false);
 /// Changes whenever the provider behind the global slot may have changed:
 /// every thread's cache is stale once it does.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -79,6 +82,13 @@ pub(crate) fn provider_installed() -> bool {
         FOREIGN | LEAN => true,
         _ => probe(),
     }
+}
+
+/// Whether a span under an unsampled parent is dropped whatever else is
+/// known: true for the lean provider with a parent-based sampler.
+#[inline]
+pub(crate) fn unsampled_parents_drop() -> bool {
+    STATE.load(Ordering::Acquire) == LEAN && LEAN_PARENT_BASED.load(Ordering::Relaxed)
 }
 
 /// Where `site`'s span goes; one atomic load when nothing is installed.
@@ -206,6 +216,7 @@ pub(crate) fn install_lean(provider: LeanTracerProvider) {
         provider: provider.clone(),
         _watch: Watch,
     });
+    LEAN_PARENT_BASED.store(provider.samples_by_parent(), Ordering::Relaxed);
     *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Lean(provider);
     GENERATION.fetch_add(1, Ordering::AcqRel);
     STATE.store(LEAN, Ordering::Release);
@@ -351,6 +362,29 @@ mod tests {
             .map(|span| span.name)
             .collect();
         assert_eq!(names, ["dispatched", "other"]);
+
+        // An unsampled explicit parent: no span, but what runs beneath
+        // inherits the parent's trace and decision.
+        let unsampled = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(7_u128),
+            SpanId::from(9_u64),
+            TraceFlags::default(),
+            true,
+            TraceState::default(),
+        ));
+        let span = Span::start(&SITE, Parent::Explicit(&unsampled), |_| {}, |_| {});
+        assert!(!span.is_recording());
+        span.in_scope(|| {
+            let current = Context::current();
+            assert_eq!(
+                current.span().span_context().trace_id(),
+                TraceId::from(7_u128)
+            );
+            call();
+        });
+        drop(span);
+        lean.force_flush().unwrap();
+        assert_eq!(lean_spans.get_finished_spans().unwrap().len(), 2);
         assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
 
         let (sampled_out, sampled_out_spans) = {

@@ -122,6 +122,11 @@ impl LeanTracerProvider {
         self.inner.queue.shutdown()
     }
 
+    /// Whether the sampler follows the parent's decision when there is one.
+    pub(crate) fn samples_by_parent(&self) -> bool {
+        matches!(self.inner.sampler, Sampler::ParentBased(_))
+    }
+
     /// The sampling decision for a span under `parent_cx`; `None` when
     /// telemetry is suppressed there or the provider is shut down.
     #[inline]

@@ -72,6 +72,26 @@ impl<T: LinkTarget> LinkTarget for Option<T> {
     }
 }
 
+/// What the parent context decides before any provider is asked.
+struct ParentState {
+    /// Telemetry is suppressed there: no span.
+    suppressed: bool,
+    /// Its span is valid and not sampled.
+    unsampled: bool,
+}
+
+impl ParentState {
+    #[inline]
+    fn of(cx: &Context) -> ParentState {
+        let span = cx.span();
+        let parent = span.span_context();
+        ParentState {
+            suppressed: cx.is_telemetry_suppressed(),
+            unsampled: parent.is_valid() && !parent.is_sampled(),
+        }
+    }
+}
+
 /// The span of one call of a traced function, or nothing when no span is made
 /// (no provider, suppressed). Ends the span when dropped.
 #[derive(Debug)]
@@ -88,6 +108,9 @@ enum State {
     Span(Context, bool),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
+    /// No span under an unsampled explicit parent, which is made current so
+    /// that what runs beneath inherits its decision and trace.
+    Inherited(Context),
 }
 
 impl Span {
@@ -102,17 +125,36 @@ impl Span {
         if !dispatch::provider_installed() {
             return Span { state: State::Off };
         }
-        let suppressed = match parent {
-            Parent::Explicit(cx) => cx.is_telemetry_suppressed(),
-            Parent::Current | Parent::Root => Context::is_current_telemetry_suppressed(),
+        let parent_state = match parent {
+            Parent::Explicit(cx) => ParentState::of(cx),
+            Parent::Current => Context::map_current(ParentState::of),
+            Parent::Root => ParentState {
+                suppressed: Context::is_current_telemetry_suppressed(),
+                unsampled: false,
+            },
         };
-        if suppressed {
+        if parent_state.suppressed {
             return Span { state: State::Off };
+        }
+        if parent_state.unsampled && dispatch::unsampled_parents_drop() {
+            return Span::unsampled(parent);
         }
         match dispatch::target(site) {
             Target::Off => Span { state: State::Off },
             Target::Lean(provider) => start_lean(&provider, site, parent, links, attributes),
             Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
+        }
+    }
+
+    /// No span of ours under an unsampled parent: the current context already
+    /// carries the parent's decision; an explicit parent is made current.
+    #[inline]
+    fn unsampled(parent: Parent<'_>) -> Span {
+        match parent {
+            Parent::Explicit(cx) => Span {
+                state: State::Inherited(cx.clone()),
+            },
+            Parent::Current | Parent::Root => Span { state: State::Off },
         }
     }
 
@@ -132,7 +174,7 @@ impl Span {
     pub fn is_recording(&self) -> bool {
         match &self.state {
             State::Span(_, recording) => *recording,
-            State::Off | State::Suppressed(_) => false,
+            State::Off | State::Suppressed(_) | State::Inherited(_) => false,
         }
     }
 
@@ -166,7 +208,7 @@ impl Span {
     pub(crate) fn context(&self) -> Option<&Context> {
         match &self.state {
             State::Off => None,
-            State::Span(cx, _) | State::Suppressed(cx) => Some(cx),
+            State::Span(cx, _) | State::Suppressed(cx) | State::Inherited(cx) => Some(cx),
         }
     }
 
@@ -176,7 +218,7 @@ impl Span {
         match &self.state {
             State::Span(cx, true) => Recorder::Span(cx.span()),
             State::Span(_, false) => Recorder::Off,
-            State::Off | State::Suppressed(_) => Recorder::Off,
+            State::Off | State::Suppressed(_) | State::Inherited(_) => Recorder::Off,
         }
     }
 
@@ -247,7 +289,7 @@ where
         return Span { state: State::Off };
     };
     if !sampled.is_recording() && sampled.has_parent() {
-        return Span { state: State::Off };
+        return Span::unsampled(parent);
     }
     let mut sink = Attributes::from_items(site_attributes(site, ATTRIBUTE_ROOM));
     if sampled.is_recording() {
