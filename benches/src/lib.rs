@@ -218,7 +218,7 @@ impl fastrace::collector::Reporter for CountingReporter {
 
 /// Queue size for the recorded benchmarks: large enough that no span is
 /// dropped while the export thread catches up (drops are counted and shown).
-pub const QUEUE: usize = 1 << 20;
+pub const QUEUE: usize = 1 << 18;
 
 /// An SDK provider with a batch processor to `exporter` and a queue of `QUEUE`.
 pub fn sdk_batch_provider(exporter: CountingExporter, sampler: Sampler) -> SdkTracerProvider {

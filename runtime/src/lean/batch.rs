@@ -42,7 +42,7 @@ impl Default for BatchSettings {
 }
 
 enum Message {
-    Span(Box<SpanData>),
+    Span(SpanData),
     Flush(SyncSender<OTelSdkResult>),
     Shutdown(SyncSender<OTelSdkResult>),
 }
@@ -114,7 +114,7 @@ impl Queue {
 
     /// Hands a finished span over; never blocks. A full queue drops the span.
     #[inline]
-    pub(crate) fn push(&self, span: Box<SpanData>) {
+    pub(crate) fn push(&self, span: SpanData) {
         // Counted before the send, so the export thread never takes away
         // more than was added.
         let pending = self.shared.pending.fetch_add(1, Ordering::Relaxed) + 1;
@@ -235,11 +235,11 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
-    fn accept(&mut self, mut span: Box<SpanData>) {
+    fn accept(&mut self, mut span: SpanData) {
         if let Some(limit) = self.max_value_length {
             truncate_values(&mut span, limit);
         }
-        self.batch.push(*span);
+        self.batch.push(span);
     }
 
     fn export(&mut self) -> OTelSdkResult {

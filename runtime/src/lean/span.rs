@@ -21,7 +21,7 @@ pub(crate) struct LeanSpan {
 
 #[derive(Debug)]
 struct Record {
-    data: Box<SpanData>,
+    data: SpanData,
     pipeline: Arc<Inner>,
 }
 
@@ -60,7 +60,7 @@ impl LeanSpan {
         let mut links = start.links;
         let dropped_links = keep_at_most(&mut links, limits.max_links_per_span);
         let now = SystemTime::now();
-        let data = Box::new(SpanData {
+        let data = SpanData {
             span_context: context.clone(),
             parent_span_id: start.parent_span_id,
             parent_span_is_remote: start.parent_is_remote,
@@ -74,7 +74,7 @@ impl LeanSpan {
             links: span_links(links, dropped_links),
             status: Status::Unset,
             instrumentation_scope: start.scope,
-        });
+        };
         LeanSpan {
             context,
             record: Some(Record {
