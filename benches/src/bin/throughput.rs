@@ -4,7 +4,10 @@
 //! connections and never answers, and the resident memory before and after
 //! shows the queue bound holding.
 //!
-//! `cargo run --release -p traced-benches --bin throughput -- ENDPOINT [SPANS_PER_THREAD] [QUEUE]`
+//! `cargo run --release -p traced-benches --bin throughput -- ENDPOINT [SPANS_PER_THREAD] [QUEUE] [RATE_PER_THREAD]`
+//!
+//! Without a rate each thread makes spans as fast as it can (a burst); with
+//! one it paces itself to that many spans per second.
 //! `cargo run --release -p traced-benches --bin throughput -- --stalled [SPANS_PER_THREAD] [QUEUE]`
 
 use std::hint::black_box;
@@ -60,6 +63,7 @@ fn main() {
         .next()
         .map_or(500_000, |n| n.parse().expect("SPANS_PER_THREAD"));
     let queue: usize = args.next().map_or(65_536, |n| n.parse().expect("QUEUE"));
+    let rate: Option<u64> = args.next().map(|n| n.parse().expect("RATE_PER_THREAD"));
     let stalled = target == "--stalled";
     let endpoint = if stalled {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -98,8 +102,15 @@ fn main() {
     let threads: Vec<_> = (0..2)
         .map(|_| {
             std::thread::spawn(move || {
-                for _ in 0..per_thread {
+                let begun = Instant::now();
+                for n in 0..per_thread {
                     black_box(traced_fns::sync(black_box(1)));
+                    if let Some(rate) = rate.filter(|_| n % 1000 == 999) {
+                        let due = Duration::from_secs_f64((n + 1) as f64 / rate as f64);
+                        if let Some(ahead) = due.checked_sub(begun.elapsed()) {
+                            std::thread::sleep(ahead);
+                        }
+                    }
                 }
             })
         })
@@ -116,7 +127,8 @@ fn main() {
     let elapsed = start.elapsed();
     let total = 2 * per_thread;
     let delivered = acknowledged.load(Ordering::Relaxed);
-    println!("endpoint {endpoint}, queue {queue}, 2 threads x {per_thread} spans");
+    let pace = rate.map_or_else(|| "as fast as possible".to_owned(), |rate| format!("{rate} spans/s each"));
+    println!("endpoint {endpoint}, queue {queue}, 2 threads x {per_thread} spans, {pace}");
     println!(
         "produced in {:.3} s ({:.0} spans/s offered); delivered {delivered} in {:.3} s ({:.0} spans/s)",
         produced.as_secs_f64(),
