@@ -127,7 +127,10 @@ fn main() {
     let elapsed = start.elapsed();
     let total = 2 * per_thread;
     let delivered = acknowledged.load(Ordering::Relaxed);
-    let pace = rate.map_or_else(|| "as fast as possible".to_owned(), |rate| format!("{rate} spans/s each"));
+    let pace = rate.map_or_else(
+        || "as fast as possible".to_owned(),
+        |rate| format!("{rate} spans/s each"),
+    );
     println!("endpoint {endpoint}, queue {queue}, 2 threads x {per_thread} spans, {pace}");
     println!(
         "produced in {:.3} s ({:.0} spans/s offered); delivered {delivered} in {:.3} s ({:.0} spans/s)",

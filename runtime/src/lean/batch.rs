@@ -41,6 +41,9 @@ impl Default for BatchSettings {
     }
 }
 
+// Spans travel by value: boxing them would add an allocation on the calling
+// thread and a cross-thread free on the export thread for every span.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Span(SpanData),
     Flush(SyncSender<OTelSdkResult>),
