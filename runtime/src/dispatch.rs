@@ -400,6 +400,17 @@ mod tests {
         };
         install_lean(sampled_out.clone());
         call();
+        // A dropped root is still current, unsampled, for what runs beneath.
+        let span = Span::start(&SITE, Parent::Root, |_| {}, |_| {});
+        assert!(!span.is_recording());
+        span.in_scope(|| {
+            let current = Context::current();
+            let span = current.span();
+            let context = span.span_context();
+            assert!(context.is_valid());
+            assert!(!context.is_sampled());
+            assert!(!context.is_remote());
+        });
         sampled_out.force_flush().unwrap();
         assert!(sampled_out_spans.get_finished_spans().unwrap().is_empty());
 

@@ -185,6 +185,20 @@ impl LeanTracerProvider {
         })
     }
 
+    /// The span context of a span `sample` dropped: valid, not sampled, so
+    /// that what runs beneath and what is called downstream inherit the
+    /// decision and the trace.
+    #[inline]
+    pub(crate) fn unsampled_context(&self, sampled: Sampled) -> SpanContext {
+        SpanContext::new(
+            sampled.trace_id,
+            ids::span_id(),
+            sampled.flags.with_sampled(false),
+            false,
+            sampled.trace_state,
+        )
+    }
+
     /// Starts the span `sample` decided on.
     #[inline]
     pub(crate) fn start(

@@ -288,8 +288,22 @@ where
     let Some(sampled) = sampled else {
         return Span { state: State::Off };
     };
-    if !sampled.is_recording() && sampled.has_parent() {
-        return Span::unsampled(parent);
+    if !sampled.is_recording() {
+        if sampled.has_parent() {
+            return Span::unsampled(parent);
+        }
+        // A dropped root still becomes current, as a bare span context:
+        // no span object to box, nothing to end.
+        let unsampled = provider.unsampled_context(sampled);
+        let cx = match parent {
+            Parent::Explicit(cx) => cx.with_remote_span_context(unsampled),
+            Parent::Current | Parent::Root => {
+                Context::map_current(|cx| cx.with_remote_span_context(unsampled))
+            }
+        };
+        return Span {
+            state: State::Inherited(cx),
+        };
     }
     let mut sink = Attributes::from_items(site_attributes(site, ATTRIBUTE_ROOM));
     if sampled.is_recording() {
