@@ -169,11 +169,7 @@ fn parse_option(input: ParseStream<'_>, options: &mut Options) -> syn::Result<()
                 "`attrs()` is empty; write `attrs(key = value, ..)` or remove it",
             ));
         }
-        set_once(
-            &mut options.attrs,
-            (k.clone(), entries.into_iter().collect()),
-            &k,
-        )
+        set_once(&mut options.attrs, (k.clone(), entries.into_iter().collect()), &k)
     } else if lookahead.peek(kw::ret) {
         let k = keyword("ret", input.parse::<kw::ret>()?.span);
         set_once(&mut options.ret, k.clone(), &k)
@@ -214,10 +210,7 @@ fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
     if input.peek(LitStr) {
         let name: LitStr = input.parse()?;
         if name.value().trim().is_empty() {
-            return Err(syn::Error::new(
-                name.span(),
-                "the span name cannot be empty",
-            ));
+            return Err(syn::Error::new(name.span(), "the span name cannot be empty"));
         }
         return Ok(name);
     }
@@ -257,10 +250,7 @@ impl Parse for AttrEntry {
         if input.peek(LitStr) {
             let key: LitStr = input.parse()?;
             if key.value().is_empty() {
-                return Err(syn::Error::new(
-                    key.span(),
-                    "an attribute key cannot be empty",
-                ));
+                return Err(syn::Error::new(key.span(), "an attribute key cannot be empty"));
             }
             input.parse::<Token![=]>()?;
             return Ok(AttrEntry {
@@ -328,10 +318,7 @@ pub(crate) fn parse_param_attr(attr: &syn::Attribute) -> syn::Result<ParamAttr> 
         syn::Meta::List(list) => {
             let key: LitStr = list.parse_args().map_err(|_| bad())?;
             if key.value().is_empty() {
-                return Err(syn::Error::new(
-                    key.span(),
-                    "an attribute key cannot be empty",
-                ));
+                return Err(syn::Error::new(key.span(), "an attribute key cannot be empty"));
             }
             Ok(ParamAttr {
                 key: Some(key),

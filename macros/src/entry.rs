@@ -45,8 +45,7 @@ fn prefix(vis: &syn::Visibility, defaultness: Option<&syn::Token![default]>) -> 
 
 /// The error for `#[traced]` on something other than a function with a body.
 fn not_a_function(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
-    let message =
-        |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
+    let message = |what: &str| format!("`#[traced]` applies to functions and methods, not to {what}");
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(imp)) => syn::Error::new(
             imp.impl_token.span,
@@ -98,9 +97,7 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut methods = Vec::new();
     let mut imp = imp;
     for (index, impl_item) in imp.items.iter_mut().enumerate() {
-        let ImplItem::Fn(method) = impl_item else {
-            continue;
-        };
+        let ImplItem::Fn(method) = impl_item else { continue };
         match method_plan(&mut method.attrs) {
             Err(plan_errors) => {
                 errors.extend(plan_errors);
@@ -264,12 +261,9 @@ fn untraced_param_attrs(sig: &syn::Signature) -> Option<syn::Error> {
             syn::FnArg::Receiver(receiver) => &receiver.attrs,
             syn::FnArg::Typed(typed) => &typed.attrs,
         };
-        attrs
-            .iter()
-            .find(|attr| attr.path().is_ident("attr"))
-            .map(|attr| {
-                syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
-            })
+        attrs.iter().find(|attr| attr.path().is_ident("attr")).map(|attr| {
+            syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
+        })
     })
 }
 

@@ -247,10 +247,7 @@ pub(crate) fn nameable(ty: &Type, in_closure: bool) -> bool {
             self.ok = false;
         }
     }
-    let mut check = Check {
-        in_closure,
-        ok: true,
-    };
+    let mut check = Check { in_closure, ok: true };
     check.visit_type(ty);
     check.ok
 }

@@ -23,22 +23,15 @@ pub(crate) fn options(options: &Options, placement: Placement) -> Vec<syn::Error
     if placement == Placement::ImplBlock {
         for keyword in options.keywords() {
             let why = match keyword.name {
-                "name" => {
-                    "every method gets its own span name, `Type::method`; \
-                           rename one method with `#[traced(name = \"..\")]` on it"
-                }
-                "root" | "parent" | "link" => {
-                    "it belongs to a single call; \
-                           set it on the method with `#[traced(..)]`"
-                }
+                "name" => "every method gets its own span name, `Type::method`; \
+                           rename one method with `#[traced(name = \"..\")]` on it",
+                "root" | "parent" | "link" => "it belongs to a single call; \
+                           set it on the method with `#[traced(..)]`",
                 _ => continue,
             };
             errors.push(syn::Error::new(
                 keyword.span,
-                format!(
-                    "`{}` cannot be set on `#[traced_impl]`: {why}",
-                    keyword.name
-                ),
+                format!("`{}` cannot be set on `#[traced_impl]`: {why}", keyword.name),
             ));
         }
     }
@@ -87,10 +80,7 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
         if !keys.insert(entry.key.clone()) {
             errors.push(syn::Error::new_spanned(
                 &entry.key_tokens,
-                format!(
-                    "the attribute key `{}` is recorded more than once",
-                    entry.key
-                ),
+                format!("the attribute key `{}` is recorded more than once", entry.key),
             ));
         }
     }

@@ -74,13 +74,7 @@ impl Config {
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
                 "true" => true,
                 "false" | "" => false,
-                _ => {
-                    return Err(ConfigError::invalid(
-                        "OTEL_SDK_DISABLED",
-                        &value,
-                        "true, false",
-                    ));
-                }
+                _ => return Err(ConfigError::invalid("OTEL_SDK_DISABLED", &value, "true, false")),
             },
         };
         let service_name = self
@@ -98,14 +92,8 @@ impl Config {
 fn default_service_name() -> String {
     std::env::current_exe()
         .ok()
-        .and_then(|path| {
-            path.file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-        })
-        .map_or_else(
-            || "unknown_service".to_owned(),
-            |name| format!("unknown_service:{name}"),
-        )
+        .and_then(|path| path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .map_or_else(|| "unknown_service".to_owned(), |name| format!("unknown_service:{name}"))
 }
 
 /// The configuration after code and environment are merged.
@@ -188,10 +176,7 @@ mod tests {
 
     #[test]
     fn code_wins_over_environment() {
-        let env = Env::fixed(&[
-            ("OTEL_SERVICE_NAME", "from-env"),
-            ("OTEL_TRACES_EXPORTER", "console"),
-        ]);
+        let env = Env::fixed(&[("OTEL_SERVICE_NAME", "from-env"), ("OTEL_TRACES_EXPORTER", "console")]);
         let resolved = Config::new()
             .service_name("from-code")
             .exporter(Exporter::None)

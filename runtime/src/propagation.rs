@@ -69,9 +69,7 @@ impl Carrier for http::HeaderMap {
     }
 
     fn keys(&self) -> Vec<&str> {
-        http::HeaderMap::keys(self)
-            .map(http::HeaderName::as_str)
-            .collect()
+        http::HeaderMap::keys(self).map(http::HeaderName::as_str).collect()
     }
 }
 

@@ -75,9 +75,7 @@ fn capture_context() -> ((TraceId, SpanId), Context) {
 fn collect((trace_id, root): (TraceId, SpanId)) -> Trace {
     let spans = finished_spans()
         .into_iter()
-        .filter(|span| {
-            span.span_context.trace_id() == trace_id && span.span_context.span_id() != root
-        })
+        .filter(|span| span.span_context.trace_id() == trace_id && span.span_context.span_id() != root)
         .map(|mut span| {
             if span.parent_span_id == root {
                 span.parent_span_id = SpanId::INVALID;

@@ -58,10 +58,7 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
     let site = call_site(&krate, options, function, &locals);
     let start = start(&krate, options, function, &locals);
     let (sig, body) = match &function.shape {
-        Shape::Sync => (
-            function.sig.to_token_stream(),
-            sync_body(&krate, options, function, &locals),
-        ),
+        Shape::Sync => (function.sig.to_token_stream(), sync_body(&krate, options, function, &locals)),
         Shape::Async => async_fn(&krate, options, function, &locals),
         Shape::ImplFuture { output } => (
             function.sig.to_token_stream(),
@@ -84,20 +81,12 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
 }
 
 /// The `static` holding what is known at compile time.
-fn call_site(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    locals: &Locals,
-) -> TokenStream {
+fn call_site(krate: &TokenStream, options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
     let name = match &options.name {
         Some((_, name)) => name.value(),
         None => function.default_name.clone(),
     };
-    let kind = options
-        .kind
-        .as_ref()
-        .map_or(SpanKind::Internal, |(_, kind)| *kind);
+    let kind = options.kind.as_ref().map_or(SpanKind::Internal, |(_, kind)| *kind);
     let kind = Ident::new(kind.variant(), Span::call_site());
     let qualified = &function.default_name;
     let at = function.sig.ident.span();
@@ -118,18 +107,11 @@ fn call_site(
 }
 
 /// The expression that starts the span.
-fn start(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    locals: &Locals,
-) -> TokenStream {
+fn start(krate: &TokenStream, options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
     if options.suppress.is_some() {
         return quote!(#krate::__private::Span::suppressed());
     }
-    let Locals {
-        site, attrs, links, ..
-    } = locals;
+    let Locals { site, attrs, links, .. } = locals;
     let parent = match (&options.root, &options.parent) {
         (Some(_), _) => quote!(#krate::__private::Parent::Root),
         (None, Some((_, expr))) => quote_spanned! {expr.span()=>
@@ -139,10 +121,9 @@ fn start(
         },
         (None, None) => quote!(#krate::__private::Parent::Current),
     };
-    let link_pushes = options
-        .links
-        .iter()
-        .map(|(_, expr)| quote_spanned!(expr.span()=> #links.push(&(#expr));));
+    let link_pushes = options.links.iter().map(|(_, expr)| {
+        quote_spanned!(expr.span()=> #links.push(&(#expr));)
+    });
     let link_closure = if options.links.is_empty() {
         quote!(|_| {})
     } else {
@@ -167,12 +148,7 @@ fn start(
 }
 
 /// One `record` call per `attrs(..)` entry and `#[attr]` parameter.
-fn attribute_records(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    sink: &Ident,
-) -> Vec<TokenStream> {
+fn attribute_records(krate: &TokenStream, options: &Options, function: &TracedFn, sink: &Ident) -> Vec<TokenStream> {
     let mut records = Vec::new();
     for entry in options.attrs.iter().flat_map(|(_, entries)| entries) {
         let key = &entry.key;
@@ -186,19 +162,11 @@ fn attribute_records(
         let (name, key) = match &param.binding {
             Binding::Ident(ident) => (
                 ident.to_token_stream(),
-                attr.key
-                    .as_ref()
-                    .map_or_else(|| unraw(ident), syn::LitStr::value),
+                attr.key.as_ref().map_or_else(|| unraw(ident), syn::LitStr::value),
             ),
-            Binding::Pattern {
-                renamed: Some(renamed),
-                ..
-            } => (
+            Binding::Pattern { renamed: Some(renamed), .. } => (
                 renamed.to_token_stream(),
-                attr.key
-                    .as_ref()
-                    .map(syn::LitStr::value)
-                    .unwrap_or_default(),
+                attr.key.as_ref().map(syn::LitStr::value).unwrap_or_default(),
             ),
             Binding::Pattern { renamed: None, .. } | Binding::Receiver => continue,
         };
@@ -216,16 +184,13 @@ fn unraw(ident: &Ident) -> String {
 
 /// `let PATTERN = __traced_argN;` for every renamed pattern parameter.
 fn pattern_bindings(function: &TracedFn) -> TokenStream {
-    let lets = function
-        .params
-        .iter()
-        .filter_map(|param| match &param.binding {
-            Binding::Pattern {
-                pat,
-                renamed: Some(renamed),
-            } => Some(quote!(let #pat = #renamed;)),
-            _ => None,
-        });
+    let lets = function.params.iter().filter_map(|param| match &param.binding {
+        Binding::Pattern {
+            pat,
+            renamed: Some(renamed),
+        } => Some(quote!(let #pat = #renamed;)),
+        _ => None,
+    });
     quote!(#(#lets)*)
 }
 
@@ -277,18 +242,8 @@ fn return_type(function: &TracedFn) -> Option<&Type> {
     }
 }
 
-fn sync_body(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    locals: &Locals,
-) -> TokenStream {
-    let Locals {
-        span,
-        value,
-        recorder,
-        ..
-    } = locals;
+fn sync_body(krate: &TokenStream, options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
+    let Locals { span, value, recorder, .. } = locals;
     let block = &function.block;
     let patterns = pattern_bindings(function);
     let annotation = match return_type(function) {
@@ -305,12 +260,7 @@ fn sync_body(
     }
 }
 
-fn async_fn(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    locals: &Locals,
-) -> (TokenStream, TokenStream) {
+fn async_fn(krate: &TokenStream, options: &Options, function: &TracedFn, locals: &Locals) -> (TokenStream, TokenStream) {
     let Locals {
         span,
         value,
@@ -319,10 +269,7 @@ fn async_fn(
         ..
     } = locals;
     let mut sig = function.sig.clone();
-    let async_span = sig
-        .asyncness
-        .take()
-        .map_or_else(Span::call_site, |a| a.span);
+    let async_span = sig.asyncness.take().map_or_else(Span::call_site, |a| a.span);
     let output = match &sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => ty.to_token_stream(),
@@ -334,14 +281,11 @@ fn async_fn(
     sig.output = syn::parse_quote_spanned! {output_span=>
         -> impl ::core::future::Future<Output = #output>
     };
-    let keep_alive = function
-        .params
-        .iter()
-        .filter_map(|param| match &param.binding {
-            Binding::Receiver => Some(quote!(let _ = &self;)),
-            Binding::Ident(ident) => Some(quote!(let _ = &#ident;)),
-            Binding::Pattern { .. } => None,
-        });
+    let keep_alive = function.params.iter().filter_map(|param| match &param.binding {
+        Binding::Receiver => Some(quote!(let _ = &self;)),
+        Binding::Ident(ident) => Some(quote!(let _ = &#ident;)),
+        Binding::Pattern { .. } => None,
+    });
     let patterns = pattern_bindings(function);
     let block = &function.block;
     let annotation = match return_type(function) {

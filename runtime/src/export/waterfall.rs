@@ -42,16 +42,8 @@ pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> St
     let Some(first) = spans.first() else {
         return String::new();
     };
-    let start = spans
-        .iter()
-        .map(|s| s.start_time)
-        .min()
-        .unwrap_or(first.start_time);
-    let end = spans
-        .iter()
-        .map(|s| s.end_time)
-        .max()
-        .unwrap_or(first.end_time);
+    let start = spans.iter().map(|s| s.start_time).min().unwrap_or(first.start_time);
+    let end = spans.iter().map(|s| s.end_time).max().unwrap_or(first.end_time);
     let total = end.duration_since(start).unwrap_or_default();
 
     let ids: HashMap<SpanId, usize> = spans
@@ -72,31 +64,17 @@ pub(crate) fn render(spans: &[SpanData], service_name: &str, style: Style) -> St
     let header = format!(
         "trace {} · {} · {} span{} · {}",
         first.span_context.trace_id(),
-        if service_name.is_empty() {
-            "unknown_service"
-        } else {
-            service_name
-        },
+        if service_name.is_empty() { "unknown_service" } else { service_name },
         spans.len(),
         if spans.len() == 1 { "" } else { "s" },
         format_duration(total),
     );
     let _ = writeln!(out, "{}", style.paint("1", &header));
-    let layout = Layout {
-        start,
-        total,
-        style,
-    };
+    let layout = Layout { start, total, style };
     let roots = children.get(&None).cloned().unwrap_or_default();
     let count = roots.len();
     for (n, root) in roots.into_iter().enumerate() {
-        layout.write_span(
-            &mut out,
-            spans,
-            &children,
-            root,
-            Prefix::root(n + 1 == count),
-        );
+        layout.write_span(&mut out, spans, &children, root, Prefix::root(n + 1 == count));
     }
     out
 }
@@ -149,10 +127,7 @@ impl Layout {
     ) {
         let span = &spans[index];
         let failed = matches!(span.status, Status::Error { .. });
-        let duration = span
-            .end_time
-            .duration_since(span.start_time)
-            .unwrap_or_default();
+        let duration = span.end_time.duration_since(span.start_time).unwrap_or_default();
         let name = fit(&format!("{}{}", prefix.branch, span.name), NAME_WIDTH);
         let kind = kind_name(&span.span_kind);
         let bar = self.bar(span.start_time, span.end_time);
@@ -169,11 +144,7 @@ impl Layout {
             self.style.paint(if failed { "31" } else { "36" }, &bar),
         );
         if let Status::Error { description } = &span.status {
-            let text = if description.is_empty() {
-                "error"
-            } else {
-                description.as_ref()
-            };
+            let text = if description.is_empty() { "error" } else { description.as_ref() };
             let line = fit(&format!("{}✗ {text}", prefix.detail), LINE_WIDTH);
             let _ = writeln!(out, "{}", self.style.paint("31", &line));
         }
@@ -189,10 +160,7 @@ impl Layout {
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
         if !attributes.is_empty() {
-            let line = fit(
-                &format!("{}{}", prefix.detail, attributes.join(" · ")),
-                LINE_WIDTH,
-            );
+            let line = fit(&format!("{}{}", prefix.detail, attributes.join(" · ")), LINE_WIDTH);
             let _ = writeln!(out, "{}", self.style.paint("2", &line));
         }
         let kids = children
