@@ -38,6 +38,7 @@ mod export;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
+mod lean;
 pub mod messaging;
 pub mod propagation;
 mod suppress;

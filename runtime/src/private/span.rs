@@ -2,15 +2,17 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
+use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer, TracerProvider,
+    Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
 };
-use opentelemetry::{Context, ContextGuard, KeyValue, Value, global};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
 use super::attr::Attributes;
 use super::outcome::ErrorRef;
 use super::site::CallSite;
-use crate::dispatch;
+use crate::dispatch::{self, Target};
+use crate::lean::LeanTracerProvider;
 
 /// Where a new span hangs in the trace.
 #[derive(Debug)]
@@ -70,6 +72,26 @@ impl<T: LinkTarget> LinkTarget for Option<T> {
     }
 }
 
+/// What the parent context decides before any provider is asked.
+struct ParentState {
+    /// Telemetry is suppressed there: no span.
+    suppressed: bool,
+    /// Its span is valid and not sampled.
+    unsampled: bool,
+}
+
+impl ParentState {
+    #[inline]
+    fn of(cx: &Context) -> ParentState {
+        let span = cx.span();
+        let parent = span.span_context();
+        ParentState {
+            suppressed: cx.is_telemetry_suppressed(),
+            unsampled: parent.is_valid() && !parent.is_sampled(),
+        }
+    }
+}
+
 /// The span of one call of a traced function, or nothing when no span is made
 /// (no provider, suppressed). Ends the span when dropped.
 #[derive(Debug)]
@@ -81,10 +103,14 @@ pub struct Span {
 enum State {
     /// No span: nothing installed, or suppressed beneath.
     Off,
-    /// A span of ours, current in this context.
-    Span(Context),
+    /// A span of ours, current in this context; whether it records, known
+    /// when it started (so asking takes no lock).
+    Span(Context, bool),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
+    /// No span under an unsampled explicit parent, which is made current so
+    /// that what runs beneath inherits its decision and trace.
+    Inherited(Context),
 }
 
 impl Span {
@@ -99,47 +125,36 @@ impl Span {
         if !dispatch::provider_installed() {
             return Span { state: State::Off };
         }
-        let suppressed = match parent {
-            Parent::Explicit(cx) => cx.is_telemetry_suppressed(),
-            Parent::Current | Parent::Root => Context::is_current_telemetry_suppressed(),
+        let parent_state = match parent {
+            Parent::Explicit(cx) => ParentState::of(cx),
+            Parent::Current => Context::map_current(ParentState::of),
+            Parent::Root => ParentState {
+                suppressed: Context::is_current_telemetry_suppressed(),
+                unsampled: false,
+            },
         };
-        if suppressed {
+        if parent_state.suppressed {
             return Span { state: State::Off };
         }
-        Self::start_recording(site, parent, links, attributes)
+        if parent_state.unsampled && dispatch::unsampled_parents_drop() {
+            return Span::unsampled(parent);
+        }
+        match dispatch::target(site) {
+            Target::Off => Span { state: State::Off },
+            Target::Lean(provider) => start_lean(&provider, site, parent, links, attributes),
+            Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
+        }
     }
 
-    #[inline(never)]
-    fn start_recording<L, A>(
-        site: &'static CallSite,
-        parent: Parent<'_>,
-        links: L,
-        attributes: A,
-    ) -> Span
-    where
-        L: FnOnce(&mut Links),
-        A: FnOnce(&mut Attributes),
-    {
-        let mut link_sink = Links::default();
-        links(&mut link_sink);
-        let current = Context::current();
-        let (parent_cx, base_cx) = match parent {
-            Parent::Current => (None, current),
-            Parent::Root => (Some(Context::new()), current),
-            Parent::Explicit(cx) => (None, cx.clone()),
-        };
-        let span = build(site, link_sink, parent_cx.as_ref().unwrap_or(&base_cx));
-        let cx = base_cx.with_span(span);
-        let span_ref = cx.span();
-        if span_ref.is_recording() {
-            let mut sink = Attributes::new();
-            attributes(&mut sink);
-            if !sink.is_empty() {
-                span_ref.set_attributes(sink.into_inner());
-            }
-        }
-        Span {
-            state: State::Span(cx),
+    /// No span of ours under an unsampled parent: the current context already
+    /// carries the parent's decision; an explicit parent is made current.
+    #[inline]
+    fn unsampled(parent: Parent<'_>) -> Span {
+        match parent {
+            Parent::Explicit(cx) => Span {
+                state: State::Inherited(cx.clone()),
+            },
+            Parent::Current | Parent::Root => Span { state: State::Off },
         }
     }
 
@@ -160,8 +175,8 @@ impl Span {
     #[inline]
     pub fn is_recording(&self) -> bool {
         match &self.state {
-            State::Span(cx) => cx.span().is_recording(),
-            State::Off | State::Suppressed(_) => false,
+            State::Span(_, recording) => *recording,
+            State::Off | State::Suppressed(_) | State::Inherited(_) => false,
         }
     }
 
@@ -195,7 +210,7 @@ impl Span {
     pub(crate) fn context(&self) -> Option<&Context> {
         match &self.state {
             State::Off => None,
-            State::Span(cx) | State::Suppressed(cx) => Some(cx),
+            State::Span(cx, _) | State::Suppressed(cx) | State::Inherited(cx) => Some(cx),
         }
     }
 
@@ -203,19 +218,20 @@ impl Span {
     #[inline]
     pub fn recorder(&self) -> Recorder<'_> {
         match &self.state {
-            State::Span(cx) => Recorder::Span(cx.span()),
-            State::Off | State::Suppressed(_) => Recorder::Off,
+            State::Span(cx, true) => Recorder::Span(cx.span()),
+            State::Span(_, false) => Recorder::Off,
+            State::Off | State::Suppressed(_) | State::Inherited(_) => Recorder::Off,
         }
     }
 
     pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
-        if let State::Span(cx) = &self.state {
+        if let State::Span(cx, _) = &self.state {
             record_panic(&cx.span(), payload);
         }
     }
 
     pub(crate) fn record_cancelled(&self) {
-        if let State::Span(cx) = &self.state {
+        if let State::Span(cx, _) = &self.state {
             cx.span().add_event("cancelled", Vec::new());
         }
     }
@@ -223,25 +239,137 @@ impl Span {
 
 impl Drop for Span {
     fn drop(&mut self) {
-        if let State::Span(cx) = &self.state {
+        if let State::Span(cx, _) = &self.state {
             cx.span().end();
         }
     }
 }
 
-fn build(site: &'static CallSite, links: Links, parent_cx: &Context) -> global::BoxedSpan {
-    let tracer = global::tracer_provider().tracer_with_scope(site.scope().clone());
+/// The `code.*` attributes every span carries, then room for the call's own.
+fn site_attributes(site: &'static CallSite, room: usize) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(3 + room);
+    attributes.extend([
+        KeyValue::new(Key::from_static_str("code.function.name"), site.function),
+        KeyValue::new(Key::from_static_str("code.file.path"), site.file),
+        KeyValue::new(
+            Key::from_static_str("code.line.number"),
+            i64::from(site.line),
+        ),
+    ]);
+    attributes
+}
+
+/// Room reserved for attributes beyond the `code.*` ones, so that a few
+/// `#[attr]`s need no second allocation.
+const ATTRIBUTE_ROOM: usize = 4;
+
+/// A span of the lean provider: sampled before anything is allocated, and an
+/// unsampled child of an unsampled parent costs no allocation at all (the
+/// parent stays current, which is what its children would see anyway).
+#[inline(never)]
+fn start_lean<L, A>(
+    provider: &LeanTracerProvider,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    links: L,
+    attributes: A,
+) -> Span
+where
+    L: FnOnce(&mut Links),
+    A: FnOnce(&mut Attributes),
+{
+    let mut link_sink = Links::default();
+    links(&mut link_sink);
+    let kind = site.kind.to_otel();
+    let sample = |cx: &Context| provider.sample(cx, site.name, &kind, &[], &link_sink.links);
+    let sampled = match parent {
+        Parent::Current => Context::map_current(sample),
+        Parent::Root => sample(&Context::new()),
+        Parent::Explicit(cx) => sample(cx),
+    };
+    let Some(sampled) = sampled else {
+        return Span { state: State::Off };
+    };
+    if !sampled.is_recording() {
+        if sampled.has_parent() {
+            return Span::unsampled(parent);
+        }
+        // A dropped root still becomes current, as a bare span context:
+        // no span object to box, nothing to end.
+        let unsampled = provider.unsampled_context(sampled);
+        let cx = match parent {
+            Parent::Explicit(cx) => cx.with_remote_span_context(unsampled),
+            Parent::Current | Parent::Root => {
+                Context::map_current(|cx| cx.with_remote_span_context(unsampled))
+            }
+        };
+        return Span {
+            state: State::Inherited(cx),
+        };
+    }
+    let mut sink = Attributes::from_items(site_attributes(site, ATTRIBUTE_ROOM));
+    if sampled.is_recording() {
+        attributes(&mut sink);
+    }
+    let recording = sampled.is_recording();
+    let span = provider.start(
+        sampled,
+        site.scope(),
+        Cow::Borrowed(site.name),
+        kind,
+        sink.into_inner(),
+        link_sink.links,
+    );
+    let cx = match parent {
+        Parent::Explicit(cx) => cx.with_span(span),
+        Parent::Current | Parent::Root => Context::map_current(|cx| cx.with_span(span)),
+    };
+    Span {
+        state: State::Span(cx, recording),
+    }
+}
+
+/// A span of a provider installed by somebody else, through this call site's
+/// cached tracer.
+#[inline(never)]
+fn start_foreign<L, A>(
+    tracer: &BoxedTracer,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    links: L,
+    attributes: A,
+) -> Span
+where
+    L: FnOnce(&mut Links),
+    A: FnOnce(&mut Attributes),
+{
+    let mut link_sink = Links::default();
+    links(&mut link_sink);
+    let current = Context::current();
+    let (parent_cx, base_cx) = match parent {
+        Parent::Current => (None, current),
+        Parent::Root => (Some(Context::new()), current),
+        Parent::Explicit(cx) => (None, cx.clone()),
+    };
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
         .with_kind(site.kind.to_otel())
-        .with_attributes([
-            KeyValue::new("code.function.name", site.function),
-            KeyValue::new("code.file.path", site.file),
-            KeyValue::new("code.line.number", i64::from(site.line)),
-        ]);
-    if !links.links.is_empty() {
-        builder = builder.with_links(links.links);
+        .with_attributes(site_attributes(site, 0));
+    if !link_sink.links.is_empty() {
+        builder = builder.with_links(link_sink.links);
     }
-    tracer.build_with_context(builder, parent_cx)
+    let mut span = tracer.build_with_context(builder, parent_cx.as_ref().unwrap_or(&base_cx));
+    // Attributes go on the span before it is shared: no lock.
+    let recording = opentelemetry::trace::Span::is_recording(&span);
+    if recording {
+        let mut sink = Attributes::new();
+        attributes(&mut sink);
+        if !sink.is_empty() {
+            opentelemetry::trace::Span::set_attributes(&mut span, sink.into_inner());
+        }
+    }
+    Span {
+        state: State::Span(base_cx.with_span(span), recording),
+    }
 }
 
 /// A sync traced call in progress: the span is current until this drops.

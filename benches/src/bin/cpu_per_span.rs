@@ -1,0 +1,161 @@
+//! Total process CPU per recorded span (calling thread + export or collector
+//! thread), for each library, over a fixed number of spans on one thread:
+//! `/proc/self/stat` before and after the loop and a flush.
+//!
+//! `cargo run --release -p traced-benches --bin cpu_per_span [SPANS]`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::trace::Sampler;
+use traced_benches::{
+    CountingExporter, CountingReporter, QUEUE, fastrace_fns, process_cpu, sdk_batch_provider,
+    sdk_fns, traced_fns, tracing_fns, tracing_subscriber_for, uninstall,
+};
+
+struct Measured {
+    wall: Duration,
+    cpu: Duration,
+    delivered: u64,
+    dropped: u64,
+}
+
+fn measure(spans: u64, run: impl FnOnce(u64) -> (u64, u64)) -> Measured {
+    let cpu = process_cpu();
+    let start = Instant::now();
+    let (delivered, dropped) = run(spans);
+    let wall = start.elapsed();
+    Measured {
+        wall,
+        cpu: process_cpu() - cpu,
+        delivered,
+        dropped,
+    }
+}
+
+type Row = (&'static str, Measured);
+
+fn run(
+    rows: &mut Vec<Row>,
+    only: &str,
+    spans: u64,
+    name: &'static str,
+    pipeline: impl FnOnce(u64) -> (u64, u64),
+) {
+    if name.contains(only) {
+        rows.push((name, measure(spans, pipeline)));
+    }
+}
+
+fn main() {
+    let spans: u64 = std::env::args()
+        .nth(1)
+        .map_or(1_000_000, |arg| arg.parse().expect("SPANS is a number"));
+    // An optional second argument keeps only the pipelines whose name holds it.
+    let only = std::env::args().nth(2).unwrap_or_default();
+    let default_sampler = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
+    let mut rows = Vec::new();
+
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "#[traced] (lean pipeline, batch)",
+        |spans| {
+            let exporter = CountingExporter::default();
+            let pipeline =
+                traced::__private::install_pipeline(exporter.clone(), default_sampler(), QUEUE);
+            for _ in 0..spans {
+                black_box(traced_fns::sync(black_box(1)));
+            }
+            pipeline.force_flush().expect("flush");
+            let dropped = pipeline.dropped_spans();
+            pipeline.shutdown().expect("shutdown");
+            (exporter.exported(), dropped)
+        },
+    );
+
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "SDK by hand (SDK batch)",
+        |spans| {
+            let exporter = CountingExporter::default();
+            let provider = sdk_batch_provider(exporter.clone(), default_sampler());
+            opentelemetry::global::set_tracer_provider(provider.clone());
+            let tracer = sdk_fns::tracer();
+            for _ in 0..spans {
+                black_box(sdk_fns::sync(&tracer, black_box(1)));
+            }
+            provider.force_flush().expect("flush");
+            uninstall();
+            let _ = provider.shutdown();
+            (exporter.exported(), spans - exporter.exported())
+        },
+    );
+
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "tracing #[instrument] + tracing-opentelemetry (SDK batch)",
+        |spans| {
+            let exporter = CountingExporter::default();
+            let provider = sdk_batch_provider(exporter.clone(), default_sampler());
+            tracing::subscriber::with_default(tracing_subscriber_for(&provider), || {
+                for _ in 0..spans {
+                    black_box(tracing_fns::sync(black_box(1)));
+                }
+            });
+            provider.force_flush().expect("flush");
+            let _ = provider.shutdown();
+            (exporter.exported(), spans - exporter.exported())
+        },
+    );
+
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "fastrace #[trace] (roots of 1 024)",
+        |spans| {
+            let reporter = CountingReporter::default();
+            fastrace::set_reporter(reporter.clone(), fastrace::collector::Config::default());
+            let mut left = spans;
+            let mut roots = 0;
+            while left > 0 {
+                let n = left.min(1024);
+                let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+                {
+                    let _parent = root.set_local_parent();
+                    for _ in 0..n {
+                        black_box(fastrace_fns::sync(black_box(1)));
+                    }
+                }
+                drop(root);
+                roots += 1;
+                left -= n;
+            }
+            fastrace::flush();
+            let reported = reporter.reported().saturating_sub(roots);
+            (reported, spans - reported.min(spans))
+        },
+    );
+
+    println!("{spans} spans on one thread; wall includes the final flush");
+    println!(
+        "{:<58} {:>12} {:>12} {:>10} {:>8}",
+        "pipeline", "wall ns/span", "CPU ns/span", "delivered", "dropped"
+    );
+    for (name, m) in rows {
+        println!(
+            "{:<58} {:>12.0} {:>12.0} {:>10} {:>8}",
+            name,
+            m.wall.as_nanos() as f64 / spans as f64,
+            m.cpu.as_nanos() as f64 / spans as f64,
+            m.delivered,
+            m.dropped
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! The same trivial function instrumented five ways, and the set-ups the
+//! benchmarks, the allocation counts and the CPU measurements share.
+//!
+//! Every instrumented variant makes the same span: name, kind `internal`, the
+//! three `code.*` attributes `#[traced]` records, current while the body runs.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Duration;
+
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
+};
+
+/// The body every variant wraps.
+#[inline(never)]
+pub fn work(x: u64) -> u64 {
+    black_box(x).wrapping_mul(31).rotate_left(7)
+}
+
+/// Runs a future that never waits to completion with one poll.
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut TaskContext::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("benchmarked futures complete in one poll"),
+    }
+}
+
+/// No instrumentation at all.
+pub mod plain {
+    #[inline(never)]
+    pub fn sync(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[inline(never)]
+    pub async fn run(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[inline(never)]
+    pub fn attrs(x: u64, name: &str, flag: bool) -> u64 {
+        super::work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+}
+
+/// `#[traced]`.
+pub mod traced_fns {
+    use traced::traced;
+
+    #[traced]
+    #[inline(never)]
+    pub fn sync(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[traced]
+    pub async fn run(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[traced]
+    #[inline(never)]
+    pub fn attrs(#[attr] x: u64, #[attr] name: &str, #[attr] flag: bool) -> u64 {
+        super::work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+}
+
+/// The same spans written by hand against the OpenTelemetry API, with a
+/// tracer the caller keeps (the fastest way to use the SDK by hand).
+pub mod sdk_fns {
+    use super::*;
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::global::BoxedTracer;
+
+    fn start(
+        tracer: &BoxedTracer,
+        name: &'static str,
+        function: &'static str,
+        line: i64,
+    ) -> Context {
+        let span = tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .with_attributes([
+                KeyValue::new("code.function.name", function),
+                KeyValue::new("code.file.path", file!()),
+                KeyValue::new("code.line.number", line),
+            ])
+            .start(tracer);
+        Context::current_with_span(span)
+    }
+
+    #[inline(never)]
+    pub fn sync(tracer: &BoxedTracer, x: u64) -> u64 {
+        let _attached = start(tracer, "sync", "traced_benches::sdk_fns::sync", 1).attach();
+        work(x)
+    }
+
+    pub fn run(tracer: &BoxedTracer, x: u64) -> impl Future<Output = u64> + use<> {
+        let cx = start(tracer, "run", "traced_benches::sdk_fns::run", 2);
+        async move { work(x) }.with_context(cx)
+    }
+
+    #[inline(never)]
+    pub fn attrs(tracer: &BoxedTracer, x: u64, name: &str, flag: bool) -> u64 {
+        let cx = start(tracer, "attrs", "traced_benches::sdk_fns::attrs", 3);
+        let span = cx.span();
+        if span.is_recording() {
+            span.set_attributes([
+                KeyValue::new("x", x as i64),
+                KeyValue::new("name", name.to_owned()),
+                KeyValue::new("flag", flag),
+            ]);
+        }
+        let _attached = cx.attach();
+        work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+
+    /// The tracer a hand-written program would keep for these spans.
+    pub fn tracer() -> BoxedTracer {
+        global::tracer_with_scope(InstrumentationScope::builder("traced-benches").build())
+    }
+}
+
+/// tracing's `#[instrument]`, exported through tracing-opentelemetry.
+pub mod tracing_fns {
+    #[tracing::instrument(skip_all)]
+    #[inline(never)]
+    pub fn sync(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn run(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[tracing::instrument(skip_all, fields(x = x, name = name, flag = flag))]
+    #[inline(never)]
+    pub fn attrs(x: u64, name: &str, flag: bool) -> u64 {
+        super::work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+}
+
+/// fastrace's `#[trace]`.
+pub mod fastrace_fns {
+    #[fastrace::trace]
+    #[inline(never)]
+    pub fn sync(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[fastrace::trace]
+    pub async fn run(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[fastrace::trace(properties = { "x": "{x}", "name": "{name}", "flag": "{flag}" })]
+    #[inline(never)]
+    pub fn attrs(x: u64, name: &str, flag: bool) -> u64 {
+        super::work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+}
+
+/// A span exporter that counts what reaches it and lets it go: the pipeline's
+/// cost without the network's.
+#[derive(Clone, Debug, Default)]
+pub struct CountingExporter {
+    exported: Arc<AtomicU64>,
+}
+
+impl CountingExporter {
+    pub fn exported(&self) -> u64 {
+        self.exported.load(Ordering::Relaxed)
+    }
+}
+
+impl SpanExporter for CountingExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.exported
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        drop(black_box(batch));
+        Ok(())
+    }
+}
+
+/// The same for fastrace's collector.
+#[derive(Clone, Debug, Default)]
+pub struct CountingReporter {
+    reported: Arc<AtomicU64>,
+}
+
+impl CountingReporter {
+    pub fn reported(&self) -> u64 {
+        self.reported.load(Ordering::Relaxed)
+    }
+}
+
+impl fastrace::collector::Reporter for CountingReporter {
+    fn report(&mut self, spans: Vec<fastrace::collector::SpanRecord>) {
+        self.reported
+            .fetch_add(spans.len() as u64, Ordering::Relaxed);
+        drop(black_box(spans));
+    }
+}
+
+/// Queue size for the recorded benchmarks: large enough that no span is
+/// dropped while the export thread catches up (drops are counted and shown).
+pub const QUEUE: usize = 1 << 18;
+
+/// An SDK provider with a batch processor to `exporter` and a queue of `QUEUE`.
+pub fn sdk_batch_provider(exporter: CountingExporter, sampler: Sampler) -> SdkTracerProvider {
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(QUEUE)
+                .with_max_export_batch_size(512)
+                .with_scheduled_delay(Duration::from_millis(200))
+                .build(),
+        )
+        .build();
+    SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(sampler)
+        .build()
+}
+
+/// An SDK provider whose spans are made and then dropped: no processor.
+pub fn sdk_bare_provider(sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder().with_sampler(sampler).build()
+}
+
+/// A tracing subscriber exporting through tracing-opentelemetry to `provider`.
+pub fn tracing_subscriber_for(
+    provider: &SdkTracerProvider,
+) -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let tracer = provider.tracer("traced-benches");
+    tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer))
+}
+
+/// A context whose span is remote and not sampled: what an incoming request
+/// with `traceparent: ..-00` looks like.
+pub fn unsampled_parent() -> Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c_u128),
+        SpanId::from(0xb7ad_6b71_6920_3331_u64),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    ))
+}
+
+/// Removes any provider from the global slot.
+pub fn uninstall() {
+    global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
+}
+
+/// Total CPU time (user + system, every thread) this process has used.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // The kernel reports in USER_HZ, 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
