@@ -3,7 +3,8 @@
 //! `#[traced]` turns a function (sync or async, free or method) into a span;
 //! `#[traced_impl]` does the same for every method of an impl block. Spans are
 //! real OpenTelemetry spans created through the global tracer provider, so they
-//! interoperate with any other OpenTelemetry instrumentation.
+//! interoperate with any other OpenTelemetry instrumentation, and go out over
+//! OTLP to any collector, or print as a waterfall when there is none.
 //!
 //! ```
 //! use traced::traced;
@@ -20,8 +21,31 @@
 //! load_cart(7).unwrap();
 //! ```
 //!
-//! See the crate README for the full reference of options, propagation and
-//! configuration.
+//! # Where things are
+//!
+//! | | |
+//! |---|---|
+//! | [`traced`], [`traced_impl`], [`untraced`] | the attributes (options in the README) |
+//! | [`init`], [`Config`], [`TracingGuard`] | set-up from `OTEL_*` or code; flush on drop |
+//! | [`propagation`] | `inject` / `extract` over headers, metadata and message attributes |
+//! | [`messaging`] | PRODUCER and CONSUMER spans for any queue |
+//! | [`spawn`], [`spawn_thread`], [`FutureExt`] | carry the context into tasks and threads |
+//! | [`suppress`], [`suppressed`] | trace nothing beneath, tell downstream not to sample |
+//! | [`current`] | attributes, events, errors and baggage on the current span |
+//! | `integrations` | HTTP server/client, reqwest and tonic layers (features below) |
+//! | `testing` | capture real spans in tests (feature `testing`) |
+//!
+//! # Features
+//!
+//! | feature | default | gives |
+//! |---|---|---|
+//! | `otlp` | yes | OTLP export over gRPC and HTTP/protobuf |
+//! | `tokio` | yes | [`spawn`], [`spawn_blocking`] |
+//! | `tower` | | `integrations::HttpServerLayer`, `integrations::HttpClientLayer` |
+//! | `axum` | | route templates, original URIs and peer addresses for the server layer |
+//! | `reqwest` | | `integrations::TracingMiddleware` for reqwest-middleware |
+//! | `grpc` | | tonic layers and the `MetadataMap` carrier |
+//! | `testing` | | `testing::capture` and friends |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -52,8 +76,8 @@ pub use config::{
 };
 pub use export::DeliveryReport;
 pub use init::{InitError, ShutdownError, TracingGuard, init};
-/// Carries a context into a future: `fut.with_current_context()` makes the
-/// context current now the current one during every poll of `fut`;
+/// Carries a context into a future: `fut.with_current_context()` keeps the
+/// context that is current now current during every poll of `fut`;
 /// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed
 /// to an executor (`tokio::spawn`, `join_set.spawn`, a stream), where the
 /// task would otherwise start with an empty context and a new trace. See
