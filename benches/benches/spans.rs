@@ -12,9 +12,9 @@ use criterion::{BenchmarkGroup, Criterion};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, QUEUE, fastrace_fns, plain, ready, sdk_bare_provider,
-    sdk_batch_provider, sdk_fns, traced_fns, tracing_fns, tracing_subscriber_for, uninstall,
-    unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_with_sampler, plain, ready,
+    sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
+    tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Calls made by the timed loops, to check every recorded span arrived.
@@ -157,8 +157,8 @@ fn explicitly_off(c: &mut Criterion) {
 }
 
 fn suppressed(c: &mut Criterion) {
-    let pipeline =
-        traced::__private::install_pipeline(CountingExporter::default(), Sampler::AlwaysOn, QUEUE);
+    let pipeline = sdk_batch_provider(CountingExporter::default(), Sampler::AlwaysOn);
+    opentelemetry::global::set_tracer_provider(pipeline.clone());
     let mut group = c.benchmark_group("suppressed");
     {
         let _quiet = Context::current().with_telemetry_suppressed().attach();
@@ -166,6 +166,7 @@ fn suppressed(c: &mut Criterion) {
             black_box(traced_fns::sync(black_box(1)));
         });
     }
+    uninstall();
     pipeline.shutdown().expect("pipeline shutdown");
     let provider = sdk_bare_provider(Sampler::AlwaysOn);
     opentelemetry::global::set_tracer_provider(provider.clone());
@@ -184,11 +185,7 @@ fn sampled_out(c: &mut Criterion) {
     let mut group = c.benchmark_group("sampled_out");
     let default_sampler = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
     {
-        let pipeline = traced::__private::install_pipeline(
-            CountingExporter::default(),
-            default_sampler(),
-            QUEUE,
-        );
+        let guard = init_with_sampler(default_sampler());
         let _parent = unsampled_parent().attach();
         bench(&mut group, "traced/sync (parent not sampled)", || {
             black_box(traced_fns::sync(black_box(1)));
@@ -197,18 +194,14 @@ fn sampled_out(c: &mut Criterion) {
             black_box(ready(traced_fns::run(black_box(1))));
         });
         drop(_parent);
-        pipeline.shutdown().expect("pipeline shutdown");
+        drop(guard);
     }
     {
-        let pipeline = traced::__private::install_pipeline(
-            CountingExporter::default(),
-            Sampler::TraceIdRatioBased(0.0),
-            QUEUE,
-        );
+        let guard = init_with_sampler(Sampler::TraceIdRatioBased(0.0));
         bench(&mut group, "traced/sync (ratio says no)", || {
             black_box(traced_fns::sync(black_box(1)));
         });
-        pipeline.shutdown().expect("pipeline shutdown");
+        drop(guard);
     }
     {
         opentelemetry::global::set_tracer_provider(sdk_bare_provider(default_sampler()));
@@ -278,13 +271,15 @@ fn recorded(c: &mut Criterion) {
     let mut group = c.benchmark_group("recorded");
     let mut report = Vec::new();
     {
+        // The pipeline `traced::init()` installs: the SDK provider with its
+        // batch processor, in the global slot.
         let exporter = CountingExporter::default();
         let mark = CALLS.load(Ordering::Relaxed);
-        let pipeline = traced::__private::install_pipeline(
+        let pipeline = sdk_batch_provider(
             exporter.clone(),
             Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-            QUEUE,
         );
+        opentelemetry::global::set_tracer_provider(pipeline.clone());
         let settle = || pipeline.force_flush().expect("flush");
         settled(&mut group, "traced/sync", settle, || {
             black_box(traced_fns::sync(black_box(1)));
@@ -300,14 +295,15 @@ fn recorded(c: &mut Criterion) {
             ));
         });
         pipeline.force_flush().expect("flush");
-        let dropped = pipeline.dropped_spans();
-        pipeline.shutdown().expect("pipeline shutdown");
+        let calls = calls_since(mark);
         report.push((
-            "traced (lean pipeline, batch)",
-            calls_since(mark),
+            "#[traced] (SDK batch pipeline, as init installs)",
+            calls,
             exporter.exported(),
-            dropped,
+            calls - exporter.exported(),
         ));
+        uninstall();
+        pipeline.shutdown().expect("pipeline shutdown");
     }
     {
         let exporter = CountingExporter::default();

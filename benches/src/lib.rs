@@ -220,12 +220,26 @@ impl fastrace::collector::Reporter for CountingReporter {
 /// dropped while the export thread catches up (drops are counted and shown).
 pub const QUEUE: usize = 1 << 18;
 
-/// An SDK provider with a batch processor to `exporter` and a queue of `QUEUE`.
+/// An SDK provider with a batch processor to `exporter` and a queue of
+/// `QUEUE`: the pipeline `traced::init()` installs, with the network left out.
+/// Install it with `opentelemetry::global::set_tracer_provider` for
+/// `#[traced]`, or hand it to a tracing layer.
 pub fn sdk_batch_provider(exporter: CountingExporter, sampler: Sampler) -> SdkTracerProvider {
+    batch_provider(exporter, sampler, QUEUE)
+}
+
+/// An SDK provider with a batch processor to `exporter`, holding at most
+/// `max_queue_size` spans; `traced::init()` builds the same, with the
+/// `OTEL_BSP_*` settings.
+pub fn batch_provider<E: SpanExporter + 'static>(
+    exporter: E,
+    sampler: Sampler,
+    max_queue_size: usize,
+) -> SdkTracerProvider {
     let processor = BatchSpanProcessor::builder(exporter)
         .with_batch_config(
             BatchConfigBuilder::default()
-                .with_max_queue_size(QUEUE)
+                .with_max_queue_size(max_queue_size)
                 .with_max_export_batch_size(512)
                 .with_scheduled_delay(Duration::from_millis(200))
                 .build(),
@@ -235,6 +249,16 @@ pub fn sdk_batch_provider(exporter: CountingExporter, sampler: Sampler) -> SdkTr
         .with_span_processor(processor)
         .with_sampler(sampler)
         .build()
+}
+
+/// `traced::init()` with `sampler` and no exporter: the provider a service
+/// gets, for spans that are sampled out and never reach an exporter anyway.
+pub fn init_with_sampler(sampler: Sampler) -> traced::TracingGuard {
+    traced::Config::new()
+        .exporter(traced::Exporter::None)
+        .sampler(sampler)
+        .init()
+        .expect("init with exporter none")
 }
 
 /// An SDK provider whose spans are made and then dropped: no processor.

@@ -9,9 +9,9 @@ use std::hint::black_box;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, QUEUE, fastrace_fns, plain, ready, sdk_bare_provider,
-    sdk_batch_provider, sdk_fns, traced_fns, tracing_fns, tracing_subscriber_for, uninstall,
-    unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_with_sampler, plain, ready,
+    sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
+    tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 struct Counting;
@@ -125,11 +125,8 @@ fn allocations_per_call() {
     let disabled = table.row("OTEL_SDK_DISABLED: traced/sync", per_call(traced_sync));
     drop(guard);
 
-    let pipeline = traced::__private::install_pipeline(
-        CountingExporter::default(),
-        Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        QUEUE,
-    );
+    // `traced::init()`'s own provider, parent-based: what a service gets.
+    let guard = init_with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
     let suppressed = {
         let _quiet = Context::current().with_telemetry_suppressed().attach();
         table.row("suppressed: traced/sync", per_call(traced_sync))
@@ -141,26 +138,25 @@ fn allocations_per_call() {
             table.row("parent not sampled: traced/async", per_call(traced_async)),
         )
     };
-    table.row(
-        "recorded (lean pipeline): traced/sync",
-        per_call(traced_sync),
+    drop(guard);
+
+    let guard = init_with_sampler(Sampler::TraceIdRatioBased(0.0));
+    table.row("ratio says no (root): traced/sync", per_call(traced_sync));
+    drop(guard);
+
+    // The pipeline `traced::init()` installs: the SDK batch processor.
+    let pipeline = sdk_batch_provider(
+        CountingExporter::default(),
+        Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
     );
+    opentelemetry::global::set_tracer_provider(pipeline.clone());
+    table.row("recorded (SDK batch): traced/sync", per_call(traced_sync));
+    table.row("recorded (SDK batch): traced/async", per_call(traced_async));
     table.row(
-        "recorded (lean pipeline): traced/async",
-        per_call(traced_async),
-    );
-    table.row(
-        "recorded (lean pipeline): traced/attrs3",
+        "recorded (SDK batch): traced/attrs3",
         per_call(traced_attrs),
     );
-    pipeline.shutdown().unwrap();
-
-    let pipeline = traced::__private::install_pipeline(
-        CountingExporter::default(),
-        Sampler::TraceIdRatioBased(0.0),
-        QUEUE,
-    );
-    table.row("ratio says no (root): traced/sync", per_call(traced_sync));
+    uninstall();
     pipeline.shutdown().unwrap();
 
     opentelemetry::global::set_tracer_provider(sdk_bare_provider(Sampler::AlwaysOn));

@@ -9,8 +9,9 @@
 //! - a provider somebody else installed: it is wrapped in a [`Watched`]
 //!   provider that forwards everything to it, and each thread keeps one tracer
 //!   per call site for it instead of asking the global slot on every call.
-//! - the lean provider `traced::init()` installs ([`install_lean`]): traced
-//!   calls use it directly, without boxing.
+//! - the SDK provider `traced::init()` installs ([`install_sdk`]): watched
+//!   the same way, and when its sampler follows the parent's decision, a
+//!   traced call under an unsampled parent makes no span without asking it.
 //!
 //! The placeholder and the watched wrappers are dropped when anybody installs
 //! another provider with `opentelemetry::global::set_tracer_provider`; their
@@ -37,19 +38,18 @@ use opentelemetry::trace::{
     TracerProvider,
 };
 use opentelemetry::{Context, InstrumentationScope, global};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::__private::CallSite;
-use crate::lean::{LeanTracer, LeanTracerProvider};
 
 const UNPROBED: u8 = 0;
 const NOTHING_INSTALLED: u8 = 1;
 const FOREIGN: u8 = 2;
-const LEAN: u8 = 3;
 
 static STATE: AtomicU8 = AtomicU8::new(UNPROBED);
-/// The installed lean provider samples by parent: an unsampled parent's
-/// children are dropped without asking it.
-static LEAN_PARENT_BASED: AtomicBool = AtomicBool::new(false);
+/// The provider `traced::init()` installed samples by parent: an unsampled
+/// parent's children are dropped without asking it.
+static PARENT_BASED: AtomicBool = AtomicBool::new(false);
 /// Changes whenever the provider behind the global slot may have changed:
 /// every thread's cache is stale once it does.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -61,17 +61,14 @@ static INSTALLED: Mutex<Installed> = Mutex::new(Installed::Nothing);
 enum Installed {
     Nothing,
     Foreign(GlobalTracerProvider),
-    Lean(LeanTracerProvider),
 }
 
 /// Where a traced call's span goes.
 pub(crate) enum Target {
     /// Nothing records spans.
     Off,
-    /// A provider installed by somebody else; this call site's tracer for it.
+    /// The installed provider; this call site's tracer for it.
     Foreign(Rc<BoxedTracer>),
-    /// The lean provider `traced::init()` installed.
-    Lean(Rc<LeanTracerProvider>),
 }
 
 /// Whether a tracer provider that can record spans is installed.
@@ -79,16 +76,17 @@ pub(crate) enum Target {
 pub(crate) fn provider_installed() -> bool {
     match STATE.load(Ordering::Acquire) {
         NOTHING_INSTALLED => false,
-        FOREIGN | LEAN => true,
+        FOREIGN => true,
         _ => probe(),
     }
 }
 
 /// Whether a span under an unsampled parent is dropped whatever else is
-/// known: true for the lean provider with a parent-based sampler.
+/// known: true for the provider `traced::init()` installed with a
+/// parent-based sampler.
 #[inline]
 pub(crate) fn unsampled_parents_drop() -> bool {
-    STATE.load(Ordering::Acquire) == LEAN && LEAN_PARENT_BASED.load(Ordering::Relaxed)
+    STATE.load(Ordering::Acquire) == FOREIGN && PARENT_BASED.load(Ordering::Relaxed)
 }
 
 /// Where `site`'s span goes; one atomic load when nothing is installed.
@@ -104,7 +102,6 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache {
         generation: u64::MAX,
         installed: Installed::Nothing,
-        lean: None,
         tracers: HashMap::default(),
     });
 }
@@ -112,7 +109,6 @@ thread_local! {
 struct Cache {
     generation: u64,
     installed: Installed,
-    lean: Option<Rc<LeanTracerProvider>>,
     tracers: HashMap<usize, Rc<BoxedTracer>, BuildHasherDefault<AddressHasher>>,
 }
 
@@ -125,23 +121,15 @@ fn cached_target(site: &'static CallSite) -> Target {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
-            cache.lean = match &installed {
-                Installed::Lean(provider) => Some(Rc::new(provider.clone())),
-                Installed::Nothing | Installed::Foreign(_) => None,
-            };
             cache.installed = installed;
             cache.tracers.clear();
             cache.generation = generation;
         }
         let Cache {
-            installed,
-            lean,
-            tracers,
-            ..
+            installed, tracers, ..
         } = &mut *cache;
         match installed {
             Installed::Nothing => Target::Off,
-            Installed::Lean(_) => lean.clone().map_or(Target::Off, Target::Lean),
             Installed::Foreign(provider) => {
                 let address = std::ptr::from_ref(site) as usize;
                 let tracer = tracers
@@ -180,7 +168,7 @@ fn probe() -> bool {
     let _probing = PROBING.lock().unwrap_or_else(PoisonError::into_inner);
     match STATE.load(Ordering::Acquire) {
         NOTHING_INSTALLED => return false,
-        FOREIGN | LEAN => return true,
+        FOREIGN => return true,
         _ => {}
     }
     let known = INSTALLED
@@ -188,7 +176,6 @@ fn probe() -> bool {
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
     let state = match known {
-        Installed::Lean(_) => LEAN,
         Installed::Foreign(_) => FOREIGN,
         Installed::Nothing if global_provider_is_noop() => {
             global::set_tracer_provider(Placeholder { _private: () });
@@ -209,17 +196,20 @@ fn probe() -> bool {
     state != NOTHING_INSTALLED
 }
 
-/// Installs `provider` as the global tracer provider; traced calls then use it
-/// directly. Installing another provider later replaces it as usual.
-pub(crate) fn install_lean(provider: LeanTracerProvider) {
+/// Installs `provider` as the global tracer provider, watched from the start;
+/// `samples_by_parent` says its sampler follows an unsampled parent's
+/// decision. Installing another provider later replaces it as usual.
+pub(crate) fn install_sdk(provider: SdkTracerProvider, samples_by_parent: bool) {
+    global::set_tracer_provider(provider);
+    let installed = global::tracer_provider();
     global::set_tracer_provider(Watched {
-        provider: provider.clone(),
+        provider: installed.clone(),
         _watch: Watch,
     });
-    LEAN_PARENT_BASED.store(provider.samples_by_parent(), Ordering::Relaxed);
-    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Lean(provider);
+    PARENT_BASED.store(samples_by_parent, Ordering::Relaxed);
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Foreign(installed);
     GENERATION.fetch_add(1, Ordering::AcqRel);
-    STATE.store(LEAN, Ordering::Release);
+    STATE.store(FOREIGN, Ordering::Release);
 }
 
 /// A no-op tracer hands the parent's span context back unchanged; an SDK
@@ -277,14 +267,6 @@ impl TracerProvider for Watched<GlobalTracerProvider> {
     }
 }
 
-impl TracerProvider for Watched<LeanTracerProvider> {
-    type Tracer = LeanTracer;
-
-    fn tracer_with_scope(&self, scope: InstrumentationScope) -> LeanTracer {
-        self.provider.tracer_with_scope(scope)
-    }
-}
-
 /// Dropped with the provider it watches, when that leaves the global slot.
 #[derive(Debug)]
 struct Watch;
@@ -292,6 +274,7 @@ struct Watch;
 impl Drop for Watch {
     fn drop(&mut self) {
         *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Nothing;
+        PARENT_BASED.store(false, Ordering::Relaxed);
         GENERATION.fetch_add(1, Ordering::AcqRel);
         STATE.store(UNPROBED, Ordering::Release);
     }
@@ -306,11 +289,10 @@ pub(crate) fn reprobe() {
 
 #[cfg(all(test, feature = "testing"))]
 mod tests {
-    use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler};
 
     use super::*;
     use crate::__private::{Kind, Parent, Span};
-    use crate::lean::LeanSettings;
 
     static SITE: CallSite = CallSite::new("dispatched", Kind::Internal, "f", "f.rs", 1, None, None);
 
@@ -319,9 +301,14 @@ mod tests {
     }
 
     fn sdk() -> (SdkTracerProvider, InMemorySpanExporter) {
+        sdk_sampled_by(Sampler::AlwaysOn)
+    }
+
+    fn sdk_sampled_by(sampler: Sampler) -> (SdkTracerProvider, InMemorySpanExporter) {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(exporter.clone())
+            .with_sampler(sampler)
             .build();
         (provider, exporter)
     }
@@ -348,14 +335,14 @@ mod tests {
         std::thread::spawn(call).join().unwrap();
         assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
 
-        let lean_spans = InMemorySpanExporter::default();
-        let lean = LeanTracerProvider::new(LeanSettings::default(), lean_spans.clone()).unwrap();
-        install_lean(lean.clone());
+        let (initialized, initialized_spans) =
+            sdk_sampled_by(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+        install_sdk(initialized.clone(), true);
+        assert!(unsampled_parents_drop());
         call();
-        // Other instrumentation reaches the lean provider through the global slot.
+        // Other instrumentation reaches it through the global slot.
         global::tracer("other").in_span("other", |_| {});
-        lean.force_flush().unwrap();
-        let names: Vec<_> = lean_spans
+        let names: Vec<_> = initialized_spans
             .get_finished_spans()
             .unwrap()
             .into_iter()
@@ -383,42 +370,24 @@ mod tests {
             call();
         });
         drop(span);
-        lean.force_flush().unwrap();
-        assert_eq!(lean_spans.get_finished_spans().unwrap().len(), 2);
+        assert_eq!(initialized_spans.get_finished_spans().unwrap().len(), 2);
         assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
 
-        let (sampled_out, sampled_out_spans) = {
-            let exporter = InMemorySpanExporter::default();
-            let settings = LeanSettings {
-                sampler: Sampler::AlwaysOff,
-                ..LeanSettings::default()
-            };
-            (
-                LeanTracerProvider::new(settings, exporter.clone()).unwrap(),
-                exporter,
-            )
-        };
-        install_lean(sampled_out.clone());
-        call();
-        // A dropped root is still current, unsampled, for what runs beneath.
-        let span = Span::start(&SITE, Parent::Root, |_| {}, |_| {});
-        assert!(!span.is_recording());
-        span.in_scope(|| {
-            let current = Context::current();
-            let span = current.span();
-            let context = span.span_context();
-            assert!(context.is_valid());
-            assert!(!context.is_sampled());
-            assert!(!context.is_remote());
-        });
-        sampled_out.force_flush().unwrap();
-        assert!(sampled_out_spans.get_finished_spans().unwrap().is_empty());
+        // A provider installed by hand afterwards: its sampler is unknown,
+        // so an unsampled parent's child is up to it.
+        let (always, always_spans) = sdk_sampled_by(Sampler::AlwaysOn);
+        global::set_tracer_provider(always.clone());
+        {
+            let _parent = unsampled.clone().attach();
+            call();
+        }
+        assert!(!unsampled_parents_drop());
+        assert_eq!(always_spans.get_finished_spans().unwrap().len(), 1);
+        assert_eq!(initialized_spans.get_finished_spans().unwrap().len(), 2);
 
         global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
         call();
         assert_eq!(STATE.load(Ordering::Acquire), NOTHING_INSTALLED);
-        lean.shutdown().unwrap();
-        sampled_out.shutdown().unwrap();
-        drop((first, second));
+        drop((first, second, initialized, always));
     }
 }

@@ -9,7 +9,7 @@ use opentelemetry::global;
 use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanLimits,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits,
 };
 
 use crate::config::{ConfigError, Export, Resolved, build_propagator, build_resource};
@@ -69,6 +69,7 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         max_links_per_span: config.limits.links,
         ..SpanLimits::default()
     };
+    let samples_by_parent = matches!(config.sampler, Sampler::ParentBased(_));
     let mut builder = SdkTracerProvider::builder()
         .with_resource(build_resource(config.resource_attributes))
         .with_sampler(config.sampler)
@@ -119,8 +120,7 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         }
     }
     let provider = builder.build();
-    global::set_tracer_provider(provider.clone());
-    dispatch::reprobe();
+    dispatch::install_sdk(provider.clone(), samples_by_parent);
     Ok(TracingGuard {
         provider: Some(provider),
         delivery,

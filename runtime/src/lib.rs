@@ -62,7 +62,6 @@ mod export;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
-mod lean;
 pub mod messaging;
 pub mod propagation;
 mod suppress;

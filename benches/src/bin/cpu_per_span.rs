@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, QUEUE, fastrace_fns, process_cpu, sdk_batch_provider,
-    sdk_fns, traced_fns, tracing_fns, tracing_subscriber_for, uninstall,
+    CountingExporter, CountingReporter, fastrace_fns, process_cpu, sdk_batch_provider, sdk_fns,
+    traced_fns, tracing_fns, tracing_subscriber_for, uninstall,
 };
 
 struct Measured {
@@ -60,18 +60,18 @@ fn main() {
         &mut rows,
         &only,
         spans,
-        "#[traced] (lean pipeline, batch)",
+        "#[traced] (SDK batch pipeline, as init installs)",
         |spans| {
             let exporter = CountingExporter::default();
-            let pipeline =
-                traced::__private::install_pipeline(exporter.clone(), default_sampler(), QUEUE);
+            let provider = sdk_batch_provider(exporter.clone(), default_sampler());
+            opentelemetry::global::set_tracer_provider(provider.clone());
             for _ in 0..spans {
                 black_box(traced_fns::sync(black_box(1)));
             }
-            pipeline.force_flush().expect("flush");
-            let dropped = pipeline.dropped_spans();
-            pipeline.shutdown().expect("shutdown");
-            (exporter.exported(), dropped)
+            provider.force_flush().expect("flush");
+            uninstall();
+            let _ = provider.shutdown();
+            (exporter.exported(), spans - exporter.exported())
         },
     );
 

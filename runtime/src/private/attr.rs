@@ -31,10 +31,6 @@ impl Attributes {
         }
     }
 
-    pub(crate) fn from_items(items: Vec<KeyValue>) -> Self {
-        Attributes { items }
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

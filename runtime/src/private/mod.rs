@@ -4,14 +4,12 @@
 mod attr;
 mod future;
 mod outcome;
-mod pipeline;
 mod site;
 mod span;
 
 pub use attr::{AttrProbe, Attributes, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
-pub use pipeline::{Pipeline, install_pipeline};
 pub use site::{CallSite, Kind};
 pub use span::{Entered, Links, Parent, Recorder, Span};
 

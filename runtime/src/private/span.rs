@@ -12,7 +12,6 @@ use super::attr::Attributes;
 use super::outcome::ErrorRef;
 use super::site::CallSite;
 use crate::dispatch::{self, Target};
-use crate::lean::LeanTracerProvider;
 
 /// Where a new span hangs in the trace.
 #[derive(Debug)]
@@ -141,7 +140,6 @@ impl Span {
         }
         match dispatch::target(site) {
             Target::Off => Span { state: State::Off },
-            Target::Lean(provider) => start_lean(&provider, site, parent, links, attributes),
             Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
         }
     }
@@ -245,92 +243,19 @@ impl Drop for Span {
     }
 }
 
-/// The `code.*` attributes every span carries, then room for the call's own.
-fn site_attributes(site: &'static CallSite, room: usize) -> Vec<KeyValue> {
-    let mut attributes = Vec::with_capacity(3 + room);
-    attributes.extend([
+/// The `code.*` attributes every span carries.
+fn site_attributes(site: &'static CallSite) -> Vec<KeyValue> {
+    Vec::from([
         KeyValue::new(Key::from_static_str("code.function.name"), site.function),
         KeyValue::new(Key::from_static_str("code.file.path"), site.file),
         KeyValue::new(
             Key::from_static_str("code.line.number"),
             i64::from(site.line),
         ),
-    ]);
-    attributes
+    ])
 }
 
-/// Room reserved for attributes beyond the `code.*` ones, so that a few
-/// `#[attr]`s need no second allocation.
-const ATTRIBUTE_ROOM: usize = 4;
-
-/// A span of the lean provider: sampled before anything is allocated, and an
-/// unsampled child of an unsampled parent costs no allocation at all (the
-/// parent stays current, which is what its children would see anyway).
-#[inline(never)]
-fn start_lean<L, A>(
-    provider: &LeanTracerProvider,
-    site: &'static CallSite,
-    parent: Parent<'_>,
-    links: L,
-    attributes: A,
-) -> Span
-where
-    L: FnOnce(&mut Links),
-    A: FnOnce(&mut Attributes),
-{
-    let mut link_sink = Links::default();
-    links(&mut link_sink);
-    let kind = site.kind.to_otel();
-    let sample = |cx: &Context| provider.sample(cx, site.name, &kind, &[], &link_sink.links);
-    let sampled = match parent {
-        Parent::Current => Context::map_current(sample),
-        Parent::Root => sample(&Context::new()),
-        Parent::Explicit(cx) => sample(cx),
-    };
-    let Some(sampled) = sampled else {
-        return Span { state: State::Off };
-    };
-    if !sampled.is_recording() {
-        if sampled.has_parent() {
-            return Span::unsampled(parent);
-        }
-        // A dropped root still becomes current, as a bare span context:
-        // no span object to box, nothing to end.
-        let unsampled = provider.unsampled_context(sampled);
-        let cx = match parent {
-            Parent::Explicit(cx) => cx.with_remote_span_context(unsampled),
-            Parent::Current | Parent::Root => {
-                Context::map_current(|cx| cx.with_remote_span_context(unsampled))
-            }
-        };
-        return Span {
-            state: State::Inherited(cx),
-        };
-    }
-    let mut sink = Attributes::from_items(site_attributes(site, ATTRIBUTE_ROOM));
-    if sampled.is_recording() {
-        attributes(&mut sink);
-    }
-    let recording = sampled.is_recording();
-    let span = provider.start(
-        sampled,
-        site.scope(),
-        Cow::Borrowed(site.name),
-        kind,
-        sink.into_inner(),
-        link_sink.links,
-    );
-    let cx = match parent {
-        Parent::Explicit(cx) => cx.with_span(span),
-        Parent::Current | Parent::Root => Context::map_current(|cx| cx.with_span(span)),
-    };
-    Span {
-        state: State::Span(cx, recording),
-    }
-}
-
-/// A span of a provider installed by somebody else, through this call site's
-/// cached tracer.
+/// A span of the installed provider, through this call site's cached tracer.
 #[inline(never)]
 fn start_foreign<L, A>(
     tracer: &BoxedTracer,
@@ -353,7 +278,7 @@ where
     };
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
         .with_kind(site.kind.to_otel())
-        .with_attributes(site_attributes(site, 0));
+        .with_attributes(site_attributes(site));
     if !link_sink.links.is_empty() {
         builder = builder.with_links(link_sink.links);
     }
