@@ -40,6 +40,11 @@ impl Links {
 }
 
 /// What `link = expr` accepts: anything that names a span context.
+#[diagnostic::on_unimplemented(
+    message = "`link = ..` takes an `opentelemetry::Context` or a `SpanContext`, not `{Self}`",
+    label = "not a span context",
+    note = "a reference to either, or an `Option` of either, works too"
+)]
 pub trait LinkTarget {
     fn link_span_context(&self) -> SpanContext;
 }
