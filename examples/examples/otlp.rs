@@ -1,7 +1,7 @@
 //! Sends spans over OTLP to the collector the environment names.
 //!
 //! ```console
-//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 OTEL_SERVICE_NAME=checkout \
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_SERVICE_NAME=checkout \
 //!     cargo run --example otlp
 //! ```
 //!
@@ -11,7 +11,8 @@
 //! - Grafana Tempo: enable the `otlp` receiver in `distributor.receivers`, then explore
 //!   the trace in Grafana.
 //!
-//! For OTLP over HTTP set `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf` and port 4318.
+//! OTLP over HTTP/protobuf (port 4318) is the default protocol; for OTLP over gRPC set
+//! `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` and port 4317.
 //! Without an endpoint, the example explains this and prints the trace instead.
 
 use std::time::Duration;
@@ -49,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
         None => eprintln!(
             "OTEL_EXPORTER_OTLP_ENDPOINT is not set, so the trace is printed here instead.\n\
              Point it at an OpenTelemetry Collector, Jaeger or Tempo, for example:\n  \
-             OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run --example otlp\n"
+             OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example otlp\n"
         ),
     }
     let guard = traced::Config::new().service_name("checkout").init()?;

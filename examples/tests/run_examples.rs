@@ -298,3 +298,35 @@ fn shop_sends_the_same_trace_to_a_collector() {
         "{reserve:?}"
     );
 }
+
+#[test]
+fn otlp_sends_to_the_collector_the_environment_names() {
+    let collector = traced_tests::collector::Collector::start();
+    let endpoint = collector.http_endpoint();
+    let text = stderr(&run_with(
+        "otlp",
+        Duration::from_secs(60),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    ));
+    assert!(
+        text.contains(&format!("sending spans over OTLP to {endpoint}")),
+        "{text}"
+    );
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 6);
+    let names: Vec<_> = spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(spans.len(), 6, "two checkouts of three spans: {names:?}");
+    assert!(
+        spans.iter().all(|s| s.service_name == "checkout"),
+        "{names:?}"
+    );
+    let declined: Vec<_> = spans
+        .iter()
+        .filter(|s| s.status_code == "STATUS_CODE_ERROR")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        declined.len(),
+        2,
+        "charge and POST /checkout of the declined one: {declined:?}"
+    );
+}
