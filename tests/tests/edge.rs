@@ -58,6 +58,8 @@ fn continue_trusts_the_caller() {
 
 #[test]
 fn new_root_links_to_the_caller_and_drops_its_baggage() {
+    // Spans reach the in-memory exporter only once it is installed.
+    traced::testing::install();
     let cx = extract_with(&request(), Trust::NewRootWithLink);
     assert!(!cx.span().span_context().is_valid());
     assert!(cx.baggage().is_empty());
@@ -75,6 +77,8 @@ fn new_root_links_to_the_caller_and_drops_its_baggage() {
 
 #[test]
 fn new_root_can_keep_the_baggage() {
+    // Spans reach the in-memory exporter only once it is installed.
+    traced::testing::install();
     let cx = extract_with(&request(), Trust::NewRootWithLinkKeepBaggage);
     assert!(!cx.span().span_context().is_valid());
     assert_eq!(cx.baggage().get("user").unwrap().as_str(), "mallory");
@@ -84,6 +88,8 @@ fn new_root_can_keep_the_baggage() {
 
 #[test]
 fn nothing_to_link_when_the_caller_sent_nothing_valid() {
+    // Spans reach the in-memory exporter only once it is installed.
+    traced::testing::install();
     let mut headers = http::HeaderMap::new();
     headers.insert("traceparent", "00-garbage".parse().unwrap());
     let cx = extract_with(&headers, Trust::NewRootWithLink);
@@ -93,6 +99,8 @@ fn nothing_to_link_when_the_caller_sent_nothing_valid() {
 
 #[test]
 fn the_caller_cannot_force_sampling_of_the_new_root() {
+    // Spans reach the in-memory exporter only once it is installed.
+    traced::testing::install();
     // Sampled flag set by the caller; the new root's sampling is decided
     // locally (the test provider samples everything), and a not-sampled
     // caller cannot switch it off either.
