@@ -31,6 +31,7 @@
 //! fails (connection refused, timeout) or the answer is a 5xx; a 4xx is an
 //! answer, recorded by its status code, and leaves the status unset.
 
+use super::open_span::OpenSpan;
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
@@ -95,7 +96,7 @@ where
         };
         ResponseFuture {
             inner,
-            cx: Some(cx),
+            span: OpenSpan::new(cx),
         }
     }
 }
@@ -106,16 +107,7 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        cx: Option<Context>,
-    }
-
-    impl<F> PinnedDrop for ResponseFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(cx) = this.project().cx.take() {
-                cx.span().add_event("cancelled", Vec::new());
-                cx.span().end();
-            }
-        }
+        span: OpenSpan,
     }
 }
 
@@ -129,13 +121,13 @@ where
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let polled = {
-            let _attached = this.cx.as_ref().map(|cx| cx.clone().attach());
+            let _attached = this.span.context().map(|cx| cx.clone().attach());
             this.inner.poll(task)
         };
         let Poll::Ready(output) = polled else {
             return Poll::Pending;
         };
-        if let Some(cx) = this.cx.take() {
+        if let Some(cx) = this.span.take() {
             let span = cx.span();
             match &output {
                 Ok(response) => {

@@ -54,6 +54,7 @@
 //! and panics in the handler (the panic keeps unwinding); 4xx answers leave it
 //! unset, as the semantic conventions say for servers.
 
+use super::open_span::OpenSpan;
 use std::fmt::Display;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -143,7 +144,7 @@ where
         };
         ResponseFuture {
             inner,
-            cx: Some(cx),
+            span: OpenSpan::new(cx),
         }
     }
 }
@@ -155,17 +156,8 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        cx: Option<Context>,
-    }
-
-    impl<F> PinnedDrop for ResponseFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            // The server gave up on the request (the client went away).
-            if let Some(cx) = this.project().cx.take() {
-                cx.span().add_event("cancelled", Vec::new());
-                cx.span().end();
-            }
-        }
+        // Dropped unfinished when the server gives up on the request.
+        span: OpenSpan,
     }
 }
 
@@ -178,7 +170,7 @@ where
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(cx) = this.cx.take() else {
+        let Some(cx) = this.span.take() else {
             panic!("`ResponseFuture` polled after completion");
         };
         let polled = {
@@ -187,7 +179,7 @@ where
         };
         match polled {
             Ok(Poll::Pending) => {
-                *this.cx = Some(cx);
+                this.span.put_back(cx);
                 Poll::Pending
             }
             Ok(Poll::Ready(Ok(response))) => {

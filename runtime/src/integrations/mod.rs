@@ -22,6 +22,8 @@ pub mod grpc;
 pub mod http_client;
 #[cfg(feature = "tower")]
 pub mod http_server;
+#[cfg(feature = "tower")]
+mod open_span;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod semconv;
