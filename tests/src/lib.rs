@@ -3,7 +3,9 @@
 pub mod alloc;
 pub mod collector;
 
-use traced::opentelemetry::trace::{Event, Status};
+use std::time::Duration;
+
+use traced::opentelemetry::trace::{Event, SpanKind, Status, TraceId};
 use traced::opentelemetry::{KeyValue, Value};
 use traced::testing::FinishedSpan;
 
@@ -42,4 +44,51 @@ pub fn text<'a>(span: &'a FinishedSpan, key: &str) -> &'a str {
             span.name
         ),
     }
+}
+
+/// The finished spans of `trace_id` (the capture span left out) once `count`
+/// of them have finished: server spans end when their response has been sent,
+/// which can be after the caller read it. Panics after 20 s.
+pub async fn spans_of(trace_id: TraceId, count: usize) -> Vec<FinishedSpan> {
+    let wait = async {
+        loop {
+            let spans: Vec<_> = traced::testing::finished_spans()
+                .into_iter()
+                .filter(|span| span.span_context.trace_id() == trace_id && span.name != "capture")
+                .collect();
+            if spans.len() >= count {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .unwrap_or_else(|_| panic!("trace {trace_id} never reached {count} spans"))
+}
+
+/// The one span of `kind` named `name` among `spans`; panics when there is
+/// none or several.
+pub fn span_named<'a>(spans: &'a [FinishedSpan], name: &str, kind: SpanKind) -> &'a FinishedSpan {
+    let mut found = spans
+        .iter()
+        .filter(|span| span.name == name && span.span_kind == kind);
+    let span = found.next().unwrap_or_else(|| {
+        let names: Vec<_> = spans.iter().map(|s| (&s.name, &s.span_kind)).collect();
+        panic!("no {kind:?} span {name:?} in {names:?}")
+    });
+    assert!(found.next().is_none(), "several {kind:?} spans {name:?}");
+    span
+}
+
+/// Asserts that `child`'s parent is `parent`.
+#[track_caller]
+pub fn assert_child(child: &FinishedSpan, parent: &FinishedSpan) {
+    assert_eq!(
+        child.parent_span_id,
+        parent.span_context.span_id(),
+        "{:?} should be a child of {:?}",
+        child.name,
+        parent.name
+    );
 }

@@ -16,6 +16,7 @@ use traced::opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
 use traced::opentelemetry::{Context, KeyValue, Value};
 use traced::testing::{FinishedSpan, capture_async, finished_spans};
 use traced::traced;
+use traced_tests::{assert_child, attribute as attr, span_named as find, spans_of};
 
 // ---- service B: the one that does the work ----
 
@@ -152,60 +153,11 @@ async fn in_new_trace<F: Future>(call: impl FnOnce() -> F) -> (F::Output, TraceI
     output
 }
 
-/// The spans of `trace_id` once `count` of them have finished.
-async fn spans_of(trace_id: TraceId, count: usize) -> Vec<FinishedSpan> {
-    let wait = async {
-        loop {
-            let spans: Vec<_> = finished_spans()
-                .into_iter()
-                .filter(|span| span.span_context.trace_id() == trace_id && span.name != "capture")
-                .collect();
-            if spans.len() >= count {
-                return spans;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .unwrap_or_else(|_| panic!("trace {trace_id} never reached {count} spans"))
-}
-
-fn find<'a>(spans: &'a [FinishedSpan], name: &str, kind: SpanKind) -> &'a FinishedSpan {
-    let mut found = spans
-        .iter()
-        .filter(|span| span.name == name && span.span_kind == kind);
-    let span = found.next().unwrap_or_else(|| {
-        let names: Vec<_> = spans.iter().map(|s| (&s.name, &s.span_kind)).collect();
-        panic!("no {kind:?} span {name:?} in {names:?}")
-    });
-    assert!(found.next().is_none(), "several {kind:?} spans {name:?}");
-    span
-}
-
-fn attr<'a>(span: &'a FinishedSpan, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
-}
-
 #[track_caller]
 fn assert_attrs(span: &FinishedSpan, expected: &[(&str, Value)]) {
     for (key, value) in expected {
         assert_eq!(attr(span, key), Some(value), "{key} on {:?}", span.name);
     }
-}
-
-#[track_caller]
-fn assert_child(child: &FinishedSpan, parent: &FinishedSpan) {
-    assert_eq!(
-        child.parent_span_id,
-        parent.span_context.span_id(),
-        "{:?} should be a child of {:?}",
-        child.name,
-        parent.name
-    );
 }
 
 fn s(value: &str) -> Value {
