@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceId};
 
 const SINGLE: &str = "b3";
 const TRACE_ID: &str = "x-b3-traceid";
@@ -140,22 +140,12 @@ fn context(trace: &str, span: &str, sampled: bool) -> Option<SpanContext> {
     if !matches!(trace.len(), 16 | 32) {
         return None;
     }
-    let trace_id = TraceId::from(u128::from_str_radix(trace, 16).ok()?);
+    let trace_id = TraceId::from(super::hex_u128(trace)?);
     let span_id = parse_span_id(span)?;
     if trace_id == TraceId::INVALID {
         return None;
     }
-    Some(SpanContext::new(
-        trace_id,
-        span_id,
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    ))
+    Some(super::remote_span_context(trace_id, span_id, sampled))
 }
 
 fn parse_span_id(text: &str) -> Option<SpanId> {
@@ -163,7 +153,7 @@ fn parse_span_id(text: &str) -> Option<SpanId> {
     if text.len() != 16 {
         return None;
     }
-    let id = SpanId::from(u64::from_str_radix(text, 16).ok()?);
+    let id = SpanId::from(super::hex_u64(text)?);
     (id != SpanId::INVALID).then_some(id)
 }
 
@@ -182,6 +172,13 @@ mod tests {
         let span = cx.span();
         let sc = span.span_context();
         sc.is_valid().then(|| sc.clone())
+    }
+
+    #[test]
+    fn signs_are_not_hex_digits() {
+        assert!(extract(&[("b3", "+0f198ee56343ba8-e457b5a2e4d86bd1-1")]).is_none());
+        assert!(extract(&[("b3", "80f198ee56343ba8-+457b5a2e4d86bd1-1")]).is_none());
+        assert!(extract(&[("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-1")]).is_some());
     }
 
     #[test]

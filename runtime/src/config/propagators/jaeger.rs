@@ -6,7 +6,7 @@
 use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceId};
 
 const HEADER: &str = "uber-trace-id";
 const SAMPLED: u8 = 0x01;
@@ -55,24 +55,14 @@ fn parse(value: &str) -> Option<SpanContext> {
     if parts.next().is_some() || trace.len() > 32 || span.len() > 16 {
         return None;
     }
-    let trace_id = TraceId::from(u128::from_str_radix(trace, 16).ok()?);
-    let span_id = SpanId::from(u64::from_str_radix(span, 16).ok()?);
-    let flags = u8::from_str_radix(flags, 16).ok()?;
+    let trace_id = TraceId::from(super::hex_u128(trace)?);
+    let span_id = SpanId::from(super::hex_u64(span)?);
+    let flags = u8::try_from(super::hex_u64(flags)?).ok()?;
     if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
         return None;
     }
     let sampled = flags & (SAMPLED | DEBUG) != 0;
-    Some(SpanContext::new(
-        trace_id,
-        span_id,
-        if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    ))
+    Some(super::remote_span_context(trace_id, span_id, sampled))
 }
 
 #[cfg(test)]
@@ -87,6 +77,14 @@ mod tests {
         let span = cx.span();
         let sc = span.span_context();
         sc.is_valid().then(|| sc.clone())
+    }
+
+    #[test]
+    fn signs_are_not_hex_digits() {
+        assert!(extract("+3ce929d0e0e4736:00f067aa0ba902b7:0:1").is_none());
+        assert!(extract("a3ce929d0e0e4736:+0f067aa0ba902b7:0:1").is_none());
+        assert!(extract("a3ce929d0e0e4736:00f067aa0ba902b7:0:+1").is_none());
+        assert!(extract("a3ce929d0e0e4736:00f067aa0ba902b7:0:1").is_some());
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod b3;
 mod jaeger;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use super::env::{ConfigError, Env};
@@ -26,6 +27,28 @@ pub enum Propagator {
     B3Multi,
     /// Jaeger: `uber-trace-id`.
     Jaeger,
+}
+
+/// The span context a B3 or Jaeger header names: remote, no trace state.
+fn remote_span_context(trace_id: TraceId, span_id: SpanId, sampled: bool) -> SpanContext {
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    SpanContext::new(trace_id, span_id, flags, true, TraceState::default())
+}
+
+/// Hex digits only: `from_str_radix` alone would also take a leading `+`.
+fn hex_u128(text: &str) -> Option<u128> {
+    text.bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| u128::from_str_radix(text, 16).ok())
+        .flatten()
+}
+
+fn hex_u64(text: &str) -> Option<u64> {
+    hex_u128(text).and_then(|value| u64::try_from(value).ok())
 }
 
 const NAMES: &[&str] = &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "none"];
