@@ -37,6 +37,8 @@ pub fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+pub mod spike;
+
 /// No instrumentation at all.
 pub mod plain {
     #[inline(never)]
