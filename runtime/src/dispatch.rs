@@ -1,61 +1,76 @@
-//! Which tracer provider spans go to, decided without a lock on the hot path.
+//! Where a traced call's span goes: the native pipeline `traced::init()`
+//! installed, a tracer provider somebody else installed, or nowhere. Decided
+//! without a lock on the hot path.
 //!
 //! OpenTelemetry's global provider starts as a no-op, and asking it for a span
 //! costs a lock, a boxed tracer and a boxed span even when nothing listens. So
-//! the first traced call probes the global provider once:
+//! the first traced call probes the global slot once, under [`TRANSITION`]:
 //!
-//! - the no-op: a [`Placeholder`] takes its place. It behaves exactly like the
-//!   no-op, and a traced call costs one atomic load while it is installed.
+//! - the no-op: a [`Placeholder`] takes its place, behaving exactly like the
+//!   no-op; a traced call then costs one atomic load.
 //! - a provider somebody else installed: it is wrapped in a [`Watched`]
-//!   provider that forwards everything to it, and each thread keeps one tracer
-//!   per call site for it instead of asking the global slot on every call.
-//! - the SDK provider `traced::init()` installs ([`install_sdk`]): watched
-//!   the same way, and when its sampler follows the parent's decision, a
-//!   traced call under an unsampled parent makes no span without asking it.
+//!   provider that forwards everything to it, and each thread keeps one
+//!   tracer per call site for it.
+//! - `traced::init()` installs the native pipeline's provider itself
+//!   ([`install_native`]), watched the same way; traced calls then go
+//!   straight to the pipeline.
 //!
-//! The placeholder and the watched wrappers are dropped when anybody installs
-//! another provider with `opentelemetry::global::set_tracer_provider`; their
-//! `Drop` sends the next traced call back to the probe and invalidates every
-//! thread's cached tracers, so spans always reach the provider installed last.
+//! Two things notice that somebody replaced what is in the global slot:
+//! the wrapper's `Drop` (immediately, when the slot held its last reference),
+//! and, because a `global::tracer_provider()` clone kept elsewhere keeps the
+//! wrapper alive, a look at the slot every [`CALLS_PER_CHECK`] traced calls
+//! of each thread: every wrapper of ours answers a marker scope with its
+//! identity.
 //!
-//! The probe and the wrapper's installation are two steps: a provider
-//! installed by another thread in the nanoseconds between them would be
-//! replaced. Install providers before starting threads that make traced calls
-//! (`traced::init()` does this for you).
+//! A provider installed by another thread in the instant between the probe's
+//! look at the slot and its placeholder going in would be replaced: install
+//! providers before starting threads that make traced calls (as `init()`
+//! does); every other transition is made under one lock.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
-use opentelemetry::trace::noop::NoopTracer;
+use opentelemetry::trace::noop::{NoopTracer, NoopTracerProvider};
 use opentelemetry::trace::{
     SpanBuilder, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
     TracerProvider,
 };
 use opentelemetry::{Context, InstrumentationScope, global};
-use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::__private::CallSite;
+use crate::pipeline::{self, NativeTracerProvider, Shared};
 
 const UNPROBED: u8 = 0;
 const NOTHING_INSTALLED: u8 = 1;
 const FOREIGN: u8 = 2;
+const NATIVE: u8 = 3;
 
 static STATE: AtomicU8 = AtomicU8::new(UNPROBED);
-/// The provider `traced::init()` installed samples by parent: an unsampled
-/// parent's children are dropped without asking it.
+/// The foreign provider samples by parent: an unsampled parent's children
+/// are dropped without asking it. Only known for providers `traced` built.
 static PARENT_BASED: AtomicBool = AtomicBool::new(false);
 /// Changes whenever the provider behind the global slot may have changed:
 /// every thread's cache is stale once it does.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-/// The provider behind the global slot, as last seen; guarded, read only when
+/// The identity of the wrapper of ours in the global slot, as last installed.
+static WRAPPER_ID: AtomicU64 = AtomicU64::new(0);
+static NEXT_WRAPPER_ID: AtomicU64 = AtomicU64::new(1);
+/// The foreign provider behind the global slot, as last seen; read only when
 /// a thread's cache is stale.
 static INSTALLED: Mutex<Installed> = Mutex::new(Installed::Nothing);
+/// Every change of what traced believes is installed happens under this.
+static TRANSITION: Mutex<()> = Mutex::new(());
+
+/// Traced calls of one thread between two looks at the global slot.
+const CALLS_PER_CHECK: u32 = 1024;
+/// The scope name wrappers of ours answer with their identity.
+const MARKER_SCOPE: &str = "traced.dispatch.marker";
 
 #[derive(Clone)]
 enum Installed {
@@ -67,35 +82,78 @@ enum Installed {
 pub(crate) enum Target {
     /// Nothing records spans.
     Off,
+    /// The native pipeline.
+    Native(&'static Shared),
     /// The installed provider; this call site's tracer for it.
     Foreign(Rc<BoxedTracer>),
+}
+
+thread_local! {
+    static CALLS_TO_CHECK: Cell<u32> = const { Cell::new(CALLS_PER_CHECK) };
+    /// The identity of the last wrapper of ours asked for the marker scope.
+    static MARKER_SEEN: Cell<u64> = const { Cell::new(0) };
+}
+
+fn transition() -> MutexGuard<'static, ()> {
+    TRANSITION.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether a tracer provider that can record spans is installed.
 #[inline]
 pub(crate) fn provider_installed() -> bool {
     match STATE.load(Ordering::Acquire) {
-        NOTHING_INSTALLED => false,
-        FOREIGN => true,
+        NOTHING_INSTALLED => {
+            if check_due() {
+                check_slot();
+            }
+            // Looked up again: the check may have found a provider.
+            STATE.load(Ordering::Acquire) == UNPROBED && probe()
+        }
+        FOREIGN | NATIVE => true,
         _ => probe(),
     }
 }
 
+/// Counts a traced call of this thread; true every [`CALLS_PER_CHECK`]th.
+/// Only paths that allocate nothing for it look at the slot: with nothing
+/// installed (the placeholder's tracer takes no memory) and when a span is
+/// about to be made anyway.
+#[inline]
+fn check_due() -> bool {
+    CALLS_TO_CHECK
+        .try_with(|calls| {
+            let left = calls.get().wrapping_sub(1);
+            calls.set(if left == 0 { CALLS_PER_CHECK } else { left });
+            left == 0
+        })
+        .unwrap_or(false)
+}
+
 /// Whether a span under an unsampled parent is dropped whatever else is
-/// known: true for the provider `traced::init()` installed with a
-/// parent-based sampler.
+/// known: true for the native pipeline with a parent-based sampler.
 #[inline]
 pub(crate) fn unsampled_parents_drop() -> bool {
-    STATE.load(Ordering::Acquire) == FOREIGN && PARENT_BASED.load(Ordering::Relaxed)
+    match STATE.load(Ordering::Acquire) {
+        NATIVE => pipeline::current().is_some_and(|shared| shared.parent_based),
+        FOREIGN => PARENT_BASED.load(Ordering::Relaxed),
+        _ => false,
+    }
 }
 
 /// Where `site`'s span goes; one atomic load when nothing is installed.
 #[inline]
 pub(crate) fn target(site: &'static CallSite) -> Target {
-    if !provider_installed() {
-        return Target::Off;
+    if check_due() {
+        check_slot();
     }
-    cached_target(site)
+    match STATE.load(Ordering::Acquire) {
+        NATIVE => match pipeline::current() {
+            Some(shared) => Target::Native(shared),
+            None => Target::Off,
+        },
+        FOREIGN => cached_target(site),
+        _ => Target::Off,
+    }
 }
 
 thread_local! {
@@ -114,31 +172,56 @@ struct Cache {
 
 fn cached_target(site: &'static CallSite) -> Target {
     let generation = GENERATION.load(Ordering::Acquire);
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.generation != generation {
-            let installed = INSTALLED
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            cache.installed = installed;
-            cache.tracers.clear();
-            cache.generation = generation;
-        }
-        let Cache {
-            installed, tracers, ..
-        } = &mut *cache;
-        match installed {
-            Installed::Nothing => Target::Off,
-            Installed::Foreign(provider) => {
-                let address = std::ptr::from_ref(site) as usize;
-                let tracer = tracers
-                    .entry(address)
-                    .or_insert_with(|| Rc::new(provider.tracer_with_scope(site.scope().clone())));
-                Target::Foreign(Rc::clone(tracer))
+    let mut stale = None;
+    let target = CACHE
+        .try_with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return uncached_target(site);
+            };
+            if cache.generation != generation {
+                let installed = INSTALLED
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                // What the cache held is dropped below, after the borrow
+                // ends: a provider's drop may run code that traces.
+                stale = Some((
+                    std::mem::replace(&mut cache.installed, installed),
+                    std::mem::take(&mut cache.tracers),
+                ));
+                cache.generation = generation;
             }
+            let Cache {
+                installed, tracers, ..
+            } = &mut *cache;
+            match installed {
+                Installed::Nothing => Target::Off,
+                Installed::Foreign(provider) => {
+                    let address = std::ptr::from_ref(site) as usize;
+                    let tracer = tracers.entry(address).or_insert_with(|| {
+                        Rc::new(provider.tracer_with_scope(site.scope().clone()))
+                    });
+                    Target::Foreign(Rc::clone(tracer))
+                }
+            }
+        })
+        // This thread's locals are being torn down.
+        .unwrap_or_else(|_| uncached_target(site));
+    drop(stale);
+    target
+}
+
+fn uncached_target(site: &'static CallSite) -> Target {
+    match INSTALLED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+    {
+        Installed::Nothing => Target::Off,
+        Installed::Foreign(provider) => {
+            Target::Foreign(Rc::new(provider.tracer_with_scope(site.scope().clone())))
         }
-    })
+    }
 }
 
 /// Hashes a call site's address: unique already, so one multiply spreads it.
@@ -164,52 +247,117 @@ impl Hasher for AddressHasher {
 #[cold]
 #[inline(never)]
 fn probe() -> bool {
-    static PROBING: Mutex<()> = Mutex::new(());
-    let _probing = PROBING.lock().unwrap_or_else(PoisonError::into_inner);
+    let _transition = transition();
     match STATE.load(Ordering::Acquire) {
-        NOTHING_INSTALLED => return false,
-        FOREIGN => return true,
-        _ => {}
+        UNPROBED => {}
+        state => return state != NOTHING_INSTALLED,
     }
-    let known = INSTALLED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let state = match known {
-        Installed::Foreign(_) => FOREIGN,
-        Installed::Nothing if global_provider_is_noop() => {
-            global::set_tracer_provider(Placeholder { _private: () });
-            NOTHING_INSTALLED
-        }
-        Installed::Nothing => {
-            let foreign = global::tracer_provider();
-            global::set_tracer_provider(Watched {
-                provider: foreign.clone(),
-                _watch: Watch,
-            });
-            *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Foreign(foreign);
-            FOREIGN
-        }
+    let state = if global_provider_is_noop() {
+        let id = next_wrapper_id();
+        global::set_tracer_provider(Placeholder { id });
+        WRAPPER_ID.store(id, Ordering::Release);
+        NOTHING_INSTALLED
+    } else {
+        watch_foreign(global::tracer_provider(), false);
+        FOREIGN
     };
     GENERATION.fetch_add(1, Ordering::AcqRel);
     STATE.store(state, Ordering::Release);
     state != NOTHING_INSTALLED
 }
 
-/// Installs `provider` as the global tracer provider, watched from the start;
-/// `samples_by_parent` says its sampler follows an unsampled parent's
-/// decision. Installing another provider later replaces it as usual.
-pub(crate) fn install_sdk(provider: SdkTracerProvider, samples_by_parent: bool) {
-    global::set_tracer_provider(provider);
-    let installed = global::tracer_provider();
+fn next_wrapper_id() -> u64 {
+    NEXT_WRAPPER_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Puts `provider` in the global slot behind a watched wrapper; under
+/// [`TRANSITION`].
+fn watch_foreign(provider: GlobalTracerProvider, parent_based: bool) {
+    let id = next_wrapper_id();
     global::set_tracer_provider(Watched {
-        provider: installed.clone(),
-        _watch: Watch,
+        provider: provider.clone(),
+        id,
     });
-    PARENT_BASED.store(samples_by_parent, Ordering::Relaxed);
-    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Foreign(installed);
+    WRAPPER_ID.store(id, Ordering::Release);
+    PARENT_BASED.store(parent_based, Ordering::Relaxed);
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Foreign(provider);
+}
+
+/// Makes the native pipeline `shared` the target of traced calls and its
+/// provider the global one.
+pub(crate) fn install_native(shared: &'static Shared) {
+    let _transition = transition();
+    let id = next_wrapper_id();
+    global::set_tracer_provider(Watched {
+        provider: NativeTracerProvider::new(shared),
+        id,
+    });
+    WRAPPER_ID.store(id, Ordering::Release);
+    PARENT_BASED.store(false, Ordering::Relaxed);
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Nothing;
     GENERATION.fetch_add(1, Ordering::AcqRel);
-    STATE.store(FOREIGN, Ordering::Release);
+    STATE.store(NATIVE, Ordering::Release);
+}
+
+/// Whether traced calls and the global slot go to the native pipeline.
+pub(crate) fn native_installed() -> bool {
+    let _transition = transition();
+    STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire))
+}
+
+/// Takes the native pipeline out of the global slot, if it is still there:
+/// a provider the application installed after `init()` stays.
+pub(crate) fn uninstall_native() {
+    let _transition = transition();
+    if STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire)) {
+        global::set_tracer_provider(NoopTracerProvider::new());
+    }
+    forget();
+}
+
+/// Forget what the probe found, so the next traced call looks again.
+pub(crate) fn reprobe() {
+    let _transition = transition();
+    forget();
+}
+
+fn forget() {
+    PARENT_BASED.store(false, Ordering::Relaxed);
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    STATE.store(UNPROBED, Ordering::Release);
+}
+
+/// Whether the global slot still holds the wrapper of ours with `id`.
+fn slot_holds(id: u64) -> bool {
+    let _ = MARKER_SEEN.try_with(|seen| seen.set(0));
+    let _tracer = global::tracer_provider()
+        .tracer_with_scope(InstrumentationScope::builder(MARKER_SCOPE).build());
+    MARKER_SEEN.try_with(Cell::get).unwrap_or(0) == id
+}
+
+/// The periodic look at the global slot: somebody replaced our wrapper while
+/// a clone of it was kept alive elsewhere.
+#[cold]
+#[inline(never)]
+fn check_slot() {
+    if STATE.load(Ordering::Acquire) == UNPROBED {
+        return;
+    }
+    let _transition = transition();
+    if STATE.load(Ordering::Acquire) != UNPROBED && !slot_holds(WRAPPER_ID.load(Ordering::Acquire))
+    {
+        forget();
+    }
+}
+
+/// Answers the marker scope with `id`; see [`slot_holds`].
+fn answers_marker(scope: &InstrumentationScope, id: u64) -> bool {
+    if scope.name() == MARKER_SCOPE {
+        let _ = MARKER_SEEN.try_with(|seen| seen.set(id));
+        true
+    } else {
+        false
+    }
 }
 
 /// A no-op tracer hands the parent's span context back unchanged; an SDK
@@ -235,20 +383,24 @@ fn global_provider_is_noop() -> bool {
 /// Stands in for the default no-op provider; see the module docs.
 #[derive(Debug)]
 struct Placeholder {
-    _private: (),
+    id: u64,
 }
 
 impl TracerProvider for Placeholder {
     type Tracer = NoopTracer;
 
-    fn tracer_with_scope(&self, _scope: InstrumentationScope) -> NoopTracer {
+    fn tracer_with_scope(&self, scope: InstrumentationScope) -> NoopTracer {
+        answers_marker(&scope, self.id);
         NoopTracer::new()
     }
 }
 
 impl Drop for Placeholder {
     fn drop(&mut self) {
-        STATE.store(UNPROBED, Ordering::Release);
+        if WRAPPER_ID.load(Ordering::Acquire) == self.id {
+            GENERATION.fetch_add(1, Ordering::AcqRel);
+            STATE.store(UNPROBED, Ordering::Release);
+        }
     }
 }
 
@@ -256,138 +408,36 @@ impl Drop for Placeholder {
 #[derive(Debug)]
 struct Watched<P> {
     provider: P,
-    _watch: Watch,
+    id: u64,
 }
 
 impl TracerProvider for Watched<GlobalTracerProvider> {
     type Tracer = BoxedTracer;
 
     fn tracer_with_scope(&self, scope: InstrumentationScope) -> BoxedTracer {
+        if answers_marker(&scope, self.id) {
+            return BoxedTracer::new(Box::new(NoopTracer::new()));
+        }
         self.provider.tracer_with_scope(scope)
     }
 }
 
-/// Dropped with the provider it watches, when that leaves the global slot.
-#[derive(Debug)]
-struct Watch;
+impl TracerProvider for Watched<NativeTracerProvider> {
+    type Tracer = pipeline::NativeTracer;
 
-impl Drop for Watch {
+    fn tracer_with_scope(&self, scope: InstrumentationScope) -> pipeline::NativeTracer {
+        answers_marker(&scope, self.id);
+        self.provider.tracer_with_scope(scope)
+    }
+}
+
+impl<P> Drop for Watched<P> {
     fn drop(&mut self) {
-        *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Nothing;
-        PARENT_BASED.store(false, Ordering::Relaxed);
-        GENERATION.fetch_add(1, Ordering::AcqRel);
-        STATE.store(UNPROBED, Ordering::Release);
-    }
-}
-
-/// Forget what the probe found, so the next traced call looks again. Called by
-/// `traced::init()` after it installs or removes a provider.
-pub(crate) fn reprobe() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
-    STATE.store(UNPROBED, Ordering::Release);
-}
-
-#[cfg(all(test, feature = "testing"))]
-mod tests {
-    use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler};
-
-    use super::*;
-    use crate::__private::{Kind, Parent, Span};
-
-    static SITE: CallSite = CallSite::new("dispatched", Kind::Internal, "f", "f.rs", 1, None, None);
-
-    fn call() {
-        drop(Span::start(&SITE, Parent::Current, |_| {}, |_| {}));
-    }
-
-    fn sdk() -> (SdkTracerProvider, InMemorySpanExporter) {
-        sdk_sampled_by(Sampler::AlwaysOn)
-    }
-
-    fn sdk_sampled_by(sampler: Sampler) -> (SdkTracerProvider, InMemorySpanExporter) {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .with_sampler(sampler)
-            .build();
-        (provider, exporter)
-    }
-
-    /// One test, because every step changes the process-wide provider.
-    #[test]
-    fn spans_follow_whichever_provider_was_installed_last() {
-        call();
-        assert_eq!(STATE.load(Ordering::Acquire), NOTHING_INSTALLED);
-
-        let (first, first_spans) = sdk();
-        global::set_tracer_provider(first.clone());
-        call();
-        assert_eq!(first_spans.get_finished_spans().unwrap().len(), 1);
-
-        // Replaced directly, after this thread cached a tracer for the first.
-        let (second, second_spans) = sdk();
-        global::set_tracer_provider(second.clone());
-        call();
-        assert_eq!(first_spans.get_finished_spans().unwrap().len(), 1);
-        assert_eq!(second_spans.get_finished_spans().unwrap().len(), 1);
-
-        // Another thread sees the same provider.
-        std::thread::spawn(call).join().unwrap();
-        assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
-
-        let (initialized, initialized_spans) =
-            sdk_sampled_by(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
-        install_sdk(initialized.clone(), true);
-        assert!(unsampled_parents_drop());
-        call();
-        // Other instrumentation reaches it through the global slot.
-        global::tracer("other").in_span("other", |_| {});
-        let names: Vec<_> = initialized_spans
-            .get_finished_spans()
-            .unwrap()
-            .into_iter()
-            .map(|span| span.name)
-            .collect();
-        assert_eq!(names, ["dispatched", "other"]);
-
-        // An unsampled explicit parent: no span, but what runs beneath
-        // inherits the parent's trace and decision.
-        let unsampled = Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(7_u128),
-            SpanId::from(9_u64),
-            TraceFlags::default(),
-            true,
-            TraceState::default(),
-        ));
-        let span = Span::start(&SITE, Parent::Explicit(&unsampled), |_| {}, |_| {});
-        assert!(!span.is_recording());
-        span.in_scope(|| {
-            let current = Context::current();
-            assert_eq!(
-                current.span().span_context().trace_id(),
-                TraceId::from(7_u128)
-            );
-            call();
-        });
-        drop(span);
-        assert_eq!(initialized_spans.get_finished_spans().unwrap().len(), 2);
-        assert_eq!(second_spans.get_finished_spans().unwrap().len(), 2);
-
-        // A provider installed by hand afterwards: its sampler is unknown,
-        // so an unsampled parent's child is up to it.
-        let (always, always_spans) = sdk_sampled_by(Sampler::AlwaysOn);
-        global::set_tracer_provider(always.clone());
-        {
-            let _parent = unsampled.clone().attach();
-            call();
+        // Only the wrapper traced believes is installed may send traced calls
+        // back to the probe; an older one going away changes nothing.
+        if WRAPPER_ID.load(Ordering::Acquire) == self.id {
+            *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Nothing;
+            forget();
         }
-        assert!(!unsampled_parents_drop());
-        assert_eq!(always_spans.get_finished_spans().unwrap().len(), 1);
-        assert_eq!(initialized_spans.get_finished_spans().unwrap().len(), 2);
-
-        global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
-        call();
-        assert_eq!(STATE.load(Ordering::Acquire), NOTHING_INSTALLED);
-        drop((first, second, initialized, always));
     }
 }

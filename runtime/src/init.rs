@@ -5,17 +5,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::time::Instant;
+
 use opentelemetry::global;
-use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_sdk::error::OTelSdkError;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits,
-};
 
 use crate::config::{ConfigError, Export, Resolved, build_propagator, build_resource};
-use crate::export::{
-    ConsoleProcessor, CountEnded, CountExported, Delivery, DeliveryReport, TruncateValues,
-};
+use crate::export::{ConsoleSink, DeliveryReport};
+#[cfg(feature = "otlp")]
+use crate::export::{CountExported, Delivery};
+#[cfg(feature = "otlp")]
+use crate::pipeline::sink::ExporterSink;
+use crate::pipeline::sink::Sink;
+use crate::pipeline::{FlushError, Limits, OpenSpans, Pipeline, Settings};
 use crate::{dispatch, propagation};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
@@ -63,26 +65,15 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         dispatch::reprobe();
         return Ok(TracingGuard::empty(config.shutdown_timeout));
     }
-    let limits = SpanLimits {
-        max_attributes_per_span: config.limits.attributes,
-        max_events_per_span: config.limits.events,
-        max_links_per_span: config.limits.links,
-        ..SpanLimits::default()
-    };
-    let samples_by_parent = matches!(config.sampler, Sampler::ParentBased(_));
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(build_resource(config.resource_attributes))
-        .with_sampler(config.sampler)
-        .with_span_limits(limits);
-    let value_length = config.limits.value_length;
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let mut delivery = None;
+    let mut open_spans = None;
     match config.export {
         Export::None => {}
         Export::Console => {
-            builder = builder.with_span_processor(TruncateValues {
-                inner: ConsoleProcessor::stderr(),
-                limit: value_length,
-            });
+            let open = Arc::new(OpenSpans::default());
+            sinks.push(Box::new(ConsoleSink::stderr(Arc::clone(&open))));
+            open_spans = Some(open);
         }
         #[cfg(feature = "otlp")]
         Export::Otlp(settings) => {
@@ -90,26 +81,11 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
             let timeout = settings.timeout.min(config.batch.export_timeout);
             let exporter =
                 crate::export::otlp_exporter(&settings, timeout).map_err(InitError::Exporter)?;
-            let batch = BatchConfigBuilder::default()
-                .with_scheduled_delay(config.batch.schedule_delay)
-                .with_max_queue_size(config.batch.max_queue_size)
-                .with_max_export_batch_size(config.batch.max_export_batch_size)
-                .build();
-            let processor = BatchSpanProcessor::new(
-                CountExported {
-                    inner: exporter,
-                    delivery: Arc::clone(&counts),
-                    destination: settings.endpoint.clone(),
-                },
-                batch,
-            );
-            builder = builder.with_span_processor(TruncateValues {
-                inner: CountEnded {
-                    inner: processor,
-                    delivery: Arc::clone(&counts),
-                },
-                limit: value_length,
-            });
+            sinks.push(Box::new(ExporterSink(CountExported {
+                inner: exporter,
+                delivery: Arc::clone(&counts),
+                destination: settings.endpoint.clone(),
+            })));
             delivery = Some(counts);
         }
         #[cfg(not(feature = "otlp"))]
@@ -119,10 +95,27 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
             ));
         }
     }
-    let provider = builder.build();
-    dispatch::install_sdk(provider.clone(), samples_by_parent);
+    let settings = Settings {
+        sampler: config.sampler,
+        recording: !sinks.is_empty(),
+        limits: Limits {
+            attributes: config.limits.attributes as usize,
+            events: config.limits.events as usize,
+            links: config.limits.links as usize,
+            value_length: config.limits.value_length,
+            ..Limits::default()
+        },
+        resource: build_resource(config.resource_attributes),
+        sinks,
+        open_spans,
+        max_export_batch_size: config.batch.max_export_batch_size,
+        schedule_delay: config.batch.schedule_delay,
+        pending_budget: config.pending_memory,
+    };
+    let pipeline = Pipeline::install(settings);
+    dispatch::install_native(pipeline.shared());
     Ok(TracingGuard {
-        provider: Some(provider),
+        pipeline: Some(pipeline),
         delivery,
         shutdown_timeout: config.shutdown_timeout,
     })
@@ -136,7 +129,7 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
 #[must_use = "tracing shuts down when the guard is dropped"]
 #[derive(Debug)]
 pub struct TracingGuard {
-    provider: Option<SdkTracerProvider>,
+    pipeline: Option<Pipeline>,
     delivery: Option<Arc<Delivery>>,
     shutdown_timeout: Duration,
 }
@@ -144,7 +137,7 @@ pub struct TracingGuard {
 impl TracingGuard {
     fn empty(shutdown_timeout: Duration) -> Self {
         TracingGuard {
-            provider: None,
+            pipeline: None,
             delivery: None,
             shutdown_timeout,
         }
@@ -156,27 +149,45 @@ impl TracingGuard {
         self.take_down()
     }
 
+    /// Exports every span that has ended so far, waiting at most the
+    /// shutdown timeout; tracing stays installed.
+    pub fn flush(&self) -> Result<(), ShutdownError> {
+        let Some(pipeline) = &self.pipeline else {
+            return Ok(());
+        };
+        pipeline
+            .flush(Instant::now() + self.shutdown_timeout)
+            .map_err(ShutdownError::from)
+    }
+
     /// What became of the spans so far: ended, exported, failed, dropped.
     /// `None` unless spans are exported over OTLP.
     pub fn delivery(&self) -> Option<DeliveryReport> {
-        self.delivery.as_ref().map(|delivery| delivery.report())
+        let ended = self.pipeline.as_ref()?.shared().queue.ended();
+        self.delivery
+            .as_ref()
+            .map(|delivery| delivery.report(ended))
     }
 
     fn take_down(&mut self) -> Result<(), ShutdownError> {
-        let Some(provider) = self.provider.take() else {
+        let Some(pipeline) = self.pipeline.take() else {
             INITIALISED.store(false, Ordering::Release);
             return Ok(());
         };
-        // New spans go nowhere from here on; the provider then sends what is
+        // New spans go nowhere from here on; the pipeline then sends what is
         // queued, within the bound.
-        global::set_tracer_provider(NoopTracerProvider::new());
-        dispatch::reprobe();
-        let shut = provider.shutdown_with_timeout(self.shutdown_timeout);
+        dispatch::uninstall_native();
+        let shared = pipeline.shared();
+        let shut = pipeline.shutdown(Instant::now() + self.shutdown_timeout);
         INITIALISED.store(false, Ordering::Release);
-        let report = self.delivery.as_ref().map(|delivery| delivery.report());
+        let ended = shared.queue.ended();
+        let report = self
+            .delivery
+            .as_ref()
+            .map(|delivery| delivery.report(ended));
         match (report, shut) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
-            (_, Err(error)) => Err(ShutdownError::Sdk(error)),
+            (_, Err(error)) => Err(ShutdownError::from(error)),
             _ => Ok(()),
         }
     }
@@ -249,3 +260,12 @@ impl fmt::Display for ShutdownError {
 }
 
 impl std::error::Error for ShutdownError {}
+
+impl From<FlushError> for ShutdownError {
+    fn from(error: FlushError) -> Self {
+        ShutdownError::Sdk(match error {
+            FlushError::Timeout(waited) => OTelSdkError::Timeout(waited),
+            FlushError::Export(error) => OTelSdkError::InternalFailure(error),
+        })
+    }
+}

@@ -63,6 +63,7 @@ mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
 pub mod messaging;
+mod pipeline;
 pub mod propagation;
 mod suppress;
 mod task;

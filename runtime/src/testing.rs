@@ -1,36 +1,72 @@
-//! Capturing real spans in tests: an in-memory exporter behind the global
-//! tracer provider, and helpers to pick out one trace and render it.
+//! Capturing real spans in tests: the native pipeline `traced::init()`
+//! installs, exporting to memory, and helpers to pick out one trace and
+//! render it.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{Span as _, SpanId, TraceContextExt, TraceId, Tracer, TracerProvider};
 use opentelemetry::{Context, global};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SpanData};
 
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+use crate::dispatch;
+use crate::pipeline::sink::ExporterSink;
+use crate::pipeline::{Limits, Pipeline, Settings};
+
+/// The capturing pipeline of this process.
+struct Capture {
+    pipeline: Pipeline,
+    exporter: InMemorySpanExporter,
+}
+
+fn capture_pipeline() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        global::set_tracer_provider(provider);
-        exporter
+        let settings = Settings {
+            sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            recording: true,
+            limits: Limits::default(),
+            resource: Resource::builder_empty()
+                .with_service_name("traced-testing")
+                .build(),
+            sinks: vec![Box::new(ExporterSink(exporter.clone()))],
+            open_spans: None,
+            max_export_batch_size: 512,
+            schedule_delay: Duration::from_millis(50),
+            pending_budget: 256 * 1024 * 1024,
+        };
+        Capture {
+            pipeline: Pipeline::start(settings),
+            exporter,
+        }
     })
 }
 
-/// Installs (once per process) a global provider that keeps every finished
-/// span in memory.
+/// Makes the capturing pipeline the one traced calls and the global tracer
+/// provider use: once per process, and again whenever something else (an
+/// `init()` guard that came and went, another provider) took its place.
 pub fn install() {
-    exporter();
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let capture = capture_pipeline();
+    let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    if !(capture.pipeline.is_current() && dispatch::native_installed()) {
+        capture.pipeline.make_current();
+        dispatch::install_native(capture.pipeline.shared());
+    }
 }
 
 /// Every span finished so far in this process.
 pub fn finished_spans() -> Vec<SpanData> {
-    exporter().get_finished_spans().unwrap_or_default()
+    let capture = capture_pipeline();
+    let _ = capture
+        .pipeline
+        .drain(Instant::now() + Duration::from_secs(10));
+    capture.exporter.get_finished_spans().unwrap_or_default()
 }
 
 /// The spans one closure produced: it runs under a fresh capture span, and

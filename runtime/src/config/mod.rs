@@ -63,6 +63,7 @@ pub struct Config {
     limits: LimitOverrides,
     batch: BatchOverrides,
     shutdown_timeout: Option<Duration>,
+    pending_memory: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -241,6 +242,16 @@ impl Config {
         self
     }
 
+    /// Memory that finished spans waiting for export may take beyond the
+    /// per-thread queues, in bytes (else `TRACED_MAX_PENDING_MEMORY_MIB`,
+    /// else 64 MiB). Past it, spans are dropped and counted: a collector that
+    /// stalls cannot make the program grow without bound, and a burst is
+    /// still delivered whole.
+    pub fn max_pending_memory(mut self, bytes: usize) -> Self {
+        self.pending_memory = Some(bytes);
+        self
+    }
+
     /// Installs this configuration; see [`crate::init`].
     pub fn init(self) -> Result<crate::TracingGuard, crate::InitError> {
         crate::init::install(self.resolve(&Env::process())?)
@@ -307,6 +318,14 @@ impl Config {
             },
         };
         let batch = self.batch.resolve(env)?;
+        let pending_memory = match self.pending_memory {
+            Some(bytes) => bytes,
+            None => env
+                .positive("TRACED_MAX_PENDING_MEMORY_MIB")?
+                .map_or(DEFAULT_PENDING_MEMORY, |mib| {
+                    mib.saturating_mul(1024 * 1024)
+                }),
+        };
         Ok(Resolved {
             resource_attributes,
             sampler,
@@ -316,6 +335,7 @@ impl Config {
             limits,
             batch,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
+            pending_memory,
         })
     }
 }
@@ -399,7 +419,12 @@ pub(crate) struct Resolved {
     pub(crate) limits: Limits,
     pub(crate) batch: Batch,
     pub(crate) shutdown_timeout: Duration,
+    /// Bytes of finished spans that may wait for export beyond the lanes.
+    pub(crate) pending_memory: usize,
 }
+
+/// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.
+const DEFAULT_PENDING_MEMORY: usize = 64 * 1024 * 1024;
 
 /// The exporter with its settings.
 #[derive(Debug, PartialEq, Eq)]

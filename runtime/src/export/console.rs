@@ -1,41 +1,46 @@
-//! The console exporter: a span processor that gathers the spans of each trace
-//! and prints the whole trace as one waterfall once it is complete.
+//! The console exporter: a sink of the export thread that gathers the spans
+//! of each trace and prints the whole trace as one waterfall once it is
+//! complete.
 //!
 //! A trace is complete when its local root has ended and every span of it
-//! started in this process has ended too, so children that finish late, on
-//! other threads or tasks, still land in the same tree. Spans of traces still
-//! open are printed by a flush or at shutdown; past [`MAX_OPEN_TRACES`] the
-//! oldest open trace is printed as it stands, so memory stays bounded.
+//! started in this process has ended too ([`OpenSpans`] counts them from
+//! start to export), so children that finish late, on other threads or tasks,
+//! still land in the same tree. Spans of traces still open are printed by a
+//! flush or at shutdown; past [`MAX_OPEN_TRACES`] the oldest open trace is
+//! printed as it stands, so memory stays bounded. Printing happens on the
+//! export thread, never on the application's.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::Context;
-use opentelemetry::trace::{Span as _, SpanId, TraceId};
+use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::SpanData;
 
 use super::waterfall::{Style, render};
+use crate::pipeline::OpenSpans;
+use crate::pipeline::sink::Sink;
 
 /// Open traces kept at most before the oldest is printed incomplete.
 pub(crate) const MAX_OPEN_TRACES: usize = 1024;
 
 /// Where rendered traces go.
-pub(crate) type Sink = Arc<dyn Fn(&str) + Send + Sync>;
+pub(crate) type Output = Arc<dyn Fn(&str) + Send + Sync>;
 
-pub(crate) struct ConsoleProcessor {
-    traces: Mutex<Traces>,
+pub(crate) struct ConsoleSink {
+    traces: Traces,
+    open_spans: Arc<OpenSpans>,
     service_name: String,
     style: Style,
-    sink: Sink,
+    output: Output,
 }
 
-impl std::fmt::Debug for ConsoleProcessor {
+impl std::fmt::Debug for ConsoleSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleProcessor")
+        f.debug_struct("ConsoleSink")
             .field("service_name", &self.service_name)
             .field("style", &self.style)
             .finish_non_exhaustive()
@@ -47,16 +52,15 @@ struct Traces {
     open: HashMap<TraceId, Pending>,
     /// Trace ids in the order they were first seen (may hold ids already printed).
     order: VecDeque<TraceId>,
-    /// The last [`MAX_OPEN_TRACES`] traces printed, so spans that start after
+    /// The last [`MAX_OPEN_TRACES`] traces printed, so spans that end after
     /// their trace was printed come out as its continuation.
     printed: VecDeque<TraceId>,
 }
 
 #[derive(Default)]
 struct Pending {
-    running: usize,
     root_ended: bool,
-    /// The trace was printed already; these spans started afterwards.
+    /// The trace was printed already; these spans came afterwards.
     continuation: bool,
     spans: Vec<SpanData>,
 }
@@ -70,29 +74,30 @@ impl Traces {
     }
 }
 
-impl ConsoleProcessor {
+impl ConsoleSink {
     /// Prints to stderr, in colour when stderr is a terminal and `NO_COLOR` is
     /// unset.
-    pub(crate) fn stderr() -> Self {
+    pub(crate) fn stderr(open_spans: Arc<OpenSpans>) -> Self {
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let sink: Sink = Arc::new(|text: &str| {
+        let output: Output = Arc::new(|text: &str| {
             // A closed stderr must not take the program down.
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         });
-        ConsoleProcessor::new(sink, if colour { Style::Colour } else { Style::Plain })
+        ConsoleSink::new(
+            open_spans,
+            output,
+            if colour { Style::Colour } else { Style::Plain },
+        )
     }
 
-    pub(crate) fn new(sink: Sink, style: Style) -> Self {
-        ConsoleProcessor {
-            traces: Mutex::new(Traces::default()),
+    pub(crate) fn new(open_spans: Arc<OpenSpans>, output: Output, style: Style) -> Self {
+        ConsoleSink {
+            traces: Traces::default(),
+            open_spans,
             service_name: String::new(),
             style,
-            sink,
+            output,
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Traces> {
-        self.traces.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn print(&self, pending: &Pending) {
@@ -103,18 +108,56 @@ impl ConsoleProcessor {
                 self.style,
                 pending.continuation,
             );
-            (self.sink)(&text);
+            (self.output)(&text);
         }
     }
 
-    fn print_all(&self) {
-        let drained: Vec<Pending> = {
-            let mut traces = self.lock();
-            traces.order.clear();
-            traces.open.drain().map(|(_, pending)| pending).collect()
-        };
-        for pending in drained {
+    fn print_all(&mut self) {
+        self.traces.order.clear();
+        let drained: Vec<(TraceId, Pending)> = self.traces.open.drain().collect();
+        for (trace_id, pending) in drained {
             self.print(&pending);
+            self.traces.remember_printed(trace_id);
+        }
+    }
+
+    fn take(&mut self, span: SpanData) {
+        let trace_id = span.span_context.trace_id();
+        let running = self.open_spans.ended(trace_id);
+        let traces = &mut self.traces;
+        if !traces.open.contains_key(&trace_id) {
+            traces.order.push_back(trace_id);
+            let continuation = traces.printed.contains(&trace_id);
+            traces.open.insert(
+                trace_id,
+                Pending {
+                    continuation,
+                    ..Pending::default()
+                },
+            );
+        }
+        let Some(pending) = traces.open.get_mut(&trace_id) else {
+            return;
+        };
+        pending.root_ended |= is_local_root(&span);
+        pending.spans.push(span);
+        if (pending.root_ended || pending.continuation) && running == 0 {
+            traces.order.retain(|id| *id != trace_id);
+            traces.remember_printed(trace_id);
+            if let Some(pending) = traces.open.remove(&trace_id) {
+                self.print(&pending);
+            }
+            return;
+        }
+        while self.traces.open.len() > MAX_OPEN_TRACES {
+            let Some(oldest) = self.traces.order.pop_front() else {
+                break;
+            };
+            if let Some(evicted) = self.traces.open.remove(&oldest) {
+                self.open_spans.forget(oldest);
+                self.traces.remember_printed(oldest);
+                self.print(&evicted);
+            }
         }
     }
 }
@@ -124,77 +167,24 @@ fn is_local_root(span: &SpanData) -> bool {
     span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote
 }
 
-impl SpanProcessor for ConsoleProcessor {
-    fn on_start(&self, span: &mut Span, _cx: &Context) {
-        let context = span.span_context();
-        if !context.is_sampled() {
-            return;
+impl Sink for ConsoleSink {
+    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
+        for span in batch {
+            self.take(span);
         }
-        let trace_id = context.trace_id();
-        let evicted = {
-            let mut traces = self.lock();
-            if !traces.open.contains_key(&trace_id) {
-                traces.order.push_back(trace_id);
-                let continuation = traces.printed.contains(&trace_id);
-                traces.open.insert(
-                    trace_id,
-                    Pending {
-                        continuation,
-                        ..Pending::default()
-                    },
-                );
-            }
-            if let Some(pending) = traces.open.get_mut(&trace_id) {
-                pending.running += 1;
-            }
-            let mut evicted = None;
-            while traces.open.len() > MAX_OPEN_TRACES {
-                let Some(oldest) = traces.order.pop_front() else {
-                    break;
-                };
-                if oldest != trace_id {
-                    evicted = traces.open.remove(&oldest).or(evicted);
-                } else {
-                    traces.order.push_back(oldest);
-                }
-            }
-            evicted
-        };
-        if let Some(pending) = evicted {
-            self.print(&pending);
-        }
+        Ok(())
     }
 
-    fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        let trace_id = span.span_context.trace_id();
-        let complete = {
-            let mut traces = self.lock();
-            let pending = traces.open.entry(trace_id).or_default();
-            pending.running = pending.running.saturating_sub(1);
-            pending.root_ended |= is_local_root(&span);
-            pending.spans.push(span);
-            if (pending.root_ended || pending.continuation) && pending.running == 0 {
-                traces.order.retain(|id| *id != trace_id);
-                traces.remember_printed(trace_id);
-                traces.open.remove(&trace_id)
-            } else {
-                None
-            }
-        };
-        if let Some(pending) = complete {
-            self.print(&pending);
-        }
+    fn immediate(&self) -> bool {
+        true
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
+    fn force_flush(&mut self) -> OTelSdkResult {
         self.print_all();
         Ok(())
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+    fn shutdown(&mut self, _timeout: Duration) -> OTelSdkResult {
         self.print_all();
         Ok(())
     }
@@ -210,22 +200,21 @@ mod tests {
 
     use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider};
     use opentelemetry::{Context, KeyValue};
-    use opentelemetry_sdk::Resource;
-    use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+    use opentelemetry_sdk::trace::Sampler;
 
     use super::*;
+    use crate::pipeline::testing::LocalPipeline;
 
-    /// A provider printing into a buffer, and the buffer.
-    fn console() -> (SdkTracerProvider, Arc<Mutex<Vec<String>>>) {
+    /// A pipeline printing into a buffer, and the buffer.
+    fn console(sampler: Sampler) -> (LocalPipeline, Arc<Mutex<Vec<String>>>) {
         let printed = Arc::new(Mutex::new(Vec::new()));
         let sink_printed = Arc::clone(&printed);
-        let sink: Sink =
+        let output: Output =
             Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
-        let provider = SdkTracerProvider::builder()
-            .with_resource(Resource::builder_empty().with_service_name("shop").build())
-            .with_span_processor(ConsoleProcessor::new(sink, Style::Plain))
-            .build();
-        (provider, printed)
+        let open_spans = Arc::new(OpenSpans::default());
+        let sink = ConsoleSink::new(Arc::clone(&open_spans), output, Style::Plain);
+        let pipeline = LocalPipeline::start(vec![Box::new(sink)], Some(open_spans), sampler);
+        (pipeline, printed)
     }
 
     fn printed(buffer: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
@@ -234,8 +223,8 @@ mod tests {
 
     #[test]
     fn a_child_ending_after_its_root_on_another_thread_lands_in_the_same_tree() {
-        let (provider, buffer) = console();
-        let tracer = provider.tracer("test");
+        let (pipeline, buffer) = console(Sampler::AlwaysOn);
+        let tracer = pipeline.provider().tracer("test");
         let root = tracer.start("request");
         let cx = Context::current_with_span(root);
         let (started, finish) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
@@ -249,12 +238,14 @@ mod tests {
         });
         started.1.recv().unwrap();
         cx.span().end();
+        pipeline.drain();
         assert!(
             printed(&buffer).is_empty(),
             "printed before the child ended"
         );
         finish.0.send(()).unwrap();
         worker.join().unwrap();
+        pipeline.drain();
         let printed = printed(&buffer);
         assert_eq!(printed.len(), 1, "{printed:?}");
         assert!(printed[0].contains(" · 2 spans · "), "{}", printed[0]);
@@ -271,8 +262,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn children_in_tasks_are_gathered_once() {
         use opentelemetry::context::FutureExt;
-        let (provider, buffer) = console();
-        let tracer = provider.tracer("test");
+        let (pipeline, buffer) = console(Sampler::AlwaysOn);
+        let tracer = pipeline.provider().tracer("test");
         let cx = Context::current_with_span(tracer.start("fan-out"));
         // Like a traced async fn: the span starts at the call, the future
         // finishes later on a worker thread, after the parent has ended.
@@ -293,20 +284,23 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
+        pipeline.drain();
         let printed = printed(&buffer);
         assert_eq!(printed.len(), 1, "{printed:?}");
         assert!(printed[0].contains("5 spans"), "{}", printed[0]);
     }
 
     #[test]
-    fn spans_started_after_their_trace_printed_come_out_as_its_continuation() {
-        let (provider, buffer) = console();
-        let tracer = provider.tracer("test");
+    fn spans_ending_after_their_trace_printed_come_out_as_its_continuation() {
+        let (pipeline, buffer) = console(Sampler::AlwaysOn);
+        let tracer = pipeline.provider().tracer("test");
         let cx = Context::current_with_span(tracer.start("request"));
         cx.span().end();
+        pipeline.drain();
         assert_eq!(printed(&buffer).len(), 1);
         let late = tracer.start_with_context("detached follow-up", &cx);
         drop(late);
+        pipeline.drain();
         let printed = printed(&buffer);
         assert_eq!(printed.len(), 2, "{printed:?}");
         assert!(printed[1].contains("detached follow-up"), "{}", printed[1]);
@@ -319,12 +313,12 @@ mod tests {
 
     #[test]
     fn open_traces_print_on_flush_and_memory_stays_bounded() {
-        let (provider, buffer) = console();
-        let tracer = provider.tracer("test");
+        let (pipeline, buffer) = console(Sampler::AlwaysOn);
+        let tracer = pipeline.provider().tracer("test");
         let root = tracer.start("request");
         let cx = Context::current_with_span(root);
         tracer.start_with_context("finished child", &cx).end();
-        provider.force_flush().unwrap();
+        pipeline.flush();
         let flushed = printed(&buffer);
         assert_eq!(flushed.len(), 1);
         assert!(flushed[0].contains("finished child"));
@@ -336,6 +330,7 @@ mod tests {
                 cx
             })
             .collect();
+        pipeline.drain();
         assert_eq!(
             printed(&buffer).len(),
             2,
@@ -346,16 +341,9 @@ mod tests {
 
     #[test]
     fn unsampled_spans_are_not_printed() {
-        let printed_spans = Arc::new(Mutex::new(Vec::new()));
-        let sink_printed = Arc::clone(&printed_spans);
-        let sink: Sink =
-            Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(Sampler::AlwaysOff)
-            .with_span_processor(ConsoleProcessor::new(sink, Style::Plain))
-            .build();
-        provider.tracer("test").start("dropped").end();
-        provider.force_flush().unwrap();
-        assert!(printed_spans.lock().unwrap().is_empty());
+        let (pipeline, buffer) = console(Sampler::AlwaysOff);
+        pipeline.provider().tracer("test").start("dropped").end();
+        pipeline.flush();
+        assert!(printed(&buffer).is_empty());
     }
 }

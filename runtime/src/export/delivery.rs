@@ -7,15 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// Span counts of one exporting pipeline.
 #[derive(Debug, Default)]
 pub(crate) struct Delivery {
-    ended: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -64,8 +62,9 @@ impl fmt::Display for DeliveryReport {
 }
 
 impl Delivery {
-    pub(crate) fn report(&self) -> DeliveryReport {
-        let ended = self.ended.load(Ordering::Acquire);
+    /// The report, given how many spans have ended so far (the pipeline's
+    /// queue counts those).
+    pub(crate) fn report(&self, ended: u64) -> DeliveryReport {
         let exported = self.exported.load(Ordering::Acquire);
         let failed = self.failed.load(Ordering::Acquire);
         DeliveryReport {
@@ -100,38 +99,6 @@ impl Delivery {
                 }
             }
         }
-    }
-}
-
-/// Counts the spans that end, in front of the batch processor.
-#[derive(Debug)]
-pub(crate) struct CountEnded<P> {
-    pub(crate) inner: P,
-    pub(crate) delivery: Arc<Delivery>,
-}
-
-impl<P: SpanProcessor> SpanProcessor for CountEnded<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        if span.span_context.is_sampled() {
-            self.delivery.ended.fetch_add(1, Ordering::AcqRel);
-        }
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
     }
 }
 

@@ -8,9 +8,9 @@ mod otlp;
 mod truncate;
 mod waterfall;
 
-pub(crate) use console::ConsoleProcessor;
+pub(crate) use console::ConsoleSink;
 pub use delivery::DeliveryReport;
-pub(crate) use delivery::{CountEnded, CountExported, Delivery};
+pub(crate) use delivery::{CountExported, Delivery};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::exporter as otlp_exporter;
-pub(crate) use truncate::TruncateValues;
+pub(crate) use truncate::truncate_span;

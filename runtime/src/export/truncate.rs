@@ -1,47 +1,12 @@
-//! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: the SDK keeps string values whole, so
-//! long ones are cut here, before any exporter sees them (a value is
-//! truncated, never rejected).
+//! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: long string values are cut on the
+//! export thread, before any exporter sees them (a value is truncated, never
+//! rejected).
 
-use std::time::Duration;
-
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanData;
 
 /// Cuts string attribute values of spans, events and links to `limit`
-/// characters, then hands the span on.
-#[derive(Debug)]
-pub(crate) struct TruncateValues<P> {
-    pub(crate) inner: P,
-    pub(crate) limit: Option<usize>,
-}
-
-impl<P: SpanProcessor> SpanProcessor for TruncateValues<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        if let Some(limit) = self.limit {
-            truncate_span(&mut span, limit);
-        }
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
+/// characters.
 pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
     truncate_all(&mut span.attributes, limit);
     for event in span.events.events.iter_mut() {

@@ -11,32 +11,68 @@ use std::sync::Arc;
 
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 
-/// Collects a span's attributes while it starts.
-#[derive(Debug, Default)]
+use crate::pipeline::{Extra, Shared};
+
+/// Collects a span's attributes while it starts: into the extra part of a
+/// native span (reused from a per-thread pool), or into a list for a span of
+/// another provider.
+#[derive(Debug)]
 pub struct Attributes {
-    items: Vec<KeyValue>,
+    sink: Sink,
+}
+
+#[derive(Debug)]
+enum Sink {
+    List(Vec<KeyValue>),
+    Native {
+        shared: &'static Shared,
+        extra: Option<Box<Extra>>,
+    },
 }
 
 impl Attributes {
     pub(crate) fn new() -> Self {
-        Attributes::default()
+        Attributes {
+            sink: Sink::List(Vec::new()),
+        }
+    }
+
+    pub(crate) fn native(shared: &'static Shared) -> Self {
+        Attributes {
+            sink: Sink::Native {
+                shared,
+                extra: None,
+            },
+        }
     }
 
     /// Records `value` under `key`; `None` (an `Option` that is `None`) records nothing.
     #[inline]
     pub fn record(&mut self, key: &'static str, value: Option<Value>) {
-        if let Some(value) = value {
-            self.items
-                .push(KeyValue::new(Key::from_static_str(key), value));
+        let Some(value) = value else { return };
+        let attribute = KeyValue::new(Key::from_static_str(key), value);
+        match &mut self.sink {
+            Sink::List(items) => items.push(attribute),
+            Sink::Native { shared, extra } => extra
+                .get_or_insert_with(|| shared.queue.take_extra())
+                .push_attribute(attribute, &shared.limits),
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
+    pub(crate) fn into_inner(self) -> Vec<KeyValue> {
+        match self.sink {
+            Sink::List(items) => items,
+            Sink::Native { extra, .. } => extra
+                .map(|mut extra| std::mem::take(&mut extra.attributes))
+                .unwrap_or_default(),
+        }
     }
 
-    pub(crate) fn into_inner(self) -> Vec<KeyValue> {
-        self.items
+    pub(crate) fn into_extra(self) -> Option<Box<Extra>> {
+        match self.sink {
+            Sink::List(_) => None,
+            Sink::Native { extra, .. } => extra,
+        }
     }
 }
 

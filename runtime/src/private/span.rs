@@ -12,9 +12,10 @@ use super::attr::Attributes;
 use super::outcome::ErrorRef;
 use super::site::CallSite;
 use crate::dispatch::{self, Target};
+use crate::pipeline::{self, Started};
 
 /// Where a new span hangs in the trace.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub enum Parent<'a> {
     /// The current context's span (the default).
     Current,
@@ -31,6 +32,10 @@ pub struct Links {
 }
 
 impl Links {
+    pub(crate) fn into_links(self) -> Vec<Link> {
+        self.links
+    }
+
     pub fn push<L: LinkTarget + ?Sized>(&mut self, target: &L) {
         let span_context = target.link_span_context();
         if span_context.is_valid() {
@@ -112,8 +117,9 @@ enum State {
     Span(Context, bool),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
-    /// No span under an unsampled explicit parent, which is made current so
-    /// that what runs beneath inherits its decision and trace.
+    /// No recording span: an unsampled explicit parent, or a new trace that
+    /// is not sampled, made current so that what runs beneath inherits its
+    /// decision and trace.
     Inherited(Context),
 }
 
@@ -145,6 +151,16 @@ impl Span {
         }
         match dispatch::target(site) {
             Target::Off => Span { state: State::Off },
+            Target::Native(shared) => {
+                match pipeline::start(shared, site, parent, links, attributes) {
+                    Started::Recording(cx) => Span {
+                        state: State::Span(cx, true),
+                    },
+                    Started::NotRecording(cx) => Span {
+                        state: State::Inherited(cx),
+                    },
+                }
+            }
             Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
         }
     }
@@ -293,8 +309,9 @@ where
     if recording {
         let mut sink = Attributes::new();
         attributes(&mut sink);
-        if !sink.is_empty() {
-            opentelemetry::trace::Span::set_attributes(&mut span, sink.into_inner());
+        let attributes = sink.into_inner();
+        if !attributes.is_empty() {
+            opentelemetry::trace::Span::set_attributes(&mut span, attributes);
         }
     }
     Span {

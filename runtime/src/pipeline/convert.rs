@@ -1,0 +1,94 @@
+//! Records become `SpanData` on the export thread. What a span's extra holds
+//! is cloned, not moved, so the extra can go back to its thread and
+//! everything in it is freed there.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::{SpanContext, SpanKind, Status};
+use opentelemetry::{Key, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+
+use super::Limits;
+use super::clock::WallClock;
+use super::record::Record;
+use crate::export::truncate_span;
+
+/// The `SpanData` exporters take for `record`.
+pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> SpanData {
+    let extra = record.extra.as_deref();
+    let site = record.site;
+    let mut attributes = Vec::with_capacity(
+        if site.is_some() { 3 } else { 0 } + extra.map_or(0, |extra| extra.attributes.len()),
+    );
+    if let Some(site) = site {
+        attributes.extend([
+            KeyValue::new(Key::from_static_str("code.function.name"), site.function),
+            KeyValue::new(Key::from_static_str("code.file.path"), site.file),
+            KeyValue::new(
+                Key::from_static_str("code.line.number"),
+                i64::from(site.line),
+            ),
+        ]);
+    }
+    let mut events = SpanEvents::default();
+    let mut links = SpanLinks::default();
+    let mut dropped_attributes_count = 0;
+    let mut status = Status::Unset;
+    let mut name: Cow<'static, str> = Cow::Borrowed(site.map_or("", |site| site.name));
+    let mut kind = site.map_or(SpanKind::Internal, |site| site.kind.to_otel());
+    let mut scope = site.map(|site| site.scope().clone());
+    let mut start_time = clock.wall_time(record.start);
+    let mut end_time = clock.wall_time(record.end);
+    if let Some(extra) = extra {
+        attributes.extend(extra.attributes.iter().cloned());
+        dropped_attributes_count = extra.dropped_attributes;
+        events.events = extra.events.clone();
+        events.dropped_count = extra.dropped_events;
+        links.links = extra.links.clone();
+        links.dropped_count = extra.dropped_links;
+        status = extra.status.clone();
+        if let Some(renamed) = &extra.name {
+            name = renamed.clone();
+        }
+        if let Some(dynamic) = &extra.kind {
+            kind = dynamic.clone();
+        }
+        if let Some(dynamic) = &extra.scope {
+            scope = Some(dynamic.clone());
+        }
+        start_time = extra.start_time.unwrap_or(start_time);
+        end_time = extra.end_time.unwrap_or(end_time);
+    }
+    // The code.* attributes count against the limit too, as they would on
+    // an SDK span.
+    if attributes.len() > limits.attributes {
+        let over = attributes.len() - limits.attributes;
+        dropped_attributes_count += u32::try_from(over).unwrap_or(u32::MAX);
+        attributes.truncate(limits.attributes);
+    }
+    let mut data = SpanData {
+        span_context: SpanContext::new(
+            record.trace_id,
+            record.span_id,
+            record.flags,
+            false,
+            record.trace_state.clone(),
+        ),
+        parent_span_id: record.parent_span_id,
+        parent_span_is_remote: record.parent_is_remote,
+        span_kind: kind,
+        name,
+        start_time,
+        end_time: end_time.max(start_time),
+        attributes,
+        dropped_attributes_count,
+        events,
+        links,
+        status,
+        instrumentation_scope: scope.unwrap_or_default(),
+    };
+    if let Some(limit) = limits.value_length {
+        truncate_span(&mut data, limit);
+    }
+    data
+}

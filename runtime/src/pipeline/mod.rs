@@ -1,0 +1,291 @@
+//! The native span pipeline `traced::init()` installs.
+//!
+//! A recorded span is a [`NativeSpan`]: a small handle of ours made current
+//! with `Context::with_span`, so every OpenTelemetry API (children of other
+//! tracers, `get_active_span`, propagators) sees a real span. It starts with
+//! ids from a per-thread generator and a time-stamp-counter read; the call
+//! site's static data stays in its `static`. When it ends, a fixed-size
+//! [`Record`](record::Record) goes into the ending thread's lane
+//! ([`queue`]); one export thread drains every lane, turns records into
+//! `SpanData` ([`convert`]) and hands them to the exporters ([`sink`]).
+//!
+//! Spans that other OpenTelemetry code starts through the global tracer
+//! provider are native spans too: `init()` installs a [`NativeTracerProvider`]
+//! ([`tracer`]) as the global provider.
+
+mod clock;
+mod convert;
+mod export_thread;
+mod extra;
+mod ids;
+mod open;
+mod queue;
+mod record;
+mod sampling;
+pub(crate) mod sink;
+mod span;
+mod start;
+mod tracer;
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::Sampler;
+
+pub(crate) use export_thread::{ExportThread, FlushError};
+pub(crate) use extra::Extra;
+pub(crate) use open::OpenSpans;
+pub(crate) use start::{Started, start};
+pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
+
+use queue::Queue;
+use sink::Sink;
+
+/// Span limits, applied as spans record (counts) and on export (lengths).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) attributes: usize,
+    pub(crate) events: usize,
+    pub(crate) links: usize,
+    pub(crate) event_attributes: usize,
+    pub(crate) link_attributes: usize,
+    pub(crate) value_length: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            attributes: 128,
+            events: 128,
+            links: 128,
+            event_attributes: 128,
+            link_attributes: 128,
+            value_length: None,
+        }
+    }
+}
+
+/// What a pipeline is built from.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) sampler: Sampler,
+    /// `false` when nothing exports (`OTEL_TRACES_EXPORTER=none`): spans carry
+    /// their ids and sampling decision, and record nothing.
+    pub(crate) recording: bool,
+    pub(crate) limits: Limits,
+    pub(crate) resource: Resource,
+    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    /// Spans tracked from start to end, for exporters that wait for whole
+    /// traces (the console).
+    pub(crate) open_spans: Option<Arc<OpenSpans>>,
+    pub(crate) max_export_batch_size: usize,
+    pub(crate) schedule_delay: Duration,
+    /// Bytes of finished spans that may wait for export beyond the lanes.
+    pub(crate) pending_budget: usize,
+}
+
+/// What the span path reads while a pipeline is installed: fixed from
+/// installation to shutdown, and never freed (one per `init()`).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) sampler: Sampler,
+    pub(crate) parent_based: bool,
+    pub(crate) recording: bool,
+    pub(crate) limits: Limits,
+    pub(crate) queue: Queue,
+    pub(crate) open_spans: Option<Arc<OpenSpans>>,
+    /// Cleared at shutdown: spans that end afterwards are not queued.
+    open: AtomicBool,
+}
+
+impl Shared {
+    #[inline]
+    pub(crate) fn is_open(&self) -> bool {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+static INSTALLED: Mutex<Option<&'static Shared>> = Mutex::new(None);
+
+thread_local! {
+    /// The installed pipeline as this thread last saw it, with the
+    /// generation it belongs to.
+    static SEEN: Cell<(u64, Option<&'static Shared>)> = const { Cell::new((0, None)) };
+}
+
+/// The installed pipeline, if any: a thread-local read and one atomic load.
+#[inline]
+pub(crate) fn current() -> Option<&'static Shared> {
+    let generation = GENERATION.load(Ordering::Acquire);
+    SEEN.try_with(|seen| {
+        let (seen_generation, shared) = seen.get();
+        if seen_generation == generation {
+            return shared;
+        }
+        let shared = *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.set((generation, shared));
+        shared
+    })
+    .unwrap_or_else(|_| *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// An installed pipeline: its export thread and what the span path reads.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    shared: &'static Shared,
+    thread: ExportThread,
+}
+
+impl Pipeline {
+    /// Starts the export thread and makes this the pipeline traced calls use.
+    pub(crate) fn install(settings: Settings) -> Pipeline {
+        let pipeline = Pipeline::start(settings);
+        pipeline.make_current();
+        pipeline
+    }
+
+    /// Makes this the pipeline traced calls use (again).
+    pub(crate) fn make_current(&self) {
+        *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Some(self.shared);
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether traced calls use this pipeline.
+    pub(crate) fn is_current(&self) -> bool {
+        current().is_some_and(|shared| std::ptr::eq(shared, self.shared))
+    }
+
+    /// Starts the export thread; spans reach it through [`NativeTracerProvider`]
+    /// only, until [`Pipeline::install`] makes it the traced calls' too.
+    pub(crate) fn start(settings: Settings) -> Pipeline {
+        let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+        let parent_based = matches!(settings.sampler, Sampler::ParentBased(_));
+        let shared: &'static Shared = Box::leak(Box::new(Shared {
+            sampler: settings.sampler,
+            parent_based,
+            recording: settings.recording,
+            limits: settings.limits.clone(),
+            queue: Queue::new(generation, settings.pending_budget),
+            open_spans: settings.open_spans.clone(),
+            open: AtomicBool::new(true),
+        }));
+        let thread = ExportThread::start(
+            shared,
+            settings.sinks,
+            &settings.resource,
+            export_thread::Batching {
+                max_batch: settings.max_export_batch_size,
+                schedule_delay: settings.schedule_delay,
+            },
+        );
+        Pipeline { shared, thread }
+    }
+
+    pub(crate) fn shared(&self) -> &'static Shared {
+        self.shared
+    }
+
+    /// Exports every span that ended before this call and flushes the
+    /// exporters, waiting until `deadline` at most.
+    pub(crate) fn flush(&self, deadline: Instant) -> Result<(), FlushError> {
+        self.thread.flush(deadline, true)
+    }
+
+    /// Hands every span that ended before this call to the exporters,
+    /// waiting until `deadline` at most.
+    pub(crate) fn drain(&self, deadline: Instant) -> Result<(), FlushError> {
+        self.thread.flush(deadline, false)
+    }
+
+    /// Stops new spans, exports what is pending and shuts the exporters
+    /// down, waiting until `deadline` at most.
+    pub(crate) fn shutdown(self, deadline: Instant) -> Result<(), FlushError> {
+        {
+            let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+            if installed.is_some_and(|shared| std::ptr::eq(shared, self.shared)) {
+                *installed = None;
+            }
+        }
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+        // Spans that end from here on were not finished when shutdown began.
+        self.shared.open.store(false, Ordering::Relaxed);
+        self.thread.shutdown(deadline)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A pipeline of its own for unit tests, reached through its provider
+    //! only, so tests running side by side do not share it.
+
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use opentelemetry_sdk::Resource;
+    use opentelemetry_sdk::trace::Sampler;
+
+    use super::sink::Sink;
+    use super::{Limits, NativeTracerProvider, OpenSpans, Pipeline, Settings};
+
+    #[derive(Debug)]
+    pub(crate) struct LocalPipeline {
+        pipeline: Option<Pipeline>,
+    }
+
+    impl LocalPipeline {
+        pub(crate) fn start(
+            sinks: Vec<Box<dyn Sink>>,
+            open_spans: Option<Arc<OpenSpans>>,
+            sampler: Sampler,
+        ) -> Self {
+            let settings = Settings {
+                sampler,
+                recording: true,
+                limits: Limits::default(),
+                resource: Resource::builder_empty().with_service_name("shop").build(),
+                sinks,
+                open_spans,
+                max_export_batch_size: 512,
+                schedule_delay: Duration::from_millis(100),
+                pending_budget: 1 << 20,
+            };
+            LocalPipeline {
+                pipeline: Some(Pipeline::start(settings)),
+            }
+        }
+
+        pub(crate) fn provider(&self) -> NativeTracerProvider {
+            NativeTracerProvider::new(self.pipeline().shared)
+        }
+
+        fn pipeline(&self) -> &Pipeline {
+            self.pipeline.as_ref().expect("running")
+        }
+
+        /// Every span ended so far has reached the sinks.
+        pub(crate) fn drain(&self) {
+            self.pipeline()
+                .drain(Instant::now() + Duration::from_secs(10))
+                .expect("drained");
+        }
+
+        /// The same, and the sinks flushed.
+        pub(crate) fn flush(&self) {
+            self.pipeline()
+                .flush(Instant::now() + Duration::from_secs(10))
+                .expect("flushed");
+        }
+    }
+
+    impl Drop for LocalPipeline {
+        fn drop(&mut self) {
+            if let Some(pipeline) = self.pipeline.take() {
+                let _ = pipeline.shutdown(Instant::now() + Duration::from_secs(10));
+            }
+        }
+    }
+}

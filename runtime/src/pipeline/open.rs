@@ -1,0 +1,44 @@
+//! Spans started and not yet exported, per trace: what lets the console
+//! print a trace once its last local span has ended, however late that is.
+//! Kept only while the console exporter is on.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use opentelemetry::trace::TraceId;
+
+#[derive(Debug, Default)]
+pub(crate) struct OpenSpans {
+    running: Mutex<HashMap<TraceId, usize>>,
+}
+
+impl OpenSpans {
+    pub(crate) fn started(&self, trace_id: TraceId) {
+        *self.lock().entry(trace_id).or_default() += 1;
+    }
+
+    /// A span of `trace_id` reached the exporter; how many of its trace are
+    /// still running.
+    pub(crate) fn ended(&self, trace_id: TraceId) -> usize {
+        let mut running = self.lock();
+        match running.get_mut(&trace_id) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                *count
+            }
+            _ => {
+                running.remove(&trace_id);
+                0
+            }
+        }
+    }
+
+    /// Forgets a trace printed before all its spans ended.
+    pub(crate) fn forget(&self, trace_id: TraceId) {
+        self.lock().remove(&trace_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TraceId, usize>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,61 @@
+//! Where the export thread sends finished spans: any
+//! `opentelemetry_sdk::trace::SpanExporter` (OTLP, in-memory for tests), and
+//! the console.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+/// A destination of the export thread. Calls block until done.
+pub(crate) trait Sink: Send + fmt::Debug {
+    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult;
+
+    /// Whether spans go out as soon as they reach the export thread (the
+    /// console) instead of in batches.
+    fn immediate(&self) -> bool {
+        false
+    }
+
+    fn force_flush(&mut self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
+
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+/// A `SpanExporter` as a sink: its export future is driven to completion on
+/// the export thread; a panic inside it fails the batch, not the thread.
+#[derive(Debug)]
+pub(crate) struct ExporterSink<E>(pub(crate) E);
+
+impl<E: SpanExporter> Sink for ExporterSink<E> {
+    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let exporter = &self.0;
+        catch_unwind(AssertUnwindSafe(|| {
+            futures_executor::block_on(exporter.export(batch))
+        }))
+        .unwrap_or_else(|_| {
+            Err(OTelSdkError::InternalFailure(
+                "the exporter panicked".into(),
+            ))
+        })
+    }
+
+    fn force_flush(&mut self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}

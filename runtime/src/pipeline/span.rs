@@ -1,0 +1,188 @@
+//! The span handle of the native pipeline: what `Context::with_span` holds
+//! while a span runs, and what the OpenTelemetry API reaches through
+//! `get_active_span` or a `SpanRef`.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, Status};
+use opentelemetry::{KeyValue, trace};
+
+use super::Shared;
+use super::clock::{self, Tick};
+use super::extra::Extra;
+use super::record::Record;
+use crate::__private::CallSite;
+
+/// A span of the native pipeline.
+#[derive(Debug)]
+pub(crate) struct NativeSpan {
+    span_context: SpanContext,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    start: Tick,
+    site: Option<&'static CallSite>,
+    extra: Option<Box<Extra>>,
+    shared: &'static Shared,
+    recording: bool,
+}
+
+impl NativeSpan {
+    /// A span that records from now until it ends.
+    #[inline]
+    pub(crate) fn recording(
+        shared: &'static Shared,
+        span_context: SpanContext,
+        parent_span_id: SpanId,
+        parent_is_remote: bool,
+        site: Option<&'static CallSite>,
+    ) -> Self {
+        if let Some(open) = &shared.open_spans {
+            open.started(span_context.trace_id());
+        }
+        NativeSpan {
+            span_context,
+            parent_span_id,
+            parent_is_remote,
+            start: clock::now(),
+            site,
+            extra: None,
+            shared,
+            recording: true,
+        }
+    }
+
+    /// A span that carries ids and a sampling decision and records nothing.
+    pub(crate) fn non_recording(shared: &'static Shared, span_context: SpanContext) -> Self {
+        NativeSpan {
+            span_context,
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            start: clock::now(),
+            site: None,
+            extra: None,
+            shared,
+            recording: false,
+        }
+    }
+
+    /// This span's extra part, taken from the pool on first use.
+    #[inline]
+    pub(crate) fn extra(&mut self) -> &mut Extra {
+        let queue = &self.shared.queue;
+        self.extra.get_or_insert_with(|| queue.take_extra())
+    }
+
+    /// Attributes collected before the span started, moved in whole.
+    pub(crate) fn set_extra(&mut self, extra: Box<Extra>) {
+        self.extra = Some(extra);
+    }
+}
+
+impl trace::Span for NativeSpan {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: SystemTime,
+        mut attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        if !self.recording {
+            return;
+        }
+        let limits = &self.shared.limits;
+        let dropped = attributes.len().saturating_sub(limits.event_attributes);
+        attributes.truncate(limits.event_attributes);
+        let event = Event::new(name, timestamp, attributes, count(dropped));
+        let shared = self.shared;
+        self.extra().push_event(event, &shared.limits);
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.recording
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        if self.recording {
+            let shared = self.shared;
+            self.extra().push_attribute(attribute, &shared.limits);
+        }
+    }
+
+    fn set_status(&mut self, status: Status) {
+        if self.recording {
+            // Ok > Error > Unset, as the specification orders them.
+            let extra = self.extra();
+            if status > extra.status {
+                extra.status = status;
+            }
+        }
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        if self.recording {
+            self.extra().name = Some(new_name.into());
+        }
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
+        if !self.recording || !span_context.is_valid() {
+            return;
+        }
+        let limits = &self.shared.limits;
+        let dropped = attributes.len().saturating_sub(limits.link_attributes);
+        attributes.truncate(limits.link_attributes);
+        let link = Link::new(span_context, attributes, count(dropped));
+        let shared = self.shared;
+        self.extra().push_link(link, &shared.limits);
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        if self.recording {
+            self.extra().end_time = Some(timestamp);
+        }
+        self.end();
+    }
+
+    #[inline]
+    fn end(&mut self) {
+        if !std::mem::replace(&mut self.recording, false) {
+            return;
+        }
+        let end = clock::now();
+        let record = Record {
+            trace_id: self.span_context.trace_id(),
+            span_id: self.span_context.span_id(),
+            parent_span_id: self.parent_span_id,
+            parent_is_remote: self.parent_is_remote,
+            flags: self.span_context.trace_flags(),
+            start: self.start,
+            end,
+            site: self.site,
+            trace_state: self.span_context.trace_state().clone(),
+            extra: self.extra.take(),
+        };
+        if self.shared.is_open() {
+            self.shared.queue.push(record);
+        }
+    }
+}
+
+impl Drop for NativeSpan {
+    /// A span nobody ended ends when its last handle goes, as SDK spans do.
+    fn drop(&mut self) {
+        trace::Span::end(self);
+    }
+}
+
+fn count(dropped: usize) -> u32 {
+    u32::try_from(dropped).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,142 @@
+//! Starting the span of a `#[traced]` call on the native pipeline.
+
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState};
+
+use super::span::NativeSpan;
+use super::{Shared, ids, sampling};
+use crate::__private::{Attributes, CallSite, Links, Parent};
+
+/// W3C Trace Context Level 2: the trace id's right-most 7 bytes are random.
+pub(crate) const RANDOM_FLAG: u8 = 0x02;
+
+/// A started native span, in the context to make current while it runs.
+#[derive(Debug)]
+pub(crate) enum Started {
+    /// A recording span of ours.
+    Recording(Context),
+    /// A new trace that is not sampled (or nothing exports): its ids and the
+    /// decision, so that what runs beneath inherits them; nothing recorded.
+    NotRecording(Context),
+}
+
+/// What the parent decides, read without running any user code.
+struct Plan {
+    span_context: SpanContext,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    recording: bool,
+}
+
+/// The new span's ids, flags and trace state, and whether it records.
+#[inline]
+pub(crate) fn plan_child(
+    shared: &Shared,
+    parent_cx: Option<&Context>,
+    parent: &SpanContext,
+    name: &str,
+    kind: &opentelemetry::trace::SpanKind,
+    attributes: &[opentelemetry::KeyValue],
+) -> (SpanContext, bool) {
+    let valid = parent.is_valid();
+    let trace_id = if valid {
+        parent.trace_id()
+    } else {
+        ids::trace_id()
+    };
+    let sampled = sampling::sampled(shared, parent_cx, parent, trace_id, name, kind, attributes);
+    let (flags, trace_state) = if valid {
+        (
+            parent.trace_flags().with_sampled(sampled),
+            parent.trace_state().clone(),
+        )
+    } else {
+        (
+            TraceFlags::new(RANDOM_FLAG).with_sampled(sampled),
+            TraceState::NONE,
+        )
+    };
+    let span_context = SpanContext::new(trace_id, ids::span_id(), flags, false, trace_state);
+    (
+        span_context,
+        sampled && shared.recording && shared.is_open(),
+    )
+}
+
+fn plan(
+    shared: &Shared,
+    site: &CallSite,
+    parent_cx: Option<&Context>,
+    parent: &SpanContext,
+) -> Plan {
+    let (span_context, recording) = plan_child(
+        shared,
+        parent_cx,
+        parent,
+        site.name,
+        &site.kind.to_otel(),
+        &[],
+    );
+    Plan {
+        span_context,
+        parent_span_id: parent.span_id(),
+        parent_is_remote: parent.is_remote(),
+        recording,
+    }
+}
+
+/// Starts `site`'s span under `parent`. Unsampled and suppressed parents are
+/// handled by the caller; `links` and `attributes` run only for a recording
+/// span, and outside any borrow of the current context (they may call traced
+/// functions).
+#[inline]
+pub(crate) fn start<L, A>(
+    shared: &'static Shared,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    links: L,
+    attributes: A,
+) -> Started
+where
+    L: FnOnce(&mut Links),
+    A: FnOnce(&mut Attributes),
+{
+    let plan = match parent {
+        Parent::Current => {
+            Context::map_current(|cx| plan(shared, site, Some(cx), cx.span().span_context()))
+        }
+        Parent::Root => plan(shared, site, None, &SpanContext::NONE),
+        Parent::Explicit(cx) => plan(shared, site, Some(cx), cx.span().span_context()),
+    };
+    if !plan.recording {
+        let cx = match parent {
+            Parent::Explicit(cx) => cx.with_remote_span_context(plan.span_context),
+            Parent::Current | Parent::Root => {
+                Context::map_current(|cx| cx.with_remote_span_context(plan.span_context))
+            }
+        };
+        return Started::NotRecording(cx);
+    }
+    let mut link_sink = Links::default();
+    links(&mut link_sink);
+    let mut attribute_sink = Attributes::native(shared);
+    attributes(&mut attribute_sink);
+    let mut span = NativeSpan::recording(
+        shared,
+        plan.span_context,
+        plan.parent_span_id,
+        plan.parent_is_remote,
+        Some(site),
+    );
+    if let Some(extra) = attribute_sink.into_extra() {
+        span.set_extra(extra);
+    }
+    for link in link_sink.into_links() {
+        opentelemetry::trace::Span::add_link(&mut span, link.span_context, link.attributes);
+    }
+    let cx = match parent {
+        Parent::Explicit(cx) => cx.with_span(span),
+        Parent::Current | Parent::Root => Context::current_with_span(span),
+    };
+    Started::Recording(cx)
+}
