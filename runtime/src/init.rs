@@ -10,7 +10,9 @@ use std::time::Instant;
 use opentelemetry::global;
 use opentelemetry_sdk::error::OTelSdkError;
 
-use crate::config::{ConfigError, Export, Resolved, build_propagator, build_resource};
+use crate::config::{
+    ConfigError, CustomExporter, Export, Resolved, build_propagator, build_resource,
+};
 use crate::export::{ConsoleSink, DeliveryReport};
 #[cfg(feature = "otlp")]
 use crate::export::{CountExported, Delivery};
@@ -95,6 +97,12 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
             ));
         }
     }
+    sinks.extend(
+        config
+            .span_exporters
+            .iter()
+            .filter_map(CustomExporter::take),
+    );
     let settings = Settings {
         sampler: config.sampler,
         recording: !sinks.is_empty(),

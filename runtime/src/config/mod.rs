@@ -8,6 +8,7 @@ mod propagators;
 mod resource;
 mod sampler;
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -21,6 +22,8 @@ pub use otlp::{Compression, Protocol};
 pub(crate) use propagators::build as build_propagator;
 pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
 pub(crate) use resource::{build as build_resource, service_name};
+
+use crate::pipeline::sink::{ExporterSink, Sink};
 
 /// Where finished spans go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +67,24 @@ pub struct Config {
     batch: BatchOverrides,
     shutdown_timeout: Option<Duration>,
     pending_memory: Option<usize>,
+    span_exporters: Vec<CustomExporter>,
+}
+
+/// An exporter handed over in code; shared by clones of the `Config`, taken
+/// by the first `init()`.
+#[derive(Clone)]
+pub(crate) struct CustomExporter(Arc<Mutex<Option<Box<dyn Sink>>>>);
+
+impl CustomExporter {
+    pub(crate) fn take(&self) -> Option<Box<dyn Sink>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+impl std::fmt::Debug for CustomExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CustomExporter")
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -252,6 +273,51 @@ impl Config {
         self
     }
 
+    /// Sends finished spans to `exporter` too: any
+    /// `opentelemetry_sdk::trace::SpanExporter` (a vendor's, an in-memory one
+    /// for tests), fed by the same export thread as the configured exporters.
+    /// When code and environment choose no exporter, this one replaces the
+    /// console. The exporter is used by the first `init()` of this `Config`
+    /// or of a clone of it.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use traced::opentelemetry_sdk::error::OTelSdkResult;
+    /// use traced::opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    ///
+    /// /// Keeps the names of the spans it receives.
+    /// #[derive(Clone, Debug, Default)]
+    /// struct Names(Arc<Mutex<Vec<String>>>);
+    ///
+    /// impl SpanExporter for Names {
+    ///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    ///         let names = batch.into_iter().map(|span| span.name.into_owned());
+    ///         self.0.lock().unwrap().extend(names);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// #[traced::traced]
+    /// fn work() {}
+    ///
+    /// let names = Names::default();
+    /// let guard = traced::Config::new().span_exporter(names.clone()).init()?;
+    /// work();
+    /// guard.flush()?;
+    /// assert_eq!(*names.0.lock().unwrap(), ["work"]);
+    /// # drop(guard);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn span_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::trace::SpanExporter + 'static,
+    {
+        let sink: Box<dyn Sink> = Box::new(ExporterSink(exporter));
+        self.span_exporters
+            .push(CustomExporter(Arc::new(Mutex::new(Some(sink)))));
+        self
+    }
+
     /// Installs this configuration; see [`crate::init`].
     pub fn init(self) -> Result<crate::TracingGuard, crate::InitError> {
         crate::init::install(self.resolve(&Env::process())?)
@@ -282,6 +348,7 @@ impl Config {
                     }
                 },
                 None if otlp::endpoint_configured(&self.otlp, env) => Exporter::Otlp,
+                None if !self.span_exporters.is_empty() => Exporter::None,
                 None => Exporter::Console,
             },
         };
@@ -336,6 +403,7 @@ impl Config {
             batch,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
             pending_memory,
+            span_exporters: self.span_exporters,
         })
     }
 }
@@ -421,6 +489,8 @@ pub(crate) struct Resolved {
     pub(crate) shutdown_timeout: Duration,
     /// Bytes of finished spans that may wait for export beyond the lanes.
     pub(crate) pending_memory: usize,
+    /// Exporters handed over in code.
+    pub(crate) span_exporters: Vec<CustomExporter>,
 }
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.
