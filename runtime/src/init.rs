@@ -16,6 +16,7 @@ use crate::config::{ConfigError, Export, Resolved, build_propagator, build_resou
 use crate::export::{
     ConsoleProcessor, CountEnded, CountExported, Delivery, DeliveryReport, TruncateValues,
 };
+use crate::logs::{LogPipeline, TraceLogs};
 use crate::{dispatch, propagation};
 
 static INITIALISED: AtomicBool = AtomicBool::new(false);
@@ -70,8 +71,12 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         ..SpanLimits::default()
     };
     let samples_by_parent = matches!(config.sampler, Sampler::ParentBased(_));
+    let resource = build_resource(config.resource_attributes);
+    // Log records of a trace print under its spans when both go to the console.
+    let console_logs = (config.export == Export::Console && config.logs.export == Export::Console)
+        .then(|| Arc::new(TraceLogs::default()));
     let mut builder = SdkTracerProvider::builder()
-        .with_resource(build_resource(config.resource_attributes))
+        .with_resource(resource.clone())
         .with_sampler(config.sampler)
         .with_span_limits(limits);
     let value_length = config.limits.value_length;
@@ -79,8 +84,12 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
     match config.export {
         Export::None => {}
         Export::Console => {
+            let mut console = ConsoleProcessor::stderr();
+            if let Some(logs) = &console_logs {
+                console = console.with_logs(Arc::clone(logs));
+            }
             builder = builder.with_span_processor(TruncateValues {
-                inner: ConsoleProcessor::stderr(),
+                inner: console,
                 limit: value_length,
             });
         }
@@ -119,10 +128,13 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
             ));
         }
     }
+    let logs =
+        crate::logs::start(&config.logs, resource, console_logs).map_err(InitError::Exporter)?;
     let provider = builder.build();
     dispatch::install_sdk(provider.clone(), samples_by_parent);
     Ok(TracingGuard {
         provider: Some(provider),
+        logs: Some(logs),
         delivery,
         shutdown_timeout: config.shutdown_timeout,
     })
@@ -137,6 +149,7 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
 #[derive(Debug)]
 pub struct TracingGuard {
     provider: Option<SdkTracerProvider>,
+    logs: Option<LogPipeline>,
     delivery: Option<Arc<Delivery>>,
     shutdown_timeout: Duration,
 }
@@ -145,6 +158,7 @@ impl TracingGuard {
     fn empty(shutdown_timeout: Duration) -> Self {
         TracingGuard {
             provider: None,
+            logs: None,
             delivery: None,
             shutdown_timeout,
         }
@@ -163,6 +177,11 @@ impl TracingGuard {
     }
 
     fn take_down(&mut self) -> Result<(), ShutdownError> {
+        // Logs first: their last records may belong to spans still queued.
+        let logs_shut = self
+            .logs
+            .take()
+            .map_or(Ok(()), |logs| logs.shutdown(self.shutdown_timeout));
         let Some(provider) = self.provider.take() else {
             INITIALISED.store(false, Ordering::Release);
             return Ok(());
@@ -174,7 +193,7 @@ impl TracingGuard {
         let shut = provider.shutdown_with_timeout(self.shutdown_timeout);
         INITIALISED.store(false, Ordering::Release);
         let report = self.delivery.as_ref().map(|delivery| delivery.report());
-        match (report, shut) {
+        match (report, shut.and(logs_shut)) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
             (_, Err(error)) => Err(ShutdownError::Sdk(error)),
             _ => Ok(()),

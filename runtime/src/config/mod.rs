@@ -3,6 +3,7 @@
 //! from the OpenTelemetry default.
 
 mod env;
+mod logs;
 mod otlp;
 mod propagators;
 mod resource;
@@ -15,6 +16,9 @@ use opentelemetry_sdk::trace::Sampler;
 
 pub use env::ConfigError;
 pub(crate) use env::Env;
+pub use logs::ExceptionSignal;
+pub(crate) use logs::Logs;
+use logs::LogsOverrides;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
 pub use otlp::{Compression, Protocol};
@@ -63,6 +67,7 @@ pub struct Config {
     limits: LimitOverrides,
     batch: BatchOverrides,
     shutdown_timeout: Option<Duration>,
+    logs: LogsOverrides,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -277,7 +282,7 @@ impl Config {
         let export = match exporter {
             Exporter::Console => Export::Console,
             Exporter::None => Export::None,
-            Exporter::Otlp => Export::Otlp(otlp::resolve(self.otlp, env)?),
+            Exporter::Otlp => Export::Otlp(otlp::resolve(self.otlp.clone(), env)?),
         };
         let sampler = match self.sampler {
             Some(sampler) => sampler,
@@ -306,7 +311,8 @@ impl Config {
                 None => env.count("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?,
             },
         };
-        let batch = self.batch.resolve(env)?;
+        let batch = self.batch.resolve(env, &SPAN_BATCH)?;
+        let logs = self.logs.resolve(env, &export, self.otlp)?;
         Ok(Resolved {
             resource_attributes,
             sampler,
@@ -316,6 +322,7 @@ impl Config {
             limits,
             batch,
             shutdown_timeout: self.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
+            logs,
         })
     }
 }
@@ -331,8 +338,30 @@ fn limit(code: Option<u32>, env: &Env, variable: &'static str) -> Result<u32, Co
     }
 }
 
+/// The names a batch processor's settings go by, in the environment and in
+/// code, and the one default that differs between signals.
+struct BatchVariables {
+    schedule_delay: &'static str,
+    export_timeout: &'static str,
+    max_queue_size: &'static str,
+    max_export_batch_size: &'static str,
+    code_max_queue_size: &'static str,
+    code_max_export_batch_size: &'static str,
+    default_schedule_delay: Duration,
+}
+
+const SPAN_BATCH: BatchVariables = BatchVariables {
+    schedule_delay: "OTEL_BSP_SCHEDULE_DELAY",
+    export_timeout: "OTEL_BSP_EXPORT_TIMEOUT",
+    max_queue_size: "OTEL_BSP_MAX_QUEUE_SIZE",
+    max_export_batch_size: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    code_max_queue_size: "Config::max_queue_size",
+    code_max_export_batch_size: "Config::max_export_batch_size",
+    default_schedule_delay: Duration::from_secs(5),
+};
+
 impl BatchOverrides {
-    fn resolve(self, env: &Env) -> Result<Batch, ConfigError> {
+    fn resolve(self, env: &Env, names: &BatchVariables) -> Result<Batch, ConfigError> {
         let or_env = |code: Option<Duration>, variable, default| -> Result<Duration, ConfigError> {
             Ok(match code {
                 Some(value) => value,
@@ -341,19 +370,19 @@ impl BatchOverrides {
         };
         let schedule_delay = or_env(
             self.schedule_delay,
-            "OTEL_BSP_SCHEDULE_DELAY",
-            Duration::from_secs(5),
+            names.schedule_delay,
+            names.default_schedule_delay,
         )?;
         let export_timeout = or_env(
             self.export_timeout,
-            "OTEL_BSP_EXPORT_TIMEOUT",
+            names.export_timeout,
             Duration::from_secs(30),
         )?;
         let (queue_variable, max_queue_size) = match self.max_queue_size {
-            Some(size) => ("Config::max_queue_size", size),
+            Some(size) => (names.code_max_queue_size, size),
             None => (
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-                env.positive("OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
+                names.max_queue_size,
+                env.positive(names.max_queue_size)?.unwrap_or(2048),
             ),
         };
         if max_queue_size == 0 {
@@ -364,10 +393,10 @@ impl BatchOverrides {
             ));
         }
         let (batch_variable, max_export_batch_size) = match self.max_export_batch_size {
-            Some(size) => ("Config::max_export_batch_size", size),
+            Some(size) => (names.code_max_export_batch_size, size),
             None => (
-                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-                env.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?
+                names.max_export_batch_size,
+                env.positive(names.max_export_batch_size)?
                     .unwrap_or_else(|| max_queue_size.min(512)),
             ),
         };
@@ -399,6 +428,7 @@ pub(crate) struct Resolved {
     pub(crate) limits: Limits,
     pub(crate) batch: Batch,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) logs: Logs,
 }
 
 /// The exporter with its settings.

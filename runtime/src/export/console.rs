@@ -5,7 +5,10 @@
 //! started in this process has ended too, so children that finish late, on
 //! other threads or tasks, still land in the same tree. Spans of traces still
 //! open are printed by a flush or at shutdown; past [`MAX_OPEN_TRACES`] the
-//! oldest open trace is printed as it stands, so memory stays bounded.
+//! oldest open trace is printed as it stands, and past
+//! [`MAX_SPANS_PER_TRACE`] a trace's further spans are only counted, so
+//! memory stays bounded. The log records of a trace, kept by
+//! [`TraceLogs`], print under their spans.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
@@ -18,10 +21,13 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use super::waterfall::{Style, render};
+use super::waterfall::{Options, Style, render, terminal_width};
+use crate::logs::TraceLogs;
 
 /// Open traces kept at most before the oldest is printed incomplete.
 pub(crate) const MAX_OPEN_TRACES: usize = 1024;
+/// Spans of one trace kept at most; later ones are counted.
+pub(crate) const MAX_SPANS_PER_TRACE: usize = 1000;
 
 /// Where rendered traces go.
 pub(crate) type Sink = Arc<dyn Fn(&str) + Send + Sync>;
@@ -30,7 +36,9 @@ pub(crate) struct ConsoleProcessor {
     traces: Mutex<Traces>,
     service_name: String,
     style: Style,
+    width: usize,
     sink: Sink,
+    logs: Option<Arc<TraceLogs>>,
 }
 
 impl std::fmt::Debug for ConsoleProcessor {
@@ -59,6 +67,8 @@ struct Pending {
     /// The trace was printed already; these spans started afterwards.
     continuation: bool,
     spans: Vec<SpanData>,
+    /// Spans that ended beyond [`MAX_SPANS_PER_TRACE`].
+    omitted: usize,
 }
 
 impl Traces {
@@ -79,7 +89,16 @@ impl ConsoleProcessor {
             // A closed stderr must not take the program down.
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         });
-        ConsoleProcessor::new(sink, if colour { Style::Colour } else { Style::Plain })
+        let mut console =
+            ConsoleProcessor::new(sink, if colour { Style::Colour } else { Style::Plain });
+        console.width = terminal_width();
+        console
+    }
+
+    /// Prints the log records `logs` holds under their spans.
+    pub(crate) fn with_logs(mut self, logs: Arc<TraceLogs>) -> Self {
+        self.logs = Some(logs);
+        self
     }
 
     pub(crate) fn new(sink: Sink, style: Style) -> Self {
@@ -87,7 +106,9 @@ impl ConsoleProcessor {
             traces: Mutex::new(Traces::default()),
             service_name: String::new(),
             style,
+            width: 80,
             sink,
+            logs: None,
         }
     }
 
@@ -96,14 +117,21 @@ impl ConsoleProcessor {
     }
 
     fn print(&self, pending: &Pending) {
-        if !pending.spans.is_empty() {
-            let text = render(
-                &pending.spans,
-                &self.service_name,
-                self.style,
-                pending.continuation,
-            );
-            (self.sink)(&text);
+        if let Some(first) = pending.spans.first() {
+            let logs = self
+                .logs
+                .as_ref()
+                .map(|logs| logs.take(first.span_context.trace_id()))
+                .unwrap_or_default();
+            let options = Options {
+                service_name: &self.service_name,
+                style: self.style,
+                width: self.width,
+                continued: pending.continuation,
+                omitted_spans: pending.omitted,
+                omitted_logs: logs.omitted,
+            };
+            (self.sink)(&render(&pending.spans, &logs.lines, &options));
         }
     }
 
@@ -174,8 +202,14 @@ impl SpanProcessor for ConsoleProcessor {
             let mut traces = self.lock();
             let pending = traces.open.entry(trace_id).or_default();
             pending.running = pending.running.saturating_sub(1);
-            pending.root_ended |= is_local_root(&span);
-            pending.spans.push(span);
+            let root = is_local_root(&span);
+            pending.root_ended |= root;
+            // The root is kept whatever the count: the tree hangs from it.
+            if root || pending.spans.len() < MAX_SPANS_PER_TRACE {
+                pending.spans.push(span);
+            } else {
+                pending.omitted += 1;
+            }
             if (pending.root_ended || pending.continuation) && pending.running == 0 {
                 traces.order.retain(|id| *id != trace_id);
                 traces.remember_printed(trace_id);
