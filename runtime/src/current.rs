@@ -61,7 +61,7 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
             message: &message,
             stacktrace: None,
         };
-        if crate::logs::record_exception(&span.span_context(), &exception) {
+        if crate::logs::record_exception(span.span_context(), &exception) {
             span.add_event("exception", exception.attributes());
         }
         span.set_status(Status::error(message));

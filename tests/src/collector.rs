@@ -210,18 +210,7 @@ impl Collector {
         timeout: Duration,
         done: impl Fn(&[ReceivedLog]) -> bool,
     ) -> Vec<ReceivedLog> {
-        let deadline = Instant::now() + timeout;
-        let mut previous = String::new();
-        loop {
-            let text = self.log_text();
-            let logs = parse_log_records(&text);
-            let settled = text.len() == previous.len();
-            if (settled && done(&logs)) || Instant::now() >= deadline {
-                return logs;
-            }
-            previous = text;
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.wait_until(timeout, parse_log_records, done)
     }
 
     /// Polls until `done` holds for the spans received (and the log has stopped
@@ -232,14 +221,25 @@ impl Collector {
         timeout: Duration,
         done: impl Fn(&[ReceivedSpan]) -> bool,
     ) -> Vec<ReceivedSpan> {
+        self.wait_until(timeout, parse_log, done)
+    }
+
+    /// Polls the log, read with `parse`, until `done` holds (and the log has
+    /// stopped changing) or `timeout` passes.
+    fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        parse: fn(&str) -> Vec<T>,
+        done: impl Fn(&[T]) -> bool,
+    ) -> Vec<T> {
         let deadline = Instant::now() + timeout;
         let mut previous = String::new();
         loop {
             let text = self.log_text();
-            let spans = parse_log(&text);
+            let received = parse(&text);
             let settled = text.len() == previous.len();
-            if (settled && done(&spans)) || Instant::now() >= deadline {
-                return spans;
+            if (settled && done(&received)) || Instant::now() >= deadline {
+                return received;
             }
             previous = text;
             std::thread::sleep(Duration::from_millis(100));

@@ -159,19 +159,8 @@ impl LogsOverrides {
     ) -> Result<Logs, ConfigError> {
         let exporter = match self.exporter {
             Some(exporter) => exporter,
-            None => match env.get("OTEL_LOGS_EXPORTER") {
-                Some(value) => match value.to_ascii_lowercase().as_str() {
-                    "otlp" => Exporter::Otlp,
-                    "console" => Exporter::Console,
-                    "none" => Exporter::None,
-                    _ => {
-                        return Err(ConfigError::one_of(
-                            "OTEL_LOGS_EXPORTER",
-                            &value,
-                            &["otlp", "console", "none"],
-                        ));
-                    }
-                },
+            None => match Exporter::from_env(env, "OTEL_LOGS_EXPORTER")? {
+                Some(exporter) => exporter,
                 None => match traces {
                     Export::Otlp(_) => Exporter::Otlp,
                     _ if otlp::logs_endpoint_configured(env) => Exporter::Otlp,

@@ -38,6 +38,24 @@ pub enum Exporter {
     None,
 }
 
+impl Exporter {
+    /// The exporter `variable` names (`otlp`, `console`, `none`), if set.
+    fn from_env(env: &Env, variable: &'static str) -> Result<Option<Exporter>, ConfigError> {
+        env.get(variable)
+            .map(|value| match value.to_ascii_lowercase().as_str() {
+                "otlp" => Ok(Exporter::Otlp),
+                "console" => Ok(Exporter::Console),
+                "none" => Ok(Exporter::None),
+                _ => Err(ConfigError::one_of(
+                    variable,
+                    &value,
+                    &["otlp", "console", "none"],
+                )),
+            })
+            .transpose()
+    }
+}
+
 /// The tracing set-up; what code sets here wins over the environment.
 ///
 /// ```
@@ -262,19 +280,8 @@ impl Config {
         };
         let exporter = match self.exporter {
             Some(exporter) => exporter,
-            None => match env.get("OTEL_TRACES_EXPORTER") {
-                Some(value) => match value.to_ascii_lowercase().as_str() {
-                    "otlp" => Exporter::Otlp,
-                    "console" => Exporter::Console,
-                    "none" => Exporter::None,
-                    _ => {
-                        return Err(ConfigError::one_of(
-                            "OTEL_TRACES_EXPORTER",
-                            &value,
-                            &["otlp", "console", "none"],
-                        ));
-                    }
-                },
+            None => match Exporter::from_env(env, "OTEL_TRACES_EXPORTER")? {
+                Some(exporter) => exporter,
                 None if otlp::endpoint_configured(&self.otlp, env) => Exporter::Otlp,
                 None => Exporter::Console,
             },

@@ -172,7 +172,7 @@ pub(crate) fn record_error(
 pub(crate) fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
     let panic = crate::logs::PanicException::of(payload);
     let exception = panic.exception();
-    if crate::logs::record_exception(&span.span_context(), &exception) {
+    if crate::logs::record_exception(span.span_context(), &exception) {
         span.add_event("exception", exception.attributes());
     }
     record_error(span, "panic", panic.message.clone());

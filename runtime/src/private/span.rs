@@ -363,7 +363,7 @@ impl Recorder<'_> {
             message: &message,
             stacktrace: None,
         };
-        if crate::logs::record_exception(&span.span_context(), &exception) {
+        if crate::logs::record_exception(span.span_context(), &exception) {
             span.add_event("exception", exception.attributes());
         }
         span.set_status(Status::error(message));
@@ -381,7 +381,7 @@ fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
     let panic = crate::logs::PanicException::of(payload);
     span.set_attribute(KeyValue::new("error.type", "panic"));
     let exception = panic.exception();
-    if crate::logs::record_exception(&span.span_context(), &exception) {
+    if crate::logs::record_exception(span.span_context(), &exception) {
         span.add_event("exception", exception.attributes());
     }
     span.set_status(Status::error(panic.message.clone()));
