@@ -143,6 +143,34 @@ fn shop_prints_one_trace_across_every_service_with_the_shipping_error() {
         text.contains("POST /checkout → 200 OK order 1041 placed"),
         "{text}"
     );
+    // Each service's log lines, under the span that wrote them.
+    let lines: Vec<&str> = text.lines().collect();
+    let under = |span: &str, log: &str| {
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|line| line.contains(needle))
+                .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+        };
+        let (span_line, log_line) = (at(span), at(log));
+        assert!(span_line < log_line, "{log:?} before {span:?}:\n{text}");
+        assert!(
+            lines[span_line + 1..log_line]
+                .iter()
+                .all(|line| !line.contains("─ ")),
+            "another span between {span:?} and {log:?}:\n{text}"
+        );
+    };
+    under("─ Orders::check_stock", "INFO  stock cache: 3 in stock");
+    under("─ authorise", "INFO  card authorised");
+    under(
+        "─ Shipping::reserve",
+        "WARN  warehouse north cannot reserve 1",
+    );
+    under(
+        "─ order-placed process",
+        "ERROR order not shipped, card already charged",
+    );
 }
 
 /// The printed trees: (trace id, the tree's text).
@@ -297,6 +325,21 @@ fn shop_sends_the_same_trace_to_a_collector() {
         reserve.status_message == "no lamp left in warehouse north",
         "{reserve:?}"
     );
+    // The log lines arrive as logs of the same trace, each with its span.
+    let logs = collector.wait_for_logs(Duration::from_secs(20), |logs| logs.len() >= 8);
+    let messages: Vec<_> = logs.iter().map(|l| l.message()).collect();
+    assert_eq!(logs.len(), 8, "{messages:?}");
+    assert!(
+        logs.iter()
+            .all(|l| l.trace_id == reserve.trace_id && l.service_name == "shop"),
+        "{logs:#?}"
+    );
+    let warning = logs
+        .iter()
+        .find(|l| l.severity_text == "WARN")
+        .unwrap_or_else(|| panic!("no warning in {messages:?}"));
+    assert_eq!(warning.span_id, reserve.span_id, "{warning:?}");
+    assert_eq!(warning.message(), "warehouse north cannot reserve 1");
 }
 
 #[test]

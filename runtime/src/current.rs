@@ -43,9 +43,10 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) 
 }
 
 /// Records `error` on the current span as a returned `Err` of a traced
-/// function is recorded: status `Error` with the error's message, an
-/// `exception` event (`exception.type`, `exception.message`) and the
-/// attribute `error.type`.
+/// function is recorded: status `Error` with the error's message, the
+/// attribute `error.type`, and the exception (`exception.type`,
+/// `exception.message`) as an `exception` event and/or a log record, per
+/// [`ExceptionSignal`](crate::ExceptionSignal).
 pub fn record_error<E: Error + ?Sized>(error: &E) {
     Context::map_current(|cx| {
         let span = cx.span();
@@ -55,13 +56,14 @@ pub fn record_error<E: Error + ?Sized>(error: &E) {
         let type_name = std::any::type_name::<E>();
         let message = error.to_string();
         span.set_attribute(KeyValue::new("error.type", type_name));
-        span.add_event(
-            "exception",
-            vec![
-                KeyValue::new("exception.type", type_name),
-                KeyValue::new("exception.message", message.clone()),
-            ],
-        );
+        let exception = crate::logs::Exception {
+            type_name,
+            message: &message,
+            stacktrace: None,
+        };
+        if crate::logs::record_exception(span.span_context(), &exception) {
+            span.add_event("exception", exception.attributes());
+        }
         span.set_status(Status::error(message));
     });
 }

@@ -16,6 +16,7 @@ use crate::config::{
 use crate::export::{ConsoleSink, DeliveryReport};
 #[cfg(feature = "otlp")]
 use crate::export::{CountExported, Delivery};
+use crate::logs::{LogPipeline, TraceLogs};
 #[cfg(feature = "otlp")]
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::sink::Sink;
@@ -67,6 +68,10 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         dispatch::reprobe();
         return Ok(TracingGuard::empty(config.shutdown_timeout));
     }
+    let resource = build_resource(config.resource_attributes);
+    // Log records of a trace print under its spans when both go to the console.
+    let console_logs = (config.export == Export::Console && config.logs.export == Export::Console)
+        .then(|| Arc::new(TraceLogs::default()));
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     let mut delivery = None;
     let mut open_spans = None;
@@ -74,7 +79,11 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
         Export::None => {}
         Export::Console => {
             let open = Arc::new(OpenSpans::default());
-            sinks.push(Box::new(ConsoleSink::stderr(Arc::clone(&open))));
+            let mut console = ConsoleSink::stderr(Arc::clone(&open));
+            if let Some(logs) = &console_logs {
+                console = console.with_logs(Arc::clone(logs));
+            }
+            sinks.push(Box::new(console));
             open_spans = Some(open);
         }
         #[cfg(feature = "otlp")]
@@ -113,17 +122,20 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
             value_length: config.limits.value_length,
             ..Limits::default()
         },
-        resource: build_resource(config.resource_attributes),
+        resource: resource.clone(),
         sinks,
         open_spans,
         max_export_batch_size: config.batch.max_export_batch_size,
         schedule_delay: config.batch.schedule_delay,
         pending_budget: config.pending_memory,
     };
+    let logs =
+        crate::logs::start(&config.logs, resource, console_logs).map_err(InitError::Exporter)?;
     let pipeline = Pipeline::install(settings);
     dispatch::install_native(pipeline.shared());
     Ok(TracingGuard {
         pipeline: Some(pipeline),
+        logs: Some(logs),
         delivery,
         shutdown_timeout: config.shutdown_timeout,
     })
@@ -138,6 +150,7 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
 #[derive(Debug)]
 pub struct TracingGuard {
     pipeline: Option<Pipeline>,
+    logs: Option<LogPipeline>,
     delivery: Option<Arc<Delivery>>,
     shutdown_timeout: Duration,
 }
@@ -146,6 +159,7 @@ impl TracingGuard {
     fn empty(shutdown_timeout: Duration) -> Self {
         TracingGuard {
             pipeline: None,
+            logs: None,
             delivery: None,
             shutdown_timeout,
         }
@@ -178,6 +192,11 @@ impl TracingGuard {
     }
 
     fn take_down(&mut self) -> Result<(), ShutdownError> {
+        // Logs first: their last records may belong to spans still queued.
+        let logs_shut = self
+            .logs
+            .take()
+            .map_or(Ok(()), |logs| logs.shutdown(self.shutdown_timeout));
         let Some(pipeline) = self.pipeline.take() else {
             INITIALISED.store(false, Ordering::Release);
             return Ok(());
@@ -193,9 +212,10 @@ impl TracingGuard {
             .delivery
             .as_ref()
             .map(|delivery| delivery.report(ended));
-        match (report, shut) {
+        let logs_shut = logs_shut.map_err(|error| ShutdownError::Sdk(error));
+        match (report, shut.map_err(ShutdownError::from).and(logs_shut)) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
-            (_, Err(error)) => Err(ShutdownError::from(error)),
+            (_, Err(error)) => Err(error),
             _ => Ok(()),
         }
     }

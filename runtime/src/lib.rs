@@ -32,6 +32,7 @@
 //! | [`spawn`], [`spawn_thread`], [`FutureExt`] | carry the context into tasks and threads |
 //! | [`suppress`], [`suppressed`] | trace nothing beneath, tell downstream not to sample |
 //! | [`current`] | attributes, events, errors and baggage on the current span |
+//! | [`logs`] | OpenTelemetry logs tagged with their span; `tracing` and `log` bridges; exceptions |
 //! | `integrations` | HTTP server/client, reqwest and tonic layers (features below) |
 //! | `testing` | capture real spans in tests (feature `testing`) |
 //!
@@ -45,7 +46,9 @@
 //! | `axum` | | route templates, original URIs and peer addresses for the server layer |
 //! | `reqwest` | | `integrations::TracingMiddleware` for reqwest-middleware |
 //! | `grpc` | | tonic layers and the `MetadataMap` carrier |
-//! | `testing` | | `testing::capture` and friends |
+//! | `tracing` | | `tracing` events become log records of the current span (`logs::tracing_layer`) |
+//! | `log` | | `log` records become log records of the current span (`logs::log_logger`) |
+//! | `testing` | | `testing::capture` and friends, spans and log records |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
@@ -62,6 +65,7 @@ mod export;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
+pub mod logs;
 pub mod messaging;
 mod pipeline;
 pub mod propagation;
@@ -71,8 +75,8 @@ mod task;
 pub mod testing;
 
 pub use config::{
-    B3Encoding, B3Propagator, Compression, Config, ConfigError, Exporter, JaegerPropagator,
-    Propagator, Protocol,
+    B3Encoding, B3Propagator, Compression, Config, ConfigError, ExceptionSignal, Exporter,
+    JaegerPropagator, Propagator, Protocol,
 };
 pub use export::DeliveryReport;
 pub use init::{InitError, ShutdownError, TracingGuard, init};

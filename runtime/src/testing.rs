@@ -1,21 +1,43 @@
-//! Capturing real spans in tests: the native pipeline `traced::init()`
-//! installs, exporting to memory, and helpers to pick out one trace and
-//! render it.
+//! Capturing real spans and log records in tests: the native pipeline
+//! `traced::init()` installs, exporting to memory, a capture behind traced's
+//! log bridges, and helpers to pick out one trace and render it.
+//!
+//! Log records are captured from the `tracing` and `log` bridges (features
+//! `tracing`, `log`; installed here when the program set no subscriber or
+//! logger of its own) and from exceptions recorded as logs, at every
+//! severity, whatever `traced::init()` is doing at the same time.
+//!
+//! ```
+//! # #[cfg(feature = "tracing")] {
+//! #[traced::traced]
+//! fn reserve(item: &str) {
+//!     tracing::warn!(item, "last one");
+//! }
+//!
+//! let (_, trace) = traced::testing::capture(|| reserve("lamp"));
+//! let span = trace.span("reserve");
+//! let logs = trace.logs_of(span);
+//! assert_eq!(traced::testing::message(logs[0]), "last one");
+//! # }
+//! ```
 
 use std::future::Future;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{Span as _, SpanId, TraceContextExt, TraceId, Tracer, TracerProvider};
 use opentelemetry::{Context, global};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SpanData};
 
+pub use opentelemetry_sdk::logs::SdkLogRecord as LogRecord;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
-use crate::dispatch;
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::{Limits, Pipeline, Settings};
+use crate::{ExceptionSignal, dispatch};
 
 /// The capturing pipeline of this process.
 struct Capture {
@@ -47,9 +69,24 @@ fn capture_pipeline() -> &'static Capture {
     })
 }
 
+fn log_exporter() -> &'static InMemoryLogExporter {
+    static EXPORTER: OnceLock<InMemoryLogExporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| {
+        let exporter = InMemoryLogExporter::default();
+        let provider = SdkLoggerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        crate::logs::install_tap(provider);
+        crate::logs::install_bridges(Severity::Trace);
+        crate::logs::install_panic_hook();
+        exporter
+    })
+}
+
 /// Makes the capturing pipeline the one traced calls and the global tracer
-/// provider use: once per process, and again whenever something else (an
-/// `init()` guard that came and went, another provider) took its place.
+/// provider use (once per process, and again whenever something else, an
+/// `init()` guard that came and went or another provider, took its place),
+/// and captures every log record.
 pub fn install() {
     static INSTALLING: Mutex<()> = Mutex::new(());
     let capture = capture_pipeline();
@@ -58,6 +95,8 @@ pub fn install() {
         capture.pipeline.make_current();
         dispatch::install_native(capture.pipeline.shared());
     }
+    drop(_installing);
+    log_exporter();
 }
 
 /// Every span finished so far in this process.
@@ -67,6 +106,35 @@ pub fn finished_spans() -> Vec<SpanData> {
         .pipeline
         .drain(Instant::now() + Duration::from_secs(10));
     capture.exporter.get_finished_spans().unwrap_or_default()
+}
+
+/// Every log record written so far in this process (once [`install`]ed).
+pub fn finished_logs() -> Vec<LogRecord> {
+    log_exporter()
+        .get_emitted_logs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|log| log.record)
+        .collect()
+}
+
+/// The text of a record's body (strings as they are, other values in their
+/// debug form), or an empty string.
+pub fn message(record: &LogRecord) -> String {
+    match record.body() {
+        Some(AnyValue::String(text)) => text.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+/// Sets how exceptions are recorded, for the whole process, as
+/// `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` (or
+/// [`Config::exception_signal`](crate::Config::exception_signal)) would.
+/// `traced::init()` sets it again, and dropping its guard goes back to the
+/// environment's.
+pub fn set_exception_signal(signal: ExceptionSignal) {
+    crate::logs::set_exception_signal(signal);
 }
 
 /// The spans one closure produced: it runs under a fresh capture span, and
@@ -109,6 +177,14 @@ fn capture_context() -> ((TraceId, SpanId), Context) {
 }
 
 fn collect((trace_id, root): (TraceId, SpanId)) -> Trace {
+    let logs = finished_logs()
+        .into_iter()
+        .filter(|record| {
+            record
+                .trace_context()
+                .is_some_and(|context| context.trace_id == trace_id)
+        })
+        .collect();
     let spans = finished_spans()
         .into_iter()
         .filter(|span| {
@@ -121,16 +197,35 @@ fn collect((trace_id, root): (TraceId, SpanId)) -> Trace {
             span
         })
         .collect();
-    Trace { spans }
+    Trace { spans, logs }
 }
 
-/// The spans of one captured trace.
+/// The spans and log records of one captured trace.
 #[derive(Debug, Clone)]
 pub struct Trace {
     spans: Vec<SpanData>,
+    logs: Vec<LogRecord>,
 }
 
 impl Trace {
+    /// The log records written in this trace, in the order they were written
+    /// (those written directly under the capture carry its span id).
+    pub fn logs(&self) -> &[LogRecord] {
+        &self.logs
+    }
+
+    /// The log records written while `span` was the current span.
+    pub fn logs_of(&self, span: &SpanData) -> Vec<&LogRecord> {
+        self.logs
+            .iter()
+            .filter(|record| {
+                record
+                    .trace_context()
+                    .is_some_and(|context| context.span_id == span.span_context.span_id())
+            })
+            .collect()
+    }
+
     /// All spans, in the order they finished.
     pub fn spans(&self) -> &[SpanData] {
         &self.spans

@@ -1,7 +1,7 @@
 //! A real OpenTelemetry collector for tests: rotel, installed from PyPI into
 //! a pinned virtualenv, listening for OTLP over gRPC and HTTP on free loopback
-//! ports, logging every received span in detail. Tests read the spans back
-//! from that log.
+//! ports, logging every received span and log record in detail. Tests read
+//! the spans and log records back from that log.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -148,7 +148,8 @@ impl Collector {
                 &format!("127.0.0.1:{}", self.http_port),
             ])
             .args(["--exporter", "blackhole"])
-            .args(["--debug-log", "traces", "--debug-log-verbosity", "detailed"])
+            .args(["--debug-log", "traces", "--debug-log", "logs"])
+            .args(["--debug-log-verbosity", "detailed"])
             .arg("--pid-file")
             .arg(self.log.with_extension("pid"))
             .stdin(Stdio::null())
@@ -202,6 +203,16 @@ impl Collector {
         parse_log(&self.log_text())
     }
 
+    /// Polls until `done` holds for the log records received (and the log has
+    /// stopped changing), or `timeout` passes; returns what arrived either way.
+    pub fn wait_for_logs(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[ReceivedLog]) -> bool,
+    ) -> Vec<ReceivedLog> {
+        self.wait_until(timeout, parse_log_records, done)
+    }
+
     /// Polls until `done` holds for the spans received (and the log has stopped
     /// changing, so no span is read half-written), or `timeout` passes;
     /// returns what arrived either way, for the test's assertion to show.
@@ -210,14 +221,25 @@ impl Collector {
         timeout: Duration,
         done: impl Fn(&[ReceivedSpan]) -> bool,
     ) -> Vec<ReceivedSpan> {
+        self.wait_until(timeout, parse_log, done)
+    }
+
+    /// Polls the log, read with `parse`, until `done` holds (and the log has
+    /// stopped changing) or `timeout` passes.
+    fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        parse: fn(&str) -> Vec<T>,
+        done: impl Fn(&[T]) -> bool,
+    ) -> Vec<T> {
         let deadline = Instant::now() + timeout;
         let mut previous = String::new();
         loop {
             let text = self.log_text();
-            let spans = parse_log(&text);
+            let received = parse(&text);
             let settled = text.len() == previous.len();
-            if (settled && done(&spans)) || Instant::now() >= deadline {
-                return spans;
+            if (settled && done(&received)) || Instant::now() >= deadline {
+                return received;
             }
             previous = text;
             std::thread::sleep(Duration::from_millis(100));
@@ -346,6 +368,107 @@ pub struct ReceivedLink {
     pub span_id: String,
 }
 
+/// One log record as the collector logged it. Values keep rotel's typed
+/// form, as for spans.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceivedLog {
+    /// `service.name` of the resource.
+    pub service_name: String,
+    /// The instrumentation scope's name.
+    pub scope_name: String,
+    /// `INFO`, `WARN`, ...
+    pub severity_text: String,
+    /// `SEVERITY_NUMBER_INFO(9)`, ...
+    pub severity_number: String,
+    /// The event name, empty if none.
+    pub event_name: String,
+    /// The body, typed: `Str(text)`.
+    pub body: String,
+    /// 32 hex digits, empty when the record belongs to no trace.
+    pub trace_id: String,
+    /// 16 hex digits, empty when the record belongs to no span.
+    pub span_id: String,
+    /// Every attribute, in order, with its typed value.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl ReceivedLog {
+    /// The typed value of attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        find(&self.attributes, key)
+    }
+
+    /// The body's text (`Str(..)` unwrapped).
+    pub fn message(&self) -> &str {
+        unwrap_typed(&self.body)
+    }
+}
+
+/// Parses the log records of rotel's `--debug-log logs` detailed output.
+pub fn parse_log_records(text: &str) -> Vec<ReceivedLog> {
+    let mut logs: Vec<ReceivedLog> = Vec::new();
+    let mut in_logs = false;
+    let mut resource: Vec<(String, String)> = Vec::new();
+    let mut scope = String::new();
+    let mut in_resource = false;
+    let mut current: Option<ReceivedLog> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("ResourceLog #") || trimmed.starts_with("ResourceSpans #") {
+            logs.extend(current.take());
+            in_logs = trimmed.starts_with("ResourceLog #");
+            resource.clear();
+            in_resource = false;
+            continue;
+        }
+        if !in_logs {
+            continue;
+        }
+        if trimmed == "Resource attributes:" {
+            in_resource = true;
+        } else if let Some(rest) = trimmed.strip_prefix("InstrumentationScope") {
+            logs.extend(current.take());
+            scope = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            in_resource = false;
+        } else if trimmed.starts_with("LogRecord #") {
+            logs.extend(current.take());
+            current = Some(ReceivedLog {
+                service_name: find(&resource, "service.name")
+                    .map(|value| unwrap_typed(value).to_owned())
+                    .unwrap_or_default(),
+                scope_name: scope.clone(),
+                ..ReceivedLog::default()
+            });
+            in_resource = false;
+        } else if let Some(record) = current.as_mut() {
+            if let Some(pair) = arrow_pair(trimmed) {
+                record.attributes.push(pair);
+            } else if let Some((field, value)) = trimmed
+                .split_once(':')
+                .map(|(field, value)| (field.trim(), value.trim().to_owned()))
+            {
+                match field {
+                    "SeverityText" => record.severity_text = value,
+                    "SeverityNumber" => record.severity_number = value,
+                    "EventName" => record.event_name = value,
+                    "Body" => record.body = value,
+                    "Trace ID" => record.trace_id = value,
+                    "Span ID" => record.span_id = value,
+                    _ => {}
+                }
+            }
+        } else if in_resource && let Some(pair) = arrow_pair(trimmed) {
+            resource.push(pair);
+        }
+    }
+    logs.extend(current);
+    logs
+}
+
 fn find<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -374,12 +497,18 @@ pub fn parse_log(text: &str) -> Vec<ReceivedSpan> {
             spans.push(span);
         }
     };
+    let mut in_logs = false;
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with("ResourceSpans #") {
+        if trimmed.starts_with("ResourceLog #") {
             finish(&mut spans, &mut current);
+            in_logs = true;
+        } else if trimmed.starts_with("ResourceSpans #") {
+            finish(&mut spans, &mut current);
+            in_logs = false;
             resource.clear();
             section = Section::None;
+        } else if in_logs {
         } else if trimmed == "Resource attributes:" {
             section = Section::Resource;
         } else if let Some(rest) = trimmed.strip_prefix("InstrumentationScope ") {
@@ -551,6 +680,60 @@ Attributes:
      -> i: Int(3)
      -> s: Str(x y)
 ";
+
+    const LOGS: &str = "\
+ResourceLog #0
+Resource SchemaURL: 
+Resource attributes:
+     -> service.name: Str(shop)
+ScopeLogs #0
+ScopeLogs SchemaURL: 
+InstrumentationScope traced 0.1.0
+LogRecord #0
+ObservedTimestamp: 1795992152948301436
+Timestamp: 0
+SeverityText: ERROR
+SeverityNumber: SEVERITY_NUMBER_ERROR(17)
+EventName: exception
+Body: Str(no lamp: left)
+Attributes:
+     -> exception.type: Str(panic)
+    Trace ID       : 3165e04a620f35a2918d55182fae9de3
+    Span ID        : 17444c3727be65ea
+Flags: 1
+LogRecord #1
+SeverityText: INFO
+Body: Str(starting)
+    Trace ID       : 
+    Span ID        : 
+Flags: 0
+";
+
+    #[test]
+    fn parses_log_records_and_keeps_them_out_of_spans() {
+        let text = format!("{LOGS}{LOG}{LOGS}");
+        let logs = parse_log_records(&text);
+        assert_eq!(logs.len(), 4, "{logs:#?}");
+        let exception = &logs[0];
+        assert_eq!(exception.service_name, "shop");
+        assert_eq!(exception.scope_name, "traced");
+        assert_eq!(exception.severity_text, "ERROR");
+        assert_eq!(exception.severity_number, "SEVERITY_NUMBER_ERROR(17)");
+        assert_eq!(exception.event_name, "exception");
+        assert_eq!(exception.message(), "no lamp: left");
+        assert_eq!(exception.attribute("exception.type"), Some("Str(panic)"));
+        assert_eq!(exception.trace_id, "3165e04a620f35a2918d55182fae9de3");
+        assert_eq!(exception.span_id, "17444c3727be65ea");
+        assert_eq!(
+            (logs[1].trace_id.as_str(), logs[1].span_id.as_str()),
+            ("", "")
+        );
+        let spans = parse_log(&text);
+        assert_eq!(spans.len(), 2, "{spans:#?}");
+        assert_eq!(spans[0].trace_id, "55848e76027327121ee9c6ae5a7b3c58");
+        assert_eq!(spans[1].trace_id, "55848e76027327121ee9c6ae5a7b3c58");
+        assert_eq!(spans[1].service_name, "py");
+    }
 
     #[test]
     fn parses_the_detailed_log() {

@@ -11,12 +11,12 @@ use traced::traced;
 const CHILD: &str = "TRACED_TEST_CHILD";
 
 /// Runs test `name` of this binary again in a child process with `env`, and
-/// no inherited `OTEL_*` or `NO_COLOR` variable.
+/// no inherited `OTEL_*`, `NO_COLOR` or `COLUMNS` variable.
 fn rerun(name: &str, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(std::env::current_exe().expect("test binary"));
     command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
     for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") || key == "NO_COLOR" {
+        if key.starts_with("OTEL_") || key == "NO_COLOR" || key == "COLUMNS" {
             command.env_remove(key);
         }
     }
@@ -176,4 +176,69 @@ fn colour_on_a_terminal_unless_no_color() {
     let plain = on_a_terminal("colour_on_a_terminal_unless_no_color", &[("NO_COLOR", "1")]);
     assert!(plain.contains("tiny"), "{plain}");
     assert!(!plain.contains("\x1b["), "{plain:?}");
+}
+
+const NOTE: &str =
+    "a note long enough to be cut at eighty columns but shown whole at one hundred and twenty";
+
+#[traced(attrs(note = NOTE))]
+fn pack(item: &str) {
+    tracing::info!(item, "packing");
+    log::warn!("box for {item} is small");
+}
+
+#[traced(name = "POST /ship", kind = server)]
+fn ship_request() {
+    tracing::info!("request in");
+    let cx = Context::current();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let _attached = cx.attach();
+            pack("lamp");
+        });
+    });
+}
+
+#[test]
+fn log_lines_print_under_their_spans_at_the_terminal_width() {
+    if in_child() {
+        let _guard = traced::init().expect("init");
+        ship_request();
+        tracing::info!("after the trace");
+        return;
+    }
+    let output = run(&mut rerun(
+        "log_lines_print_under_their_spans_at_the_terminal_width",
+        &[("COLUMNS", "120")],
+    ));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = |text: &str| {
+        lines
+            .iter()
+            .position(|line| line.contains(text))
+            .unwrap_or_else(|| panic!("no {text:?} in\n{stderr}"))
+    };
+    let (request, request_log) = (at("POST /ship"), at("INFO  request in"));
+    let (pack, packing, small) = (
+        at("─ pack"),
+        at("INFO  packing · item=lamp"),
+        at("WARN  box for lamp is small"),
+    );
+    assert!(request < request_log && request_log < pack, "{stderr}");
+    assert!(pack < packing && packing < small, "{stderr}");
+    assert!(
+        lines[packing].starts_with("      +"),
+        "indented under pack, with its time offset:\n{stderr}"
+    );
+    assert!(stderr.contains(&format!("note={NOTE}")), "{stderr}");
+    assert!(lines.iter().any(|line| line.chars().count() > 80));
+    assert!(
+        lines.iter().all(|line| line.chars().count() <= 120),
+        "{stderr}"
+    );
+    assert!(
+        lines.contains(&"INFO  after the trace"),
+        "a record outside any trace prints as it comes:\n{stderr}"
+    );
 }

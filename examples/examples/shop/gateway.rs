@@ -54,6 +54,7 @@ async fn checkout(
 
 #[traced(attrs(order.item = &order.item, order.quantity = order.quantity))]
 async fn forward(gateway: &Gateway, order: &Checkout) -> anyhow::Result<String> {
+    tracing::info!("forwarding the checkout to orders");
     let response = gateway
         .client
         .post(format!("http://{}/orders", gateway.orders))

@@ -14,9 +14,11 @@
 //! ```
 //!
 //! Every service is instrumented with `#[traced]`, `#[traced_impl]` and the
-//! integration layers; no service writes a header. The whole purchase prints
-//! as one waterfall, with the failing span marked. With
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` set, the same spans go to that collector.
+//! integration layers; no service writes a header. Each service logs what it
+//! does with `tracing` macros. The whole purchase prints as one waterfall,
+//! with the failing span marked and every log line under the span that wrote
+//! it. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the same spans go to that
+//! collector, and the log lines arrive there as logs with the trace's ids.
 
 mod gateway;
 mod orders;

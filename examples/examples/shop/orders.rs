@@ -74,12 +74,14 @@ impl Orders {
         let price = self.check_stock(&checkout.item)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let amount = price * u64::from(checkout.quantity);
+        tracing::info!(order.id = id, "charging {amount} cents");
         let payment = self
             .payments
             .charge(amount, &checkout.card)
             .await
             .map_err(OrderError::Payment)?;
         self.notify_shipping(id, checkout, &payment).await?;
+        tracing::info!(order.id = id, "order placed");
         Ok(id)
     }
 
@@ -87,7 +89,10 @@ impl Orders {
     fn check_stock(&self, item: &str) -> Result<u64, OrderError> {
         std::thread::sleep(Duration::from_millis(1));
         match self.stock_cache.get(item) {
-            Some(count) if *count > 0 => Ok(self.price_of(item)),
+            Some(count) if *count > 0 => {
+                tracing::info!("stock cache: {count} in stock");
+                Ok(self.price_of(item))
+            }
             _ => Err(OrderError::UnknownItem(item.to_owned())),
         }
     }

@@ -42,6 +42,7 @@ async fn authorise(amount_cents: u64, card: &str) -> Result<String, Status> {
     if card.len() != 16 {
         return Err(Status::invalid_argument("card number must have 16 digits"));
     }
+    tracing::info!("card authorised");
     Ok(format!("pay_{amount_cents}_{}", &card[12..]))
 }
 

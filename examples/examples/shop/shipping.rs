@@ -38,6 +38,7 @@ struct Shipping {
 impl Shipping {
     async fn ship(&mut self, body: &str) -> Result<String, ShippingError> {
         let order: Order = serde_json::from_str(body)?;
+        tracing::info!(order.id = order.order, "order received");
         self.reserve(&order.item, order.quantity)?;
         let label = self.print_label(order.order).await;
         Ok(label)
@@ -51,10 +52,18 @@ impl Shipping {
                 *left -= quantity;
                 Ok(())
             }
-            _ => Err(ShippingError::OutOfStock {
-                item: item.to_owned(),
-                warehouse: self.warehouse,
-            }),
+            left => {
+                let left = left.map_or(0, |left| *left);
+                tracing::warn!(
+                    left,
+                    "warehouse {} cannot reserve {quantity}",
+                    self.warehouse
+                );
+                Err(ShippingError::OutOfStock {
+                    item: item.to_owned(),
+                    warehouse: self.warehouse,
+                })
+            }
         }
     }
 
@@ -80,6 +89,7 @@ pub(crate) async fn consume(mut deliveries: Deliveries, reports: mpsc::Sender<St
                 let outcome = shipping.ship(&message.body).await;
                 if let Err(error) = &outcome {
                     traced::current::record_error(error);
+                    tracing::error!("order not shipped, card already charged");
                 }
                 outcome
             })

@@ -3,6 +3,7 @@
 //! from the OpenTelemetry default.
 
 mod env;
+mod logs;
 mod otlp;
 mod propagators;
 mod resource;
@@ -16,6 +17,9 @@ use opentelemetry_sdk::trace::Sampler;
 
 pub use env::ConfigError;
 pub(crate) use env::Env;
+pub use logs::ExceptionSignal;
+pub(crate) use logs::Logs;
+use logs::LogsOverrides;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
 pub use otlp::{Compression, Protocol};
@@ -35,6 +39,24 @@ pub enum Exporter {
     Otlp,
     /// Send nothing; spans are still created so context propagates.
     None,
+}
+
+impl Exporter {
+    /// The exporter `variable` names (`otlp`, `console`, `none`), if set.
+    fn from_env(env: &Env, variable: &'static str) -> Result<Option<Exporter>, ConfigError> {
+        env.get(variable)
+            .map(|value| match value.to_ascii_lowercase().as_str() {
+                "otlp" => Ok(Exporter::Otlp),
+                "console" => Ok(Exporter::Console),
+                "none" => Ok(Exporter::None),
+                _ => Err(ConfigError::one_of(
+                    variable,
+                    &value,
+                    &["otlp", "console", "none"],
+                )),
+            })
+            .transpose()
+    }
 }
 
 /// The tracing set-up; what code sets here wins over the environment.
@@ -68,6 +90,7 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     pending_memory: Option<usize>,
     span_exporters: Vec<CustomExporter>,
+    logs: LogsOverrides,
 }
 
 /// An exporter handed over in code; shared by clones of the `Config`, taken
@@ -334,19 +357,8 @@ impl Config {
         };
         let exporter = match self.exporter {
             Some(exporter) => exporter,
-            None => match env.get("OTEL_TRACES_EXPORTER") {
-                Some(value) => match value.to_ascii_lowercase().as_str() {
-                    "otlp" => Exporter::Otlp,
-                    "console" => Exporter::Console,
-                    "none" => Exporter::None,
-                    _ => {
-                        return Err(ConfigError::one_of(
-                            "OTEL_TRACES_EXPORTER",
-                            &value,
-                            &["otlp", "console", "none"],
-                        ));
-                    }
-                },
+            None => match Exporter::from_env(env, "OTEL_TRACES_EXPORTER")? {
+                Some(exporter) => exporter,
                 None if otlp::endpoint_configured(&self.otlp, env) => Exporter::Otlp,
                 None if !self.span_exporters.is_empty() => Exporter::None,
                 None => Exporter::Console,
@@ -355,7 +367,7 @@ impl Config {
         let export = match exporter {
             Exporter::Console => Export::Console,
             Exporter::None => Export::None,
-            Exporter::Otlp => Export::Otlp(otlp::resolve(self.otlp, env)?),
+            Exporter::Otlp => Export::Otlp(otlp::resolve(self.otlp.clone(), env)?),
         };
         let sampler = match self.sampler {
             Some(sampler) => sampler,
@@ -384,7 +396,6 @@ impl Config {
                 None => env.count("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?,
             },
         };
-        let batch = self.batch.resolve(env)?;
         let pending_memory = match self.pending_memory {
             Some(bytes) => bytes,
             None => env
@@ -393,6 +404,8 @@ impl Config {
                     mib.saturating_mul(1024 * 1024)
                 }),
         };
+        let batch = self.batch.resolve(env, &SPAN_BATCH)?;
+        let logs = self.logs.resolve(env, &export, self.otlp)?;
         Ok(Resolved {
             resource_attributes,
             sampler,
@@ -404,6 +417,7 @@ impl Config {
             shutdown_timeout: self.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
             pending_memory,
             span_exporters: self.span_exporters,
+            logs,
         })
     }
 }
@@ -419,8 +433,30 @@ fn limit(code: Option<u32>, env: &Env, variable: &'static str) -> Result<u32, Co
     }
 }
 
+/// The names a batch processor's settings go by, in the environment and in
+/// code, and the one default that differs between signals.
+struct BatchVariables {
+    schedule_delay: &'static str,
+    export_timeout: &'static str,
+    max_queue_size: &'static str,
+    max_export_batch_size: &'static str,
+    code_max_queue_size: &'static str,
+    code_max_export_batch_size: &'static str,
+    default_schedule_delay: Duration,
+}
+
+const SPAN_BATCH: BatchVariables = BatchVariables {
+    schedule_delay: "OTEL_BSP_SCHEDULE_DELAY",
+    export_timeout: "OTEL_BSP_EXPORT_TIMEOUT",
+    max_queue_size: "OTEL_BSP_MAX_QUEUE_SIZE",
+    max_export_batch_size: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    code_max_queue_size: "Config::max_queue_size",
+    code_max_export_batch_size: "Config::max_export_batch_size",
+    default_schedule_delay: Duration::from_secs(5),
+};
+
 impl BatchOverrides {
-    fn resolve(self, env: &Env) -> Result<Batch, ConfigError> {
+    fn resolve(self, env: &Env, names: &BatchVariables) -> Result<Batch, ConfigError> {
         let or_env = |code: Option<Duration>, variable, default| -> Result<Duration, ConfigError> {
             Ok(match code {
                 Some(value) => value,
@@ -429,19 +465,19 @@ impl BatchOverrides {
         };
         let schedule_delay = or_env(
             self.schedule_delay,
-            "OTEL_BSP_SCHEDULE_DELAY",
-            Duration::from_secs(5),
+            names.schedule_delay,
+            names.default_schedule_delay,
         )?;
         let export_timeout = or_env(
             self.export_timeout,
-            "OTEL_BSP_EXPORT_TIMEOUT",
+            names.export_timeout,
             Duration::from_secs(30),
         )?;
         let (queue_variable, max_queue_size) = match self.max_queue_size {
-            Some(size) => ("Config::max_queue_size", size),
+            Some(size) => (names.code_max_queue_size, size),
             None => (
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-                env.positive("OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
+                names.max_queue_size,
+                env.positive(names.max_queue_size)?.unwrap_or(2048),
             ),
         };
         if max_queue_size == 0 {
@@ -452,10 +488,10 @@ impl BatchOverrides {
             ));
         }
         let (batch_variable, max_export_batch_size) = match self.max_export_batch_size {
-            Some(size) => ("Config::max_export_batch_size", size),
+            Some(size) => (names.code_max_export_batch_size, size),
             None => (
-                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-                env.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?
+                names.max_export_batch_size,
+                env.positive(names.max_export_batch_size)?
                     .unwrap_or_else(|| max_queue_size.min(512)),
             ),
         };
@@ -491,6 +527,7 @@ pub(crate) struct Resolved {
     pub(crate) pending_memory: usize,
     /// Exporters handed over in code.
     pub(crate) span_exporters: Vec<CustomExporter>,
+    pub(crate) logs: Logs,
 }
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.

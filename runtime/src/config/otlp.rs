@@ -85,7 +85,47 @@ impl fmt::Debug for OtlpSettings {
 const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 const CODE_ENDPOINT: &str = "Config::otlp_endpoint";
-const TRACES_PATH: &str = "/v1/traces";
+
+/// The telemetry signal an OTLP exporter sends: it picks the signal-specific
+/// variables (`OTEL_EXPORTER_OTLP_{TRACES,LOGS}_*`) and the HTTP path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+}
+
+impl Signal {
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_<setting>` for each setting, then the path.
+    const fn variables(self) -> SignalVariables {
+        match self {
+            Signal::Traces => SignalVariables {
+                endpoint: TRACES_ENDPOINT,
+                protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                path: "/v1/traces",
+            },
+            Signal::Logs => SignalVariables {
+                endpoint: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                protocol: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+                headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+                timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+                compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+                path: "/v1/logs",
+            },
+        }
+    }
+}
+
+struct SignalVariables {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    compression: &'static str,
+    path: &'static str,
+}
 
 /// Whether an endpoint is configured, in code or the environment (which makes
 /// OTLP the default exporter).
@@ -93,13 +133,26 @@ pub(crate) fn endpoint_configured(overrides: &OtlpOverrides, env: &Env) -> bool 
     overrides.endpoint.is_some() || env.first(&[TRACES_ENDPOINT, ENDPOINT]).is_some()
 }
 
+/// Whether the logs signal has an endpoint of its own in the environment.
+pub(crate) fn logs_endpoint_configured(env: &Env) -> bool {
+    env.get(Signal::Logs.variables().endpoint).is_some()
+}
+
 pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env) -> Result<OtlpSettings, ConfigError> {
+    resolve_for(overrides, env, Signal::Traces)
+}
+
+/// The settings of `signal`'s exporter: its own variables win over the
+/// general ones, and code wins over both.
+pub(crate) fn resolve_for(
+    overrides: OtlpOverrides,
+    env: &Env,
+    signal: Signal,
+) -> Result<OtlpSettings, ConfigError> {
+    let vars = signal.variables();
     let protocol = match overrides.protocol {
         Some(protocol) => protocol,
-        None => match env.first(&[
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ]) {
+        None => match env.first(&[vars.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
             None => Protocol::HttpProtobuf,
             Some((variable, value)) => match value.as_str() {
                 "grpc" => Protocol::Grpc,
@@ -114,12 +167,9 @@ pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env) -> Result<OtlpSetting
             },
         },
     };
-    let endpoint = endpoint(overrides.endpoint, protocol, env)?;
+    let endpoint = endpoint(overrides.endpoint, protocol, env, &vars)?;
     let mut headers = Vec::new();
-    for variable in [
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-    ] {
+    for variable in ["OTEL_EXPORTER_OTLP_HEADERS", vars.headers] {
         if let Some(text) = env.get(variable) {
             for (key, value) in key_value_list(variable, &text)? {
                 check_header(variable, &key, &value)?;
@@ -133,20 +183,14 @@ pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env) -> Result<OtlpSetting
     }
     let timeout = match overrides.timeout {
         Some(timeout) => timeout,
-        None => match env.first(&[
-            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-            "OTEL_EXPORTER_OTLP_TIMEOUT",
-        ]) {
+        None => match env.first(&[vars.timeout, "OTEL_EXPORTER_OTLP_TIMEOUT"]) {
             None => Duration::from_secs(10),
             Some((variable, _)) => env.millis(variable)?.unwrap_or_default(),
         },
     };
     let compression = match overrides.compression {
         Some(compression) => compression,
-        None => match env.first(&[
-            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-            "OTEL_EXPORTER_OTLP_COMPRESSION",
-        ]) {
+        None => match env.first(&[vars.compression, "OTEL_EXPORTER_OTLP_COMPRESSION"]) {
             None => Compression::None,
             Some((variable, value)) => match value.as_str() {
                 "gzip" => Compression::Gzip,
@@ -165,16 +209,22 @@ pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env) -> Result<OtlpSetting
 }
 
 /// The signal-specific variable is a full URL used as given; the general one
-/// (and one set in code) is a base to which HTTP adds `/v1/traces` when it
-/// has no path of its own.
-fn endpoint(code: Option<String>, protocol: Protocol, env: &Env) -> Result<String, ConfigError> {
-    let (variable, base, full) = match (code, env.get(TRACES_ENDPOINT), env.get(ENDPOINT)) {
+/// (and one set in code) is a base to which HTTP adds the signal's path
+/// (`/v1/traces`, `/v1/logs`) when it has no path of its own.
+fn endpoint(
+    code: Option<String>,
+    protocol: Protocol,
+    env: &Env,
+    vars: &SignalVariables,
+) -> Result<String, ConfigError> {
+    let path = vars.path;
+    let (variable, base, full) = match (code, env.get(vars.endpoint), env.get(ENDPOINT)) {
         (Some(code), _, _) => (CODE_ENDPOINT, code, false),
-        (None, Some(traces), _) => (TRACES_ENDPOINT, traces, true),
+        (None, Some(own), _) => (vars.endpoint, own, true),
         (None, None, Some(general)) => (ENDPOINT, general, false),
         (None, None, None) => match protocol {
             Protocol::Grpc => return Ok("http://localhost:4317".to_owned()),
-            Protocol::HttpProtobuf => return Ok(format!("http://localhost:4318{TRACES_PATH}")),
+            Protocol::HttpProtobuf => return Ok(format!("http://localhost:4318{path}")),
         },
     };
     let uri: http::Uri = base.parse().map_err(|_| url_error(variable, &base))?;
@@ -184,7 +234,7 @@ fn endpoint(code: Option<String>, protocol: Protocol, env: &Env) -> Result<Strin
     let has_path = !matches!(uri.path(), "" | "/");
     Ok(match protocol {
         Protocol::HttpProtobuf if !full && !has_path => {
-            format!("{}{TRACES_PATH}", base.trim_end_matches('/'))
+            format!("{}{path}", base.trim_end_matches('/'))
         }
         _ => base,
     })
@@ -278,6 +328,36 @@ mod tests {
             let error = settings(&[(ENDPOINT, bad)]).unwrap_err();
             assert_eq!(error.variable(), ENDPOINT, "{bad}");
         }
+    }
+
+    #[test]
+    fn logs_use_their_own_variables_and_path() {
+        let logs = |vars: &[(&str, &str)]| {
+            resolve_for(OtlpOverrides::default(), &Env::fixed(vars), Signal::Logs).unwrap()
+        };
+        assert_eq!(logs(&[]).endpoint, "http://localhost:4318/v1/logs");
+        let general = logs(&[(ENDPOINT, "http://collector:4318")]);
+        assert_eq!(general.endpoint, "http://collector:4318/v1/logs");
+        let own = logs(&[
+            (ENDPOINT, "http://a:1"),
+            (TRACES_ENDPOINT, "http://traces:2"),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:3/ingest"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "k=logs"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=traces"),
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "700"),
+        ]);
+        assert_eq!(own.endpoint, "http://logs:3/ingest");
+        assert_eq!(own.protocol, Protocol::HttpProtobuf);
+        assert_eq!(own.headers, [("k".to_owned(), "logs".to_owned())]);
+        assert_eq!(own.timeout, Duration::from_millis(700));
+        let error = resolve_for(
+            OtlpOverrides::default(),
+            &Env::fixed(&[("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd")]),
+            Signal::Logs,
+        )
+        .unwrap_err();
+        assert_eq!(error.variable(), "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! start to export), so children that finish late, on other threads or tasks,
 //! still land in the same tree. Spans of traces still open are printed by a
 //! flush or at shutdown; past [`MAX_OPEN_TRACES`] the oldest open trace is
-//! printed as it stands, so memory stays bounded. Printing happens on the
-//! export thread, never on the application's.
+//! printed as it stands, and past [`MAX_SPANS_PER_TRACE`] a trace's further
+//! spans are only counted, so memory stays bounded. The log records of a
+//! trace, kept by [`TraceLogs`], print under their spans. Printing happens on
+//! the export thread, never on the application's.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
@@ -20,12 +22,15 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::waterfall::{Style, render};
+use super::waterfall::{Options, Style, render, terminal_width};
+use crate::logs::TraceLogs;
 use crate::pipeline::OpenSpans;
 use crate::pipeline::sink::Sink;
 
 /// Open traces kept at most before the oldest is printed incomplete.
 pub(crate) const MAX_OPEN_TRACES: usize = 1024;
+/// Spans of one trace kept at most; later ones are counted.
+pub(crate) const MAX_SPANS_PER_TRACE: usize = 1000;
 
 /// Where rendered traces go.
 pub(crate) type Output = Arc<dyn Fn(&str) + Send + Sync>;
@@ -35,7 +40,9 @@ pub(crate) struct ConsoleSink {
     open_spans: Arc<OpenSpans>,
     service_name: String,
     style: Style,
+    width: usize,
     output: Output,
+    logs: Option<Arc<TraceLogs>>,
 }
 
 impl std::fmt::Debug for ConsoleSink {
@@ -63,6 +70,8 @@ struct Pending {
     /// The trace was printed already; these spans came afterwards.
     continuation: bool,
     spans: Vec<SpanData>,
+    /// Spans that ended beyond [`MAX_SPANS_PER_TRACE`].
+    omitted: usize,
 }
 
 impl Traces {
@@ -83,11 +92,19 @@ impl ConsoleSink {
             // A closed stderr must not take the program down.
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         });
-        ConsoleSink::new(
+        let mut console = ConsoleSink::new(
             open_spans,
             output,
             if colour { Style::Colour } else { Style::Plain },
-        )
+        );
+        console.width = terminal_width();
+        console
+    }
+
+    /// Prints the log records `logs` holds under their spans.
+    pub(crate) fn with_logs(mut self, logs: Arc<TraceLogs>) -> Self {
+        self.logs = Some(logs);
+        self
     }
 
     pub(crate) fn new(open_spans: Arc<OpenSpans>, output: Output, style: Style) -> Self {
@@ -96,19 +113,28 @@ impl ConsoleSink {
             open_spans,
             service_name: String::new(),
             style,
+            width: 80,
             output,
+            logs: None,
         }
     }
 
     fn print(&self, pending: &Pending) {
-        if !pending.spans.is_empty() {
-            let text = render(
-                &pending.spans,
-                &self.service_name,
-                self.style,
-                pending.continuation,
-            );
-            (self.output)(&text);
+        if let Some(first) = pending.spans.first() {
+            let logs = self
+                .logs
+                .as_ref()
+                .map(|logs| logs.take(first.span_context.trace_id()))
+                .unwrap_or_default();
+            let options = Options {
+                service_name: &self.service_name,
+                style: self.style,
+                width: self.width,
+                continued: pending.continuation,
+                omitted_spans: pending.omitted,
+                omitted_logs: logs.omitted,
+            };
+            (self.output)(&render(&pending.spans, &logs.lines, &options));
         }
     }
 
@@ -139,8 +165,14 @@ impl ConsoleSink {
         let Some(pending) = traces.open.get_mut(&trace_id) else {
             return;
         };
-        pending.root_ended |= is_local_root(&span);
-        pending.spans.push(span);
+        let root = is_local_root(&span);
+        pending.root_ended |= root;
+        // The root is kept whatever the count: the tree hangs from it.
+        if root || pending.spans.len() < MAX_SPANS_PER_TRACE {
+            pending.spans.push(span);
+        } else {
+            pending.omitted += 1;
+        }
         if (pending.root_ended || pending.continuation) && running == 0 {
             traces.order.retain(|id| *id != trace_id);
             traces.remember_printed(trace_id);

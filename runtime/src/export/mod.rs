@@ -13,4 +13,7 @@ pub use delivery::DeliveryReport;
 pub(crate) use delivery::{CountExported, Delivery};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::exporter as otlp_exporter;
+#[cfg(feature = "otlp")]
+pub(crate) use otlp::{compression as otlp_compression, grpc_metadata, grpc_runtime, http_headers};
 pub(crate) use truncate::truncate_span;
+pub(crate) use waterfall::LogLine;

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use opentelemetry::Context;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -17,34 +18,57 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::config::{Compression, OtlpSettings, Protocol};
 
-/// An OTLP exporter for `settings`, each request bounded by `timeout`.
-pub(crate) fn exporter(settings: &OtlpSettings, timeout: Duration) -> Result<OtlpExporter, String> {
-    let compression = match settings.compression {
+/// opentelemetry-otlp's compression for `settings`.
+pub(crate) fn compression(settings: &OtlpSettings) -> Option<opentelemetry_otlp::Compression> {
+    match settings.compression {
         Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
         _ => None,
-    };
+    }
+}
+
+/// The private runtime a gRPC exporter runs its client on. Telemetry is
+/// suppressed on its threads: what the client itself logs or traces while
+/// exporting must not be exported in turn.
+pub(crate) fn grpc_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("traced-otlp-grpc")
+        .on_thread_start(|| std::mem::forget(Context::enter_telemetry_suppressed_scope()))
+        .enable_all()
+        .build()
+        .map_err(|error| format!("starting the gRPC export runtime: {error}"))
+}
+
+/// The headers of `settings` as gRPC metadata.
+pub(crate) fn grpc_metadata(
+    settings: &OtlpSettings,
+) -> opentelemetry_otlp::tonic_types::metadata::MetadataMap {
+    // Names and values were checked while resolving the configuration.
+    let headers: http::HeaderMap = settings
+        .headers
+        .iter()
+        .filter_map(|(key, value)| Some((key.parse().ok()?, value.parse().ok()?)))
+        .collect();
+    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers)
+}
+
+/// The headers of `settings` for HTTP requests.
+pub(crate) fn http_headers(settings: &OtlpSettings) -> HashMap<String, String> {
+    settings.headers.iter().cloned().collect()
+}
+
+/// An OTLP exporter for `settings`, each request bounded by `timeout`.
+pub(crate) fn exporter(settings: &OtlpSettings, timeout: Duration) -> Result<OtlpExporter, String> {
+    let compression = compression(settings);
     match settings.protocol {
         Protocol::Grpc => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("traced-otlp-grpc")
-                .enable_all()
-                .build()
-                .map_err(|error| format!("starting the gRPC export runtime: {error}"))?;
-            // Names and values were checked while resolving the configuration.
-            let headers: http::HeaderMap = settings
-                .headers
-                .iter()
-                .filter_map(|(key, value)| Some((key.parse().ok()?, value.parse().ok()?)))
-                .collect();
-            let metadata =
-                opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+            let runtime = grpc_runtime()?;
             let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_protocol(opentelemetry_otlp::Protocol::Grpc)
                 .with_endpoint(settings.endpoint.clone())
                 .with_timeout(timeout)
-                .with_metadata(metadata);
+                .with_metadata(grpc_metadata(settings));
             if let Some(compression) = compression {
                 builder = builder.with_compression(compression);
             }
@@ -59,13 +83,12 @@ pub(crate) fn exporter(settings: &OtlpSettings, timeout: Duration) -> Result<Otl
             })
         }
         Protocol::HttpProtobuf => {
-            let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
             let mut builder = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 .with_endpoint(settings.endpoint.clone())
                 .with_timeout(timeout)
-                .with_headers(headers);
+                .with_headers(http_headers(settings));
             if let Some(compression) = compression {
                 builder = builder.with_compression(compression);
             }

@@ -1,29 +1,41 @@
-//! Renders one trace as a waterfall tree that fits an 80-column terminal:
+//! Renders one trace as a waterfall tree that fits the terminal, with the log
+//! records written under each span:
 //!
 //! ```text
 //! trace 4bf92f3577b34da6a3ce929d0e0e4736 · 3 spans · 12.4ms · shop
 //! GET /checkout                server    12.4ms ████████████████████████
+//!    http.response.status_code=502
 //! └─ orders::place             internal   8.1ms     ████████████████
 //!    └─ payments.Pay/Charge    client     3.2ms        ███████
-//!       ✗ card declined
+//!          ✗ card declined
+//!          +9.0ms WARN  retrying with the backup processor
 //! ```
+//!
+//! Pure functions of their input (spans, log lines, [`Options`]): whoever
+//! holds a finished trace can render it, on whichever thread it likes.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
+use opentelemetry::logs::Severity;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry_sdk::trace::SpanData;
 
 /// The name column grows with the tree's depth, from `NAME_WIDTH` up to
-/// `MAX_NAME_WIDTH`; the bar gives up the columns it takes.
+/// `MAX_NAME_WIDTH` (plus half of the columns beyond 80); the bar gives up the
+/// columns it takes.
 const NAME_WIDTH: usize = 30;
 const MAX_NAME_WIDTH: usize = 48;
 const BAR_WIDTH: usize = 24;
-const LINE_WIDTH: usize = 80;
+const MIN_BAR_WIDTH: usize = 8;
 /// Columns of a span line besides name and bar: kind, duration, spaces.
 const FIXED_COLUMNS: usize = 19;
+/// The narrowest layout drawn; a narrower terminal wraps it.
+const MIN_WIDTH: usize = 60;
 const SHOWN_ATTRIBUTES: usize = 4;
+/// Shown first, whatever else the span carries.
+const FIRST_ATTRIBUTES: &[&str] = &["http.response.status_code"];
 
 /// Plain text, or ANSI colour for a terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,18 +53,68 @@ impl Style {
     }
 }
 
-/// The whole trace `spans` (any order) as text, one line per span plus a line
-/// for errors and key attributes. A `continued` trace is the part that
-/// finished after the rest was printed.
-pub(crate) fn render(
-    spans: &[SpanData],
-    service_name: &str,
-    style: Style,
-    continued: bool,
-) -> String {
+/// How a trace is drawn and what is known beside its spans.
+#[derive(Clone, Debug)]
+pub(crate) struct Options<'a> {
+    pub(crate) service_name: &'a str,
+    pub(crate) style: Style,
+    /// Columns of the terminal.
+    pub(crate) width: usize,
+    /// The part of a trace that finished after the rest was printed.
+    pub(crate) continued: bool,
+    /// Spans of this trace not held (over the per-trace cap).
+    pub(crate) omitted_spans: usize,
+    /// Log records of this trace not held (over the per-trace cap).
+    pub(crate) omitted_logs: usize,
+}
+
+impl Options<'_> {
+    /// Plain text, 80 columns, nothing omitted.
+    #[cfg(test)]
+    pub(crate) fn plain(service_name: &str) -> Options<'_> {
+        Options {
+            service_name,
+            style: Style::Plain,
+            width: 80,
+            continued: false,
+            omitted_spans: 0,
+            omitted_logs: 0,
+        }
+    }
+}
+
+/// One log record written under a span of the trace.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LogLine {
+    pub(crate) span_id: SpanId,
+    pub(crate) time: SystemTime,
+    pub(crate) severity: Option<Severity>,
+    /// The body, then the record's attributes as `key=value`.
+    pub(crate) message: String,
+}
+
+/// The width of the terminal on stderr: `COLUMNS` when set to a number, else
+/// the TTY's, else 80.
+pub(crate) fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.trim().parse::<usize>().ok())
+        .filter(|&columns| columns > 0)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stderr())
+                .map(|(terminal_size::Width(width), _)| usize::from(width))
+        })
+        .unwrap_or(80)
+}
+
+/// The whole trace `spans` (any order) as text: one line per span, a line for
+/// its error (whole, wrapped), its key attributes, and its log lines.
+pub(crate) fn render(spans: &[SpanData], logs: &[LogLine], options: &Options<'_>) -> String {
     let Some(first) = spans.first() else {
         return String::new();
     };
+    let style = options.style;
+    let width = options.width.max(MIN_WIDTH);
     let start = spans
         .iter()
         .map(|s| s.start_time)
@@ -78,74 +140,114 @@ pub(crate) fn render(
     for list in children.values_mut() {
         list.sort_by_key(|&i| (spans[i].start_time, spans[i].name.clone()));
     }
+    let mut logs_of: HashMap<Option<SpanId>, Vec<&LogLine>> = HashMap::new();
+    for line in logs {
+        let span = Some(line.span_id).filter(|id| ids.contains_key(id));
+        logs_of.entry(span).or_default().push(line);
+    }
+    for list in logs_of.values_mut() {
+        list.sort_by_key(|line| line.time);
+    }
 
     let mut out = String::new();
+    let span_count = spans.len() + options.omitted_spans;
     // The service goes last: a long name is what gets cut.
     let header = format!(
         "trace {}{} · {} span{} · {} · {}",
         first.span_context.trace_id(),
-        if continued { " (continued)" } else { "" },
-        spans.len(),
-        if spans.len() == 1 { "" } else { "s" },
+        if options.continued {
+            " (continued)"
+        } else {
+            ""
+        },
+        span_count,
+        if span_count == 1 { "" } else { "s" },
         format_duration(total),
-        if service_name.is_empty() {
+        if options.service_name.is_empty() {
             "unknown_service"
         } else {
-            service_name
+            options.service_name
         },
     );
-    let _ = writeln!(out, "{}", style.paint("1", &cut(&header, LINE_WIDTH)));
+    let _ = writeln!(out, "{}", style.paint("1", &cut(&header, width)));
     let roots = children.get(&None).cloned().unwrap_or_default();
+    let extra = width.saturating_sub(80);
+    let longest_name = NAME_WIDTH + 2 + extra / 2;
     let widest = roots
         .iter()
-        .map(|&root| widest_name(spans, &children, root, 0))
+        .map(|&root| widest_name(spans, &children, root, 0, longest_name))
         .max()
         .unwrap_or(0);
-    let name_width = widest.clamp(NAME_WIDTH, MAX_NAME_WIDTH);
+    let available = width - FIXED_COLUMNS;
+    let max_name = (MAX_NAME_WIDTH + extra / 2).min(available - MIN_BAR_WIDTH);
+    let name_width = widest.clamp(NAME_WIDTH.min(max_name), max_name);
     let layout = Layout {
         start,
         total,
         style,
+        width,
         name_width,
-        bar_width: BAR_WIDTH.min(LINE_WIDTH - FIXED_COLUMNS - name_width),
+        bar_width: (BAR_WIDTH + extra / 2).min(available - name_width),
+        children,
+        logs_of,
     };
     let count = roots.len();
     for (n, root) in roots.into_iter().enumerate() {
-        layout.write_span(
-            &mut out,
-            spans,
-            &children,
-            root,
-            Prefix::root(n + 1 == count),
+        layout.write_span(&mut out, spans, root, Prefix::root(n + 1 == count));
+    }
+    if let Some(orphans) = layout.logs_of.get(&None) {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint("2", "logs of spans not shown above:")
         );
+        layout.write_logs(&mut out, orphans, "   ");
+    }
+    for (omitted, what) in [
+        (options.omitted_spans, "span"),
+        (options.omitted_logs, "log record"),
+    ] {
+        if omitted > 0 {
+            let line = format!(
+                "… {omitted} more {what}{} of this trace not shown (over the limit held per trace)",
+                if omitted == 1 { "" } else { "s" }
+            );
+            for line in wrap(&line, "", "  ", width) {
+                let _ = writeln!(out, "{}", style.paint("33", &line));
+            }
+        }
     }
     out
 }
 
 /// The columns a span's tree prefix and name need, for it and its subtree;
-/// names beyond `NAME_WIDTH + 2` are cut rather than widen every line.
+/// names beyond `longest` are cut rather than widen every line.
 fn widest_name(
     spans: &[SpanData],
     children: &HashMap<Option<SpanId>, Vec<usize>>,
     index: usize,
     depth: usize,
+    longest: usize,
 ) -> usize {
     let span = &spans[index];
-    let own = depth * 3 + span.name.chars().count().min(NAME_WIDTH + 2);
+    let own = depth * 3 + span.name.chars().count().min(longest);
     children
         .get(&Some(span.span_context.span_id()))
         .into_iter()
         .flatten()
-        .map(|&kid| widest_name(spans, children, kid, depth + 1))
+        .map(|&kid| widest_name(spans, children, kid, depth + 1, longest))
         .fold(own, usize::max)
 }
 
-struct Layout {
+struct Layout<'a> {
     start: SystemTime,
     total: Duration,
     style: Style,
+    width: usize,
     name_width: usize,
     bar_width: usize,
+    children: HashMap<Option<SpanId>, Vec<usize>>,
+    logs_of: HashMap<Option<SpanId>, Vec<&'a LogLine>>,
 }
 
 /// The tree-drawing characters in front of a span's name.
@@ -179,15 +281,8 @@ impl Prefix {
     }
 }
 
-impl Layout {
-    fn write_span(
-        &self,
-        out: &mut String,
-        spans: &[SpanData],
-        children: &HashMap<Option<SpanId>, Vec<usize>>,
-        index: usize,
-        prefix: Prefix,
-    ) {
+impl Layout<'_> {
+    fn write_span(&self, out: &mut String, spans: &[SpanData], index: usize, prefix: Prefix) {
         let span = &spans[index];
         let failed = matches!(span.status, Status::Error { .. });
         let duration = span
@@ -215,8 +310,11 @@ impl Layout {
             } else {
                 description.as_ref()
             };
-            let line = cut(&format!("{}✗ {text}", prefix.detail), LINE_WIDTH);
-            let _ = writeln!(out, "{}", self.style.paint("31", &line));
+            let first = format!("{}✗ ", prefix.detail);
+            let next = format!("{}  ", prefix.detail);
+            for line in wrap(text, &first, &next, self.width) {
+                let _ = writeln!(out, "{}", self.style.paint("31", &line));
+            }
         }
         if span.events.iter().any(|event| event.name == "cancelled") {
             let line = format!("{}⊘ cancelled before completion", prefix.detail);
@@ -229,29 +327,57 @@ impl Layout {
                 link.span_context.trace_id(),
                 link.span_context.span_id()
             );
-            let _ = writeln!(out, "{}", self.style.paint("35", &cut(&line, LINE_WIDTH)));
+            let _ = writeln!(out, "{}", self.style.paint("35", &cut(&line, self.width)));
         }
-        let attributes: Vec<String> = span
+        let shown = |key: &str| !key.starts_with("code.") && key != "error.type";
+        let first = FIRST_ATTRIBUTES
+            .iter()
+            .filter_map(|key| span.attributes.iter().find(|kv| kv.key.as_str() == *key));
+        let rest = span
             .attributes
             .iter()
-            .filter(|kv| !kv.key.as_str().starts_with("code.") && kv.key.as_str() != "error.type")
+            .filter(|kv| shown(kv.key.as_str()) && !FIRST_ATTRIBUTES.contains(&kv.key.as_str()));
+        let attributes: Vec<String> = first
+            .chain(rest)
             .take(SHOWN_ATTRIBUTES)
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
         if !attributes.is_empty() {
             let line = cut(
                 &format!("{}{}", prefix.detail, attributes.join(" · ")),
-                LINE_WIDTH,
+                self.width,
             );
             let _ = writeln!(out, "{}", self.style.paint("2", &line));
         }
-        let kids = children
+        if let Some(lines) = self.logs_of.get(&Some(span.span_context.span_id())) {
+            self.write_logs(out, lines, &prefix.detail);
+        }
+        let kids = self
+            .children
             .get(&Some(span.span_context.span_id()))
             .cloned()
             .unwrap_or_default();
         let count = kids.len();
         for (n, kid) in kids.into_iter().enumerate() {
-            self.write_span(out, spans, children, kid, prefix.child(n + 1 == count));
+            self.write_span(out, spans, kid, prefix.child(n + 1 == count));
+        }
+    }
+
+    /// `+offset SEVERITY message`, the message wrapped under itself.
+    fn write_logs(&self, out: &mut String, lines: &[&LogLine], detail: &str) {
+        for line in lines {
+            let offset = line.time.duration_since(self.start).unwrap_or_default();
+            let severity = line.severity.map_or("LOG", severity_name);
+            let lead = format!("{detail}+{} {severity:<5} ", format_duration(offset));
+            let indent = " ".repeat(lead.chars().count());
+            let code = match line.severity {
+                Some(severity) if severity >= Severity::Error => "31",
+                Some(severity) if severity >= Severity::Warn => "33",
+                _ => "0",
+            };
+            for text in wrap(&line.message, &lead, &indent, self.width) {
+                let _ = writeln!(out, "{}", self.style.paint(code, &text));
+            }
         }
     }
 
@@ -264,6 +390,18 @@ impl Layout {
         let from = offset(start).min(self.bar_width - 1);
         let to = offset(end).clamp(from + 1, self.bar_width);
         format!("{}{}", " ".repeat(from), "█".repeat(to - from))
+    }
+}
+
+/// The five-letter family of a severity: `TRACE` .. `FATAL`.
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        s if s >= Severity::Fatal => "FATAL",
+        s if s >= Severity::Error => "ERROR",
+        s if s >= Severity::Warn => "WARN",
+        s if s >= Severity::Info => "INFO",
+        s if s >= Severity::Debug => "DEBUG",
+        _ => "TRACE",
     }
 }
 
@@ -297,6 +435,40 @@ fn cut(text: &str, width: usize) -> String {
     cut
 }
 
+/// `text` in lines of at most `width` columns: the first starts with
+/// `first`, the others with `next`; breaks at spaces, and inside a word only
+/// when it is longer than a line. Nothing is left out.
+fn wrap(text: &str, first: &str, next: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_owned();
+    let mut used = first.chars().count();
+    let mut empty = true;
+    let room = |prefix: &str| width.saturating_sub(prefix.chars().count()).max(1);
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        if !empty && used + 1 + word.len() > width {
+            lines.push(std::mem::replace(&mut line, next.to_owned()));
+            used = next.chars().count();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+            used += 1;
+        }
+        while used + word.len() > width && word.len() > room(next) {
+            let take = width.saturating_sub(used).max(1);
+            line.extend(word.drain(..take.min(word.len())));
+            lines.push(std::mem::replace(&mut line, next.to_owned()));
+            used = next.chars().count();
+        }
+        used += word.len();
+        line.extend(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
 pub(crate) fn format_duration(duration: Duration) -> String {
     let micros = duration.as_micros();
     if micros < 1_000 {
@@ -319,7 +491,9 @@ mod tests {
     use opentelemetry::{InstrumentationScope, KeyValue};
     use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
-    use super::{Style, render};
+    use opentelemetry::logs::Severity;
+
+    use super::{LogLine, Options, Style, render, wrap};
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
 
@@ -393,7 +567,7 @@ mod tests {
                 (1, 11),
             ),
         ];
-        insta::assert_snapshot!(render(&spans, "articles", Style::Plain, false));
+        insta::assert_snapshot!(render(&spans, &[], &Options::plain("articles")));
     }
 
     #[test]
@@ -424,7 +598,7 @@ mod tests {
             cancelled,
             span(6, 2, "inventory::lock_rows", SpanKind::Internal, (5, 25)),
         ];
-        insta::assert_snapshot!(render(&spans, "shop", Style::Plain, false));
+        insta::assert_snapshot!(render(&spans, &[], &Options::plain("shop")));
     }
 
     #[test]
@@ -437,7 +611,7 @@ mod tests {
                 "a value that is long enough to overflow the line by a good margin, surely",
             )],
         )];
-        let text = render(&spans, "svc", Style::Plain, false);
+        let text = render(&spans, &[], &Options::plain("svc"));
         for line in text.lines().skip(1) {
             assert!(
                 line.chars().count() <= 80,
@@ -450,8 +624,13 @@ mod tests {
     #[test]
     fn colour_only_when_asked() {
         let spans = vec![span(1, 0, "root", SpanKind::Internal, (0, 1))];
-        assert!(!render(&spans, "svc", Style::Plain, false).contains('\x1b'));
-        assert!(render(&spans, "svc", Style::Colour, false).contains("\x1b["));
+        let plain = Options::plain("svc");
+        let colour = Options {
+            style: Style::Colour,
+            ..plain.clone()
+        };
+        assert!(!render(&spans, &[], &plain).contains('\x1b'));
+        assert!(render(&spans, &[], &colour).contains("\x1b["));
     }
 
     #[test]
@@ -467,6 +646,126 @@ mod tests {
                 true,
                 TraceState::default(),
             )));
-        insta::assert_snapshot!(render(&[consumer], "analytics", Style::Plain, false));
+        insta::assert_snapshot!(render(&[consumer], &[], &Options::plain("analytics")));
+    }
+
+    fn log(span: u64, at_ms: u64, severity: Severity, message: &str) -> LogLine {
+        LogLine {
+            span_id: SpanId::from(span),
+            time: SystemTime::UNIX_EPOCH
+                + Duration::from_secs(1_700_000_000)
+                + Duration::from_millis(at_ms),
+            severity: Some(severity),
+            message: message.to_owned(),
+        }
+    }
+
+    /// The shop's failure as a story: what each span said, under it, in time
+    /// order, and the status code of the request that looked fine.
+    #[test]
+    fn logs_under_their_spans() {
+        let mut reserve = span(4, 3, "Shipping::reserve", SpanKind::Internal, (30, 33));
+        reserve.status = Status::error("no lamp left in warehouse north");
+        let spans = vec![
+            with_attributes(
+                span(1, 0, "POST /checkout", SpanKind::Server, (0, 20)),
+                &[
+                    ("http.request.method", "POST"),
+                    ("http.route", "/checkout"),
+                    ("url.path", "/checkout"),
+                    ("server.address", "127.0.0.1"),
+                    ("http.response.status_code", "200"),
+                ],
+            ),
+            span(2, 1, "Orders::place", SpanKind::Internal, (1, 19)),
+            span(3, 2, "order-placed process", SpanKind::Consumer, (25, 34)),
+            reserve,
+        ];
+        let logs = vec![
+            log(2, 18, Severity::Info, "order 1041 placed · order.id=1041"),
+            log(2, 2, Severity::Info, "stock cache says 3 lamps left"),
+            log(4, 32, Severity::Warn, "warehouse north has no lamp left"),
+            log(4, 33, Severity::Error, "cannot ship order 1041"),
+            log(
+                9,
+                5,
+                Severity::Debug,
+                "a log of a span this trace does not hold",
+            ),
+        ];
+        insta::assert_snapshot!(render(&spans, &logs, &Options::plain("shop")));
+    }
+
+    #[test]
+    fn wide_terminal() {
+        let spans = vec![
+            with_attributes(
+                span(1, 0, "GET /articles/{id}", SpanKind::Server, (0, 12)),
+                &[
+                    ("http.request.method", "GET"),
+                    ("http.route", "/articles/{id}"),
+                    ("url.path", "/articles/42"),
+                    ("user_agent.original", "curl/8.5.0"),
+                    ("http.response.status_code", "200"),
+                ],
+            ),
+            span(
+                2,
+                1,
+                "articles::handler::get_article_with_a_long_name_that_fits_wide",
+                SpanKind::Internal,
+                (1, 11),
+            ),
+        ];
+        let options = Options {
+            width: 140,
+            ..Options::plain("articles")
+        };
+        let text = render(&spans, &[log(2, 3, Severity::Info, "cache miss")], &options);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 140, "{line:?}");
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn long_error_message() {
+        let mut failed = span(1, 0, "POST /import", SpanKind::Server, (0, 40));
+        failed.status = Status::error(
+            "import of batch 7 failed: row 1832 has a value for column \"shipping_address\" \
+             that is longer than the 255 characters the column holds; the rows before it were \
+             imported and the rows after it were not, see https://example.com/docs/imports#limits",
+        );
+        let failed = with_attributes(failed, &[("http.response.status_code", "500")]);
+        let text = render(&[failed], &[], &Options::plain("importer"));
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+        assert!(!text.contains('…'), "{text}");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn trace_over_the_span_cap() {
+        let spans: Vec<_> = std::iter::once(span(1, 0, "batch", SpanKind::Internal, (0, 10)))
+            .chain((2..5).map(|id| span(id, 1, "item", SpanKind::Internal, (id, id + 1))))
+            .collect();
+        let options = Options {
+            omitted_spans: 996,
+            omitted_logs: 1,
+            ..Options::plain("worker")
+        };
+        insta::assert_snapshot!(render(&spans, &[], &options));
+    }
+
+    #[test]
+    fn wrapping_keeps_every_character() {
+        let lines = wrap("aaa bbbbbbbbbbbbbbbbbbbbbbbb c", "> ", "  ", 10);
+        assert_eq!(
+            lines,
+            ["> aaa", "  bbbbbbbb", "  bbbbbbbb", "  bbbbbbbb", "  c"]
+        );
+        assert_eq!(wrap("", "> ", "  ", 10), ["> "]);
+        assert_eq!(wrap("fits", "> ", "  ", 10), ["> fits"]);
     }
 }

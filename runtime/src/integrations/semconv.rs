@@ -167,24 +167,15 @@ pub(crate) fn record_error(
     span.set_status(Status::error(message));
 }
 
-/// A panic unwinding through a request: status Error and an `exception` event
-/// with the panic message, as `#[traced]` records it.
+/// A panic unwinding through a request: status Error and the exception with
+/// the panic message, as `#[traced]` records it.
 pub(crate) fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
-    let message = if let Some(message) = payload.downcast_ref::<&'static str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    };
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", "panic"),
-            KeyValue::new("exception.message", message.clone()),
-        ],
-    );
-    record_error(span, "panic", message);
+    let panic = crate::logs::PanicException::of(payload);
+    let exception = panic.exception();
+    if crate::logs::record_exception(span.span_context(), &exception) {
+        span.add_event("exception", exception.attributes());
+    }
+    record_error(span, "panic", panic.message.clone());
 }
 
 #[cfg(test)]

@@ -368,19 +368,21 @@ impl Recorder<'_> {
         matches!(self, Recorder::Span(_))
     }
 
-    /// `Err` of any `Result`: status Error, an `exception` event and `error.type`.
+    /// `Err` of any `Result`: status Error, `error.type`, and the exception
+    /// as a span event and/or a log record (see `crate::logs`).
     #[cold]
     pub fn error(&self, error: ErrorRef<'_>) {
         let Recorder::Span(span) = self else { return };
         let message = error.message();
         span.set_attribute(KeyValue::new("error.type", error.type_name()));
-        span.add_event(
-            "exception",
-            vec![
-                KeyValue::new("exception.type", error.type_name()),
-                KeyValue::new("exception.message", message.clone()),
-            ],
-        );
+        let exception = crate::logs::Exception {
+            type_name: error.type_name(),
+            message: &message,
+            stacktrace: None,
+        };
+        if crate::logs::record_exception(span.span_context(), &exception) {
+            span.add_event("exception", exception.attributes());
+        }
         span.set_status(Status::error(message));
     }
 
@@ -392,25 +394,12 @@ impl Recorder<'_> {
     }
 }
 
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&'static str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    }
-}
-
 fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
-    let message = panic_message(payload);
+    let panic = crate::logs::PanicException::of(payload);
     span.set_attribute(KeyValue::new("error.type", "panic"));
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", "panic"),
-            KeyValue::new("exception.message", message.clone()),
-        ],
-    );
-    span.set_status(Status::error(message));
+    let exception = panic.exception();
+    if crate::logs::record_exception(span.span_context(), &exception) {
+        span.add_event("exception", exception.attributes());
+    }
+    span.set_status(Status::error(panic.message.clone()));
 }

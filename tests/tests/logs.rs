@@ -1,0 +1,160 @@
+//! Log records written with `tracing` and `log` inside traced functions carry
+//! the span's trace id and span id: in sync and async bodies, across `.await`
+//! on a multi-thread runtime, in tasks started with `traced::spawn` and in
+//! threads started with `traced::spawn_thread`. Spans go to the provider
+//! `traced::testing` installs as the application's own (the OpenTelemetry
+//! API path); records are captured by `traced::testing`.
+
+use std::time::Duration;
+
+use traced::opentelemetry::logs::{AnyValue, Severity};
+use traced::testing::{FinishedSpan, LogRecord, Trace, capture, capture_async, message};
+use traced::traced;
+
+/// The record whose message is `text`; panics when there is none or several.
+fn record<'a>(trace: &'a Trace, text: &str) -> &'a LogRecord {
+    let mut found = trace.logs().iter().filter(|r| message(r) == text);
+    let record = found.next().unwrap_or_else(|| {
+        let all: Vec<_> = trace.logs().iter().map(message).collect();
+        panic!("no record {text:?} in {all:?}")
+    });
+    assert!(found.next().is_none(), "several records {text:?}");
+    record
+}
+
+#[track_caller]
+fn assert_written_in(record: &LogRecord, span: &FinishedSpan) {
+    let context = record
+        .trace_context()
+        .expect("a record with a trace context");
+    assert_eq!(context.trace_id, span.span_context.trace_id());
+    assert_eq!(
+        context.span_id,
+        span.span_context.span_id(),
+        "{:?} not written in {:?}",
+        message(record),
+        span.name
+    );
+}
+
+fn attribute<'a>(record: &'a LogRecord, key: &str) -> Option<&'a AnyValue> {
+    record
+        .attributes_iter()
+        .find(|(k, _)| k.as_str() == key)
+        .map(|(_, v)| v)
+}
+
+#[traced]
+fn reserve(item: &str, quantity: u32) {
+    tracing::info!(item, quantity, "tracing: reserving");
+    log::warn!("log: {quantity} {item} left");
+}
+
+#[traced]
+fn order() {
+    tracing::debug!("tracing: before reserve");
+    reserve("lamp", 1);
+    log::info!("log: after reserve");
+}
+
+#[test]
+fn tracing_events_carry_the_current_span() {
+    let ((), trace) = capture(order);
+    let order = trace.span("order");
+    let reserve = trace.span("reserve");
+    let before = record(&trace, "tracing: before reserve");
+    assert_written_in(before, order);
+    assert_eq!(before.severity_number(), Some(Severity::Debug));
+    let reserving = record(&trace, "tracing: reserving");
+    assert_written_in(reserving, reserve);
+    assert_eq!(reserving.severity_number(), Some(Severity::Info));
+    assert_eq!(
+        attribute(reserving, "item"),
+        Some(&AnyValue::from("lamp".to_owned()))
+    );
+    assert_eq!(attribute(reserving, "quantity"), Some(&AnyValue::Int(1)));
+    assert_eq!(trace.logs_of(reserve).len(), 2);
+}
+
+#[test]
+fn log_records_carry_the_current_span() {
+    let ((), trace) = capture(order);
+    let left = record(&trace, "log: 1 lamp left");
+    assert_written_in(left, trace.span("reserve"));
+    assert_eq!(left.severity_number(), Some(Severity::Warn));
+    assert_eq!(left.severity_text(), Some("WARN"));
+    let after = record(&trace, "log: after reserve");
+    assert_written_in(after, trace.span("order"));
+}
+
+#[test]
+fn records_outside_any_span_carry_no_trace() {
+    traced::testing::install();
+    tracing::info!("outside any span, for tracing_outside");
+    log::info!("outside any span, for log_outside");
+    let outside: Vec<_> = traced::testing::finished_logs()
+        .into_iter()
+        .filter(|record| message(record).starts_with("outside any span, for "))
+        .collect();
+    assert_eq!(outside.len(), 2, "{outside:?}");
+    assert!(
+        outside
+            .iter()
+            .all(|record| record.trace_context().is_none())
+    );
+}
+
+#[traced]
+async fn ship(order: u64) {
+    tracing::info!(order, "tracing: before the await");
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    tokio::task::yield_now().await;
+    log::info!("log: after the await of {order}");
+}
+
+#[traced]
+async fn fan_out() {
+    tracing::info!("tracing: fanning out");
+    let task = traced::spawn(async {
+        tokio::task::yield_now().await;
+        tracing::info!("tracing: in a spawned task");
+        log::info!("log: in a spawned task");
+    });
+    let thread = traced::spawn_thread(|| {
+        tracing::info!("tracing: in a thread");
+        log::info!("log: in a thread");
+    });
+    task.await.unwrap();
+    thread.join().unwrap();
+    ship(7).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn across_await_spawn_and_threads() {
+    let ((), trace) = capture_async(fan_out).await;
+    let fan_out = trace.span("fan_out");
+    let ship = trace.span("ship");
+    for text in [
+        "tracing: fanning out",
+        "tracing: in a spawned task",
+        "log: in a spawned task",
+        "tracing: in a thread",
+        "log: in a thread",
+    ] {
+        assert_written_in(record(&trace, text), fan_out);
+    }
+    assert_written_in(record(&trace, "tracing: before the await"), ship);
+    assert_written_in(record(&trace, "log: after the await of 7"), ship);
+}
+
+#[traced(suppress)]
+fn quiet() {
+    tracing::info!("tracing: under suppression");
+    log::info!("log: under suppression");
+}
+
+#[test]
+fn nothing_is_recorded_under_suppression() {
+    let ((), trace) = capture(quiet);
+    assert!(trace.logs().is_empty(), "{:?}", trace.logs());
+}
