@@ -12,7 +12,8 @@ use criterion::{BenchmarkGroup, Criterion};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_with_sampler, plain, ready,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_with_sampler, plain,
+    ready,
     sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
     tracing_subscriber_for, uninstall, unsampled_parent,
 };
@@ -271,16 +272,12 @@ fn recorded(c: &mut Criterion) {
     let mut group = c.benchmark_group("recorded");
     let mut report = Vec::new();
     {
-        // The pipeline `traced::init()` installs: the SDK provider with its
-        // batch processor, in the global slot.
+        // The pipeline `traced::init()` installs: the native pipeline, its
+        // export thread feeding an exporter that counts and drops.
         let exporter = CountingExporter::default();
         let mark = CALLS.load(Ordering::Relaxed);
-        let pipeline = sdk_batch_provider(
-            exporter.clone(),
-            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
-        );
-        opentelemetry::global::set_tracer_provider(pipeline.clone());
-        let settle = || pipeline.force_flush().expect("flush");
+        let guard = init_recording(exporter.clone());
+        let settle = || guard.flush().expect("flush");
         settled(&mut group, "traced/sync", settle, || {
             black_box(traced_fns::sync(black_box(1)));
         });
@@ -294,10 +291,44 @@ fn recorded(c: &mut Criterion) {
                 black_box(true),
             ));
         });
+        guard.flush().expect("flush");
+        let calls = calls_since(mark);
+        report.push((
+            "#[traced] (native pipeline, as init installs)",
+            calls,
+            exporter.exported(),
+            calls - exporter.exported(),
+        ));
+        drop(guard);
+    }
+    {
+        // #[traced] over an SDK provider with its batch processor that the
+        // application installed itself.
+        let exporter = CountingExporter::default();
+        let mark = CALLS.load(Ordering::Relaxed);
+        let pipeline = sdk_batch_provider(
+            exporter.clone(),
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        );
+        opentelemetry::global::set_tracer_provider(pipeline.clone());
+        let settle = || pipeline.force_flush().expect("flush");
+        settled(&mut group, "traced-over-sdk/sync", settle, || {
+            black_box(traced_fns::sync(black_box(1)));
+        });
+        settled(&mut group, "traced-over-sdk/async", settle, || {
+            black_box(ready(traced_fns::run(black_box(1))));
+        });
+        settled(&mut group, "traced-over-sdk/attrs3", settle, || {
+            black_box(traced_fns::attrs(
+                black_box(1),
+                black_box("name"),
+                black_box(true),
+            ));
+        });
         pipeline.force_flush().expect("flush");
         let calls = calls_since(mark);
         report.push((
-            "#[traced] (SDK batch pipeline, as init installs)",
+            "#[traced] (a user's SDK batch provider)",
             calls,
             exporter.exported(),
             calls - exporter.exported(),

@@ -253,6 +253,16 @@ pub fn batch_provider<E: SpanExporter + 'static>(
         .build()
 }
 
+/// `traced::init()` as a service runs it (the native pipeline, parent-based
+/// always-on sampling), exporting to `exporter` instead of the network.
+pub fn init_recording(exporter: CountingExporter) -> traced::TracingGuard {
+    traced::Config::new()
+        .span_exporter(exporter)
+        .sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+        .init()
+        .expect("init with a counting exporter")
+}
+
 /// `traced::init()` with `sampler` and no exporter: the provider a service
 /// gets, for spans that are sampled out and never reach an exporter anyway.
 pub fn init_with_sampler(sampler: Sampler) -> traced::TracingGuard {
@@ -293,6 +303,18 @@ pub fn unsampled_parent() -> Context {
 /// Removes any provider from the global slot.
 pub fn uninstall() {
     global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
+}
+
+/// CPU time the calling thread has used, in nanoseconds of the scheduler's
+/// own accounting (`/proc/thread-self/schedstat`).
+pub fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("read schedstat");
+    let nanos: u64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|field| field.parse().ok())
+        .expect("schedstat format");
+    Duration::from_nanos(nanos)
 }
 
 /// Total CPU time (user + system, every thread) this process has used.

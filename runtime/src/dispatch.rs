@@ -300,6 +300,7 @@ pub(crate) fn install_native(shared: &'static Shared) {
 }
 
 /// Whether traced calls and the global slot go to the native pipeline.
+#[cfg(feature = "testing")]
 pub(crate) fn native_installed() -> bool {
     let _transition = transition();
     STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire))

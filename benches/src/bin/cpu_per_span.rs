@@ -1,6 +1,7 @@
 //! Total process CPU per recorded span (calling thread + export or collector
 //! thread), for each library, over a fixed number of spans on one thread:
-//! `/proc/self/stat` before and after the loop and a flush.
+//! `/proc/self/stat` before and after the loop and a flush, with the calling
+//! thread's own share from `/proc/thread-self/schedstat`.
 //!
 //! `cargo run --release -p traced-benches --bin cpu_per_span [SPANS]`
 
@@ -9,25 +10,29 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, process_cpu, sdk_batch_provider, sdk_fns,
-    traced_fns, tracing_fns, tracing_subscriber_for, uninstall,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, process_cpu,
+    sdk_batch_provider, sdk_fns, thread_cpu, traced_fns, tracing_fns, tracing_subscriber_for,
+    uninstall,
 };
 
 struct Measured {
     wall: Duration,
     cpu: Duration,
+    calling_thread: Duration,
     delivered: u64,
     dropped: u64,
 }
 
 fn measure(spans: u64, run: impl FnOnce(u64) -> (u64, u64)) -> Measured {
     let cpu = process_cpu();
+    let calling_thread = thread_cpu();
     let start = Instant::now();
     let (delivered, dropped) = run(spans);
     let wall = start.elapsed();
     Measured {
         wall,
         cpu: process_cpu() - cpu,
+        calling_thread: thread_cpu() - calling_thread,
         delivered,
         dropped,
     }
@@ -60,7 +65,24 @@ fn main() {
         &mut rows,
         &only,
         spans,
-        "#[traced] (SDK batch pipeline, as init installs)",
+        "#[traced] (native pipeline, as init installs)",
+        |spans| {
+            let exporter = CountingExporter::default();
+            let guard = init_recording(exporter.clone());
+            for _ in 0..spans {
+                black_box(traced_fns::sync(black_box(1)));
+            }
+            guard.flush().expect("flush");
+            drop(guard);
+            (exporter.exported(), spans - exporter.exported())
+        },
+    );
+
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "#[traced] (over a user's SDK batch provider)",
         |spans| {
             let exporter = CountingExporter::default();
             let provider = sdk_batch_provider(exporter.clone(), default_sampler());
@@ -145,15 +167,22 @@ fn main() {
 
     println!("{spans} spans on one thread; wall includes the final flush");
     println!(
-        "{:<58} {:>12} {:>12} {:>10} {:>8}",
-        "pipeline", "wall ns/span", "CPU ns/span", "delivered", "dropped"
+        "{:<58} {:>12} {:>12} {:>14} {:>10} {:>8}",
+        "pipeline",
+        "wall ns/span",
+        "CPU ns/span",
+        "of it calling",
+        "delivered",
+        "dropped"
     );
     for (name, m) in rows {
+        let per_span = |d: Duration| d.as_nanos() as f64 / spans as f64;
         println!(
-            "{:<58} {:>12.0} {:>12.0} {:>10} {:>8}",
+            "{:<58} {:>12.0} {:>12.0} {:>14.0} {:>10} {:>8}",
             name,
-            m.wall.as_nanos() as f64 / spans as f64,
-            m.cpu.as_nanos() as f64 / spans as f64,
+            per_span(m.wall),
+            per_span(m.cpu),
+            per_span(m.calling_thread),
             m.delivered,
             m.dropped
         );

@@ -155,6 +155,7 @@ impl Pipeline {
     }
 
     /// Whether traced calls use this pipeline.
+    #[cfg(feature = "testing")]
     pub(crate) fn is_current(&self) -> bool {
         current().is_some_and(|shared| std::ptr::eq(shared, self.shared))
     }
@@ -197,6 +198,7 @@ impl Pipeline {
 
     /// Hands every span that ended before this call to the exporters,
     /// waiting until `deadline` at most.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn drain(&self, deadline: Instant) -> Result<(), FlushError> {
         self.thread.flush(deadline, false)
     }
