@@ -1,37 +1,62 @@
-//! Installing the tracer provider and taking it down again.
+//! Installing tracing, flushing it and taking it down again.
+//!
+//! Everything `init()` installs sits behind one handle, [`Installed`], with a
+//! bounded `flush` and `shutdown`; the guard, the free [`flush`] and the
+//! SIGTERM/SIGINT handling all go through it.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
 
+use opentelemetry::InstrumentationScope;
 use opentelemetry::global;
-use opentelemetry::trace::noop::NoopTracerProvider;
+use opentelemetry::trace::TracerProvider;
+use opentelemetry::trace::noop::NoopTracer;
 use opentelemetry_sdk::error::OTelSdkError;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanLimits,
-};
+#[cfg(feature = "otlp")]
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanLimits};
 
 use crate::config::{ConfigError, Export, Resolved, build_propagator, build_resource};
-use crate::export::{
-    ConsoleProcessor, CountEnded, CountExported, Delivery, DeliveryReport, TruncateValues,
-};
+use crate::export::{ConsoleProcessor, Delivery, DeliveryReport, TruncateValues};
+#[cfg(feature = "otlp")]
+use crate::export::{CountEnded, CountExported};
 use crate::{dispatch, propagation};
 
-static INITIALISED: AtomicBool = AtomicBool::new(false);
+/// What the running `init()` installed; `None` when tracing is not set up.
+static INSTALLED: Mutex<Option<Arc<Installed>>> = Mutex::new(None);
 
 /// Sets tracing up from the `OTEL_*` environment: resource, sampler,
-/// propagators, span limits, batching and exporter. With no exporter and no
+/// propagators, span limits, batching and exporters. With no exporter and no
 /// OTLP endpoint configured, finished traces print to stderr as waterfall
-/// trees; with an endpoint, spans go there over OTLP.
+/// trees; with an endpoint, spans go there over OTLP (`http://` or
+/// `https://`).
 ///
-/// Keep the returned guard alive for as long as the program traces: dropping
-/// it flushes every finished span and shuts the provider down, waiting at
-/// most [`Config::shutdown_timeout`](crate::Config::shutdown_timeout).
+/// Keep the returned guard alive for as long as the program traces:
+/// dropping it flushes every finished span and shuts the provider down,
+/// waiting at most [`Config::shutdown_timeout`](crate::Config::shutdown_timeout).
+/// `let _ = traced::init()` drops it at once; write `let _guard = ..`.
+///
+/// A configuration value that cannot be used is reported on stderr and
+/// replaced by its default; see [`Config::strict`](crate::Config::strict).
 ///
 /// Only one set-up is installed at a time: calling `init()` again while a
 /// guard is alive returns [`InitError::AlreadyInitialised`]; after the guard is
 /// dropped, `init()` may be called again.
+///
+/// # Ending the process
+///
+/// - **SIGTERM and SIGINT** (Unix): when the program has no handler of its
+///   own for the signal at the time of `init()`, `traced` installs one that
+///   flushes every finished span (within the shutdown timeout) and then ends
+///   the process as the signal would have. A program that handles the
+///   signal itself, before or after `init()` (directly, or through tokio,
+///   `signal-hook` or `ctrlc`), keeps full control: `traced` then only
+///   flushes, and never ends the process. For a graceful shutdown in tokio
+///   services, see [`shutdown_signal`](crate::shutdown_signal).
+/// - **`std::process::exit`** runs no destructors, so the guard cannot
+///   flush: call [`flush`] (or drop the guard) first.
 ///
 /// ```
 /// let guard = traced::init()?;
@@ -43,89 +68,257 @@ pub fn init() -> Result<TracingGuard, InitError> {
     crate::Config::new().init()
 }
 
-pub(crate) fn install(config: Resolved) -> Result<TracingGuard, InitError> {
-    if INITIALISED.swap(true, Ordering::AcqRel) {
-        return Err(InitError::AlreadyInitialised);
-    }
-    match build(config) {
-        Ok(guard) => Ok(guard),
-        Err(error) => {
-            INITIALISED.store(false, Ordering::Release);
-            Err(error)
-        }
+/// Sends every span that has ended so far, waiting at most the configured
+/// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
+/// when `init()` has not set tracing up.
+///
+/// Call it before `std::process::exit`, which runs no destructor, so the
+/// guard cannot flush:
+///
+/// ```no_run
+/// let _guard = traced::init()?;
+/// // ...
+/// if let Err(error) = traced::flush() {
+///     eprintln!("tracing: {error}");
+/// }
+/// std::process::exit(3);
+/// # Ok::<(), traced::InitError>(())
+/// ```
+pub fn flush() -> Result<(), ShutdownError> {
+    match current() {
+        Some(installed) => installed.flush(installed.shutdown_timeout),
+        None => Ok(()),
     }
 }
 
-fn build(config: Resolved) -> Result<TracingGuard, InitError> {
+/// SIGTERM or SIGINT arrived. When the signal is `ours` (nobody else
+/// handles it, so the process ends next), tracing is taken down: recording
+/// stops and everything queued is sent. Otherwise the program owns the
+/// signal and goes on: what has finished is flushed, and nothing else.
+#[cfg(unix)]
+pub(crate) fn on_termination_signal(ours: bool) {
+    let Some(installed) = current() else {
+        return;
+    };
+    let result = if ours {
+        take_down(&installed, installed.shutdown_timeout)
+    } else {
+        installed.flush(installed.shutdown_timeout)
+    };
+    if let Err(error) = result {
+        eprintln!("traced: flushing on a termination signal: {error}");
+    }
+}
+
+/// The running set-up, if any.
+pub(crate) fn current() -> Option<Arc<Installed>> {
+    INSTALLED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+pub(crate) fn install(config: Resolved) -> Result<TracingGuard, InitError> {
+    let mut slot = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+    if slot.is_some() {
+        return Err(InitError::AlreadyInitialised);
+    }
+    let installed = Arc::new(build(config)?);
+    *slot = Some(Arc::clone(&installed));
+    drop(slot);
+    GUARD_DROPPED_WARNED.store(false, Ordering::Release);
+    #[cfg(unix)]
+    crate::signals::install_default_handlers();
+    Ok(TracingGuard {
+        installed: Some(installed),
+    })
+}
+
+fn build(config: Resolved) -> Result<Installed, InitError> {
     propagation::set_propagator(Arc::new(build_propagator(&config.propagators)));
     global::set_text_map_propagator(build_propagator(&config.propagators));
+    let shutdown_timeout = config.shutdown_timeout;
     if config.disabled {
         dispatch::reprobe();
-        return Ok(TracingGuard::empty(config.shutdown_timeout));
+        return Ok(Installed {
+            provider: None,
+            delivery: None,
+            shutdown_timeout,
+        });
     }
     let limits = SpanLimits {
         max_attributes_per_span: config.limits.attributes,
         max_events_per_span: config.limits.events,
         max_links_per_span: config.limits.links,
-        ..SpanLimits::default()
+        max_attributes_per_event: config.limits.event_attributes,
+        max_attributes_per_link: config.limits.link_attributes,
     };
     let samples_by_parent = matches!(config.sampler, Sampler::ParentBased(_));
+    #[cfg(feature = "otlp")]
+    let deadline = crate::config::export_deadline(&config.export, &config.batch);
     let mut builder = SdkTracerProvider::builder()
         .with_resource(build_resource(config.resource_attributes))
         .with_sampler(config.sampler)
         .with_span_limits(limits);
     let value_length = config.limits.value_length;
+    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
     let mut delivery = None;
-    match config.export {
-        Export::None => {}
-        Export::Console => {
-            builder = builder.with_span_processor(TruncateValues {
-                inner: ConsoleProcessor::stderr(),
-                limit: value_length,
-            });
-        }
-        #[cfg(feature = "otlp")]
-        Export::Otlp(settings) => {
-            let counts = Arc::new(Delivery::default());
-            let timeout = settings.timeout.min(config.batch.export_timeout);
-            let exporter =
-                crate::export::otlp_exporter(&settings, timeout).map_err(InitError::Exporter)?;
-            let batch = BatchConfigBuilder::default()
-                .with_scheduled_delay(config.batch.schedule_delay)
-                .with_max_queue_size(config.batch.max_queue_size)
-                .with_max_export_batch_size(config.batch.max_export_batch_size)
-                .build();
-            let processor = BatchSpanProcessor::new(
-                CountExported {
-                    inner: exporter,
-                    delivery: Arc::clone(&counts),
-                    destination: settings.endpoint.clone(),
-                },
-                batch,
-            );
-            builder = builder.with_span_processor(TruncateValues {
-                inner: CountEnded {
-                    inner: processor,
-                    delivery: Arc::clone(&counts),
-                },
-                limit: value_length,
-            });
-            delivery = Some(counts);
-        }
-        #[cfg(not(feature = "otlp"))]
-        Export::Otlp(_) => {
-            return Err(InitError::Exporter(
-                "OTLP export needs the `otlp` feature of traced".to_owned(),
-            ));
+    for export in config.export {
+        match export {
+            Export::Console => {
+                builder = builder.with_span_processor(TruncateValues {
+                    inner: ConsoleProcessor::stderr(),
+                    limit: value_length,
+                });
+            }
+            #[cfg(feature = "otlp")]
+            Export::Otlp(settings) => {
+                if let Some(setting) =
+                    crate::export::grpc_compression_code_cannot_override(&settings)
+                {
+                    eprintln!(
+                        "traced: {setting} still applies over gRPC although code asked for no \
+                         compression: opentelemetry-otlp reads it itself"
+                    );
+                }
+                let exporter = match crate::export::otlp_exporter(&settings, deadline) {
+                    Ok(exporter) => exporter,
+                    Err(reason) if config.strict => return Err(InitError::Exporter(reason)),
+                    Err(reason) => {
+                        eprintln!("traced: OTLP export is off: {reason}");
+                        continue;
+                    }
+                };
+                let counts = Arc::new(Delivery::default());
+                let batch = BatchConfigBuilder::default()
+                    .with_scheduled_delay(config.batch.schedule_delay)
+                    .with_max_queue_size(config.batch.max_queue_size)
+                    .with_max_export_batch_size(config.batch.max_export_batch_size);
+                let processor = BatchSpanProcessor::new(
+                    CountExported {
+                        inner: exporter,
+                        delivery: Arc::clone(&counts),
+                        destination: crate::config::redact_url(&settings.endpoint),
+                        hint: crate::config::protocol_hint(&settings),
+                    },
+                    batch.build(),
+                );
+                builder = builder.with_span_processor(TruncateValues {
+                    inner: CountEnded {
+                        inner: processor,
+                        delivery: Arc::clone(&counts),
+                    },
+                    limit: value_length,
+                });
+                delivery = Some(counts);
+            }
+            #[cfg(not(feature = "otlp"))]
+            Export::Otlp(_) if config.strict => {
+                return Err(InitError::Exporter(
+                    "OTLP export needs the `otlp` feature of traced".to_owned(),
+                ));
+            }
+            #[cfg(not(feature = "otlp"))]
+            Export::Otlp(_) => {
+                eprintln!("traced: OTLP export is off: it needs the `otlp` feature of traced");
+            }
         }
     }
     let provider = builder.build();
     dispatch::install_sdk(provider.clone(), samples_by_parent);
-    Ok(TracingGuard {
+    Ok(Installed {
         provider: Some(provider),
         delivery,
-        shutdown_timeout: config.shutdown_timeout,
+        shutdown_timeout,
     })
+}
+
+/// What `init()` installed, with a bounded flush and shutdown: the one place
+/// the guard, [`flush`] and the signal handling take tracing through.
+#[derive(Debug)]
+pub(crate) struct Installed {
+    provider: Option<SdkTracerProvider>,
+    delivery: Option<Arc<Delivery>>,
+    /// The configured bound on a flush or shutdown.
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Installed {
+    /// Sends every span ended so far; returns once it is sent or `deadline`
+    /// has passed.
+    pub(crate) fn flush(&self, deadline: Duration) -> Result<(), ShutdownError> {
+        let Some(provider) = self.provider.clone() else {
+            return Ok(());
+        };
+        let until = Instant::now() + deadline;
+        let (done, finished) = mpsc::channel();
+        // The batch processor bounds a flush by its own 5 s; a flush that
+        // hits that bound is still under way, and asking again waits for it.
+        let flushing = std::thread::Builder::new()
+            .name("traced-flush".to_owned())
+            .spawn(move || {
+                let result = loop {
+                    match provider.force_flush() {
+                        Err(error) if is_timeout(&error) && Instant::now() < until => continue,
+                        result => break result,
+                    }
+                };
+                let _ = done.send(result);
+            });
+        if flushing.is_err() {
+            return Err(ShutdownError::Sdk(OTelSdkError::InternalFailure(
+                "could not start the flush thread".to_owned(),
+            )));
+        }
+        match finished.recv_timeout(deadline) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(ShutdownError::Sdk(error)),
+            Err(_) => Err(ShutdownError::Sdk(OTelSdkError::Timeout(deadline))),
+        }
+    }
+
+    /// Stops recording, sends what is left within `deadline` and shuts the
+    /// exporters down.
+    pub(crate) fn shutdown(&self, deadline: Duration) -> Result<(), ShutdownError> {
+        let Some(provider) = &self.provider else {
+            return Ok(());
+        };
+        // New spans go nowhere from here on (the first one says so once); the
+        // provider then sends what is queued, within the bound.
+        global::set_tracer_provider(GuardDropped);
+        dispatch::reprobe();
+        let shut = provider.shutdown_with_timeout(deadline);
+        let report = self.delivery.as_ref().map(|delivery| delivery.report());
+        match (report, shut) {
+            (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
+            (_, Err(OTelSdkError::AlreadyShutdown)) => Ok(()),
+            (_, Err(error)) => Err(ShutdownError::Sdk(error)),
+            _ => Ok(()),
+        }
+    }
+
+    fn delivery(&self) -> Option<DeliveryReport> {
+        self.delivery.as_ref().map(|delivery| delivery.report())
+    }
+}
+
+fn is_timeout(error: &OTelSdkError) -> bool {
+    matches!(error, OTelSdkError::Timeout(_))
+        || matches!(error, OTelSdkError::InternalFailure(text) if text.contains("Timeout"))
+}
+
+/// Takes down what `init()` installed, if it still is, and frees the slot
+/// for the next `init()`.
+fn take_down(installed: &Arc<Installed>, deadline: Duration) -> Result<(), ShutdownError> {
+    let result = installed.shutdown(deadline);
+    let mut slot = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+    if slot
+        .as_ref()
+        .is_some_and(|current| Arc::ptr_eq(current, installed))
+    {
+        *slot = None;
+    }
+    result
 }
 
 /// Keeps tracing installed; flushes and shuts down when dropped.
@@ -133,60 +326,73 @@ fn build(config: Resolved) -> Result<TracingGuard, InitError> {
 /// Dropping the guard waits at most the configured shutdown timeout and prints
 /// (once, to stderr) how many spans were not delivered, if any;
 /// [`TracingGuard::shutdown`] returns that as an error instead.
-#[must_use = "tracing shuts down when the guard is dropped"]
+#[must_use = "tracing shuts down when the guard is dropped, and `let _ = ..` drops it at once: \
+              write `let _guard = traced::init()?;` and keep it alive for as long as the program \
+              traces"]
 #[derive(Debug)]
 pub struct TracingGuard {
-    provider: Option<SdkTracerProvider>,
-    delivery: Option<Arc<Delivery>>,
-    shutdown_timeout: Duration,
+    installed: Option<Arc<Installed>>,
 }
 
 impl TracingGuard {
-    fn empty(shutdown_timeout: Duration) -> Self {
-        TracingGuard {
-            provider: None,
-            delivery: None,
-            shutdown_timeout,
-        }
-    }
-
     /// Flushes every finished span and shuts the provider down, returning what
     /// went wrong instead of printing it.
     pub fn shutdown(mut self) -> Result<(), ShutdownError> {
-        self.take_down()
+        match self.installed.take() {
+            Some(installed) => take_down(&installed, installed.shutdown_timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends every span that has ended so far, waiting at most the
+    /// configured shutdown timeout; tracing stays installed. The same as
+    /// [`traced::flush()`](crate::flush).
+    pub fn flush(&self) -> Result<(), ShutdownError> {
+        match &self.installed {
+            Some(installed) => installed.flush(installed.shutdown_timeout),
+            None => Ok(()),
+        }
     }
 
     /// What became of the spans so far: ended, exported, failed, dropped.
     /// `None` unless spans are exported over OTLP.
     pub fn delivery(&self) -> Option<DeliveryReport> {
-        self.delivery.as_ref().map(|delivery| delivery.report())
-    }
-
-    fn take_down(&mut self) -> Result<(), ShutdownError> {
-        let Some(provider) = self.provider.take() else {
-            INITIALISED.store(false, Ordering::Release);
-            return Ok(());
-        };
-        // New spans go nowhere from here on; the provider then sends what is
-        // queued, within the bound.
-        global::set_tracer_provider(NoopTracerProvider::new());
-        dispatch::reprobe();
-        let shut = provider.shutdown_with_timeout(self.shutdown_timeout);
-        INITIALISED.store(false, Ordering::Release);
-        let report = self.delivery.as_ref().map(|delivery| delivery.report());
-        match (report, shut) {
-            (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
-            (_, Err(error)) => Err(ShutdownError::Sdk(error)),
-            _ => Ok(()),
-        }
+        self.installed
+            .as_ref()
+            .and_then(|installed| installed.delivery())
     }
 }
 
 impl Drop for TracingGuard {
     fn drop(&mut self) {
-        if let Err(error) = self.take_down() {
+        if let Some(installed) = self.installed.take()
+            && let Err(error) = take_down(&installed, installed.shutdown_timeout)
+        {
             eprintln!("traced: shutting down: {error}");
         }
+    }
+}
+
+/// Whether the first span after the guard was dropped has been reported.
+static GUARD_DROPPED_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Stands in the global slot once the guard is gone: records nothing, and
+/// says so once, when the first span is asked for.
+#[derive(Debug)]
+struct GuardDropped;
+
+impl TracerProvider for GuardDropped {
+    type Tracer = NoopTracer;
+
+    fn tracer_with_scope(&self, _scope: InstrumentationScope) -> NoopTracer {
+        if !GUARD_DROPPED_WARNED.swap(true, Ordering::AcqRel) {
+            eprintln!(
+                "traced: a span was started after the TracingGuard was dropped, so nothing is \
+                 recorded; keep the guard alive for as long as the program traces: \
+                 `let _guard = traced::init()?;` (`let _ = ..` drops it at once)"
+            );
+        }
+        NoopTracer::new()
     }
 }
 
@@ -194,11 +400,14 @@ impl Drop for TracingGuard {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum InitError {
-    /// A configuration value is invalid.
+    /// A configuration value is invalid (only under
+    /// [`Config::strict`](crate::Config::strict)).
     Config(ConfigError),
     /// `init()` was called while a guard from an earlier call is alive.
     AlreadyInitialised,
-    /// The exporter could not be built.
+    /// The exporter could not be built (only under
+    /// [`Config::strict`](crate::Config::strict); otherwise that exporter is
+    /// left out with a warning).
     Exporter(String),
 }
 
@@ -235,7 +444,7 @@ impl From<ConfigError> for InitError {
 pub enum ShutdownError {
     /// Some ended spans never reached the collector.
     Undelivered(DeliveryReport),
-    /// The SDK reported an error (for example the shutdown wait ran out).
+    /// The SDK reported an error (for example the wait ran out).
     Sdk(OTelSdkError),
 }
 

@@ -9,8 +9,10 @@ mod truncate;
 mod waterfall;
 
 pub(crate) use console::ConsoleProcessor;
+pub(crate) use delivery::Delivery;
 pub use delivery::DeliveryReport;
-pub(crate) use delivery::{CountEnded, CountExported, Delivery};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::exporter as otlp_exporter;
+pub(crate) use delivery::{CountEnded, CountExported};
+#[cfg(feature = "otlp")]
+pub(crate) use otlp::{exporter as otlp_exporter, grpc_compression_code_cannot_override};
 pub(crate) use truncate::TruncateValues;
