@@ -1,6 +1,8 @@
 //! OTLP export through opentelemetry-otlp, over gRPC (tonic) or
-//! HTTP/protobuf (reqwest), `http://` or `https://` (rustls with the ring
-//! provider): settings in, an `opentelemetry_sdk` span exporter out.
+//! HTTP/protobuf (hyper), `http://` or `https://` (rustls with the ring
+//! provider, chosen per connection: the process-wide rustls provider and the
+//! application's own HTTP clients are left alone): settings in, an
+//! `opentelemetry_sdk` span exporter out.
 //!
 //! - **One deadline.** Both transports run on a private one-worker tokio
 //!   runtime owned by the exporter, and each export, retries included, is
@@ -142,16 +144,14 @@ fn http(
     settings: &OtlpSettings,
     deadline: Option<Duration>,
 ) -> Result<opentelemetry_otlp::SpanExporter, String> {
-    let mut client = reqwest::Client::builder().tls_backend_preconfigured(rustls_config(
-        &settings.tls,
-        settings.endpoint.starts_with("https://"),
-    )?);
-    if let Some(deadline) = deadline {
-        client = client.timeout(deadline);
-    }
-    let client = client
-        .build()
-        .map_err(|error| format!("the HTTP client: {}", chain(&error)))?;
+    let tls = rustls_config(&settings.tls, settings.endpoint.starts_with("https://"))?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client =
+        opentelemetry_http::hyper::HyperClient::new(connector, upstream_timeout(deadline), None);
     let client = SetHeaders {
         client,
         headers: header_map(settings),
@@ -214,13 +214,15 @@ fn rustls_config(tls: &Tls, https: bool) -> Result<rustls::ClientConfig, String>
     }
 }
 
-/// reqwest, with the resolved headers set on every request over those
+/// hyper, with the resolved headers set on every request over those
 /// opentelemetry-otlp read from the environment, and gzip undone when the
 /// settings ask for no compression but the environment asked upstream for
 /// gzip.
 #[derive(Debug)]
 struct SetHeaders {
-    client: reqwest::Client,
+    client: opentelemetry_http::hyper::HyperClient<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    >,
     headers: http::HeaderMap,
     uncompressed: bool,
 }
