@@ -46,17 +46,19 @@ pub(crate) fn exporter(
         .enable_all()
         .build()
         .map_err(|error| format!("starting the export runtime: {error}"))?;
+    let network_error = NetworkError::default();
     let exporter = {
         let _entered = runtime.enter();
         match settings.protocol {
             Protocol::Grpc => grpc(settings, deadline)?,
-            Protocol::HttpProtobuf => http(settings, deadline)?,
+            Protocol::HttpProtobuf => http(settings, deadline, network_error.clone())?,
         }
     };
     Ok(OtlpExporter {
         exporter: Arc::new(exporter),
         runtime: Mutex::new(Some(runtime)),
         deadline,
+        network_error,
     })
 }
 
@@ -143,6 +145,7 @@ impl tonic::service::Interceptor for SetMetadata {
 fn http(
     settings: &OtlpSettings,
     deadline: Option<Duration>,
+    network_error: NetworkError,
 ) -> Result<opentelemetry_otlp::SpanExporter, String> {
     let tls = rustls_config(&settings.tls, settings.endpoint.starts_with("https://"))?;
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
@@ -156,6 +159,7 @@ fn http(
         client,
         headers: header_map(settings),
         uncompressed: settings.compression == Compression::None,
+        network_error,
     };
     let mut builder = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
@@ -225,6 +229,22 @@ struct SetHeaders {
     >,
     headers: http::HeaderMap,
     uncompressed: bool,
+    network_error: NetworkError,
+}
+
+/// opentelemetry-otlp reports a failed HTTP connection as "network error"
+/// only; the cause (a refused certificate, say) is kept here to be added.
+#[derive(Clone, Debug, Default)]
+struct NetworkError(Arc<Mutex<Option<String>>>);
+
+impl NetworkError {
+    fn set(&self, error: String) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 #[async_trait::async_trait]
@@ -243,7 +263,11 @@ impl HttpClient for SetHeaders {
             request.headers_mut().remove(http::header::CONTENT_ENCODING);
             *request.body_mut() = Bytes::from(body);
         }
-        self.client.send_bytes(request).await
+        let sent = self.client.send_bytes(request).await;
+        if let Err(error) = &sent {
+            self.network_error.set(chain(error.as_ref()));
+        }
+        sent
     }
 }
 
@@ -271,6 +295,7 @@ pub(crate) struct OtlpExporter {
     exporter: Arc<opentelemetry_otlp::SpanExporter>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     deadline: Option<Duration>,
+    network_error: NetworkError,
 }
 
 impl SpanExporter for OtlpExporter {
@@ -291,8 +316,16 @@ impl SpanExporter for OtlpExporter {
                 }
             })
         };
-        task.await
-            .unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())))
+        let result = task
+            .await
+            .unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())));
+        let cause = self.network_error.take();
+        match (result, cause) {
+            (Err(OTelSdkError::InternalFailure(message)), Some(cause)) => {
+                Err(OTelSdkError::InternalFailure(format!("{message}: {cause}")))
+            }
+            (result, _) => result,
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
