@@ -101,6 +101,8 @@ pub(crate) fn on_termination_signal(ours: bool) {
         return;
     };
     let result = if ours {
+        // The process is ending: spans started from here on are not news.
+        GUARD_DROPPED_WARNED.store(true, Ordering::Release);
         take_down(&installed, installed.shutdown_timeout)
     } else {
         installed.flush(installed.shutdown_timeout)
