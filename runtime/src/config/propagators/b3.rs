@@ -11,7 +11,9 @@
 //!   honoured: the request continues as not sampled (fresh ids carry the
 //!   decision downstream) instead of being sampled afresh;
 //! - nothing is written for a context without a span (upstream writes a lone
-//!   `0`, which would switch tracing off downstream).
+//!   `0`, which would switch tracing off downstream);
+//! - the single-header form writes the `b3` header only (upstream adds the
+//!   `X-B3-*` headers too).
 
 use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
@@ -58,6 +60,7 @@ pub enum B3Encoding {
 /// ```
 #[derive(Clone, Debug)]
 pub struct B3Propagator {
+    encoding: B3Encoding,
     inject: UpstreamPropagator,
     extract: UpstreamPropagator,
 }
@@ -70,6 +73,7 @@ impl B3Propagator {
             B3Encoding::MultipleHeaders => Upstream::MultipleHeader,
         };
         B3Propagator {
+            encoding,
             inject: UpstreamPropagator::with_encoding(inject),
             extract: UpstreamPropagator::with_encoding(Upstream::SingleAndMultiHeader),
         }
@@ -79,7 +83,9 @@ impl B3Propagator {
 impl TextMapPropagator for B3Propagator {
     fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
         if cx.span().span_context().is_valid() {
-            self.inject.inject_context(cx, injector);
+            let single = self.encoding == B3Encoding::SingleHeader;
+            self.inject
+                .inject_context(cx, &mut OwnForm { injector, single });
         }
     }
 
@@ -147,6 +153,20 @@ fn random_u128() -> u128 {
     let mut low = state.build_hasher();
     low.write_u8(2);
     (u128::from(high.finish()) << 64) | u128::from(low.finish())
+}
+
+/// Passes on only the headers of the form being written.
+struct OwnForm<'a> {
+    injector: &'a mut dyn Injector,
+    single: bool,
+}
+
+impl Injector for OwnForm<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if (key == SINGLE) == self.single {
+            self.injector.set(key, value);
+        }
+    }
 }
 
 /// Hides id fields that hold anything but hex digits (and, in the single
@@ -296,6 +316,27 @@ mod tests {
             extract(&[("b3", "0")]).unwrap().trace_id(),
             extract(&[("b3", "0")]).unwrap().trace_id(),
             "every request gets ids of its own"
+        );
+    }
+
+    #[test]
+    fn repro_each_form_writes_its_own_headers_only() {
+        let cx = Context::new().with_remote_span_context(super::super::remote_span_context(
+            TraceId::from(0x80f1_98ee_5634_3ba8_64fe_8b2a_57d3_eff7),
+            SpanId::from(0xe457_b5a2_e4d8_6bd1),
+            true,
+        ));
+        let written = |encoding| {
+            let mut carrier: HashMap<String, String> = HashMap::new();
+            B3Propagator::new(encoding).inject_context(&cx, &mut carrier);
+            let mut keys: Vec<String> = carrier.into_keys().collect();
+            keys.sort();
+            keys
+        };
+        assert_eq!(written(B3Encoding::SingleHeader), ["b3"]);
+        assert_eq!(
+            written(B3Encoding::MultipleHeaders),
+            ["x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]
         );
     }
 
