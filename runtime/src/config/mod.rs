@@ -606,6 +606,7 @@ pub(crate) struct Resolved {
 
 /// One exporter with its settings.
 #[derive(Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // a handful per process, built once
 pub(crate) enum Export {
     Console,
     Otlp(OtlpSettings),
