@@ -208,8 +208,10 @@ impl Config {
     }
 
     /// OTLP request compression (else
-    /// `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION`, else none);
-    /// `Compression::None` set here wins over `gzip` in the environment.
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION`, else none).
+    /// `Compression::None` set here wins over `gzip` in the environment over
+    /// HTTP/protobuf; over gRPC, opentelemetry-otlp applies that `gzip`
+    /// itself, and a warning says so.
     pub fn otlp_compression(mut self, compression: Compression) -> Self {
         self.otlp.compression = Some(compression);
         self
