@@ -13,8 +13,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
     CountingExporter, CountingReporter, fastrace_fns, init_recording, init_with_sampler, plain,
-    ready,
-    sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
+    ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
     tracing_subscriber_for, uninstall, unsampled_parent,
 };
 

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
-use opentelemetry::trace::noop::{NoopTracer, NoopTracerProvider};
+use opentelemetry::trace::noop::NoopTracer;
 use opentelemetry::trace::{
     SpanBuilder, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
     TracerProvider,
@@ -306,12 +306,16 @@ pub(crate) fn native_installed() -> bool {
     STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire))
 }
 
-/// Takes the native pipeline out of the global slot, if it is still there:
-/// a provider the application installed after `init()` stays.
-pub(crate) fn uninstall_native() {
+/// Takes the native pipeline out of the global slot, if it is still there,
+/// putting `replacement` (a provider that records nothing) in its place: a
+/// provider the application installed after `init()` stays.
+pub(crate) fn uninstall_native<P>(replacement: P)
+where
+    P: TracerProvider<Tracer = NoopTracer> + Send + Sync + 'static,
+{
     let _transition = transition();
     if STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire)) {
-        global::set_tracer_provider(NoopTracerProvider::new());
+        global::set_tracer_provider(replacement);
     }
     forget();
 }
@@ -349,6 +353,12 @@ fn check_slot() {
     {
         forget();
     }
+}
+
+/// Whether `scope` is the one dispatch asks the global slot for when it
+/// checks what is installed, not a span about to start.
+pub(crate) fn is_marker(scope: &InstrumentationScope) -> bool {
+    scope.name() == MARKER_SCOPE
 }
 
 /// Answers the marker scope with `id`; see [`slot_holds`].

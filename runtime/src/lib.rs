@@ -26,7 +26,8 @@
 //! | | |
 //! |---|---|
 //! | [`traced`], [`traced_impl`], [`untraced`] | the attributes (options in the README) |
-//! | [`init`], [`Config`], [`TracingGuard`] | set-up from `OTEL_*` or code; flush on drop |
+//! | [`init`], [`Config`], [`TracingGuard`], [`flush`] | set-up from `OTEL_*` or code; flush on drop, on demand and on SIGTERM |
+//! | [`shutdown_signal`] | graceful shutdown of tokio services (axum's `with_graceful_shutdown`) |
 //! | [`propagation`] | `inject` / `extract` over headers, metadata and message attributes |
 //! | [`messaging`] | PRODUCER and CONSUMER spans for any queue |
 //! | [`spawn`], [`spawn_thread`], [`FutureExt`] | carry the context into tasks and threads |
@@ -41,7 +42,7 @@
 //! | feature | default | gives |
 //! |---|---|---|
 //! | `otlp` | yes | OTLP export over gRPC and HTTP/protobuf |
-//! | `tokio` | yes | [`spawn`], [`spawn_blocking`] |
+//! | `tokio` | yes | [`spawn`], [`spawn_blocking`], [`shutdown_signal`] |
 //! | `tower` | | `integrations::HttpServerLayer`, `integrations::HttpClientLayer` |
 //! | `axum` | | route templates, original URIs and peer addresses for the server layer |
 //! | `reqwest` | | `integrations::TracingMiddleware` for reqwest-middleware |
@@ -51,7 +52,8 @@
 //! | `testing` | | `testing::capture` and friends, spans and log records |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![forbid(unsafe_code)]
+// Only `signals` may use `unsafe` (two libc calls for SIGTERM and SIGINT).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use opentelemetry;
@@ -62,6 +64,8 @@ mod config;
 pub mod current;
 mod dispatch;
 mod export;
+#[cfg(feature = "tokio")]
+mod graceful;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
@@ -69,6 +73,8 @@ pub mod logs;
 pub mod messaging;
 mod pipeline;
 pub mod propagation;
+#[cfg(unix)]
+mod signals;
 mod suppress;
 mod task;
 #[cfg(feature = "testing")]
@@ -79,7 +85,9 @@ pub use config::{
     JaegerPropagator, Propagator, Protocol,
 };
 pub use export::DeliveryReport;
-pub use init::{InitError, ShutdownError, TracingGuard, init};
+#[cfg(feature = "tokio")]
+pub use graceful::shutdown_signal;
+pub use init::{InitError, ShutdownError, TracingGuard, flush, init};
 /// Carries a context into a future: `fut.with_current_context()` keeps the
 /// context that is current now current during every poll of `fut`;
 /// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed

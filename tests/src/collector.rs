@@ -182,6 +182,16 @@ impl Collector {
         }
     }
 
+    /// The port of the OTLP/gRPC receiver.
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_port
+    }
+
+    /// The port of the OTLP/HTTP receiver.
+    pub fn http_port(&self) -> u16 {
+        self.http_port
+    }
+
     /// `http://127.0.0.1:PORT` of the OTLP/gRPC receiver.
     pub fn grpc_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)

@@ -2,6 +2,7 @@
 
 pub mod alloc;
 pub mod collector;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -138,7 +138,8 @@ impl tower::Service<http::Request<Body>> for EchoServer {
                 let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
                 Ok(grpc.server_streaming(service_fn(watch), request).await)
             }),
-            _ => Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) }),
+            // What generated code answers for a method it does not have.
+            _ => Box::pin(async { Ok(Status::unimplemented("").into_http()) }),
         }
     }
 }
@@ -455,6 +456,52 @@ async fn a_stream_dropped_early_ends_both_spans_as_cancelled() {
     }
 }
 
+/// A scanner trying paths: one span name for all, whatever the path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_unknown_services_never_become_span_names() {
+    let b = serve_b().await;
+    let channel = Endpoint::from_shared(format!("http://{b}"))
+        .unwrap()
+        .connect_lazy();
+    let mut client = tonic::client::Grpc::new(
+        ServiceBuilder::new()
+            .layer(GrpcClientLayer::new())
+            .service(channel),
+    );
+    let ((), trace_id) = {
+        let (output, _) = capture_async(|| {
+            let trace_id = Context::current().span().span_context().trace_id();
+            async move {
+                for probe in ["/scanner.Probe1/Get", "/wp-admin.X/y", "/demo.Echo/Shout"] {
+                    client.ready().await.unwrap();
+                    let result = client
+                        .unary(
+                            Request::new(SayRequest::default()),
+                            PathAndQuery::from_static(probe),
+                            ProstCodec::<SayRequest, SayReply>::default(),
+                        )
+                        .await;
+                    assert_eq!(result.unwrap_err().code(), Code::Unimplemented, "{probe}");
+                }
+                ((), trace_id)
+            }
+        })
+        .await;
+        output
+    };
+    let spans = spans_of(trace_id, 6).await;
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(servers.len(), 3);
+    for span in servers {
+        assert_eq!(span.name, "grpc", "{:?}", span.attributes);
+        assert_eq!(attr(span, "rpc.service"), Some(&Value::from("_OTHER")));
+        assert_eq!(attr(span, "rpc.method"), Some(&Value::from("_OTHER")));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_method_is_unimplemented_and_an_unreachable_server_unavailable() {
     let b = serve_b().await;
@@ -487,11 +534,19 @@ async fn an_unknown_method_is_unimplemented_and_an_unreachable_server_unavailabl
     assert_eq!(result.unwrap_err().code(), Code::Unimplemented);
     let spans = spans_of(trace_id, 2).await;
     let client_span = find(&spans, "demo.Echo/Shout", SpanKind::Client);
-    let server_span = find(&spans, "demo.Echo/Shout", SpanKind::Server);
-    for span in [client_span, server_span] {
-        assert_rpc(span, "Shout", Code::Unimplemented, b);
-        assert!(is_error(span), "{:?}", span.span_kind);
-    }
+    assert_rpc(client_span, "Shout", Code::Unimplemented, b);
+    assert!(is_error(client_span));
+    // The server has no such method: a fixed name, never the request path.
+    let server_span = find(&spans, "grpc", SpanKind::Server);
+    assert_eq!(
+        attr(server_span, "rpc.service"),
+        Some(&Value::from("_OTHER"))
+    );
+    assert_eq!(
+        attr(server_span, "rpc.method"),
+        Some(&Value::from("_OTHER"))
+    );
+    assert!(is_error(server_span));
 
     let closed = {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -305,7 +305,7 @@ async fn a_500_from_b_is_an_error_on_b_server_and_a_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_404_is_not_an_error_and_an_unmatched_path_has_no_route() {
+async fn repro_a_404_is_an_error_for_the_client_only_and_an_unmatched_path_has_no_route() {
     let (a, b, client) = start_a_and_b().await;
 
     let ((routed, unrouted), trace_id) = in_new_trace(|| async {
@@ -339,14 +339,13 @@ async fn a_404_is_not_an_error_and_an_unmatched_path_has_no_route() {
     assert_attrs(unrouted, &[("url.path", s("/no/such/page"))]);
     assert_attrs(routed, &[("http.route", s("/missing/{id}"))]);
     for span in &spans {
-        assert_eq!(
-            span.status,
-            Status::Unset,
-            "{:?} {:?}",
-            span.span_kind,
-            span.name
-        );
-        assert_eq!(attr(span, "error.type"), None);
+        // The conventions: a 4xx is the client's failure, not the server's.
+        let (status, error_type) = match span.span_kind {
+            SpanKind::Client => (Status::error("404 Not Found"), Some(Value::from("404"))),
+            _ => (Status::Unset, None),
+        };
+        assert_eq!(span.status, status, "{:?} {:?}", span.span_kind, span.name);
+        assert_eq!(attr(span, "error.type"), error_type.as_ref());
         if span.span_kind != SpanKind::Internal {
             assert_eq!(attr(span, "http.response.status_code"), Some(&i(404)));
         }

@@ -48,11 +48,21 @@ fn serve(#[attr] request: u32) -> u32 {
     request + 1
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("refused")]
+struct Refused;
+
+#[traced]
+fn refuse() -> Result<(), Refused> {
+    Err(Refused)
+}
+
 #[test]
 fn the_environment_alone_sends_spans_to_a_collector() {
     if in_child() {
         let _guard = traced::init().expect("init from the environment");
         serve(1);
+        let _ = refuse();
         return;
     }
     for protocol in ["grpc", "http/protobuf"] {
@@ -73,17 +83,31 @@ fn the_environment_alone_sends_spans_to_a_collector() {
                     "OTEL_RESOURCE_ATTRIBUTES",
                     "deployment.environment.name=prod,team=a%2Cb",
                 ),
-                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8"),
-                ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "5"),
+                ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8"),
+                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+                ("OTEL_ATTRIBUTE_COUNT_LIMIT", "5"),
+                ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "1"),
                 ("OTEL_BSP_SCHEDULE_DELAY", "100"),
                 ("OTEL_BSP_MAX_QUEUE_SIZE", "64"),
                 ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16"),
             ],
         );
-        let spans = collector.wait_for(Duration::from_secs(20), |spans| !spans.is_empty());
-        assert_eq!(spans.len(), 1, "{protocol}: {spans:#?}");
-        let span = &spans[0];
-        assert_eq!(span.name, "serve");
+        let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 2);
+        assert_eq!(spans.len(), 2, "{protocol}: {spans:#?}");
+        let refused = spans
+            .iter()
+            .find(|span| span.name == "refuse")
+            .expect("refuse");
+        assert_eq!(refused.events.len(), 1, "{refused:#?}");
+        assert_eq!(
+            refused.events[0].attributes.len(),
+            1,
+            "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: {refused:#?}"
+        );
+        let span = spans
+            .iter()
+            .find(|span| span.name == "serve")
+            .expect("serve");
         assert_eq!(span.service_name, "env-only");
         assert_eq!(
             span.resource_attribute("deployment.environment.name"),
@@ -95,38 +119,65 @@ fn the_environment_alone_sends_spans_to_a_collector() {
     }
 }
 
+/// The values of stock platform environments, and plain mistakes: the
+/// service starts, traces, and says once per variable what it used instead.
 #[test]
-fn a_bad_value_is_an_error_naming_the_variable_not_a_panic() {
+fn repro_bad_values_warn_once_and_the_service_starts() {
     if in_child() {
-        let error = traced::init().expect_err("a bad value must fail");
+        let first = traced::init().expect("a bad value never stops start-up");
+        serve(1);
+        drop(first);
+        let _again = traced::init().expect("again");
+        serve(2);
+        return;
+    }
+    let cases: &[(&str, &str, &str)] = &[
+        ("OTEL_TRACES_EXPORTER", "jaeger", "console"),
+        ("OTEL_SDK_DISABLED", "1", "false"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "key-without-value",
+            "the other attributes",
+        ),
+        (
+            "OTEL_TRACES_SAMPLER",
+            "parentbased_jaeger_remote",
+            "parentbased_always_on",
+        ),
+        ("OTEL_PROPAGATORS", "ottrace", "tracecontext,baggage"),
+        ("OTEL_SPAN_LINK_COUNT_LIMIT", "lots", "128"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "0", "2048"),
+    ];
+    for (variable, value, used) in cases {
+        let output = rerun(
+            "repro_bad_values_warn_once_and_the_service_starts",
+            &[(variable, value)],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let warning = format!("traced: {variable}: invalid value \"{value}\"; expected ");
+        assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+        assert!(stderr.contains(&format!("; using {used}\n")), "{stderr}");
+        let trees = stderr
+            .lines()
+            .filter(|line| line.starts_with("serve "))
+            .count();
+        assert_eq!(trees, 2, "traced as usual: {stderr}");
+    }
+}
+
+#[test]
+fn strict_mode_refuses_a_bad_value_and_never_shows_secrets() {
+    if in_child() {
+        let error = traced::Config::new()
+            .strict()
+            .init()
+            .expect_err("strict mode refuses");
         report(&format!("error: {error}"));
         assert!(matches!(error, InitError::Config(_)));
         return;
     }
-    let cases: &[(&str, &str)] = &[
-        ("OTEL_TRACES_EXPORTER", "jaeger"),
-        ("OTEL_SDK_DISABLED", "maybe"),
-        ("OTEL_RESOURCE_ATTRIBUTES", "key-without-value"),
-        ("OTEL_TRACES_SAMPLER", "sometimes"),
-        ("OTEL_PROPAGATORS", "xray"),
-        ("OTEL_SPAN_LINK_COUNT_LIMIT", "lots"),
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
-    ];
-    for (variable, value) in cases {
-        let output = rerun(
-            "a_bad_value_is_an_error_naming_the_variable_not_a_panic",
-            &[(variable, value)],
-        );
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            stdout.contains(&format!(
-                "error: {variable}: invalid value \"{value}\"; expected "
-            )),
-            "{stdout}"
-        );
-    }
     let output = rerun(
-        "a_bad_value_is_an_error_naming_the_variable_not_a_panic",
+        "strict_mode_refuses_a_bad_value_and_never_shows_secrets",
         &[
             ("OTEL_TRACES_EXPORTER", "otlp"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
@@ -135,6 +186,48 @@ fn a_bad_value_is_an_error_naming_the_variable_not_a_panic() {
     assert!(String::from_utf8_lossy(&output.stdout).contains(
         "error: OTEL_EXPORTER_OTLP_TIMEOUT: invalid value \"soon\"; expected a whole number of milliseconds"
     ));
+    let output = rerun(
+        "strict_mode_refuses_a_bad_value_and_never_shows_secrets",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20hunter2,junk",
+            ),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("error: OTEL_EXPORTER_OTLP_HEADERS"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+/// `let _ = traced::init()` drops the guard at once: the first span after it
+/// says so, once.
+#[test]
+fn repro_a_span_after_the_guard_is_gone_warns_once() {
+    if in_child() {
+        #[allow(clippy::let_underscore_must_use, let_underscore_drop)]
+        let _ = traced::init();
+        serve(1);
+        serve(2);
+        return;
+    }
+    let output = rerun("repro_a_span_after_the_guard_is_gone_warns_once", &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr
+            .matches("traced: a span was started after the TracingGuard was dropped")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`let _guard = traced::init()?;`"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -261,4 +354,62 @@ fn propagators_from_the_environment() {
             "{propagators}: {stdout}"
         );
     }
+}
+
+/// opentelemetry-otlp reads `OTEL_EXPORTER_OTLP_*` itself; what code set
+/// must still win on the wire. rotel does not log request headers, so the
+/// collector here is a recording HTTP endpoint.
+#[test]
+fn repro_headers_and_compression_set_in_code_win_over_the_environment() {
+    if in_child() {
+        let endpoint = std::env::var("RECORDER").expect("the recorder's address");
+        let guard = traced::Config::new()
+            .otlp_endpoint(endpoint)
+            .otlp_header("Authorization", "from-code")
+            .otlp_compression(traced::Compression::None)
+            .init()
+            .expect("init");
+        serve(1);
+        guard.shutdown().expect("delivered");
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let recorded = std::sync::Arc::new(std::sync::Mutex::new(Vec::<http::HeaderMap>::new()));
+    let address = runtime.block_on({
+        let recorded = std::sync::Arc::clone(&recorded);
+        async move {
+            let app = axum::Router::new().route(
+                "/v1/traces",
+                axum::routing::post(move |headers: http::HeaderMap| {
+                    let recorded = std::sync::Arc::clone(&recorded);
+                    async move {
+                        recorded.lock().unwrap().push(headers);
+                        ""
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            address
+        }
+    });
+    rerun(
+        "repro_headers_and_compression_set_in_code_win_over_the_environment",
+        &[
+            ("RECORDER", &format!("http://{address}")),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=from-env,x-tenant=blue",
+            ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ],
+    );
+    let recorded = recorded.lock().unwrap();
+    assert_eq!(recorded.len(), 1, "one export");
+    let headers = &recorded[0];
+    assert_eq!(headers.get_all("authorization").iter().count(), 1);
+    assert_eq!(headers["authorization"], "from-code");
+    assert_eq!(headers["x-tenant"], "blue");
+    assert_eq!(headers.get("content-encoding"), None, "not compressed");
 }

@@ -168,12 +168,7 @@ fn main() {
     println!("{spans} spans on one thread; wall includes the final flush");
     println!(
         "{:<58} {:>12} {:>12} {:>14} {:>10} {:>8}",
-        "pipeline",
-        "wall ns/span",
-        "CPU ns/span",
-        "of it calling",
-        "delivered",
-        "dropped"
+        "pipeline", "wall ns/span", "CPU ns/span", "of it calling", "delivered", "dropped"
     );
     for (name, m) in rows {
         let per_span = |d: Duration| d.as_nanos() as f64 / spans as f64;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use opentelemetry::logs::Severity;
 
-use super::env::{ConfigError, Env};
+use super::env::{Env, one_of};
 use super::otlp::{self, OtlpOverrides, Signal};
-use super::{Batch, BatchOverrides, BatchVariables, Config, Export, Exporter};
+use super::{Batch, BatchOverrides, BatchVariables, Config, Export, Exporter, exporter_list};
 
 /// How the exception of a failed call (a returned `Err`, a panic) is
 /// recorded, following the semantic conventions' transition from span events
@@ -47,18 +47,13 @@ impl ExceptionSignal {
         )
     }
 
-    pub(crate) fn from_env(env: &Env) -> Result<ExceptionSignal, ConfigError> {
-        match env.get(Self::VARIABLE) {
-            None => Ok(ExceptionSignal::SpanEvent),
-            Some(value) => match value.to_ascii_lowercase().as_str() {
-                "logs" => Ok(ExceptionSignal::Log),
-                "logs/dup" => Ok(ExceptionSignal::LogAndSpanEvent),
-                _ => Err(ConfigError::one_of(
-                    Self::VARIABLE,
-                    &value,
-                    &["logs", "logs/dup"],
-                )),
-            },
+    /// From `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`; a value it does not know
+    /// warns and keeps span events.
+    pub(crate) fn from_env(env: &Env) -> ExceptionSignal {
+        match env.choice(Self::VARIABLE, &["logs", "logs/dup"], "span events") {
+            Some("logs") => ExceptionSignal::Log,
+            Some(_) => ExceptionSignal::LogAndSpanEvent,
+            None => ExceptionSignal::SpanEvent,
         }
     }
 }
@@ -87,7 +82,8 @@ pub(crate) struct LogsOverrides {
 /// Logs, fully resolved.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Logs {
-    pub(crate) export: Export,
+    /// Where records go; empty: nowhere.
+    pub(crate) export: Vec<Export>,
     /// Records below this severity are dropped where they are written.
     pub(crate) level: Severity,
     pub(crate) exception_signal: ExceptionSignal,
@@ -150,53 +146,74 @@ impl Config {
 }
 
 impl LogsOverrides {
-    /// `traces` is where spans go: logs follow them unless told otherwise.
+    /// Logs go where the spans go unless code or `OTEL_LOGS_EXPORTER` say
+    /// otherwise, and over OTLP too when a logs endpoint of their own is set.
     pub(super) fn resolve(
         self,
         env: &Env,
-        traces: &Export,
+        traces: &[Export],
         otlp_overrides: OtlpOverrides,
-    ) -> Result<Logs, ConfigError> {
-        let exporter = match self.exporter {
-            Some(exporter) => exporter,
-            None => match Exporter::from_env(env, "OTEL_LOGS_EXPORTER")? {
-                Some(exporter) => exporter,
-                None => match traces {
-                    Export::Otlp(_) => Exporter::Otlp,
-                    _ if otlp::logs_endpoint_configured(env) => Exporter::Otlp,
-                    Export::Console => Exporter::Console,
-                    Export::None => Exporter::None,
+    ) -> Logs {
+        let own_endpoint = otlp::endpoint_configured(&otlp_overrides, env, Signal::Logs);
+        let exporters = match self.exporter {
+            Some(exporter) => vec![exporter],
+            None if env.get("OTEL_LOGS_EXPORTER").is_some() => {
+                exporter_list(env, "OTEL_LOGS_EXPORTER", Exporter::None)
+            }
+            None => {
+                let mut following: Vec<Exporter> = traces
+                    .iter()
+                    .map(|export| match export {
+                        Export::Console => Exporter::Console,
+                        Export::Otlp(_) => Exporter::Otlp,
+                    })
+                    .collect();
+                if own_endpoint && !following.contains(&Exporter::Otlp) {
+                    following.push(Exporter::Otlp);
+                }
+                following
+            }
+        };
+        let mut otlp_overrides = Some(otlp_overrides);
+        let mut export = Vec::new();
+        for exporter in exporters {
+            let chosen = match exporter {
+                Exporter::Console => Export::Console,
+                Exporter::Otlp => match otlp_overrides.take() {
+                    Some(overrides) => Export::Otlp(otlp::resolve(overrides, env, Signal::Logs)),
+                    None => continue,
                 },
-            },
-        };
-        let export = match exporter {
-            Exporter::Console => Export::Console,
-            Exporter::None => Export::None,
-            Exporter::Otlp => Export::Otlp(otlp::resolve_for(otlp_overrides, env, Signal::Logs)?),
-        };
-        let level = match self.level {
-            Some(level) => level,
-            None => match env.get(LEVEL_VARIABLE) {
+                Exporter::None => continue,
+            };
+            if !export.contains(&chosen) {
+                export.push(chosen);
+            }
+        }
+        let level = self.level.unwrap_or_else(|| {
+            let value = env.get(LEVEL_VARIABLE);
+            match value.as_deref().map(parse_level) {
                 None => Severity::Info,
-                Some(value) => parse_level(&value).ok_or_else(|| {
-                    ConfigError::one_of(
+                Some(Some(level)) => level,
+                Some(None) => {
+                    env.warn(
                         LEVEL_VARIABLE,
-                        &value,
-                        &["trace", "debug", "info", "warn", "error", "fatal"],
-                    )
-                })?,
-            },
-        };
-        let exception_signal = match self.exception_signal {
-            Some(signal) => signal,
-            None => ExceptionSignal::from_env(env)?,
-        };
-        Ok(Logs {
+                        value.as_deref().unwrap_or_default(),
+                        one_of(&["trace", "debug", "info", "warn", "error", "fatal"]),
+                        "info",
+                    );
+                    Severity::Info
+                }
+            }
+        });
+        let exception_signal = self
+            .exception_signal
+            .unwrap_or_else(|| ExceptionSignal::from_env(env));
+        Logs {
             export,
             level,
             exception_signal,
-            batch: self.batch.resolve(env, &LOG_BATCH)?,
-        })
+            batch: self.batch.resolve(env, &LOG_BATCH),
+        }
     }
 }
 
@@ -215,6 +232,7 @@ fn parse_level(value: &str) -> Option<Severity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigError;
 
     fn logs(config: Config, vars: &[(&str, &str)]) -> Result<Logs, ConfigError> {
         config
@@ -225,7 +243,7 @@ mod tests {
     #[test]
     fn logs_follow_the_span_exporter_by_default() {
         let console = logs(Config::new(), &[]).unwrap();
-        assert_eq!(console.export, Export::Console);
+        assert_eq!(console.export, [Export::Console]);
         assert_eq!(console.level, Severity::Info);
         assert_eq!(console.exception_signal, ExceptionSignal::SpanEvent);
         assert_eq!(console.batch.schedule_delay, Duration::from_secs(1));
@@ -236,13 +254,13 @@ mod tests {
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")],
         )
         .unwrap();
-        let Export::Otlp(settings) = otlp.export else {
+        let [Export::Otlp(settings)] = &otlp.export[..] else {
             panic!("{:?}", otlp.export)
         };
         assert_eq!(settings.endpoint, "http://collector:4318/v1/logs");
 
         let none = logs(Config::new().exporter(Exporter::None), &[]).unwrap();
-        assert_eq!(none.export, Export::None);
+        assert!(none.export.is_empty());
         let own_endpoint = logs(
             Config::new().exporter(Exporter::None),
             &[(
@@ -251,7 +269,7 @@ mod tests {
             )],
         )
         .unwrap();
-        assert!(matches!(own_endpoint.export, Export::Otlp(_)));
+        assert!(matches!(own_endpoint.export[..], [Export::Otlp(_)]));
     }
 
     #[test]
@@ -263,7 +281,7 @@ mod tests {
             ("OTEL_BLRP_MAX_QUEUE_SIZE", "10"),
         ];
         let from_env = logs(Config::new(), &env).unwrap();
-        assert_eq!(from_env.export, Export::None);
+        assert!(from_env.export.is_empty());
         assert_eq!(from_env.level, Severity::Error);
         assert_eq!(from_env.exception_signal, ExceptionSignal::Log);
         assert_eq!(from_env.batch.max_queue_size, 10);
@@ -281,7 +299,7 @@ mod tests {
             &env,
         )
         .unwrap();
-        assert_eq!(from_code.export, Export::Console);
+        assert_eq!(from_code.export, [Export::Console]);
         assert_eq!(from_code.level, Severity::Debug);
         assert_eq!(from_code.exception_signal, ExceptionSignal::LogAndSpanEvent);
         assert_eq!(
@@ -292,11 +310,14 @@ mod tests {
             (64, 8)
         );
         assert_eq!(from_code.batch.schedule_delay, Duration::from_millis(50));
-        assert_eq!(from_code.batch.export_timeout, Duration::from_millis(70));
+        assert_eq!(
+            from_code.batch.export_timeout,
+            Some(Duration::from_millis(70))
+        );
     }
 
     #[test]
-    fn bad_values_name_their_variable() {
+    fn bad_values_name_their_variable_under_strict_checking() {
         for (variable, value) in [
             ("OTEL_LOGS_EXPORTER", "stdout"),
             ("TRACED_LOG_LEVEL", "loud"),
@@ -304,11 +325,12 @@ mod tests {
             ("OTEL_BLRP_SCHEDULE_DELAY", "1s"),
             ("OTEL_BLRP_MAX_QUEUE_SIZE", "0"),
         ] {
-            let error = logs(Config::new(), &[(variable, value)]).unwrap_err();
+            let error = logs(Config::new().strict(), &[(variable, value)]).unwrap_err();
             assert_eq!(error.variable(), variable, "{error}");
         }
         let error = logs(
             Config::new()
+                .strict()
                 .logs_max_queue_size(4)
                 .logs_max_export_batch_size(5),
             &[],
@@ -324,7 +346,7 @@ mod tests {
             ("LOGS/DUP", ExceptionSignal::LogAndSpanEvent),
         ] {
             let env = Env::fixed(&[(ExceptionSignal::VARIABLE, value)]);
-            assert_eq!(ExceptionSignal::from_env(&env), Ok(expected));
+            assert_eq!(ExceptionSignal::from_env(&env), expected);
         }
         assert!(ExceptionSignal::SpanEvent.span_event() && !ExceptionSignal::SpanEvent.log());
         assert!(!ExceptionSignal::Log.span_event() && ExceptionSignal::Log.log());

@@ -9,6 +9,7 @@ mod propagators;
 mod resource;
 mod sampler;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -16,16 +17,19 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::Sampler;
 
 pub use env::ConfigError;
-pub(crate) use env::Env;
-pub use logs::ExceptionSignal;
-pub(crate) use logs::Logs;
-use logs::LogsOverrides;
+pub(crate) use env::{Env, print_warnings, redact_url};
 use otlp::OtlpOverrides;
-pub(crate) use otlp::OtlpSettings;
 pub use otlp::{Compression, Protocol};
+pub(crate) use otlp::{OtlpSettings, Signal};
+#[cfg(feature = "otlp")]
+pub(crate) use otlp::{Tls, protocol_hint};
 pub(crate) use propagators::build as build_propagator;
 pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
 pub(crate) use resource::{build as build_resource, service_name};
+
+pub use logs::ExceptionSignal;
+pub(crate) use logs::Logs;
+use logs::LogsOverrides;
 
 use crate::pipeline::sink::{ExporterSink, Sink};
 
@@ -41,24 +45,6 @@ pub enum Exporter {
     None,
 }
 
-impl Exporter {
-    /// The exporter `variable` names (`otlp`, `console`, `none`), if set.
-    fn from_env(env: &Env, variable: &'static str) -> Result<Option<Exporter>, ConfigError> {
-        env.get(variable)
-            .map(|value| match value.to_ascii_lowercase().as_str() {
-                "otlp" => Ok(Exporter::Otlp),
-                "console" => Ok(Exporter::Console),
-                "none" => Ok(Exporter::None),
-                _ => Err(ConfigError::one_of(
-                    variable,
-                    &value,
-                    &["otlp", "console", "none"],
-                )),
-            })
-            .transpose()
-    }
-}
-
 /// The tracing set-up; what code sets here wins over the environment.
 ///
 /// ```
@@ -69,12 +55,19 @@ impl Exporter {
 ///     .service_name("articles")
 ///     .service_version("1.4.2")
 ///     .resource_attribute("deployment.environment.name", "staging")
-///     .exporter(Exporter::Otlp)
-///     .otlp_endpoint("http://localhost:4317")
+///     .exporters([Exporter::Otlp, Exporter::Console])
+///     .otlp_endpoint("https://collector.example.com:4317")
 ///     .otlp_protocol(Protocol::Grpc)
+///     .otlp_header("authorization", "Bearer secret")
 ///     .schedule_delay(Duration::from_millis(500));
 /// # let _ = config;
 /// ```
+///
+/// A value that cannot be used (an unknown `OTEL_TRACES_SAMPLER`, a
+/// malformed header, `OTEL_SDK_DISABLED=1`) never stops the program: it is
+/// named on stderr once, with what is used instead, and the default applies,
+/// as the OpenTelemetry specification asks. [`Config::strict`] makes it an
+/// error instead.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     service_name: Option<String>,
@@ -82,12 +75,13 @@ pub struct Config {
     resource_attributes: Vec<KeyValue>,
     sampler: Option<Sampler>,
     propagators: Option<Vec<Propagator>>,
-    exporter: Option<Exporter>,
+    exporters: Option<Vec<Exporter>>,
     otlp: OtlpOverrides,
     disabled: Option<bool>,
     limits: LimitOverrides,
     batch: BatchOverrides,
     shutdown_timeout: Option<Duration>,
+    strict: bool,
     pending_memory: Option<usize>,
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
@@ -115,6 +109,8 @@ struct LimitOverrides {
     attributes: Option<u32>,
     events: Option<u32>,
     links: Option<u32>,
+    event_attributes: Option<u32>,
+    link_attributes: Option<u32>,
     value_length: Option<usize>,
 }
 
@@ -130,6 +126,27 @@ impl Config {
     /// A configuration that takes everything from the environment.
     pub fn new() -> Self {
         Config::default()
+    }
+
+    /// Makes every value that cannot be used an error of `init()` (a
+    /// [`ConfigError`] naming the first one) instead of a warning and the
+    /// default: for CI, or for services that rather not start than start
+    /// half-configured.
+    ///
+    /// ```
+    /// let error = traced::Config::new()
+    ///     .strict()
+    ///     .max_queue_size(0)
+    ///     .init()
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "Config::max_queue_size: invalid value \"0\"; expected a whole number, 1 or more"
+    /// );
+    /// ```
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
+        self
     }
 
     /// The `service.name` resource attribute (else `OTEL_SERVICE_NAME`, else
@@ -174,14 +191,21 @@ impl Config {
 
     /// Where spans go (else `OTEL_TRACES_EXPORTER`, else OTLP when an OTLP
     /// endpoint is configured, else the console).
-    pub fn exporter(mut self, exporter: Exporter) -> Self {
-        self.exporter = Some(exporter);
+    pub fn exporter(self, exporter: Exporter) -> Self {
+        self.exporters([exporter])
+    }
+
+    /// Several places spans go at once, e.g. OTLP and the console (else
+    /// `OTEL_TRACES_EXPORTER=otlp,console`).
+    pub fn exporters(mut self, exporters: impl IntoIterator<Item = Exporter>) -> Self {
+        self.exporters = Some(exporters.into_iter().collect());
         self
     }
 
-    /// The OTLP endpoint (else `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, used as
-    /// given, else `OTEL_EXPORTER_OTLP_ENDPOINT`). Over HTTP, an endpoint
-    /// without a path gets `/v1/traces`.
+    /// The OTLP endpoint, `http://` or `https://` (else
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, used as given, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` added over HTTP).
+    /// Set in code, an endpoint without a path gets `/v1/traces` over HTTP.
     pub fn otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.otlp.endpoint = Some(endpoint.into());
         self
@@ -195,14 +219,17 @@ impl Config {
     }
 
     /// A header (gRPC metadata) sent with every OTLP request, added to those
-    /// of `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`.
+    /// of `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` and winning over a header of
+    /// the same name there.
     pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.otlp.headers.push((name.into(), value.into()));
         self
     }
 
-    /// How long one OTLP request may take (else
-    /// `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`, else 10 s).
+    /// The longest one export may take, retries included, over either
+    /// transport (else `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT`, else 10 s);
+    /// [`Duration::ZERO`] means no limit. [`Config::export_timeout`] caps it
+    /// too.
     pub fn otlp_timeout(mut self, timeout: Duration) -> Self {
         self.otlp.timeout = Some(timeout);
         self
@@ -210,20 +237,44 @@ impl Config {
 
     /// OTLP request compression (else
     /// `OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION`, else none).
+    /// `Compression::None` set here wins over `gzip` in the environment over
+    /// HTTP/protobuf; over gRPC, opentelemetry-otlp applies that `gzip`
+    /// itself, and a warning says so.
     pub fn otlp_compression(mut self, compression: Compression) -> Self {
         self.otlp.compression = Some(compression);
         self
     }
 
+    /// A PEM file with the CA certificate that signed the collector's
+    /// certificate; it is then the only one trusted (else
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)CERTIFICATE`, else the system's roots
+    /// and Mozilla's).
+    pub fn otlp_certificate(mut self, ca_pem: impl Into<PathBuf>) -> Self {
+        self.otlp.certificate = Some(ca_pem.into());
+        self
+    }
+
+    /// PEM files with the client certificate (chain) and its private key,
+    /// for collectors that ask for mutual TLS (else
+    /// `OTEL_EXPORTER_OTLP_(TRACES_)CLIENT_CERTIFICATE` and `_CLIENT_KEY`).
+    pub fn otlp_client_certificate(
+        mut self,
+        certificate_pem: impl Into<PathBuf>,
+        key_pem: impl Into<PathBuf>,
+    ) -> Self {
+        self.otlp.client_certificate = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
     /// Turns tracing off entirely: no spans are recorded, context still
-    /// propagates (else `OTEL_SDK_DISABLED`).
+    /// propagates (else `OTEL_SDK_DISABLED=true`).
     pub fn disabled(mut self, disabled: bool) -> Self {
         self.disabled = Some(disabled);
         self
     }
 
     /// Attributes kept per span (else `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`,
-    /// else 128); later ones are dropped.
+    /// else `OTEL_ATTRIBUTE_COUNT_LIMIT`, else 128); later ones are dropped.
     pub fn max_attributes_per_span(mut self, limit: u32) -> Self {
         self.limits.attributes = Some(limit);
         self
@@ -241,9 +292,26 @@ impl Config {
         self
     }
 
+    /// Attributes kept per span event (else
+    /// `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, else `OTEL_ATTRIBUTE_COUNT_LIMIT`,
+    /// else 128).
+    pub fn max_attributes_per_event(mut self, limit: u32) -> Self {
+        self.limits.event_attributes = Some(limit);
+        self
+    }
+
+    /// Attributes kept per span link (else
+    /// `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT`, else `OTEL_ATTRIBUTE_COUNT_LIMIT`,
+    /// else 128).
+    pub fn max_attributes_per_link(mut self, limit: u32) -> Self {
+        self.limits.link_attributes = Some(limit);
+        self
+    }
+
     /// Longest string attribute value, in characters; longer values are
-    /// truncated, never rejected (else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
-    /// else unlimited).
+    /// truncated, never rejected (else
+    /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else unlimited).
     pub fn max_attribute_value_length(mut self, limit: usize) -> Self {
         self.limits.value_length = Some(limit);
         self
@@ -257,7 +325,9 @@ impl Config {
     }
 
     /// Longest time one batch export may take (else
-    /// `OTEL_BSP_EXPORT_TIMEOUT`, else 30 s).
+    /// `OTEL_BSP_EXPORT_TIMEOUT`, else 30 s); [`Duration::ZERO`] means no
+    /// limit. The export deadline is the shorter of this and
+    /// [`Config::otlp_timeout`].
     pub fn export_timeout(mut self, timeout: Duration) -> Self {
         self.batch.export_timeout = Some(timeout);
         self
@@ -277,10 +347,14 @@ impl Config {
         self
     }
 
-    /// How long dropping the guard (or [`TracingGuard::shutdown`]) waits for
-    /// the last spans to be sent, at most; 5 s by default.
+    /// How long a flush or shutdown (dropping the guard,
+    /// [`TracingGuard::shutdown`], [`flush`], a SIGTERM) waits for the last
+    /// spans to be sent, at most. By default the export deadline plus 5 s
+    /// (15 s with the defaults), so that one slow request does not use the
+    /// whole wait up; 30 s when exports have no deadline.
     ///
     /// [`TracingGuard::shutdown`]: crate::TracingGuard::shutdown
+    /// [`flush`]: crate::flush
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = Some(timeout);
         self
@@ -343,38 +417,57 @@ impl Config {
 
     /// Installs this configuration; see [`crate::init`].
     pub fn init(self) -> Result<crate::TracingGuard, crate::InitError> {
-        crate::init::install(self.resolve(&Env::process())?)
+        let env = Env::process();
+        let resolved = self.resolve(&env)?;
+        print_warnings(&env);
+        crate::init::install(resolved)
     }
 
+    /// Merges code and environment. Values that cannot be used are noted on
+    /// `env` as warnings; under [`Config::strict`] the first is returned as
+    /// the error instead.
     pub(crate) fn resolve(self, env: &Env) -> Result<Resolved, ConfigError> {
-        let disabled = match self.disabled {
-            Some(disabled) => disabled,
-            None => env.bool("OTEL_SDK_DISABLED")?.unwrap_or(false),
-        };
-        let propagators = match self.propagators {
-            Some(propagators) => propagators,
-            None => propagators::from_env(env)?,
-        };
-        let exporter = match self.exporter {
-            Some(exporter) => exporter,
-            None => match Exporter::from_env(env, "OTEL_TRACES_EXPORTER")? {
-                Some(exporter) => exporter,
-                None if otlp::endpoint_configured(&self.otlp, env) => Exporter::Otlp,
-                None if !self.span_exporters.is_empty() => Exporter::None,
-                None => Exporter::Console,
-            },
-        };
-        let export = match exporter {
-            Exporter::Console => Export::Console,
-            Exporter::None => Export::None,
-            Exporter::Otlp => Export::Otlp(otlp::resolve(self.otlp.clone(), env)?),
-        };
-        let sampler = match self.sampler {
-            Some(sampler) => sampler,
-            None => sampler::from_env(env)?,
-        };
+        let strict = self.strict;
+        let resolved = self.resolve_leniently(env);
+        match env.warnings().into_iter().next() {
+            Some(warning) if strict => Err(warning.error),
+            _ => Ok(resolved),
+        }
+    }
 
-        let mut resource_attributes = resource::from_env(env)?;
+    fn resolve_leniently(self, env: &Env) -> Resolved {
+        let strict = self.strict;
+        let disabled = self
+            .disabled
+            .or_else(|| env.bool("OTEL_SDK_DISABLED"))
+            .unwrap_or(false);
+        let propagators = self
+            .propagators
+            .unwrap_or_else(|| propagators::from_env(env));
+        let endpoint_set = otlp::endpoint_configured(&self.otlp, env, Signal::Traces);
+        let own_exporter = !self.span_exporters.is_empty();
+        let exporters = self
+            .exporters
+            .unwrap_or_else(|| exporters_from_env(env, endpoint_set, own_exporter));
+        let logs_otlp = self.otlp.clone();
+        let mut otlp = Some(self.otlp);
+        let mut export = Vec::new();
+        for exporter in exporters {
+            let chosen = match exporter {
+                Exporter::Console => Export::Console,
+                Exporter::Otlp => match otlp.take() {
+                    Some(overrides) => Export::Otlp(otlp::resolve(overrides, env, Signal::Traces)),
+                    None => continue,
+                },
+                Exporter::None => continue,
+            };
+            if !export.contains(&chosen) {
+                export.push(chosen);
+            }
+        }
+        let sampler = self.sampler.unwrap_or_else(|| sampler::from_env(env));
+
+        let mut resource_attributes = resource::from_env(env);
         if let Some(name) = self.service_name {
             resource_attributes.push(KeyValue::new(resource::SERVICE_NAME, name));
         }
@@ -383,30 +476,21 @@ impl Config {
         }
         resource_attributes.extend(self.resource_attributes);
 
-        let limits = Limits {
-            attributes: limit(
-                self.limits.attributes,
-                env,
-                "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
-            )?,
-            events: limit(self.limits.events, env, "OTEL_SPAN_EVENT_COUNT_LIMIT")?,
-            links: limit(self.limits.links, env, "OTEL_SPAN_LINK_COUNT_LIMIT")?,
-            value_length: match self.limits.value_length {
-                Some(length) => Some(length),
-                None => env.count("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?,
-            },
-        };
-        let pending_memory = match self.pending_memory {
-            Some(bytes) => bytes,
-            None => env
-                .positive("TRACED_MAX_PENDING_MEMORY_MIB")?
+        let limits = self.limits.resolve(env);
+        let batch = self.batch.resolve(env, &SPAN_BATCH);
+        let logs = self.logs.resolve(env, &export, logs_otlp);
+        let pending_memory = self.pending_memory.unwrap_or_else(|| {
+            env.positive("TRACED_MAX_PENDING_MEMORY_MIB", "64")
                 .map_or(DEFAULT_PENDING_MEMORY, |mib| {
                     mib.saturating_mul(1024 * 1024)
-                }),
-        };
-        let batch = self.batch.resolve(env, &SPAN_BATCH)?;
-        let logs = self.logs.resolve(env, &export, self.otlp)?;
-        Ok(Resolved {
+                })
+        });
+        let deadline = export_deadline(&export, &batch);
+        let shutdown_timeout = self.shutdown_timeout.unwrap_or(match deadline {
+            Some(deadline) => deadline.saturating_add(Duration::from_secs(5)),
+            None => Duration::from_secs(30),
+        });
+        Resolved {
             resource_attributes,
             sampler,
             propagators,
@@ -414,23 +498,139 @@ impl Config {
             disabled,
             limits,
             batch,
-            shutdown_timeout: self.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
+            shutdown_timeout,
+            strict,
             pending_memory,
             span_exporters: self.span_exporters,
             logs,
-        })
+        }
     }
 }
 
-fn limit(code: Option<u32>, env: &Env, variable: &'static str) -> Result<u32, ConfigError> {
+const EXPORTERS: &[&str] = &["otlp", "console", "none"];
+
+/// `OTEL_TRACES_EXPORTER`: a comma list of `otlp`, `console`, `none`; unset,
+/// or nothing known in it, means OTLP when an endpoint is configured, else
+/// nothing more when code handed over an exporter of its own, else the
+/// console.
+fn exporters_from_env(env: &Env, endpoint_set: bool, own_exporter: bool) -> Vec<Exporter> {
+    let default = if endpoint_set {
+        Exporter::Otlp
+    } else if own_exporter {
+        Exporter::None
+    } else {
+        Exporter::Console
+    };
+    exporter_list(env, "OTEL_TRACES_EXPORTER", default)
+}
+
+/// A comma list of exporters in `variable`, or `default` when it is unset or
+/// names none that is known.
+pub(crate) fn exporter_list(env: &Env, variable: &'static str, default: Exporter) -> Vec<Exporter> {
+    let Some(list) = env.get(variable) else {
+        return vec![default];
+    };
+    let mut chosen = Vec::new();
+    let mut unknown = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.to_ascii_lowercase().as_str() {
+            "otlp" => chosen.push(Exporter::Otlp),
+            "console" => chosen.push(Exporter::Console),
+            "none" => chosen.push(Exporter::None),
+            _ => unknown.push(name),
+        }
+    }
+    if chosen.is_empty() {
+        chosen.push(default);
+    }
+    if !unknown.is_empty() {
+        let used: Vec<&str> = chosen
+            .iter()
+            .map(|exporter| match exporter {
+                Exporter::Otlp => "otlp",
+                Exporter::Console => "console",
+                Exporter::None => "none",
+            })
+            .collect();
+        env.warn(
+            variable,
+            &unknown.join(","),
+            env::one_of(EXPORTERS),
+            used.join(","),
+        );
+    }
+    chosen
+}
+
+/// The longest one OTLP export may take: the shorter of the OTLP timeout and
+/// the batch export timeout; `None` when neither limits it (or nothing is
+/// exported over OTLP).
+pub(crate) fn export_deadline(export: &[Export], batch: &Batch) -> Option<Duration> {
+    let otlp = export.iter().find_map(|export| match export {
+        Export::Otlp(settings) => Some(settings.timeout),
+        _ => None,
+    })?;
+    match (otlp, batch.export_timeout) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (one, other) => one.or(other),
+    }
+}
+
+impl LimitOverrides {
+    fn resolve(self, env: &Env) -> Limits {
+        let general = count_limit(None, env, "OTEL_ATTRIBUTE_COUNT_LIMIT", 128);
+        let value_length = match self.value_length {
+            Some(length) => Some(length),
+            None => [
+                "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+                "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+            ]
+            .into_iter()
+            .find(|name| env.get(name).is_some())
+            .and_then(|name| env.count(name, "unlimited")),
+        };
+        Limits {
+            attributes: count_limit(
+                self.attributes,
+                env,
+                "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+                general,
+            ),
+            events: count_limit(self.events, env, "OTEL_SPAN_EVENT_COUNT_LIMIT", 128),
+            links: count_limit(self.links, env, "OTEL_SPAN_LINK_COUNT_LIMIT", 128),
+            event_attributes: count_limit(
+                self.event_attributes,
+                env,
+                "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+                general,
+            ),
+            link_attributes: count_limit(
+                self.link_attributes,
+                env,
+                "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+                general,
+            ),
+            value_length,
+        }
+    }
+}
+
+fn count_limit(code: Option<u32>, env: &Env, variable: &'static str, default: u32) -> u32 {
     if let Some(limit) = code {
-        return Ok(limit);
+        return limit;
     }
-    match env.count(variable)? {
-        None => Ok(128),
-        Some(n) => u32::try_from(n)
-            .map_err(|_| ConfigError::new(variable, &n.to_string(), "a whole number below 2^32")),
-    }
+    let Some(n) = env.count(variable, &default.to_string()) else {
+        return default;
+    };
+    u32::try_from(n).unwrap_or_else(|_| {
+        env.warn(
+            variable,
+            &n.to_string(),
+            "a whole number below 2^32",
+            default.to_string(),
+        );
+        default
+    })
 }
 
 /// The names a batch processor's settings go by, in the environment and in
@@ -456,58 +656,58 @@ const SPAN_BATCH: BatchVariables = BatchVariables {
 };
 
 impl BatchOverrides {
-    fn resolve(self, env: &Env, names: &BatchVariables) -> Result<Batch, ConfigError> {
-        let or_env = |code: Option<Duration>, variable, default| -> Result<Duration, ConfigError> {
-            Ok(match code {
-                Some(value) => value,
-                None => env.millis(variable)?.unwrap_or(default),
-            })
+    fn resolve(self, env: &Env, names: &BatchVariables) -> Batch {
+        let default_delay = names.default_schedule_delay;
+        let schedule_delay = self.schedule_delay.unwrap_or_else(|| {
+            env.millis(names.schedule_delay, &default_delay.as_millis().to_string())
+                .unwrap_or(default_delay)
+        });
+        let export_timeout = match self.export_timeout {
+            Some(timeout) => (!timeout.is_zero()).then_some(timeout),
+            None => env
+                .timeout(names.export_timeout, "30000")
+                .unwrap_or(Some(Duration::from_secs(30))),
         };
-        let schedule_delay = or_env(
-            self.schedule_delay,
-            names.schedule_delay,
-            names.default_schedule_delay,
-        )?;
-        let export_timeout = or_env(
-            self.export_timeout,
-            names.export_timeout,
-            Duration::from_secs(30),
-        )?;
-        let (queue_variable, max_queue_size) = match self.max_queue_size {
-            Some(size) => (names.code_max_queue_size, size),
-            None => (
-                names.max_queue_size,
-                env.positive(names.max_queue_size)?.unwrap_or(2048),
-            ),
+        let max_queue_size = match self.max_queue_size {
+            Some(0) => {
+                env.warn(
+                    names.code_max_queue_size,
+                    "0",
+                    "a whole number, 1 or more",
+                    "2048",
+                );
+                2048
+            }
+            Some(size) => size,
+            None => env.positive(names.max_queue_size, "2048").unwrap_or(2048),
         };
-        if max_queue_size == 0 {
-            return Err(ConfigError::new(
-                queue_variable,
-                "0",
-                "a whole number, 1 or more",
-            ));
-        }
+        let fallback = max_queue_size.min(512);
         let (batch_variable, max_export_batch_size) = match self.max_export_batch_size {
             Some(size) => (names.code_max_export_batch_size, size),
             None => (
                 names.max_export_batch_size,
-                env.positive(names.max_export_batch_size)?
-                    .unwrap_or_else(|| max_queue_size.min(512)),
+                env.positive(names.max_export_batch_size, &fallback.to_string())
+                    .unwrap_or(fallback),
             ),
         };
-        if max_export_batch_size == 0 || max_export_batch_size > max_queue_size {
-            return Err(ConfigError::new(
-                batch_variable,
-                &max_export_batch_size.to_string(),
-                format!("a whole number from 1 to the queue size ({max_queue_size})"),
-            ));
-        }
-        Ok(Batch {
+        let max_export_batch_size =
+            if max_export_batch_size == 0 || max_export_batch_size > max_queue_size {
+                env.warn(
+                    batch_variable,
+                    &max_export_batch_size.to_string(),
+                    format!("a whole number from 1 to the queue size ({max_queue_size})"),
+                    fallback.to_string(),
+                );
+                fallback
+            } else {
+                max_export_batch_size
+            };
+        Batch {
             schedule_delay,
             export_timeout,
             max_queue_size,
             max_export_batch_size,
-        })
+        }
     }
 }
 
@@ -518,11 +718,17 @@ pub(crate) struct Resolved {
     pub(crate) resource_attributes: Vec<KeyValue>,
     pub(crate) sampler: Sampler,
     pub(crate) propagators: Vec<Propagator>,
-    pub(crate) export: Export,
+    /// Every exporter, each at most once; empty: spans are made but go
+    /// nowhere.
+    pub(crate) export: Vec<Export>,
     pub(crate) disabled: bool,
     pub(crate) limits: Limits,
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) batch: Batch,
+    /// How long a flush or shutdown waits at most.
     pub(crate) shutdown_timeout: Duration,
+    /// An exporter that cannot be built is an error, not a warning.
+    pub(crate) strict: bool,
     /// Bytes of finished spans that may wait for export beyond the lanes.
     pub(crate) pending_memory: usize,
     /// Exporters handed over in code.
@@ -533,12 +739,12 @@ pub(crate) struct Resolved {
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.
 const DEFAULT_PENDING_MEMORY: usize = 64 * 1024 * 1024;
 
-/// The exporter with its settings.
+/// One exporter with its settings.
 #[derive(Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // a handful per process, built once
 pub(crate) enum Export {
     Console,
     Otlp(OtlpSettings),
-    None,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -546,13 +752,16 @@ pub(crate) struct Limits {
     pub(crate) attributes: u32,
     pub(crate) events: u32,
     pub(crate) links: u32,
+    pub(crate) event_attributes: u32,
+    pub(crate) link_attributes: u32,
     pub(crate) value_length: Option<usize>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Batch {
     pub(crate) schedule_delay: Duration,
-    pub(crate) export_timeout: Duration,
+    /// `None`: no limit.
+    pub(crate) export_timeout: Option<Duration>,
     pub(crate) max_queue_size: usize,
     pub(crate) max_export_batch_size: usize,
 }

@@ -1,9 +1,13 @@
-//! `OTEL_EXPORTER_OTLP_(TRACES_)*`: where and how OTLP export sends spans.
+//! `OTEL_EXPORTER_OTLP_*`: where and how OTLP export sends one signal
+//! (traces, or logs), with the signal-specific variables
+//! (`OTEL_EXPORTER_OTLP_TRACES_*`, `OTEL_EXPORTER_OTLP_LOGS_*`) winning over
+//! the general ones and what code sets winning over both.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::env::{ConfigError, Env, key_value_list};
+use super::env::{Env, key_value_list, redact_pair, redact_url};
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +30,81 @@ pub enum Compression {
     Gzip,
 }
 
+/// Which telemetry an OTLP exporter sends: it names the variables read and
+/// the path added to a general endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) enum Signal {
+    Traces,
+    Logs,
+}
+
+/// The variables of one signal, or the general ones.
+struct Vars {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    compression: &'static str,
+    certificate: &'static str,
+    client_certificate: &'static str,
+    client_key: &'static str,
+    insecure: &'static str,
+}
+
+const GENERAL: Vars = Vars {
+    endpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_COMPRESSION",
+    certificate: "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    client_certificate: "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+    client_key: "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    insecure: "OTEL_EXPORTER_OTLP_INSECURE",
+};
+
+const TRACES: Vars = Vars {
+    endpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    certificate: "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    client_certificate: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+    client_key: "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+    insecure: "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+};
+
+const LOGS: Vars = Vars {
+    endpoint: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+    certificate: "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+    client_certificate: "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+    client_key: "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
+    insecure: "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
+};
+
+impl Signal {
+    fn vars(self) -> &'static Vars {
+        match self {
+            Signal::Traces => &TRACES,
+            Signal::Logs => &LOGS,
+        }
+    }
+
+    /// The path the specification adds to a general endpoint over HTTP.
+    fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+}
+
 /// What code set for OTLP; each field left `None` comes from the environment.
 #[derive(Clone, Default)]
 pub(crate) struct OtlpOverrides {
@@ -34,17 +113,38 @@ pub(crate) struct OtlpOverrides {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) compression: Option<Compression>,
+    pub(crate) certificate: Option<PathBuf>,
+    pub(crate) client_certificate: Option<(PathBuf, PathBuf)>,
 }
 
-/// OTLP export, fully resolved.
+/// OTLP export of one signal, fully resolved.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct OtlpSettings {
     /// The full URL requests go to (for HTTP, including `/v1/traces`).
     pub(crate) endpoint: String,
     pub(crate) protocol: Protocol,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) timeout: Duration,
+    /// The longest one export may take, retries included; `None`: no limit.
+    pub(crate) timeout: Option<Duration>,
     pub(crate) compression: Compression,
+    pub(crate) tls: Tls,
+}
+
+/// Certificates for `https://` endpoints; with none, the system's trusted
+/// roots and Mozilla's are used and no client certificate is sent.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Tls {
+    /// The only CA trusted to sign the collector's certificate.
+    pub(crate) ca_certificate: Option<Pem>,
+    /// Certificate chain and private key for mutual TLS.
+    pub(crate) client_identity: Option<(Pem, Pem)>,
+}
+
+/// The contents of a PEM file, and where they came from for messages.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Pem {
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Header values often hold credentials: debug output names the headers only.
@@ -61,11 +161,13 @@ impl fmt::Debug for HeaderNames<'_> {
 impl fmt::Debug for OtlpOverrides {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtlpOverrides")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.as_deref().map(redact_url))
             .field("protocol", &self.protocol)
             .field("headers", &HeaderNames(&self.headers))
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
+            .field("client_certificate", &self.client_certificate)
             .finish()
     }
 }
@@ -73,193 +175,203 @@ impl fmt::Debug for OtlpOverrides {
 impl fmt::Debug for OtlpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtlpSettings")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &redact_url(&self.endpoint))
             .field("protocol", &self.protocol)
             .field("headers", &HeaderNames(&self.headers))
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
+            .field("tls", &self.tls)
             .finish()
     }
 }
 
-const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-const TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls")
+            .field("ca_certificate", &self.ca_certificate)
+            .field("client_identity", &self.client_identity)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Pem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pem({})", self.path.display())
+    }
+}
+
 const CODE_ENDPOINT: &str = "Config::otlp_endpoint";
+const CODE_HEADER: &str = "Config::otlp_header";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The telemetry signal an OTLP exporter sends: it picks the signal-specific
-/// variables (`OTEL_EXPORTER_OTLP_{TRACES,LOGS}_*`) and the HTTP path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Signal {
-    Traces,
-    Logs,
+/// Whether an endpoint for `signal` is configured, in code or the
+/// environment (which makes OTLP the default exporter).
+pub(crate) fn endpoint_configured(overrides: &OtlpOverrides, env: &Env, signal: Signal) -> bool {
+    overrides.endpoint.is_some()
+        || env
+            .first(&[signal.vars().endpoint, GENERAL.endpoint])
+            .is_some()
 }
 
-impl Signal {
-    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_<setting>` for each setting, then the path.
-    const fn variables(self) -> SignalVariables {
-        match self {
-            Signal::Traces => SignalVariables {
-                endpoint: TRACES_ENDPOINT,
-                protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-                headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-                path: "/v1/traces",
-            },
-            Signal::Logs => SignalVariables {
-                endpoint: "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-                protocol: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
-                headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
-                timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
-                compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
-                path: "/v1/logs",
-            },
+/// The OTLP settings of `signal`: code first, then the signal's variables,
+/// then the general ones, then the specification's defaults. Values that
+/// cannot be used are noted as warnings on `env` and replaced by defaults.
+pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env, signal: Signal) -> OtlpSettings {
+    let vars = signal.vars();
+    let protocol = overrides.protocol.unwrap_or_else(|| {
+        let variable = [vars.protocol, GENERAL.protocol]
+            .into_iter()
+            .find(|name| env.get(name).is_some());
+        match variable
+            .and_then(|name| env.choice(name, &["grpc", "http/protobuf"], "http/protobuf"))
+        {
+            Some("grpc") => Protocol::Grpc,
+            _ => Protocol::HttpProtobuf,
         }
-    }
-}
-
-struct SignalVariables {
-    endpoint: &'static str,
-    protocol: &'static str,
-    headers: &'static str,
-    timeout: &'static str,
-    compression: &'static str,
-    path: &'static str,
-}
-
-/// Whether an endpoint is configured, in code or the environment (which makes
-/// OTLP the default exporter).
-pub(crate) fn endpoint_configured(overrides: &OtlpOverrides, env: &Env) -> bool {
-    overrides.endpoint.is_some() || env.first(&[TRACES_ENDPOINT, ENDPOINT]).is_some()
-}
-
-/// Whether the logs signal has an endpoint of its own in the environment.
-pub(crate) fn logs_endpoint_configured(env: &Env) -> bool {
-    env.get(Signal::Logs.variables().endpoint).is_some()
-}
-
-pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env) -> Result<OtlpSettings, ConfigError> {
-    resolve_for(overrides, env, Signal::Traces)
-}
-
-/// The settings of `signal`'s exporter: its own variables win over the
-/// general ones, and code wins over both.
-pub(crate) fn resolve_for(
-    overrides: OtlpOverrides,
-    env: &Env,
-    signal: Signal,
-) -> Result<OtlpSettings, ConfigError> {
-    let vars = signal.variables();
-    let protocol = match overrides.protocol {
-        Some(protocol) => protocol,
-        None => match env.first(&[vars.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
-            None => Protocol::HttpProtobuf,
-            Some((variable, value)) => match value.as_str() {
-                "grpc" => Protocol::Grpc,
-                "http/protobuf" => Protocol::HttpProtobuf,
-                _ => {
-                    return Err(ConfigError::one_of(
-                        variable,
-                        &value,
-                        &["grpc", "http/protobuf"],
-                    ));
-                }
-            },
-        },
-    };
-    let endpoint = endpoint(overrides.endpoint, protocol, env, &vars)?;
-    let mut headers = Vec::new();
-    for variable in ["OTEL_EXPORTER_OTLP_HEADERS", vars.headers] {
-        if let Some(text) = env.get(variable) {
-            for (key, value) in key_value_list(variable, &text)? {
-                check_header(variable, &key, &value)?;
-                set_header(&mut headers, key, value);
-            }
-        }
-    }
-    for (key, value) in overrides.headers {
-        check_header("Config::otlp_header", &key, &value)?;
-        set_header(&mut headers, key, value);
-    }
+    });
+    let insecure = [vars.insecure, GENERAL.insecure]
+        .into_iter()
+        .find_map(|name| env.bool(name))
+        .unwrap_or(false);
+    let endpoint = endpoint(overrides.endpoint, protocol, insecure, env, signal);
+    let headers = headers(overrides.headers, env, vars);
+    warn_of_clear_text_credentials(&endpoint, &headers, env);
     let timeout = match overrides.timeout {
-        Some(timeout) => timeout,
-        None => match env.first(&[vars.timeout, "OTEL_EXPORTER_OTLP_TIMEOUT"]) {
-            None => Duration::from_secs(10),
-            Some((variable, _)) => env.millis(variable)?.unwrap_or_default(),
-        },
+        Some(timeout) => (!timeout.is_zero()).then_some(timeout),
+        None => [vars.timeout, GENERAL.timeout]
+            .into_iter()
+            .find(|name| env.get(name).is_some())
+            .and_then(|name| env.timeout(name, "10000 (10 s)"))
+            .unwrap_or(Some(DEFAULT_TIMEOUT)),
     };
-    let compression = match overrides.compression {
-        Some(compression) => compression,
-        None => match env.first(&[vars.compression, "OTEL_EXPORTER_OTLP_COMPRESSION"]) {
-            None => Compression::None,
-            Some((variable, value)) => match value.as_str() {
-                "gzip" => Compression::Gzip,
-                "none" => Compression::None,
-                _ => return Err(ConfigError::one_of(variable, &value, &["gzip", "none"])),
-            },
-        },
-    };
-    Ok(OtlpSettings {
+    let compression = overrides.compression.unwrap_or_else(|| {
+        let variable = [vars.compression, GENERAL.compression]
+            .into_iter()
+            .find(|name| env.get(name).is_some());
+        match variable.and_then(|name| env.choice(name, &["gzip", "none"], "none")) {
+            Some("gzip") => Compression::Gzip,
+            _ => Compression::None,
+        }
+    });
+    let tls = tls(
+        overrides.certificate,
+        overrides.client_certificate,
+        env,
+        vars,
+    );
+    OtlpSettings {
         endpoint,
         protocol,
         headers,
         timeout,
         compression,
-    })
+        tls,
+    }
 }
 
-/// The signal-specific variable is a full URL used as given; the general one
-/// (and one set in code) is a base to which HTTP adds the signal's path
-/// (`/v1/traces`, `/v1/logs`) when it has no path of its own.
+/// The endpoint to send to. The signal-specific variable is a full URL used
+/// as given; the general one is a base to which HTTP always adds the
+/// signal's path (`http://gw:4318/otlp` → `http://gw:4318/otlp/v1/traces`);
+/// one set in code gets the path only when it has none. A gRPC endpoint
+/// without a scheme uses TLS unless `..._INSECURE=true`.
 fn endpoint(
     code: Option<String>,
     protocol: Protocol,
+    insecure: bool,
     env: &Env,
-    vars: &SignalVariables,
-) -> Result<String, ConfigError> {
-    let path = vars.path;
-    let (variable, base, full) = match (code, env.get(vars.endpoint), env.get(ENDPOINT)) {
-        (Some(code), _, _) => (CODE_ENDPOINT, code, false),
-        (None, Some(own), _) => (vars.endpoint, own, true),
-        (None, None, Some(general)) => (ENDPOINT, general, false),
-        (None, None, None) => match protocol {
-            Protocol::Grpc => return Ok("http://localhost:4317".to_owned()),
-            Protocol::HttpProtobuf => return Ok(format!("http://localhost:4318{path}")),
+    signal: Signal,
+) -> String {
+    enum Kind {
+        Code,
+        Full,
+        Base,
+    }
+    let default = match protocol {
+        Protocol::Grpc => "http://localhost:4317".to_owned(),
+        Protocol::HttpProtobuf => format!("http://localhost:4318{}", signal.path()),
+    };
+    let (variable, text, kind) = match (code, env.get(signal.vars().endpoint)) {
+        (Some(code), _) => (CODE_ENDPOINT, code, Kind::Code),
+        (None, Some(full)) => (signal.vars().endpoint, full, Kind::Full),
+        (None, None) => match env.get(GENERAL.endpoint) {
+            Some(base) => (GENERAL.endpoint, base, Kind::Base),
+            None => return default,
         },
     };
-    let uri: http::Uri = base.parse().map_err(|_| url_error(variable, &base))?;
-    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
-        return Err(url_error(variable, &base));
-    }
+    let text = match (protocol, text.contains("://")) {
+        (Protocol::Grpc, false) if insecure => format!("http://{text}"),
+        (Protocol::Grpc, false) => format!("https://{text}"),
+        _ => text,
+    };
+    let valid = text.parse::<http::Uri>().ok().filter(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https")) && uri.authority().is_some()
+    });
+    let Some(uri) = valid else {
+        env.warn(
+            variable,
+            &redact_url(&text),
+            "an http:// or https:// URL such as https://collector.example.com:4318",
+            &default,
+        );
+        return default;
+    };
     let has_path = !matches!(uri.path(), "" | "/");
-    Ok(match protocol {
-        Protocol::HttpProtobuf if !full && !has_path => {
-            format!("{}{path}", base.trim_end_matches('/'))
+    let append = match kind {
+        Kind::Full => false,
+        Kind::Base => true,
+        Kind::Code => !has_path,
+    };
+    if protocol == Protocol::HttpProtobuf && append {
+        format!("{}{}", text.trim_end_matches('/'), signal.path())
+    } else {
+        text
+    }
+}
+
+/// The general headers, then the signal's (winning on a name), then code's
+/// (winning over both). A pair that cannot be sent is left out with a
+/// warning that names it but never shows its value.
+fn headers(code: Vec<(String, String)>, env: &Env, vars: &Vars) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    for variable in [GENERAL.headers, vars.headers] {
+        let Some(text) = env.get(variable) else {
+            continue;
+        };
+        let (pairs, bad) = key_value_list(&text);
+        for pair in bad {
+            env.warn(
+                variable,
+                &redact_pair(pair.0),
+                "comma-separated key=value pairs",
+                "the other headers",
+            );
         }
-        _ => base,
-    })
+        for (key, value) in pairs {
+            if header_is_valid(variable, &key, &value, env) {
+                set_header(&mut headers, key, value);
+            }
+        }
+    }
+    for (key, value) in code {
+        if header_is_valid(CODE_HEADER, &key, &value, env) {
+            set_header(&mut headers, key, value);
+        }
+    }
+    headers
 }
 
-fn url_error(variable: &'static str, value: &str) -> ConfigError {
-    ConfigError::new(
-        variable,
-        value,
-        "an http:// or https:// URL such as http://localhost:4318",
-    )
-}
-
-fn check_header(variable: &'static str, key: &str, value: &str) -> Result<(), ConfigError> {
+fn header_is_valid(variable: &'static str, key: &str, value: &str, env: &Env) -> bool {
     let valid = http::HeaderName::from_bytes(key.as_bytes()).is_ok()
         && http::HeaderValue::from_str(value).is_ok();
-    if valid {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
+    if !valid {
+        env.warn(
             variable,
-            &format!("{key}={value}"),
+            &format!("{key}=<redacted>"),
             "header names and values valid in HTTP",
-        ))
+            "the other headers",
+        );
     }
+    valid
 }
 
 fn set_header(headers: &mut Vec<(String, String)>, key: String, value: String) {
@@ -267,165 +379,193 @@ fn set_header(headers: &mut Vec<(String, String)>, key: String, value: String) {
     headers.push((key.to_ascii_lowercase(), value));
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Header names that usually carry credentials.
+const CREDENTIAL_WORDS: &[&str] = &[
+    "auth",
+    "key",
+    "token",
+    "secret",
+    "pass",
+    "cookie",
+    "credential",
+    "signature",
+    "-team",
+];
 
-    fn settings(vars: &[(&str, &str)]) -> Result<OtlpSettings, ConfigError> {
-        resolve(OtlpOverrides::default(), &Env::fixed(vars))
-    }
-
-    #[test]
-    fn defaults_follow_the_specification() {
-        let settings = settings(&[]).unwrap();
-        assert_eq!(settings.protocol, Protocol::HttpProtobuf);
-        assert_eq!(settings.endpoint, "http://localhost:4318/v1/traces");
-        assert_eq!(settings.timeout, Duration::from_secs(10));
-        assert_eq!(settings.compression, Compression::None);
-        let grpc = resolve(
-            OtlpOverrides {
-                protocol: Some(Protocol::Grpc),
-                ..Default::default()
-            },
-            &Env::fixed(&[]),
-        )
-        .unwrap();
-        assert_eq!(grpc.endpoint, "http://localhost:4317");
-    }
-
-    #[test]
-    fn endpoints() {
-        let general = settings(&[(ENDPOINT, "http://collector:4318/")]).unwrap();
-        assert_eq!(general.endpoint, "http://collector:4318/v1/traces");
-        let traces = settings(&[
-            (ENDPOINT, "http://a:1"),
-            (TRACES_ENDPOINT, "http://b:2/custom"),
-        ])
-        .unwrap();
-        assert_eq!(traces.endpoint, "http://b:2/custom");
-        let grpc = settings(&[
-            (ENDPOINT, "http://c:4317"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ])
-        .unwrap();
-        assert_eq!(grpc.endpoint, "http://c:4317");
-        let code = resolve(
-            OtlpOverrides {
-                endpoint: Some("http://code:9".into()),
-                ..Default::default()
-            },
-            &Env::fixed(&[(TRACES_ENDPOINT, "http://env:1")]),
-        )
-        .unwrap();
-        assert_eq!(code.endpoint, "http://code:9/v1/traces");
-        for bad in [
-            "localhost:4318",
-            "ftp://x",
-            "http://",
-            "not a url",
-            "https://api.example.com",
-        ] {
-            let error = settings(&[(ENDPOINT, bad)]).unwrap_err();
-            assert_eq!(error.variable(), ENDPOINT, "{bad}");
+/// Credentials sent unencrypted to another host are worth one line on stderr.
+fn warn_of_clear_text_credentials(endpoint: &str, headers: &[(String, String)], env: &Env) {
+    let Ok(uri) = endpoint.parse::<http::Uri>() else {
+        return;
+    };
+    let loopback = match uri.host() {
+        Some(host) => {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
+        None => true,
+    };
+    if uri.scheme_str() != Some("http") || loopback {
+        return;
     }
-
-    #[test]
-    fn logs_use_their_own_variables_and_path() {
-        let logs = |vars: &[(&str, &str)]| {
-            resolve_for(OtlpOverrides::default(), &Env::fixed(vars), Signal::Logs).unwrap()
-        };
-        assert_eq!(logs(&[]).endpoint, "http://localhost:4318/v1/logs");
-        let general = logs(&[(ENDPOINT, "http://collector:4318")]);
-        assert_eq!(general.endpoint, "http://collector:4318/v1/logs");
-        let own = logs(&[
-            (ENDPOINT, "http://a:1"),
-            (TRACES_ENDPOINT, "http://traces:2"),
-            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:3/ingest"),
-            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
-            ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "k=logs"),
-            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=traces"),
-            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "700"),
-        ]);
-        assert_eq!(own.endpoint, "http://logs:3/ingest");
-        assert_eq!(own.protocol, Protocol::HttpProtobuf);
-        assert_eq!(own.headers, [("k".to_owned(), "logs".to_owned())]);
-        assert_eq!(own.timeout, Duration::from_millis(700));
-        let error = resolve_for(
-            OtlpOverrides::default(),
-            &Env::fixed(&[("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd")]),
-            Signal::Logs,
-        )
-        .unwrap_err();
-        assert_eq!(error.variable(), "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION");
-    }
-
-    #[test]
-    fn protocol_values() {
-        let traces_wins = settings(&[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
-        ])
-        .unwrap();
-        assert_eq!(traces_wins.protocol, Protocol::Grpc);
-        let error = settings(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "OTEL_EXPORTER_OTLP_PROTOCOL: invalid value \"http/json\"; expected one of: grpc, http/protobuf"
-        );
-    }
-
-    #[test]
-    fn headers_merge_with_traces_and_code_winning() {
-        let resolved = resolve(
-            OtlpOverrides {
-                headers: vec![("X-Code".into(), "c".into())],
-                ..Default::default()
-            },
-            &Env::fixed(&[
-                (
-                    "OTEL_EXPORTER_OTLP_HEADERS",
-                    "api-key=general,x-tenant=a%20b",
-                ),
-                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "API-KEY=traces"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(
-            resolved.headers,
-            [("x-tenant", "a b"), ("api-key", "traces"), ("x-code", "c")]
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        );
-        let debug = format!("{resolved:?}");
-        assert!(
-            debug.contains("api-key: <redacted>") && !debug.contains("a b"),
-            "{debug}"
-        );
-        let error = settings(&[("OTEL_EXPORTER_OTLP_HEADERS", "api-key")]).unwrap_err();
-        assert_eq!(error.variable(), "OTEL_EXPORTER_OTLP_HEADERS");
-        let error = settings(&[("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "bad key=1")]).unwrap_err();
-        assert_eq!(error.variable(), "OTEL_EXPORTER_OTLP_TRACES_HEADERS");
-    }
-
-    #[test]
-    fn timeout_and_compression() {
-        let resolved = settings(&[
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "100"),
-            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
-            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
-        ])
-        .unwrap();
-        assert_eq!(resolved.timeout, Duration::from_millis(2500));
-        assert_eq!(resolved.compression, Compression::Gzip);
-        let error = settings(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "10s")]).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "OTEL_EXPORTER_OTLP_TIMEOUT: invalid value \"10s\"; expected a whole number of milliseconds"
-        );
-        let error = settings(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")]).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: invalid value \"zstd\"; expected one of: gzip, none"
-        );
+    let credentials: Vec<&str> = headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| CREDENTIAL_WORDS.iter().any(|word| name.contains(word)))
+        .collect();
+    if !credentials.is_empty() {
+        env.notice(format!(
+            "OTLP headers that look like credentials ({}) are sent unencrypted to {}; use an \
+             https:// endpoint",
+            credentials.join(", "),
+            redact_url(endpoint)
+        ));
     }
 }
+
+/// The CA and client certificate files: read and checked now, so a missing
+/// or broken file is reported with its variable instead of failing exports.
+fn tls(
+    code_ca: Option<PathBuf>,
+    code_identity: Option<(PathBuf, PathBuf)>,
+    env: &Env,
+    vars: &Vars,
+) -> Tls {
+    let from_env = |names: [&'static str; 2]| {
+        names
+            .into_iter()
+            .find_map(|name| env.get(name).map(|path| (name, PathBuf::from(path))))
+    };
+    let ca = match code_ca {
+        Some(path) => Some(("Config::otlp_certificate", path)),
+        None => from_env([vars.certificate, GENERAL.certificate]),
+    };
+    let ca_certificate = ca.and_then(|(variable, path)| {
+        read_pem(
+            variable,
+            path,
+            PemKind::Certificates,
+            env,
+            "the system's trusted roots",
+        )
+    });
+    let identity = match code_identity {
+        Some((certificate, key)) => Some((
+            ("Config::otlp_client_certificate", certificate),
+            ("Config::otlp_client_certificate", key),
+        )),
+        None => match (
+            from_env([vars.client_certificate, GENERAL.client_certificate]),
+            from_env([vars.client_key, GENERAL.client_key]),
+        ) {
+            (Some(certificate), Some(key)) => Some((certificate, key)),
+            (Some((variable, path)), None) | (None, Some((variable, path))) => {
+                env.warn(
+                    variable,
+                    &path.display().to_string(),
+                    "a client certificate and a client key together",
+                    "no client certificate",
+                );
+                None
+            }
+            (None, None) => None,
+        },
+    };
+    let client_identity = identity.and_then(|((cert_variable, cert), (key_variable, key))| {
+        let certificate = read_pem(
+            cert_variable,
+            cert,
+            PemKind::Certificates,
+            env,
+            "no client certificate",
+        )?;
+        let key = read_pem(
+            key_variable,
+            key,
+            PemKind::PrivateKey,
+            env,
+            "no client certificate",
+        )?;
+        Some((certificate, key))
+    });
+    Tls {
+        ca_certificate,
+        client_identity,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum PemKind {
+    Certificates,
+    PrivateKey,
+}
+
+fn read_pem(
+    variable: &'static str,
+    path: PathBuf,
+    kind: PemKind,
+    env: &Env,
+    used: &str,
+) -> Option<Pem> {
+    let shown = path.display().to_string();
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            env.warn(variable, &shown, format!("a readable file ({error})"), used);
+            return None;
+        }
+    };
+    if !pem_holds(kind, &bytes) {
+        let what = match kind {
+            PemKind::Certificates => "a PEM file holding certificates",
+            PemKind::PrivateKey => "a PEM file holding a private key",
+        };
+        env.warn(variable, &shown, what, used);
+        return None;
+    }
+    Some(Pem { path, bytes })
+}
+
+#[cfg(feature = "otlp")]
+fn pem_holds(kind: PemKind, bytes: &[u8]) -> bool {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    match kind {
+        PemKind::Certificates => {
+            let mut certificates = CertificateDer::pem_slice_iter(bytes).peekable();
+            certificates.peek().is_some() && certificates.all(|certificate| certificate.is_ok())
+        }
+        PemKind::PrivateKey => PrivateKeyDer::from_pem_slice(bytes).is_ok(),
+    }
+}
+
+#[cfg(not(feature = "otlp"))]
+fn pem_holds(_kind: PemKind, bytes: &[u8]) -> bool {
+    bytes.starts_with(b"-----BEGIN")
+}
+
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+/// A hint for a failed export when the port is the other protocol's
+/// well-known one (gRPC sent to 4318, HTTP to 4317).
+pub(crate) fn protocol_hint(settings: &OtlpSettings) -> Option<String> {
+    let port = settings.endpoint.parse::<http::Uri>().ok()?.port_u16()?;
+    match (settings.protocol, port) {
+        (Protocol::Grpc, 4318) => Some(
+            "port 4318 is where collectors take OTLP over HTTP, but the protocol is grpc: use \
+             port 4317, or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
+                .to_owned(),
+        ),
+        (Protocol::HttpProtobuf, 4317) => Some(
+            "port 4317 is where collectors take OTLP over gRPC, but the protocol is \
+             http/protobuf: use port 4318, or set OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

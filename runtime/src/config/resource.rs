@@ -9,7 +9,7 @@ use opentelemetry_resource_detectors::{
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::resource::{ResourceDetector, TelemetryResourceDetector};
 
-use super::env::{ConfigError, Env, key_value_list};
+use super::env::{Env, key_value_list};
 
 pub(crate) const SERVICE_NAME: &str = "service.name";
 pub(crate) const SERVICE_VERSION: &str = "service.version";
@@ -18,19 +18,30 @@ pub(crate) const SERVICE_VERSION: &str = "service.version";
 /// secrets (tokens, passwords) that must not leave the host.
 const PRIVATE_PROCESS_ATTRIBUTES: &[&str] = &["process.command_args"];
 
-/// The resource attributes from the environment, `service.name` included.
-pub(crate) fn from_env(env: &Env) -> Result<Vec<KeyValue>, ConfigError> {
-    let mut attributes = match env.get("OTEL_RESOURCE_ATTRIBUTES") {
-        Some(text) => key_value_list("OTEL_RESOURCE_ATTRIBUTES", &text)?
-            .into_iter()
-            .map(|(key, value)| KeyValue::new(key, value))
-            .collect(),
-        None => Vec::new(),
-    };
+/// The resource attributes from the environment, `service.name` included; a
+/// pair that cannot be read is left out with a warning.
+pub(crate) fn from_env(env: &Env) -> Vec<KeyValue> {
+    let mut attributes = Vec::new();
+    if let Some(text) = env.get("OTEL_RESOURCE_ATTRIBUTES") {
+        let (pairs, bad) = key_value_list(&text);
+        for pair in bad {
+            env.warn(
+                "OTEL_RESOURCE_ATTRIBUTES",
+                pair.0,
+                "comma-separated key=value pairs, percent-encoded",
+                "the other attributes",
+            );
+        }
+        attributes.extend(
+            pairs
+                .into_iter()
+                .map(|(key, value)| KeyValue::new(key, value)),
+        );
+    }
     if let Some(name) = env.get("OTEL_SERVICE_NAME") {
         attributes.push(KeyValue::new(SERVICE_NAME, name));
     }
-    Ok(attributes)
+    attributes
 }
 
 /// Detected attributes, then `configured` (env and code, in that order) on top;
@@ -106,7 +117,7 @@ mod tests {
             ),
             ("OTEL_SERVICE_NAME", "shop"),
         ]);
-        let resource = build(from_env(&env).unwrap());
+        let resource = build(from_env(&env));
         assert_eq!(
             get(&resource, "deployment.environment.name").as_deref(),
             Some("prod")
@@ -118,7 +129,7 @@ mod tests {
     #[test]
     fn service_name_from_resource_attributes_when_no_service_name_variable() {
         let env = Env::fixed(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=attr")]);
-        let resource = build(from_env(&env).unwrap());
+        let resource = build(from_env(&env));
         assert_eq!(get(&resource, SERVICE_NAME).as_deref(), Some("attr"));
     }
 
@@ -146,10 +157,13 @@ mod tests {
     }
 
     #[test]
-    fn bad_pair_names_the_variable() {
-        let env = Env::fixed(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,oops")]);
-        let error = from_env(&env).unwrap_err();
-        assert_eq!(error.variable(), "OTEL_RESOURCE_ATTRIBUTES");
-        assert_eq!(error.value(), "oops");
+    fn bad_pairs_warn_and_the_rest_is_kept() {
+        let env = Env::fixed(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,oops,b=%zz,c=3")]);
+        let attributes: Vec<String> = from_env(&env).iter().map(|kv| kv.key.to_string()).collect();
+        assert_eq!(attributes, ["a", "c"]);
+        let warnings = env.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].error.variable(), "OTEL_RESOURCE_ATTRIBUTES");
+        assert_eq!(warnings[0].error.value(), "oops");
     }
 }

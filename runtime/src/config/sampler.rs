@@ -2,7 +2,7 @@
 
 use opentelemetry_sdk::trace::Sampler;
 
-use super::env::{ConfigError, Env};
+use super::env::Env;
 
 const SAMPLERS: &[&str] = &[
     "always_on",
@@ -13,37 +13,39 @@ const SAMPLERS: &[&str] = &[
     "parentbased_traceidratio",
 ];
 
-/// The sampler the environment asks for; `parentbased_always_on` when unset.
-pub(crate) fn from_env(env: &Env) -> Result<Sampler, ConfigError> {
-    let name = env
-        .get("OTEL_TRACES_SAMPLER")
-        .unwrap_or_else(|| "parentbased_always_on".to_owned());
+/// The sampler the environment asks for; `parentbased_always_on` when unset
+/// or unknown (with a warning), the name read without regard to case.
+pub(crate) fn from_env(env: &Env) -> Sampler {
+    let name = env.choice("OTEL_TRACES_SAMPLER", SAMPLERS, "parentbased_always_on");
     let ratio = || ratio(env);
-    Ok(match name.to_ascii_lowercase().as_str() {
+    match name.unwrap_or("parentbased_always_on") {
         "always_on" => Sampler::AlwaysOn,
         "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
-        "parentbased_always_on" => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()),
         "parentbased_always_off" => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
         "parentbased_traceidratio" => {
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio()?)))
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio())))
         }
-        _ => return Err(ConfigError::one_of("OTEL_TRACES_SAMPLER", &name, SAMPLERS)),
-    })
+        _ => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+    }
 }
 
-/// The ratio argument: a number from 0 to 1, 1 when unset.
-fn ratio(env: &Env) -> Result<f64, ConfigError> {
+/// The ratio argument: a number from 0 to 1, 1 when unset or invalid.
+fn ratio(env: &Env) -> f64 {
     let Some(text) = env.get("OTEL_TRACES_SAMPLER_ARG") else {
-        return Ok(1.0);
+        return 1.0;
     };
     match text.parse::<f64>() {
-        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
-        _ => Err(ConfigError::new(
-            "OTEL_TRACES_SAMPLER_ARG",
-            &text,
-            "a number from 0 to 1",
-        )),
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => ratio,
+        _ => {
+            env.warn(
+                "OTEL_TRACES_SAMPLER_ARG",
+                &text,
+                "a number from 0 to 1",
+                "1",
+            );
+            1.0
+        }
     }
 }
 
@@ -51,8 +53,15 @@ fn ratio(env: &Env) -> Result<f64, ConfigError> {
 mod tests {
     use super::*;
 
-    fn sampler(vars: &[(&str, &str)]) -> Result<String, ConfigError> {
-        from_env(&Env::fixed(vars)).map(|sampler| format!("{sampler:?}"))
+    fn sampler(vars: &[(&str, &str)]) -> Result<String, Vec<String>> {
+        let env = Env::fixed(vars);
+        let sampler = format!("{:?}", from_env(&env));
+        let warnings: Vec<String> = env.warnings().iter().map(ToString::to_string).collect();
+        if warnings.is_empty() {
+            Ok(sampler)
+        } else {
+            Err(warnings)
+        }
     }
 
     #[test]
@@ -87,21 +96,36 @@ mod tests {
     }
 
     #[test]
-    fn bad_values() {
-        let error = sampler(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "OTEL_TRACES_SAMPLER: invalid value \"jaeger_remote\"; expected one of: always_on, \
-             always_off, traceidratio, parentbased_always_on, parentbased_always_off, \
-             parentbased_traceidratio"
-        );
+    fn repro_unknown_samplers_warn_and_use_the_default() {
+        for name in ["parentbased_jaeger_remote", "jaeger_remote", "xray"] {
+            let env = Env::fixed(&[("OTEL_TRACES_SAMPLER", name)]);
+            assert_eq!(format!("{:?}", from_env(&env)), "ParentBased(AlwaysOn)");
+            assert_eq!(
+                env.warnings()[0].to_string(),
+                format!(
+                    "OTEL_TRACES_SAMPLER: invalid value \"{name}\"; expected one of: always_on, \
+                     always_off, traceidratio, parentbased_always_on, parentbased_always_off, \
+                     parentbased_traceidratio; using parentbased_always_on"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn bad_ratios_warn_and_use_one() {
         for arg in ["1.5", "-0.1", "half", "NaN"] {
-            let error = sampler(&[
+            let warnings = sampler(&[
                 ("OTEL_TRACES_SAMPLER", "traceidratio"),
                 ("OTEL_TRACES_SAMPLER_ARG", arg),
             ])
             .unwrap_err();
-            assert_eq!(error.variable(), "OTEL_TRACES_SAMPLER_ARG", "{arg}");
+            assert_eq!(
+                warnings,
+                [format!(
+                    "OTEL_TRACES_SAMPLER_ARG: invalid value \"{arg}\"; expected a number from 0 \
+                     to 1; using 1"
+                )]
+            );
         }
     }
 }

@@ -2,6 +2,8 @@
 //! collector that is down, a shutdown that ran out of time) is reported once,
 //! with numbers, instead of per span or not at all.
 
+#![cfg_attr(not(feature = "otlp"), allow(dead_code))]
+
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -80,26 +82,36 @@ impl Delivery {
         }
     }
 
-    fn record(&self, spans: u64, result: &OTelSdkResult, destination: &str) {
+    fn record(&self, spans: u64, result: &OTelSdkResult, destination: &str, hint: Option<&str>) {
         match result {
             Ok(()) => {
                 self.exported.fetch_add(spans, Ordering::AcqRel);
             }
             Err(error) => {
                 self.failed.fetch_add(spans, Ordering::AcqRel);
-                *self
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(error.to_string());
+                let error = redact_urls(&error.to_string());
                 if !self.failure_reported.swap(true, Ordering::AcqRel) {
+                    let hint = hint.map(|hint| format!(" ({hint})")).unwrap_or_default();
                     eprintln!(
-                        "traced: exporting spans to {destination} failed: {error}; further \
+                        "traced: exporting spans to {destination} failed: {error}{hint}; further \
                          failures are counted and reported at shutdown"
                     );
                 }
+                *self
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(error);
             }
         }
     }
+}
+
+/// Transport errors may quote the URL, credentials and all.
+fn redact_urls(text: &str) -> String {
+    text.split(' ')
+        .map(crate::config::redact_url)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Counts the spans of each export request by its outcome, behind the batch
@@ -108,14 +120,18 @@ impl Delivery {
 pub(crate) struct CountExported<E> {
     pub(crate) inner: E,
     pub(crate) delivery: Arc<Delivery>,
+    /// Where spans go, fit to print.
     pub(crate) destination: String,
+    /// Advice printed with the first failure.
+    pub(crate) hint: Option<String>,
 }
 
 impl<E: SpanExporter> SpanExporter for CountExported<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
         let result = self.inner.export(batch).await;
-        self.delivery.record(spans, &result, &self.destination);
+        self.delivery
+            .record(spans, &result, &self.destination, self.hint.as_deref());
         result
     }
 

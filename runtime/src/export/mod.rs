@@ -9,11 +9,14 @@ mod truncate;
 mod waterfall;
 
 pub(crate) use console::ConsoleSink;
+#[cfg(feature = "otlp")]
+pub(crate) use delivery::CountExported;
+pub(crate) use delivery::Delivery;
 pub use delivery::DeliveryReport;
-pub(crate) use delivery::{CountExported, Delivery};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::exporter as otlp_exporter;
-#[cfg(feature = "otlp")]
-pub(crate) use otlp::{compression as otlp_compression, grpc_metadata, grpc_runtime, http_headers};
+pub(crate) use otlp::{
+    exporter as otlp_exporter, grpc_compression_code_cannot_override,
+    log_exporter as otlp_log_exporter,
+};
 pub(crate) use truncate::truncate_span;
 pub(crate) use waterfall::LogLine;

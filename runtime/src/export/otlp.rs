@@ -1,171 +1,481 @@
 //! OTLP export through opentelemetry-otlp, over gRPC (tonic) or
-//! HTTP/protobuf (a blocking reqwest client on the batch processor's thread).
+//! HTTP/protobuf (hyper), `http://` or `https://` (rustls with the ring
+//! provider, chosen per connection: the process-wide rustls provider and the
+//! application's own HTTP clients are left alone): settings in, an
+//! `opentelemetry_sdk` span or log exporter out.
 //!
-//! The gRPC client runs on a private one-worker tokio runtime owned by the
-//! exporter: it works the same whether the host program has a runtime or not,
-//! and a host runtime that is blocked (say, a current-thread runtime waiting
-//! in the guard's drop) cannot stall the export it is waiting for.
+//! - **One deadline.** Both transports run on a private one-worker tokio
+//!   runtime owned by the exporter, and each export, retries included, is
+//!   cut off at the deadline. (Left to itself, opentelemetry-otlp bounds each
+//!   HTTP attempt, so one batch could take several timeouts.) The runtime
+//!   also makes export independent of the host: a host runtime that is
+//!   blocked (say, a current-thread runtime waiting in the guard's drop)
+//!   cannot stall the export it waits for. Telemetry is suppressed on its
+//!   threads: what the clients themselves log or trace while exporting is
+//!   never exported in turn.
+//! - **TLS.** The collector's certificate is checked against the CA given in
+//!   the settings or, without one, against the system's roots and Mozilla's;
+//!   a client certificate is sent when one is given.
+//! - **Code wins.** opentelemetry-otlp also reads `OTEL_EXPORTER_OTLP_*`
+//!   itself when it builds an exporter. The settings were resolved with code
+//!   winning, so the headers are set again on every request (over the ones
+//!   it read), and over HTTP a body it compressed because the environment
+//!   asked for gzip is sent uncompressed when the settings say none.
 
-use std::collections::HashMap;
+use std::future::Future;
+use std::io::Read as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::Context;
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::{Compression, OtlpSettings, Protocol};
+use crate::config::{Compression, OtlpSettings, Protocol, Tls};
 
-/// opentelemetry-otlp's compression for `settings`.
-pub(crate) fn compression(settings: &OtlpSettings) -> Option<opentelemetry_otlp::Compression> {
-    match settings.compression {
-        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
-        _ => None,
-    }
+/// An OTLP span exporter for `settings`, each export (retries included)
+/// bounded by `deadline`; `None`: no limit.
+pub(crate) fn exporter(
+    settings: &OtlpSettings,
+    deadline: Option<Duration>,
+) -> Result<OtlpExporter<opentelemetry_otlp::SpanExporter>, String> {
+    on_runtime(
+        settings,
+        deadline,
+        |settings, network_error| match settings.protocol {
+            Protocol::Grpc => grpc(
+                opentelemetry_otlp::SpanExporter::builder().with_tonic(),
+                settings,
+                deadline,
+            )?
+            .build()
+            .map_err(|error| error.to_string()),
+            Protocol::HttpProtobuf => http(
+                opentelemetry_otlp::SpanExporter::builder().with_http(),
+                settings,
+                deadline,
+                network_error,
+            )?
+            .build()
+            .map_err(|error| error.to_string()),
+        },
+    )
 }
 
-/// The private runtime a gRPC exporter runs its client on. Telemetry is
-/// suppressed on its threads: what the client itself logs or traces while
-/// exporting must not be exported in turn.
-pub(crate) fn grpc_runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
+/// The same for log records.
+pub(crate) fn log_exporter(
+    settings: &OtlpSettings,
+    deadline: Option<Duration>,
+) -> Result<OtlpExporter<opentelemetry_otlp::LogExporter>, String> {
+    on_runtime(
+        settings,
+        deadline,
+        |settings, network_error| match settings.protocol {
+            Protocol::Grpc => grpc(
+                opentelemetry_otlp::LogExporter::builder().with_tonic(),
+                settings,
+                deadline,
+            )?
+            .build()
+            .map_err(|error| error.to_string()),
+            Protocol::HttpProtobuf => http(
+                opentelemetry_otlp::LogExporter::builder().with_http(),
+                settings,
+                deadline,
+                network_error,
+            )?
+            .build()
+            .map_err(|error| error.to_string()),
+        },
+    )
+}
+
+/// Builds an exporter inside its own runtime, and wraps it to run there.
+fn on_runtime<E>(
+    settings: &OtlpSettings,
+    deadline: Option<Duration>,
+    build: impl FnOnce(&OtlpSettings, NetworkError) -> Result<E, String>,
+) -> Result<OtlpExporter<E>, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
-        .thread_name("traced-otlp-grpc")
+        .thread_name("traced-otlp")
         .on_thread_start(|| std::mem::forget(Context::enter_telemetry_suppressed_scope()))
         .enable_all()
         .build()
-        .map_err(|error| format!("starting the gRPC export runtime: {error}"))
+        .map_err(|error| format!("starting the export runtime: {error}"))?;
+    let network_error = NetworkError::default();
+    let exporter = {
+        let _entered = runtime.enter();
+        build(settings, network_error.clone())?
+    };
+    Ok(OtlpExporter {
+        exporter: Arc::new(exporter),
+        runtime: Mutex::new(Some(runtime)),
+        deadline,
+        network_error,
+    })
 }
 
-/// The headers of `settings` as gRPC metadata.
-pub(crate) fn grpc_metadata(
-    settings: &OtlpSettings,
-) -> opentelemetry_otlp::tonic_types::metadata::MetadataMap {
-    // Names and values were checked while resolving the configuration.
-    let headers: http::HeaderMap = settings
+/// Header names and values were checked while resolving the configuration.
+fn header_map(settings: &OtlpSettings) -> http::HeaderMap {
+    settings
         .headers
         .iter()
-        .filter_map(|(key, value)| Some((key.parse().ok()?, value.parse().ok()?)))
-        .collect();
-    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers)
+        .filter_map(|(key, value)| {
+            Some((
+                http::HeaderName::from_bytes(key.as_bytes()).ok()?,
+                http::HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect()
 }
 
-/// The headers of `settings` for HTTP requests.
-pub(crate) fn http_headers(settings: &OtlpSettings) -> HashMap<String, String> {
-    settings.headers.iter().cloned().collect()
+fn upstream_timeout(deadline: Option<Duration>) -> Duration {
+    deadline.unwrap_or(Duration::MAX)
 }
 
-/// An OTLP exporter for `settings`, each request bounded by `timeout`.
-pub(crate) fn exporter(settings: &OtlpSettings, timeout: Duration) -> Result<OtlpExporter, String> {
-    let compression = compression(settings);
-    match settings.protocol {
-        Protocol::Grpc => {
-            let runtime = grpc_runtime()?;
-            let mut builder = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_protocol(opentelemetry_otlp::Protocol::Grpc)
-                .with_endpoint(settings.endpoint.clone())
-                .with_timeout(timeout)
-                .with_metadata(grpc_metadata(settings));
-            if let Some(compression) = compression {
-                builder = builder.with_compression(compression);
+fn grpc<B>(builder: B, settings: &OtlpSettings, deadline: Option<Duration>) -> Result<B, String>
+where
+    B: WithTonicConfig + WithExportConfig,
+{
+    let mut endpoint = tonic::transport::Endpoint::from_shared(settings.endpoint.clone())
+        .map_err(|error| format!("the endpoint {}: {error}", redacted(settings)))?;
+    if settings.endpoint.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(grpc_tls(&settings.tls)?)
+            .map_err(|error| format!("TLS for {}: {}", redacted(settings), chain(&error)))?;
+    }
+    if let Some(deadline) = deadline {
+        endpoint = endpoint.timeout(deadline);
+    }
+    let metadata =
+        opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(settings));
+    let mut builder = builder
+        .with_channel(endpoint.connect_lazy())
+        .with_timeout(upstream_timeout(deadline))
+        .with_interceptor(SetMetadata(metadata));
+    if settings.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder)
+}
+
+fn grpc_tls(tls: &Tls) -> Result<tonic::transport::ClientTlsConfig, String> {
+    let mut config = tonic::transport::ClientTlsConfig::new();
+    config = match &tls.ca_certificate {
+        Some(ca) => config.ca_certificate(tonic::transport::Certificate::from_pem(&ca.bytes)),
+        None => config.with_native_roots().with_webpki_roots(),
+    };
+    if let Some((certificate, key)) = &tls.client_identity {
+        config = config.identity(tonic::transport::Identity::from_pem(
+            &certificate.bytes,
+            &key.bytes,
+        ));
+    }
+    Ok(config)
+}
+
+/// Sets the resolved headers on every gRPC request, over those
+/// opentelemetry-otlp read from the environment.
+#[derive(Clone)]
+struct SetMetadata(opentelemetry_otlp::tonic_types::metadata::MetadataMap);
+
+impl tonic::service::Interceptor for SetMetadata {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let metadata = request.metadata_mut();
+        for entry in self.0.iter() {
+            if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
+                metadata.insert(key.clone(), value.clone());
             }
-            let exporter = {
-                let _entered = runtime.enter();
-                builder.build().map_err(|error| error.to_string())?
-            };
-            Ok(OtlpExporter::Grpc {
-                exporter: Arc::new(exporter),
-                runtime: Mutex::new(Some(runtime)),
-                timeout,
-            })
         }
-        Protocol::HttpProtobuf => {
-            let mut builder = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(settings.endpoint.clone())
-                .with_timeout(timeout)
-                .with_headers(http_headers(settings));
-            if let Some(compression) = compression {
-                builder = builder.with_compression(compression);
+        Ok(request)
+    }
+}
+
+fn http<B>(
+    builder: B,
+    settings: &OtlpSettings,
+    deadline: Option<Duration>,
+    network_error: NetworkError,
+) -> Result<B, String>
+where
+    B: WithHttpConfig + WithExportConfig,
+{
+    let tls = rustls_config(&settings.tls, settings.endpoint.starts_with("https://"))?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client =
+        opentelemetry_http::hyper::HyperClient::new(connector, upstream_timeout(deadline), None);
+    let client = SetHeaders {
+        client,
+        headers: header_map(settings),
+        uncompressed: settings.compression == Compression::None,
+        network_error,
+    };
+    let mut builder = builder
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(settings.endpoint.clone())
+        .with_timeout(upstream_timeout(deadline))
+        .with_http_client(client);
+    if settings.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder)
+}
+
+/// rustls with the ring provider; roots only for `https://` endpoints.
+fn rustls_config(tls: &Tls, https: bool) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &tls.ca_certificate {
+        Some(ca) => {
+            for certificate in CertificateDer::pem_slice_iter(&ca.bytes) {
+                let certificate =
+                    certificate.map_err(|error| format!("{}: {error}", ca.path.display()))?;
+                roots
+                    .add(certificate)
+                    .map_err(|error| format!("{}: {error}", ca.path.display()))?;
             }
-            let exporter = builder.build().map_err(|error| error.to_string())?;
-            Ok(OtlpExporter::Http(Box::new(exporter)))
+        }
+        None if https => {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            for certificate in rustls_native_certs::load_native_certs().certs {
+                // A system certificate rustls cannot read is skipped, as
+                // the other TLS stacks of the system skip it.
+                let _ = roots.add(certificate);
+            }
+        }
+        None => {}
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|error| error.to_string())?
+    .with_root_certificates(roots);
+    match &tls.client_identity {
+        Some((certificate, key)) => {
+            let chain: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(&certificate.bytes)
+                    .collect::<Result<_, _>>()
+                    .map_err(|error| format!("{}: {error}", certificate.path.display()))?;
+            let key = PrivateKeyDer::from_pem_slice(&key.bytes)
+                .map_err(|error| format!("{}: {error}", key.path.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|error| format!("the client certificate: {error}"))
+        }
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// hyper, with the resolved headers set on every request over those
+/// opentelemetry-otlp read from the environment, and gzip undone when the
+/// settings ask for no compression but the environment asked upstream for
+/// gzip.
+#[derive(Debug)]
+struct SetHeaders {
+    client: opentelemetry_http::hyper::HyperClient<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    >,
+    headers: http::HeaderMap,
+    uncompressed: bool,
+    network_error: NetworkError,
+}
+
+/// opentelemetry-otlp reports a failed HTTP connection as "network error"
+/// only; the cause (a refused certificate, say) is kept here to be added.
+#[derive(Clone, Debug, Default)]
+struct NetworkError(Arc<Mutex<Option<String>>>);
+
+impl NetworkError {
+    fn set(&self, error: String) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for SetHeaders {
+    async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        for (name, value) in &self.headers {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
+        let gzipped = request
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|encoding| encoding == "gzip");
+        if self.uncompressed && gzipped {
+            let mut body = Vec::new();
+            flate2::read::GzDecoder::new(&request.body()[..]).read_to_end(&mut body)?;
+            request.headers_mut().remove(http::header::CONTENT_ENCODING);
+            *request.body_mut() = Bytes::from(body);
+        }
+        let sent = self.client.send_bytes(request).await;
+        if let Err(error) = &sent {
+            self.network_error.set(chain(error.as_ref()));
+        }
+        sent
+    }
+}
+
+fn redacted(settings: &OtlpSettings) -> String {
+    crate::config::redact_url(&settings.endpoint)
+}
+
+/// An error with its sources: transport errors keep the cause (a refused
+/// certificate, say) in their source chain.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// opentelemetry-otlp's exporter, run on the exporter's own runtime within
+/// the deadline.
+#[derive(Debug)]
+pub(crate) struct OtlpExporter<E> {
+    exporter: Arc<E>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    deadline: Option<Duration>,
+    network_error: NetworkError,
+}
+
+impl<E> OtlpExporter<E> {
+    /// Runs `export` on the exporter's runtime within the deadline, adding
+    /// the cause of a network error to its message.
+    async fn run<F>(&self, export: impl FnOnce(Arc<E>) -> F) -> OTelSdkResult
+    where
+        F: Future<Output = OTelSdkResult> + Send + 'static,
+    {
+        let deadline = self.deadline;
+        let task = {
+            let runtime = self.runtime.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(runtime) = runtime.as_ref() else {
+                return Err(OTelSdkError::AlreadyShutdown);
+            };
+            let export = export(Arc::clone(&self.exporter));
+            runtime.spawn(async move {
+                match deadline {
+                    Some(deadline) => tokio::time::timeout(deadline, export)
+                        .await
+                        .unwrap_or(Err(OTelSdkError::Timeout(deadline))),
+                    None => export.await,
+                }
+            })
+        };
+        let result = task
+            .await
+            .unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())));
+        let cause = self.network_error.take();
+        match (result, cause) {
+            (Err(OTelSdkError::InternalFailure(message)), Some(cause)) => {
+                Err(OTelSdkError::InternalFailure(format!("{message}: {cause}")))
+            }
+            (result, _) => result,
+        }
+    }
+
+    fn stop_runtime(&self) {
+        if let Some(runtime) = self
+            .runtime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            runtime.shutdown_background();
         }
     }
 }
 
-/// opentelemetry-otlp's exporter, on the transport's own terms.
-#[derive(Debug)]
-pub(crate) enum OtlpExporter {
-    Grpc {
-        exporter: Arc<opentelemetry_otlp::SpanExporter>,
-        runtime: Mutex<Option<tokio::runtime::Runtime>>,
-        timeout: Duration,
-    },
-    Http(Box<opentelemetry_otlp::SpanExporter>),
-}
-
-impl SpanExporter for OtlpExporter {
+impl SpanExporter for OtlpExporter<opentelemetry_otlp::SpanExporter> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        match self {
-            OtlpExporter::Http(exporter) => exporter.export(batch).await,
-            OtlpExporter::Grpc {
-                exporter,
-                runtime,
-                timeout,
-            } => {
-                let exporter = Arc::clone(exporter);
-                let timeout = *timeout;
-                let task = {
-                    let runtime = runtime.lock().unwrap_or_else(PoisonError::into_inner);
-                    let Some(runtime) = runtime.as_ref() else {
-                        return Err(OTelSdkError::AlreadyShutdown);
-                    };
-                    runtime.spawn(async move {
-                        tokio::time::timeout(timeout, exporter.export(batch))
-                            .await
-                            .unwrap_or(Err(OTelSdkError::Timeout(timeout)))
-                    })
-                };
-                task.await
-                    .unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())))
-            }
-        }
+        self.run(|exporter| async move { exporter.export(batch).await })
+            .await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        match self {
-            OtlpExporter::Http(exporter) => exporter.shutdown_with_timeout(timeout),
-            OtlpExporter::Grpc {
-                exporter, runtime, ..
-            } => {
-                let result = exporter.shutdown_with_timeout(timeout);
-                if let Some(runtime) = runtime
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                {
-                    runtime.shutdown_background();
-                }
-                result
-            }
-        }
+        let result = self.exporter.shutdown_with_timeout(timeout);
+        self.stop_runtime();
+        result
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        match self {
-            OtlpExporter::Http(exporter) => exporter.set_resource(resource),
-            OtlpExporter::Grpc { exporter, .. } => {
-                // Called once while building the provider, before any export
-                // holds a second reference.
-                if let Some(exporter) = Arc::get_mut(exporter) {
-                    exporter.set_resource(resource);
-                }
-            }
+        // Called once while building the pipeline, before any export holds a
+        // second reference.
+        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
+            exporter.set_resource(resource);
         }
     }
+}
+
+impl LogExporter for OtlpExporter<opentelemetry_otlp::LogExporter> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        // The batch borrows the processor's buffer: the runtime's task gets
+        // its own copy.
+        let owned: Vec<(SdkLogRecord, InstrumentationScope)> = batch
+            .iter()
+            .map(|(record, scope)| (record.clone(), scope.clone()))
+            .collect();
+        self.run(|exporter| async move {
+            let borrowed: Vec<(&SdkLogRecord, &InstrumentationScope)> = owned
+                .iter()
+                .map(|(record, scope)| (record, scope))
+                .collect();
+            exporter.export(LogBatch::new(&borrowed)).await
+        })
+        .await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let result = self.exporter.shutdown_with_timeout(timeout);
+        self.stop_runtime();
+        result
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
+            exporter.set_resource(resource);
+        }
+    }
+}
+
+/// Over gRPC, opentelemetry-otlp applies a compression named in the
+/// environment even when code asked for none, and offers no way to say
+/// "none": the variable that wins there, if any.
+pub(crate) fn grpc_compression_code_cannot_override(settings: &OtlpSettings) -> Option<String> {
+    if settings.protocol != Protocol::Grpc || settings.compression != Compression::None {
+        return None;
+    }
+    [
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+    ]
+    .into_iter()
+    .find_map(|name| {
+        let value = std::env::var(name).ok()?;
+        let value = value.trim();
+        (!value.is_empty()).then(|| (name, value.to_owned()))
+    })
+    .filter(|(_, value)| value.eq_ignore_ascii_case("gzip"))
+    .map(|(name, value)| format!("{name}={value}"))
 }

@@ -23,7 +23,11 @@
 //!
 //! Spans are named `package.Service/Method` and carry `rpc.system = grpc`,
 //! `rpc.service`, `rpc.method`, `rpc.grpc.status_code`, `server.address` and
-//! `server.port`. The status code is read from the response headers or, for
+//! `server.port`. On the server, a call to a service or method the server
+//! does not have (a scanner trying paths, an outdated client) is named
+//! `grpc`, with `rpc.service` and `rpc.method` set to `_OTHER`, so request
+//! paths never become span names; it is recognised by the answer tonic gives
+//! it (`UNIMPLEMENTED` with no message, before any response message). The status code is read from the response headers or, for
 //! calls that stream, from the trailers: a span ends when its response stream
 //! ends, so a server-streaming call is timed to its last message. A stream
 //! dropped before its end ends the span with an event `cancelled`.
@@ -53,6 +57,7 @@ use tonic::metadata::{KeyAndValueRef, MetadataKey, MetadataMap, MetadataValue};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::baggage_hosts::BaggageHosts;
 use super::body::{BodyEnd, TracedBody};
 use super::semconv;
 use super::trust::{self, Trust};
@@ -114,7 +119,9 @@ impl Side {
 }
 
 /// Layer for `tonic::transport::Server::builder().layer(..)`: a SERVER span
-/// per call; see the [module docs](self).
+/// per call; see the [module docs](self). What a caller's context may decide
+/// at a public edge, and which [`Trust`] to choose, is in the table of the
+/// [HTTP server layer](super::http_server#trusting-the-callers-context).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcServerLayer {
     trust: Trust,
@@ -143,6 +150,7 @@ impl<S> Layer<S> for GrpcServerLayer {
             side: Side::Server,
             trust: self.trust,
             server: None,
+            baggage: BaggageHosts::default(),
         }
     }
 }
@@ -152,6 +160,7 @@ impl<S> Layer<S> for GrpcServerLayer {
 #[derive(Clone, Debug, Default)]
 pub struct GrpcClientLayer {
     server: Option<Authority>,
+    baggage: BaggageHosts,
 }
 
 impl GrpcClientLayer {
@@ -173,6 +182,19 @@ impl GrpcClientLayer {
         self.server = Authority::of(uri);
         self
     }
+
+    /// Sends baggage only to these hosts: exact names or addresses, or a
+    /// domain with a leading dot (`.internal.example.com`) for every host
+    /// under it. Other hosts receive the trace context without baggage. By
+    /// default every host receives it.
+    pub fn baggage_only_to<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.baggage = BaggageHosts::only(hosts);
+        self
+    }
 }
 
 impl<S> Layer<S> for GrpcClientLayer {
@@ -184,6 +206,7 @@ impl<S> Layer<S> for GrpcClientLayer {
             side: Side::Client,
             trust: Trust::Continue,
             server: self.server.clone(),
+            baggage: self.baggage.clone(),
         }
     }
 }
@@ -226,6 +249,7 @@ pub struct GrpcService<S> {
     side: Side,
     trust: Trust,
     server: Option<Authority>,
+    baggage: BaggageHosts,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcService<S>
@@ -242,6 +266,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let request_path = request.uri().path().to_owned();
+        let request_path = request_path.as_str();
         let server = Authority::of_request(&request).or_else(|| self.server.clone());
         let cx = match self.side {
             Side::Server => {
@@ -249,6 +275,7 @@ where
                 start_span(&request, server, SpanKind::Server, &parent, links)
             }
             Side::Client => {
+                let host = server.as_ref().map(|server| server.host.clone());
                 let cx = start_span(
                     &request,
                     server,
@@ -256,7 +283,8 @@ where
                     &Context::current(),
                     Vec::new(),
                 );
-                propagation::inject_context(&cx, request.headers_mut());
+                let outgoing = self.baggage.outgoing(&cx, host.as_deref());
+                propagation::inject_context(&outgoing, request.headers_mut());
                 cx
             }
         };
@@ -264,12 +292,17 @@ where
             let _attached = cx.clone().attach();
             self.inner.call(request)
         };
+        let names = match self.side {
+            Side::Server => Some(rpc_names(request_path)),
+            Side::Client => None,
+        };
         ResponseFuture {
             inner,
             call: Some(CallEnd {
                 cx,
                 side: self.side,
                 status: None,
+                names,
             }),
         }
     }
@@ -310,7 +343,8 @@ where
             Ok(Poll::Ready(output)) => output,
             Ok(Poll::Pending) => return Poll::Pending,
             Err(payload) => {
-                if let Some(call) = this.call.take() {
+                if let Some(mut call) = this.call.take() {
+                    call.name_the_method(true);
                     semconv::record_panic(&call.cx.span(), &*payload);
                     call.cx.span().end();
                 }
@@ -328,6 +362,7 @@ where
                 ))
             }
             Err(error) => {
+                call.name_the_method(true);
                 let span = call.cx.span();
                 semconv::record_error(&span, std::any::type_name::<E>(), error.to_string());
                 span.end();
@@ -344,6 +379,9 @@ pub(crate) struct CallEnd {
     cx: Context,
     side: Side,
     status: Option<tonic::Status>,
+    /// A server span's `rpc.service` and `rpc.method`, recorded once it is
+    /// known whether the server has that method.
+    names: Option<(String, String)>,
 }
 
 impl CallEnd {
@@ -355,6 +393,11 @@ impl CallEnd {
     /// response that is not HTTP 200 maps to a code as the gRPC spec says.
     fn head<B>(&mut self, response: &http::Response<B>) {
         self.status = tonic::Status::from_header_map(response.headers());
+        // tonic's answer to a path no service or method matches.
+        let unknown = self.status.as_ref().is_some_and(|status| {
+            status.code() == Code::Unimplemented && status.message().is_empty()
+        });
+        self.name_the_method(!unknown);
         if self.status.is_none() && response.status() != http::StatusCode::OK {
             let code = code_for_http_status(response.status());
             self.status = Some(tonic::Status::new(
@@ -364,13 +407,32 @@ impl CallEnd {
         }
     }
 
+    /// Records a server span's `rpc.service` and `rpc.method` (once): as the
+    /// request named them when the server has the method, else `_OTHER`
+    /// under the fixed span name.
+    fn name_the_method(&mut self, known: bool) {
+        let Some((service, method)) = self.names.take() else {
+            return;
+        };
+        let span = self.cx.span();
+        let (service, method) = if known {
+            (service, method)
+        } else {
+            span.update_name(UNKNOWN_METHOD);
+            (OTHER.to_owned(), OTHER.to_owned())
+        };
+        span.set_attribute(KeyValue::new("rpc.service", service));
+        span.set_attribute(KeyValue::new("rpc.method", method));
+    }
+
     pub(crate) fn trailers(&mut self, trailers: &http::HeaderMap) {
         if let Some(status) = tonic::Status::from_header_map(trailers) {
             self.status = Some(status);
         }
     }
 
-    pub(crate) fn finished(self) {
+    pub(crate) fn finished(mut self) {
+        self.name_the_method(true);
         let status = self
             .status
             .unwrap_or_else(|| tonic::Status::unknown("response ended without grpc-status"));
@@ -384,14 +446,33 @@ impl CallEnd {
         span.end();
     }
 
-    pub(crate) fn dropped(self) {
+    pub(crate) fn dropped(mut self) {
         if self.status.is_some() {
             return self.finished();
         }
+        self.name_the_method(true);
         let span = self.cx.span();
         span.add_event("cancelled", Vec::new());
         span.end();
     }
+}
+
+/// The name of a span whose method the server does not have, or whose path
+/// is not `/package.Service/Method`.
+const UNKNOWN_METHOD: &str = "grpc";
+const OTHER: &str = "_OTHER";
+
+/// `rpc.service` and `rpc.method` from a request path.
+fn rpc_names(path: &str) -> (String, String) {
+    path.strip_prefix('/')
+        .and_then(|path| path.split_once('/'))
+        .filter(|(service, method)| {
+            !service.is_empty() && !method.is_empty() && !method.contains('/')
+        })
+        .map_or_else(
+            || (OTHER.to_owned(), OTHER.to_owned()),
+            |(service, method)| (service.to_owned(), method.to_owned()),
+        )
 }
 
 fn start_span<B>(
@@ -401,24 +482,18 @@ fn start_span<B>(
     parent: &Context,
     links: Vec<opentelemetry::trace::Link>,
 ) -> Context {
-    let path = request.uri().path();
-    let (service, method) = path
-        .strip_prefix('/')
-        .and_then(|path| path.split_once('/'))
-        .filter(|(service, method)| {
-            !service.is_empty() && !method.is_empty() && !method.contains('/')
-        })
-        .unwrap_or(("_OTHER", "_OTHER"));
-    let name = if service == "_OTHER" {
-        "grpc".to_owned()
+    let (service, method) = rpc_names(request.uri().path());
+    let name = if service == OTHER {
+        UNKNOWN_METHOD.to_owned()
     } else {
         format!("{service}/{method}")
     };
-    let mut attributes = vec![
-        KeyValue::new("rpc.system", "grpc"),
-        KeyValue::new("rpc.service", service.to_owned()),
-        KeyValue::new("rpc.method", method.to_owned()),
-    ];
+    let mut attributes = vec![KeyValue::new("rpc.system", "grpc")];
+    // A server records these once it knows it has the method.
+    if kind == SpanKind::Client {
+        attributes.push(KeyValue::new("rpc.service", service));
+        attributes.push(KeyValue::new("rpc.method", method));
+    }
     if let Some(server) = server {
         server.push(&mut attributes);
     }

@@ -24,12 +24,24 @@
 //! Attributes: `http.request.method`, `url.full`, `server.address`,
 //! `server.port`, `http.response.status_code`, `network.protocol.version`,
 //! and `error.type` on failures. `url.full` never carries credentials:
-//! userinfo becomes `REDACTED:REDACTED` and the values of the query parameters
-//! the semantic conventions name as signatures (`AWSAccessKeyId`, `Signature`,
-//! `sig`, `X-Goog-Signature`) become `REDACTED`; other query parameters are
-//! kept, since they identify the resource. Status is Error when the request
-//! fails (connection refused, timeout) or the answer is a 5xx; a 4xx is an
-//! answer, recorded by its status code, and leaves the status unset.
+//! userinfo becomes `REDACTED:REDACTED`, as the semantic conventions ask, and
+//! the values of credential query parameters become `REDACTED` (compared
+//! without regard to case: the conventions' `AWSAccessKeyId`, `Signature`,
+//! `sig`, `X-Goog-Signature`, and `X-Amz-Signature`, `X-Amz-Credential`,
+//! `X-Amz-Security-Token`, `access_token`, `refresh_token`, `id_token`,
+//! `token`, `api_key`, `api-key`, `apikey`, `key`, `client_secret`,
+//! `password`, `passwd`, `secret`, `auth`); other query parameters are kept,
+//! since they identify the resource. Status is Error when the request fails
+//! (connection refused, timeout) or the answer is a 4xx or 5xx, as the
+//! semantic conventions ask of client spans.
+//!
+//! # Baggage
+//!
+//! By default every request carries the caller's baggage, as it carries the
+//! trace context. Baggage often holds tenant or user ids: to keep it inside
+//! your own services, name the hosts that may have it with
+//! [`HttpClientLayer::baggage_only_to`]; other hosts still receive the trace
+//! context, without the baggage.
 
 use super::open_span::OpenSpan;
 use std::fmt::Display;
@@ -43,14 +55,15 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::baggage_hosts::BaggageHosts;
 use super::semconv;
 use crate::propagation;
 
 /// Layer that gives every outgoing request a CLIENT span and propagates its
 /// context; see the [module docs](self).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct HttpClientLayer {
-    _private: (),
+    baggage: BaggageHosts,
 }
 
 impl HttpClientLayer {
@@ -58,13 +71,35 @@ impl HttpClientLayer {
     pub fn new() -> Self {
         HttpClientLayer::default()
     }
+
+    /// Sends baggage only to these hosts: exact names or addresses, or a
+    /// domain with a leading dot (`.internal.example.com`) for every host
+    /// under it. Other hosts receive the trace context without baggage. By
+    /// default every host receives it.
+    ///
+    /// ```
+    /// let layer = traced::integrations::HttpClientLayer::new()
+    ///     .baggage_only_to(["orders", ".svc.cluster.local"]);
+    /// # let _ = layer;
+    /// ```
+    pub fn baggage_only_to<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.baggage = BaggageHosts::only(hosts);
+        self
+    }
 }
 
 impl<S> Layer<S> for HttpClientLayer {
     type Service = HttpClientService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpClientService { inner }
+        HttpClientService {
+            inner,
+            baggage: self.baggage.clone(),
+        }
     }
 }
 
@@ -72,6 +107,7 @@ impl<S> Layer<S> for HttpClientLayer {
 #[derive(Clone, Debug)]
 pub struct HttpClientService<S> {
     inner: S,
+    baggage: BaggageHosts,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpClientService<S>
@@ -89,7 +125,9 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let cx = start_span(&request);
-        propagation::inject_context(&cx, request.headers_mut());
+        let host = request_host(&request);
+        let outgoing = self.baggage.outgoing(&cx, host.as_deref());
+        propagation::inject_context(&outgoing, request.headers_mut());
         let inner = {
             let _attached = cx.clone().attach();
             self.inner.call(request)
@@ -141,6 +179,15 @@ where
         }
         Poll::Ready(output)
     }
+}
+
+/// The host the request goes to, from its URI or its `Host` header.
+fn request_host<B>(request: &http::Request<B>) -> Option<String> {
+    if let Some(host) = request.uri().host() {
+        return Some(host.to_owned());
+    }
+    let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
+    semconv::host_and_port(host).map(|(host, _)| host)
 }
 
 fn start_span<B>(request: &http::Request<B>) -> Context {

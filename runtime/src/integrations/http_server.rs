@@ -35,6 +35,26 @@
 //! `client.address`, serve with
 //! `into_make_service_with_connect_info::<SocketAddr>()`.
 //!
+//! # Trusting the caller's context
+//!
+//! The layer reads `traceparent`, `tracestate` and `baggage` from every
+//! request. Continuing them is right behind your own gateway, where callers
+//! are your services; at a public edge it hands strangers some control. What
+//! each [`Trust`] lets a caller do:
+//!
+//! | a caller can | `Continue` (default) | `NewRootWithLink` | `NewRootWithLinkKeepBaggage` |
+//! |---|---|---|---|
+//! | pick the trace your spans join | yes | no: a new trace, linked to theirs | no: a new trace, linked |
+//! | force sampling (`-01`) under a parent-based sampler | yes | no: your sampler decides | no: your sampler decides |
+//! | suppress recording (`-00`) | yes | no | no |
+//! | inject baggage (seen by your code, sent on by every client layer) | yes | no: dropped | yes |
+//!
+//! Choose `Continue` for internal services, `NewRootWithLink` for anything
+//! the internet reaches (public APIs, webhooks), and
+//! `NewRootWithLinkKeepBaggage` behind an edge proxy of yours that sets
+//! baggage while clients must not choose trace ids. The client layers can
+//! also keep baggage from leaving for other hosts (`baggage_only_to`).
+//!
 //! # With hyper or another tower stack
 //!
 //! The layer wraps any `Service<http::Request<B>>` answering

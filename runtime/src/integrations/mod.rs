@@ -14,6 +14,8 @@
 //! and RPC, so they sit in the same trace as `#[traced]` functions and any
 //! other OpenTelemetry instrumentation.
 
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod baggage_hosts;
 #[cfg(feature = "tower")]
 mod body;
 #[cfg(feature = "grpc")]

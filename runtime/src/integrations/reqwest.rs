@@ -16,29 +16,44 @@
 //! its context goes out in the request headers. It ends when the response
 //! head arrives. Attributes and status follow the
 //! [HTTP client layer](super::http_client): `http.request.method`, `url.full`
-//! (credentials and signature query values redacted), `server.address`,
+//! (credentials and credential query values redacted), `server.address`,
 //! `server.port`, `http.response.status_code`, `network.protocol.version`,
 //! and `error.type` with status Error for connection failures, timeouts and
-//! 5xx answers.
+//! 4xx and 5xx answers. Baggage goes to every host unless
+//! [`TracingMiddleware::baggage_only_to`] names the ones that may have it.
 
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use reqwest_middleware::{Middleware, Next};
 
+use super::baggage_hosts::BaggageHosts;
 use super::semconv;
 use crate::propagation;
 
 /// Middleware for `reqwest_middleware::ClientBuilder::with`; see the
 /// [module docs](self).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TracingMiddleware {
-    _private: (),
+    baggage: BaggageHosts,
 }
 
 impl TracingMiddleware {
     /// The middleware.
     pub fn new() -> Self {
         TracingMiddleware::default()
+    }
+
+    /// Sends baggage only to these hosts: exact names or addresses, or a
+    /// domain with a leading dot (`.internal.example.com`) for every host
+    /// under it. Other hosts receive the trace context without baggage. By
+    /// default every host receives it.
+    pub fn baggage_only_to<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.baggage = BaggageHosts::only(hosts);
+        self
     }
 }
 
@@ -53,7 +68,9 @@ impl Middleware for TracingMiddleware {
         use opentelemetry::context::FutureExt as _;
 
         let cx = start_span(&request);
-        propagation::inject_context(&cx, request.headers_mut());
+        let host = request.url().host_str().map(str::to_owned);
+        let outgoing = self.baggage.outgoing(&cx, host.as_deref());
+        propagation::inject_context(&outgoing, request.headers_mut());
         let result = next.run(request, extensions).with_context(cx.clone()).await;
         let span = cx.span();
         match &result {

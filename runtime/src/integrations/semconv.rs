@@ -95,15 +95,72 @@ pub(crate) fn host_and_port(authority: &str) -> Option<(String, Option<u16>)> {
     }
 }
 
-/// Query parameters whose values are credentials (pre-signed URLs); the
-/// conventions ask for their values to be replaced by `REDACTED`.
-const SECRET_QUERY_KEYS: [&str; 4] = ["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
+/// Query parameters whose values are credentials: the semantic conventions'
+/// list (pre-signed URLs) and the usual names of tokens, keys and passwords.
+/// Compared without regard to case, after percent-decoding.
+const SECRET_QUERY_KEYS: &[&str] = &[
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "key",
+    "client_secret",
+    "password",
+    "passwd",
+    "secret",
+    "auth",
+];
 
-/// The query with the values of credential parameters replaced.
+fn is_secret_key(raw: &str) -> bool {
+    let key = percent_decoded(raw);
+    SECRET_QUERY_KEYS
+        .iter()
+        .any(|secret| secret.eq_ignore_ascii_case(&key))
+}
+
+/// `%XX` escapes decoded (a malformed escape is kept as it is).
+fn percent_decoded(text: &str) -> Cow<'_, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The query with the values of credential parameters replaced by
+/// `REDACTED`.
 pub(crate) fn redact_query(query: &str) -> Cow<'_, str> {
     let secret = |pair: &str| {
         let key = pair.split('=').next().unwrap_or(pair);
-        SECRET_QUERY_KEYS.contains(&key) && pair.contains('=')
+        pair.contains('=') && is_secret_key(key)
     };
     if !query.split('&').any(secret) {
         return Cow::Borrowed(query);
@@ -139,7 +196,9 @@ pub(crate) fn full_url(uri: &http::Uri) -> Option<String> {
     Some(url)
 }
 
-/// Status code, protocol version and, for a 5xx, the error status.
+/// Status code, protocol version and, for a 4xx or 5xx, the error status:
+/// a client span fails when its request does (the conventions' SHOULD for
+/// clients; server spans leave 4xx unset).
 pub(crate) fn record_client_response(
     span: &SpanRef<'_>,
     status: http::StatusCode,
@@ -152,7 +211,7 @@ pub(crate) fn record_client_response(
     if let Some(version) = protocol_version(version) {
         span.set_attribute(KeyValue::new("network.protocol.version", version));
     }
-    if status.is_server_error() {
+    if status.is_client_error() || status.is_server_error() {
         record_error(span, status.as_str().to_owned(), status.to_string());
     }
 }
@@ -203,6 +262,20 @@ mod tests {
         assert_eq!(host_and_port("[::1]"), Some(("::1".into(), None)));
         assert_eq!(host_and_port("[::1"), None);
         assert_eq!(host_and_port(""), None);
+    }
+
+    #[test]
+    fn repro_credential_query_keys_are_redacted_whatever_their_case() {
+        assert_eq!(
+            redact_query("ACCESS_TOKEN=a&Token=b&api_key=c&password=d&secret=e&SIGNATURE=f&q=1"),
+            "ACCESS_TOKEN=REDACTED&Token=REDACTED&api_key=REDACTED&password=REDACTED&\
+             secret=REDACTED&SIGNATURE=REDACTED&q=1"
+        );
+        assert_eq!(
+            redact_query("%73ig=x&x-amz-signature=y&X-Amz-Credential=z"),
+            "%73ig=REDACTED&x-amz-signature=REDACTED&X-Amz-Credential=REDACTED"
+        );
+        assert_eq!(redact_query("tokens=1&keyword=2"), "tokens=1&keyword=2");
     }
 
     #[test]

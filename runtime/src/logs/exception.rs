@@ -87,10 +87,9 @@ fn signal() -> ExceptionSignal {
         LOG => ExceptionSignal::Log,
         LOG_AND_SPAN_EVENT => ExceptionSignal::LogAndSpanEvent,
         _ => {
-            let signal = ExceptionSignal::from_env(&Env::process()).unwrap_or_else(|error| {
-                eprintln!("traced: {error}; recording exceptions as span events");
-                ExceptionSignal::SpanEvent
-            });
+            let env = Env::process();
+            let signal = ExceptionSignal::from_env(&env);
+            crate::config::print_warnings(&env);
             // A concurrent `init()` wins over this lazy read.
             let _ =
                 SIGNAL.compare_exchange(UNSET, code(signal), Ordering::AcqRel, Ordering::Acquire);

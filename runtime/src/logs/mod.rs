@@ -93,7 +93,6 @@ mod level;
 #[cfg(feature = "log")]
 mod log_bridge;
 #[cfg(feature = "otlp")]
-mod otlp;
 mod panic;
 mod pipeline;
 mod route;

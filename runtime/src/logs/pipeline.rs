@@ -33,42 +33,51 @@ pub(crate) fn start(
     exception::set_signal(Some(logs.exception_signal));
     panic::install_hook();
     super::install_bridges(logs.level);
-    let builder = SdkLoggerProvider::builder().with_resource(resource);
-    let builder = match &logs.export {
-        Export::None => return Ok(LogPipeline { provider: None }),
-        Export::Console => {
-            let stderr: LineSink = Arc::new(|line: &str| {
-                // A closed stderr must not take the program down.
-                let _ = std::io::stderr().lock().write_all(line.as_bytes());
-            });
-            builder.with_log_processor(AtLeast {
-                inner: ConsoleLogs {
-                    held: console,
-                    untraced: stderr,
-                },
-                level: logs.level,
-            })
-        }
-        #[cfg(feature = "otlp")]
-        Export::Otlp(settings) => {
-            use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
-            let timeout = settings.timeout.min(logs.batch.export_timeout);
-            let exporter = super::otlp::exporter(settings, timeout)?;
-            let batch = BatchConfigBuilder::default()
-                .with_scheduled_delay(logs.batch.schedule_delay)
-                .with_max_queue_size(logs.batch.max_queue_size)
-                .with_max_export_batch_size(logs.batch.max_export_batch_size)
-                .build();
-            builder.with_log_processor(AtLeast {
-                inner: BatchLogProcessor::builder(exporter)
-                    .with_batch_config(batch)
-                    .build(),
-                level: logs.level,
-            })
-        }
-        #[cfg(not(feature = "otlp"))]
-        Export::Otlp(_) => return Err("OTLP export needs the `otlp` feature of traced".to_owned()),
-    };
+    if logs.export.is_empty() {
+        return Ok(LogPipeline { provider: None });
+    }
+    let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+    for export in &logs.export {
+        builder = match export {
+            Export::Console => {
+                let stderr: LineSink = Arc::new(|line: &str| {
+                    // A closed stderr must not take the program down.
+                    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+                });
+                builder.with_log_processor(AtLeast {
+                    inner: ConsoleLogs {
+                        held: console.clone(),
+                        untraced: stderr,
+                    },
+                    level: logs.level,
+                })
+            }
+            #[cfg(feature = "otlp")]
+            Export::Otlp(settings) => {
+                use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
+                let deadline = match (settings.timeout, logs.batch.export_timeout) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (one, other) => one.or(other),
+                };
+                let exporter = crate::export::otlp_log_exporter(settings, deadline)?;
+                let batch = BatchConfigBuilder::default()
+                    .with_scheduled_delay(logs.batch.schedule_delay)
+                    .with_max_queue_size(logs.batch.max_queue_size)
+                    .with_max_export_batch_size(logs.batch.max_export_batch_size)
+                    .build();
+                builder.with_log_processor(AtLeast {
+                    inner: BatchLogProcessor::builder(exporter)
+                        .with_batch_config(batch)
+                        .build(),
+                    level: logs.level,
+                })
+            }
+            #[cfg(not(feature = "otlp"))]
+            Export::Otlp(_) => {
+                return Err("OTLP export needs the `otlp` feature of traced".to_owned());
+            }
+        };
+    }
     let provider = builder.build();
     route::install(provider.clone());
     Ok(LogPipeline {
@@ -77,6 +86,14 @@ pub(crate) fn start(
 }
 
 impl LogPipeline {
+    /// Sends the records queued so far.
+    pub(crate) fn flush(&self) -> OTelSdkResult {
+        match &self.provider {
+            Some(provider) => provider.force_flush(),
+            None => Ok(()),
+        }
+    }
+
     /// Stops taking records, sends those queued (waiting at most `timeout`)
     /// and shuts the exporter down.
     pub(crate) fn shutdown(self, timeout: Duration) -> OTelSdkResult {

@@ -67,7 +67,12 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, cx: Context<'_, S>) {
-        self.bridge.on_event(event, cx);
+        // OpenTelemetry's own diagnostics ("Global tracer provider is set", an
+        // exporter's retries) are not the program's logs, and exporting them
+        // could feed on itself.
+        if !event.metadata().target().starts_with("opentelemetry") {
+            self.bridge.on_event(event, cx);
+        }
     }
 }
 

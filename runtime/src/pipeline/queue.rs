@@ -59,6 +59,8 @@ struct LocalLane {
     generation: u64,
     records: rtrb::Producer<Record>,
     returns: rtrb::Consumer<Box<Extra>>,
+    // The boxes themselves are what is reused: a span holds its extra by box.
+    #[allow(clippy::vec_box)]
     pool: Vec<Box<Extra>>,
     pushes: u32,
 }

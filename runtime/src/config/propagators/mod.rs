@@ -8,7 +8,7 @@ use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
-use super::env::{ConfigError, Env};
+use super::env::{Env, one_of};
 
 pub use b3::{B3Encoding, B3Propagator};
 pub use jaeger::JaegerPropagator;
@@ -27,6 +27,8 @@ pub enum Propagator {
     B3Multi,
     /// Jaeger: `uber-trace-id`.
     Jaeger,
+    /// AWS X-Ray: `X-Amzn-Trace-Id` (through `opentelemetry-aws`).
+    XRay,
 }
 
 /// The span context a B3 or Jaeger header names: remote, no trace state.
@@ -51,15 +53,28 @@ fn hex_u64(text: &str) -> Option<u64> {
     hex_u128(text).and_then(|value| u64::try_from(value).ok())
 }
 
-const NAMES: &[&str] = &["tracecontext", "baggage", "b3", "b3multi", "jaeger", "none"];
+const NAMES: &[&str] = &[
+    "tracecontext",
+    "baggage",
+    "b3",
+    "b3multi",
+    "jaeger",
+    "xray",
+    "none",
+];
 
 /// The propagators the environment asks for: `tracecontext,baggage` when
-/// unset, nothing for `none`.
-pub(crate) fn from_env(env: &Env) -> Result<Vec<Propagator>, ConfigError> {
+/// unset, nothing for `none`. Names are read without regard to case; an
+/// unknown name is left out with a warning, and a list of unknown names
+/// only gives the default.
+pub(crate) fn from_env(env: &Env) -> Vec<Propagator> {
+    let default = vec![Propagator::TraceContext, Propagator::Baggage];
     let Some(list) = env.get("OTEL_PROPAGATORS") else {
-        return Ok(vec![Propagator::TraceContext, Propagator::Baggage]);
+        return default;
     };
     let mut chosen = Vec::new();
+    let mut unknown = Vec::new();
+    let mut none = false;
     for name in list
         .split(',')
         .map(str::trim)
@@ -71,14 +86,47 @@ pub(crate) fn from_env(env: &Env) -> Result<Vec<Propagator>, ConfigError> {
             "b3" => Propagator::B3,
             "b3multi" => Propagator::B3Multi,
             "jaeger" => Propagator::Jaeger,
-            "none" => continue,
-            _ => return Err(ConfigError::one_of("OTEL_PROPAGATORS", name, NAMES)),
+            "xray" => Propagator::XRay,
+            "none" => {
+                none = true;
+                continue;
+            }
+            _ => {
+                unknown.push(name);
+                continue;
+            }
         };
         if !chosen.contains(&propagator) {
             chosen.push(propagator);
         }
     }
-    Ok(chosen)
+    if chosen.is_empty() && !none {
+        chosen = default;
+    }
+    if !unknown.is_empty() {
+        let used: Vec<String> = chosen.iter().map(|p| p.name().to_owned()).collect();
+        let used = if used.is_empty() {
+            "none".to_owned()
+        } else {
+            used.join(",")
+        };
+        env.warn("OTEL_PROPAGATORS", &unknown.join(","), one_of(NAMES), used);
+    }
+    chosen
+}
+
+impl Propagator {
+    /// The name `OTEL_PROPAGATORS` knows it by.
+    fn name(self) -> &'static str {
+        match self {
+            Propagator::TraceContext => "tracecontext",
+            Propagator::Baggage => "baggage",
+            Propagator::B3 => "b3",
+            Propagator::B3Multi => "b3multi",
+            Propagator::Jaeger => "jaeger",
+            Propagator::XRay => "xray",
+        }
+    }
 }
 
 /// One propagator doing all of `chosen`, in order (on extraction a later one
@@ -94,6 +142,7 @@ pub(crate) fn build(chosen: &[Propagator]) -> TextMapCompositePropagator {
                     Propagator::B3 => Box::new(B3Propagator::new(B3Encoding::SingleHeader)),
                     Propagator::B3Multi => Box::new(B3Propagator::new(B3Encoding::MultipleHeaders)),
                     Propagator::Jaeger => Box::new(JaegerPropagator),
+                    Propagator::XRay => Box::new(opentelemetry_aws::trace::XrayPropagator::new()),
                 }
             })
             .collect(),
@@ -111,18 +160,23 @@ mod tests {
 
     use super::*;
 
-    fn chosen(value: &str) -> Result<Vec<Propagator>, ConfigError> {
-        from_env(&Env::fixed(&[("OTEL_PROPAGATORS", value)]))
+    fn chosen(value: &str) -> (Vec<Propagator>, Vec<String>) {
+        let env = Env::fixed(&[("OTEL_PROPAGATORS", value)]);
+        let chosen = from_env(&env);
+        (
+            chosen,
+            env.warnings().iter().map(ToString::to_string).collect(),
+        )
     }
 
     #[test]
     fn names() {
         assert_eq!(
-            from_env(&Env::fixed(&[])).unwrap(),
+            from_env(&Env::fixed(&[])),
             [Propagator::TraceContext, Propagator::Baggage]
         );
         assert_eq!(
-            chosen("b3, b3multi,jaeger,tracecontext,baggage,b3").unwrap(),
+            chosen("b3, B3Multi,jaeger,tracecontext,baggage,b3").0,
             [
                 Propagator::B3,
                 Propagator::B3Multi,
@@ -131,12 +185,38 @@ mod tests {
                 Propagator::Baggage
             ]
         );
-        assert_eq!(chosen("none").unwrap(), []);
-        let error = chosen("tracecontext,xray").unwrap_err();
+        assert_eq!(chosen("none").0, []);
+    }
+
+    #[test]
+    fn repro_an_aws_set_up_starts_with_xray() {
+        let (propagators, warnings) = chosen("tracecontext,baggage,xray");
         assert_eq!(
-            error.to_string(),
-            "OTEL_PROPAGATORS: invalid value \"xray\"; expected one of: tracecontext, baggage, \
-             b3, b3multi, jaeger, none"
+            propagators,
+            [
+                Propagator::TraceContext,
+                Propagator::Baggage,
+                Propagator::XRay
+            ]
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn unknown_names_are_left_out_with_one_warning() {
+        let (propagators, warnings) = chosen("tracecontext,ottrace,Baggage,lightstep");
+        assert_eq!(propagators, [Propagator::TraceContext, Propagator::Baggage]);
+        assert_eq!(
+            warnings,
+            [
+                "OTEL_PROPAGATORS: invalid value \"ottrace,lightstep\"; expected one of: \
+              tracecontext, baggage, b3, b3multi, jaeger, xray, none; using tracecontext,baggage"
+            ]
+        );
+        let (only_unknown, _) = chosen("ottrace");
+        assert_eq!(
+            only_unknown,
+            [Propagator::TraceContext, Propagator::Baggage]
         );
     }
 
@@ -158,7 +238,7 @@ mod tests {
 
     #[test]
     fn each_format_writes_its_headers_and_reads_them_back() {
-        let cases: [(Propagator, &str, &str); 4] = [
+        let cases: [(Propagator, &str, &str); 5] = [
             (
                 Propagator::TraceContext,
                 "traceparent",
@@ -178,6 +258,11 @@ mod tests {
                 Propagator::Jaeger,
                 "uber-trace-id",
                 "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1",
+            ),
+            (
+                Propagator::XRay,
+                "x-amzn-trace-id",
+                "Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1",
             ),
         ];
         for (propagator, header, value) in cases {
