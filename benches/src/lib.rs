@@ -37,8 +37,6 @@ pub fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-pub mod spike;
-
 /// No instrumentation at all.
 pub mod plain {
     #[inline(never)]
