@@ -58,6 +58,7 @@ pub use traced_macros::{traced, traced_impl, untraced};
 mod config;
 pub mod current;
 mod dispatch;
+mod exception;
 mod export;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]

@@ -2,7 +2,6 @@
 //! conventions for HTTP and RPC.
 #![cfg_attr(not(feature = "tower"), allow(dead_code))]
 
-use std::any::Any;
 use std::borrow::Cow;
 
 use opentelemetry::global::{self, BoxedTracer};
@@ -165,26 +164,6 @@ pub(crate) fn record_error(
 ) {
     span.set_attribute(KeyValue::new("error.type", error_type));
     span.set_status(Status::error(message));
-}
-
-/// A panic unwinding through a request: status Error and an `exception` event
-/// with the panic message, as `#[traced]` records it.
-pub(crate) fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
-    let message = if let Some(message) = payload.downcast_ref::<&'static str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    };
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", "panic"),
-            KeyValue::new("exception.message", message.clone()),
-        ],
-    );
-    record_error(span, "panic", message);
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
 };
-use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
+use opentelemetry::{Context, Key, KeyValue, Value};
 
 use super::attr::Attributes;
 use super::outcome::ErrorRef;
@@ -183,16 +183,6 @@ impl Span {
         }
     }
 
-    /// Makes this span current on this thread until the returned guard drops.
-    #[inline]
-    pub fn enter(self) -> Entered {
-        let attached = self.context().map(|cx| cx.clone().attach());
-        Entered {
-            _attached: attached,
-            span: self,
-        }
-    }
-
     /// Runs `f` with this span current, recording a panic that unwinds out of it.
     #[inline]
     pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
@@ -229,7 +219,7 @@ impl Span {
 
     pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
         if let State::Span(cx, _) = &self.state {
-            record_panic(&cx.span(), payload);
+            crate::exception::record_panic(&cx.span(), payload);
         }
     }
 
@@ -302,32 +292,6 @@ where
     }
 }
 
-/// A sync traced call in progress: the span is current until this drops.
-#[derive(Debug)]
-pub struct Entered {
-    // Field order matters: detach the context first, then end the span.
-    _attached: Option<ContextGuard>,
-    span: Span,
-}
-
-impl Entered {
-    #[inline]
-    pub fn is_recording(&self) -> bool {
-        self.span.is_recording()
-    }
-
-    #[inline]
-    pub fn recorder(&self) -> Recorder<'_> {
-        self.span.recorder()
-    }
-
-    /// Records a panic that is unwinding through the traced call.
-    #[cold]
-    pub fn record_panic(&self, payload: &(dyn Any + Send)) {
-        self.span.record_panic(payload);
-    }
-}
-
 /// Writes the outcome of a call (error, return value) to its span.
 #[derive(Debug)]
 pub enum Recorder<'a> {
@@ -373,27 +337,4 @@ impl Recorder<'_> {
             span.set_attribute(KeyValue::new("return", value));
         }
     }
-}
-
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&'static str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    }
-}
-
-fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
-    let message = panic_message(payload);
-    span.set_attribute(KeyValue::new("error.type", "panic"));
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", "panic"),
-            KeyValue::new("exception.message", message.clone()),
-        ],
-    );
-    span.set_status(Status::error(message));
 }
