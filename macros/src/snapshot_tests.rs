@@ -95,6 +95,14 @@ snapshot!(
 );
 
 snapshot!(
+    impl_future_unpin_function,
+    traced(),
+    fn ready(id: u64) -> impl Future<Output = Result<u64, Error>> + Unpin {
+        std::future::ready(Ok(id))
+    }
+);
+
+snapshot!(
     boxed_future_function,
     traced(),
     fn fetch(&self, id: u64) -> Pin<Box<dyn Future<Output = u64> + Send + '_>> {

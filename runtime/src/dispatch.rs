@@ -360,7 +360,7 @@ mod tests {
             TraceState::default(),
         ));
         let span = Span::start(&SITE, Parent::Explicit(&unsampled), |_| {}, |_| {});
-        assert!(!span.is_recording());
+        assert!(!span.recorder().is_on());
         span.in_scope(|| {
             let current = Context::current();
             assert_eq!(

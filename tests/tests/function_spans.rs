@@ -483,6 +483,26 @@ fn returns_impl_future(n: u32) -> impl Future<Output = Result<u32, String>> {
     }
 }
 
+#[traced]
+fn returns_unpin_future(n: u32) -> impl Future<Output = Result<u32, String>> + Unpin {
+    std::future::ready(if n == 0 { Err("zero".to_owned()) } else { Ok(n) })
+}
+
+#[tokio::test]
+async fn repro_impl_future_unpin_stays_unpin() {
+    // Awaiting through `&mut` needs the returned future to be `Unpin`.
+    let (result, trace) = capture_async(|| async {
+        let mut future = returns_unpin_future(0);
+        (&mut future).await
+    })
+    .await;
+    assert_eq!(result, Err("zero".to_owned()));
+    assert_eq!(
+        traced_tests::error_message(trace.span("returns_unpin_future")),
+        "zero"
+    );
+}
+
 #[tokio::test]
 async fn impl_future_functions_span_the_whole_future() {
     let (result, trace) = capture_async(|| returns_impl_future(0)).await;

@@ -16,7 +16,6 @@ struct Locals {
     span: Ident,
     value: Ident,
     recorder: Ident,
-    recording: Ident,
     future: Ident,
     attrs: Ident,
     links: Ident,
@@ -32,7 +31,6 @@ impl Locals {
             span: ident("__traced_span"),
             value: ident("__traced_value"),
             recorder: ident("__traced_recorder"),
-            recording: ident("__traced_recording"),
             future: ident("__traced_future"),
             attrs: ident("__traced_attrs"),
             links: ident("__traced_links"),
@@ -67,13 +65,13 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
             never_body(function, &locals),
         ),
         Shape::Async => async_fn(&krate, options, function, &locals),
-        Shape::ImplFuture { output } => (
+        Shape::ImplFuture { .. } => (
             function.sig.to_token_stream(),
-            future_body(&krate, options, function, output, false, &locals),
+            future_body(&krate, options, function, false, &locals),
         ),
-        Shape::BoxedFuture { output } => (
+        Shape::BoxedFuture { .. } => (
             function.sig.to_token_stream(),
-            future_body(&krate, options, function, output, true, &locals),
+            future_body(&krate, options, function, true, &locals),
         ),
     };
     let span = &locals.span;
@@ -234,13 +232,14 @@ fn pattern_bindings(function: &TracedFn) -> TokenStream {
 }
 
 /// Records an `Err` and, with `ret`, the return value, through `recorder`.
-fn outcome(krate: &TokenStream, options: &Options, locals: &Locals) -> TokenStream {
+fn outcome(
+    krate: &TokenStream,
+    options: &Options,
+    value_ref: &TokenStream,
+    locals: &Locals,
+) -> TokenStream {
     let Locals {
-        value,
-        recorder,
-        error,
-        ok,
-        ..
+        recorder, error, ok, ..
     } = locals;
     let ret = options.ret.as_ref().map(|keyword| {
         quote_spanned! {keyword.span=>
@@ -251,7 +250,7 @@ fn outcome(krate: &TokenStream, options: &Options, locals: &Locals) -> TokenStre
                     ViaOptionDebug as _, ViaOptionDisplay as _, ViaOutput as _,
                 };
                 #recorder.ret(
-                    (&&#krate::__private::RetProbe(&#value))
+                    (&&#krate::__private::RetProbe(#value_ref))
                         .__traced_ok()
                         .and_then(|#ok| (&&&&&#krate::__private::AttrProbe(#ok)).__traced_attr_value()),
                 );
@@ -265,13 +264,31 @@ fn outcome(krate: &TokenStream, options: &Options, locals: &Locals) -> TokenStre
                 AnyOutput as _, ViaAnyResult as _, ViaDebugError as _, ViaDisplayError as _,
             };
             if let ::core::option::Option::Some(#error) =
-                (&&&&#krate::__private::OutcomeProbe(&#value)).__traced_error()
+                (&&&&#krate::__private::OutcomeProbe(#value_ref)).__traced_error()
             {
                 #recorder.error(#error);
             }
             #ret
         }
     }
+}
+
+/// The closure `Instrumented` calls with a future's output and the span's
+/// recorder when the future completes.
+fn record_outcome(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    locals: &Locals,
+) -> TokenStream {
+    if options.ret.is_none() && crate::validate::returns_nothing(function) {
+        return quote!(|_, _| {});
+    }
+    let Locals {
+        value, recorder, ..
+    } = locals;
+    let outcome = outcome(krate, options, &value.to_token_stream(), locals);
+    quote!(|#value, #recorder| { #outcome })
 }
 
 fn return_type(function: &TracedFn) -> Option<&Type> {
@@ -314,7 +331,7 @@ fn sync_body(
         Some(_) => (quote!(), quote!()),
         None => (quote!(-> ()), quote!()),
     };
-    let outcome = outcome(krate, options, locals);
+    let outcome = outcome(krate, options, &quote!(&#value), locals);
     quote! {
         let #value #let_type = #span.in_scope(move || #closure_type #body);
         let #recorder = #span.recorder();
@@ -336,13 +353,7 @@ fn async_fn(
     function: &TracedFn,
     locals: &Locals,
 ) -> (TokenStream, TokenStream) {
-    let Locals {
-        span,
-        value,
-        recorder,
-        recording,
-        ..
-    } = locals;
+    let Locals { span, value, .. } = locals;
     let mut sig = function.sig.clone();
     let async_span = sig
         .asyncness
@@ -374,16 +385,18 @@ fn async_fn(
         Some(_) => quote!(),
         None => quote!(: ()),
     };
-    let outcome = outcome(krate, options, locals);
+    let record = record_outcome(krate, options, function, locals);
     let body = quote! {
-        let #recording = #span.is_recording();
-        #krate::__private::Instrumented::new(#span, async move {
-            #(#keep_alive)*
-            #patterns
-            let #value #annotation = async move #block.await;
-            #krate::__private::Recorder::current(#recording, |#recorder| { #outcome });
-            #value
-        })
+        #krate::__private::Instrumented::new(
+            #span,
+            async move {
+                #(#keep_alive)*
+                #patterns
+                let #value #annotation = async move #block.await;
+                #value
+            },
+            #record,
+        )
     };
     (sig.to_token_stream(), body)
 }
@@ -392,31 +405,14 @@ fn future_body(
     krate: &TokenStream,
     options: &Options,
     function: &TracedFn,
-    output: &Type,
     boxed: bool,
     locals: &Locals,
 ) -> TokenStream {
-    let Locals {
-        span,
-        value,
-        recorder,
-        recording,
-        future,
-        ..
-    } = locals;
+    let Locals { span, future, .. } = locals;
     let body = closure_body(function);
-    let annotation = if nameable(output, false) {
-        quote!(: #output)
-    } else {
-        quote!()
-    };
-    let outcome = outcome(krate, options, locals);
+    let record = record_outcome(krate, options, function, locals);
     let instrumented = quote! {
-        #krate::__private::Instrumented::new(#span, async move {
-            let #value #annotation = #future.await;
-            #krate::__private::Recorder::current(#recording, |#recorder| { #outcome });
-            #value
-        })
+        #krate::__private::Instrumented::new(#span, #future, #record)
     };
     let instrumented = if boxed {
         quote!(::std::boxed::Box::pin(#instrumented))
@@ -430,7 +426,6 @@ fn future_body(
         None => quote!(#span.in_scope(move || #body)),
     };
     quote! {
-        let #recording = #span.is_recording();
         let #future = #future_expr;
         #instrumented
     }

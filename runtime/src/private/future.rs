@@ -5,20 +5,22 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::span::Span;
+use super::span::{Recorder, Span};
 
 pin_project! {
     /// The future of a traced async call: its span is current during every
-    /// poll, ends when the future completes, and gets a `cancelled` event when
-    /// the future is dropped before that.
+    /// poll; when `inner` completes, `record` sees its output while the span is
+    /// still current, then the span ends. Dropped before that, the span gets a
+    /// `cancelled` event. `Unpin` when `inner` is.
     #[derive(Debug)]
-    pub struct Instrumented<F> {
+    pub struct Instrumented<F, R> {
         #[pin]
         inner: F,
         span: Option<Span>,
+        record: Option<R>,
     }
 
-    impl<F> PinnedDrop for Instrumented<F> {
+    impl<F, R> PinnedDrop for Instrumented<F, R> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(span) = this.project().span.take() {
                 span.record_cancelled();
@@ -27,17 +29,26 @@ pin_project! {
     }
 }
 
-impl<F: Future> Instrumented<F> {
+impl<F, R> Instrumented<F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &Recorder<'_>),
+{
     #[inline]
-    pub fn new(span: Span, inner: F) -> Self {
+    pub fn new(span: Span, inner: F, record: R) -> Self {
         Instrumented {
             inner,
             span: Some(span),
+            record: Some(record),
         }
     }
 }
 
-impl<F: Future> Future for Instrumented<F> {
+impl<F, R> Future for Instrumented<F, R>
+where
+    F: Future,
+    R: FnOnce(&F::Output, &Recorder<'_>),
+{
     type Output = F::Output;
 
     #[inline]
@@ -47,8 +58,17 @@ impl<F: Future> Future for Instrumented<F> {
             panic!("`Instrumented` polled after completion");
         };
         let attached = span.context().map(|otel_cx| otel_cx.clone().attach());
-        let inner = this.inner;
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+        let (inner, record) = (this.inner, this.record);
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let poll = inner.poll(cx);
+            if let Poll::Ready(output) = &poll
+                && let Some(record) = record.take()
+            {
+                record(output, &span.recorder());
+            }
+            poll
+        }));
+        match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
                 drop(attached);

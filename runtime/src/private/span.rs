@@ -174,15 +174,6 @@ impl Span {
         }
     }
 
-    /// Whether this span records (attributes, errors and return values matter).
-    #[inline]
-    pub fn is_recording(&self) -> bool {
-        match &self.state {
-            State::Span(_, recording) => *recording,
-            State::Off | State::Suppressed(_) | State::Inherited(_) => false,
-        }
-    }
-
     /// Runs `f` with this span current, recording a panic that unwinds out of it.
     #[inline]
     pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
@@ -300,16 +291,6 @@ pub enum Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    /// Records on the current span: an async body runs inside its span, so
-    /// `recording` (taken from the span before the body moved away) is enough
-    /// to know the current span is ours.
-    #[inline]
-    pub fn current(recording: bool, f: impl FnOnce(&Recorder<'_>)) {
-        if recording {
-            Context::map_current(|cx| f(&Recorder::Span(cx.span())));
-        }
-    }
-
     #[inline]
     pub fn is_on(&self) -> bool {
         matches!(self, Recorder::Span(_))
