@@ -113,7 +113,7 @@ snapshot!(
 snapshot!(
     pattern_parameters,
     traced(),
-    fn area(#[attr("size")] (width, height): (u32, u32), Point { x, .. }: Point) -> u32 {
+    fn area(#[attr] (width, height): (u32, u32), #[attr("point.x")] Point { x, .. }: Point) -> u32 {
         width * height + x
     }
 );
@@ -123,6 +123,52 @@ snapshot!(
     traced(),
     async fn area((width, height): (u32, u32)) -> u32 {
         width * height
+    }
+);
+
+snapshot!(
+    async_parameters_rebound_in_order,
+    traced(attrs(order.id = id)),
+    async fn handle(
+        &self,
+        Path(id): Path<u64>,
+        _: Guard,
+        mut retries: u32,
+        (ref mut total, _): (u64, Extra),
+        #[cfg(feature = "audit")] audit: Audit,
+        #[allow(unused_variables)] unused: u8,
+    ) -> u64 {
+        retries += 1;
+        *total += id;
+        *total
+    }
+);
+
+snapshot!(
+    inner_attributes,
+    traced(),
+    fn lenient() {
+        #![allow(unused_variables)]
+        let x = 1;
+    }
+);
+
+snapshot!(
+    async_early_return_needing_a_coercion,
+    traced(),
+    async fn load(fail: bool) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+        if fail {
+            return Err(Box::new(Missing));
+        }
+        Ok(1)
+    }
+);
+
+snapshot!(
+    impl_trait_inside_the_return_type,
+    traced(),
+    fn parse(text: &str) -> Result<impl Debug + '_, ParseError> {
+        Ok(text.trim())
     }
 );
 

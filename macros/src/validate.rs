@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
-use syn::ReturnType;
+use syn::{LitStr, ReturnType};
 
 use crate::args::Options;
-use crate::model::{Binding, Shape, TracedFn};
+use crate::model::{Binding, Shape, TracedFn, unraw};
 
 /// Where options were written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,8 +98,8 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
     }
     for param in &function.params {
         let Some(attr) = &param.attr else { continue };
-        let key = match (&param.binding, &attr.key) {
-            (Binding::Receiver, _) => {
+        let recorded_keys = match (&param.binding, &attr.key) {
+            (Binding::Receiver(_), _) => {
                 errors.push(syn::Error::new(
                     attr.span,
                     "`#[attr]` cannot record `self`; record what matters with \
@@ -107,24 +107,43 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
                 ));
                 continue;
             }
-            (_, Some(key)) => key.value(),
-            (Binding::Ident(ident), None) => {
-                let text = ident.to_string();
-                text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
+            (Binding::Ident { ident, .. }, key) => {
+                vec![key.as_ref().map_or_else(|| unraw(ident), LitStr::value)]
             }
-            (Binding::Pattern { .. }, None) => {
+            (Binding::Pattern { names, .. }, Some(key)) if names.len() <= 1 => vec![key.value()],
+            (Binding::Pattern { names, .. }, Some(key)) => {
+                let names: Vec<String> = names
+                    .iter()
+                    .map(|name| format!("`{}`", unraw(name)))
+                    .collect();
                 errors.push(syn::Error::new(
-                    attr.span,
-                    "`#[attr]` on a pattern parameter needs a key, like `#[attr(\"point\")]`",
+                    key.span(),
+                    format!(
+                        "`#[attr(\"{}\")]` names one attribute, but this pattern binds {}; \
+                         write `#[attr]` to record each under its own name",
+                        key.value(),
+                        names.join(", ")
+                    ),
                 ));
                 continue;
             }
+            (Binding::Pattern { names, .. }, None) if names.is_empty() => {
+                errors.push(syn::Error::new(
+                    attr.span,
+                    "`#[attr]` records the names a pattern binds, and this one binds none; \
+                     give the value a key, like `#[attr(\"point\")]`",
+                ));
+                continue;
+            }
+            (Binding::Pattern { names, .. }, None) => names.iter().map(unraw).collect(),
         };
-        if !keys.insert(key.clone()) {
-            errors.push(syn::Error::new(
-                attr.span,
-                format!("the attribute key `{key}` is recorded more than once"),
-            ));
+        for key in recorded_keys {
+            if !keys.insert(key.clone()) {
+                errors.push(syn::Error::new(
+                    attr.span,
+                    format!("the attribute key `{key}` is recorded more than once"),
+                ));
+            }
         }
     }
     if let Some(ret) = &options.ret

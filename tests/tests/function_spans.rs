@@ -196,15 +196,40 @@ fn arguments_are_never_recorded_unless_asked() {
 }
 
 #[traced]
-fn point(#[attr("point")] (x, y): (i32, i32)) -> i32 {
+fn point(#[attr] (x, y): (i32, i32), #[attr("label")] Label(label): Label) -> i32 {
+    let _ = label;
     x + y
 }
 
+struct Label(&'static str);
+
 #[test]
-fn pattern_parameter_with_a_key() {
-    let (sum, trace) = capture(|| point((1, 2)));
+fn a_pattern_parameter_records_what_it_binds() {
+    let (sum, trace) = capture(|| point((1, 2), Label("p")));
     assert_eq!(sum, 3);
-    assert_eq!(text(trace.span("point"), "point"), "(1, 2)");
+    let span = trace.span("point");
+    assert_eq!(attribute(span, "x"), Some(&Value::I64(1)));
+    assert_eq!(attribute(span, "y"), Some(&Value::I64(2)));
+    assert_eq!(text(span, "label"), "p");
+}
+
+/// An axum handler: the extractor's pattern binds `id`.
+#[traced(attrs(order.id = id))]
+async fn get_order(#[attr] axum::extract::Path(id): axum::extract::Path<u64>) -> u64 {
+    id
+}
+
+#[tokio::test]
+async fn repro_async_pattern_bindings_are_visible_to_attributes() {
+    let (id, trace) = capture_async(|| get_order(axum::extract::Path(7))).await;
+    assert_eq!(id, 7);
+    let span = trace.span("get_order");
+    assert_eq!(attribute(span, "order.id"), Some(&Value::I64(7)));
+    assert_eq!(
+        attribute(span, "id"),
+        Some(&Value::I64(7)),
+        "the bound value, not the extractor's Debug"
+    );
 }
 
 #[traced(ret)]
@@ -485,7 +510,11 @@ fn returns_impl_future(n: u32) -> impl Future<Output = Result<u32, String>> {
 
 #[traced]
 fn returns_unpin_future(n: u32) -> impl Future<Output = Result<u32, String>> + Unpin {
-    std::future::ready(if n == 0 { Err("zero".to_owned()) } else { Ok(n) })
+    std::future::ready(if n == 0 {
+        Err("zero".to_owned())
+    } else {
+        Ok(n)
+    })
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ fn never(message: &str) -> ! {
 }
 
 #[traced]
-fn patterns(#[attr("size")] (width, height): (u32, u32), Row { id }: Row) -> u64 {
+fn patterns(#[attr] (width, height): (u32, u32), Row { id }: Row) -> u64 {
     u64::from(width * height) + id
 }
 

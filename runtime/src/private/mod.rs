@@ -21,4 +21,3 @@ pub mod probe {
         AnyOutput, ViaAnyResult, ViaDebugError, ViaDisplayError, ViaOkValue, ViaOutput,
     };
 }
-
