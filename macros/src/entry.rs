@@ -8,7 +8,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Type};
 
 use crate::args::Options;
-use crate::error::{StripParamAttrs, compile_errors, with_item};
+use crate::error::{StripMarkers, compile_errors, with_item};
 use crate::expand::{self, ImplMethod};
 use crate::model::TracedFn;
 use crate::validate::{self, Placement};
@@ -116,12 +116,12 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
         match method_plan(&mut method.attrs) {
             Err(plan_errors) => {
                 errors.extend(plan_errors);
-                StripParamAttrs.visit_impl_item_fn_mut(method);
+                StripMarkers.visit_impl_item_fn_mut(method);
             }
             Ok(Plan::Untraced) => {
                 if let Some(error) = untraced_param_attrs(&method.sig) {
                     errors.push(error);
-                    StripParamAttrs.visit_impl_item_fn_mut(method);
+                    StripMarkers.visit_impl_item_fn_mut(method);
                 }
             }
             Ok(Plan::Traced(own)) => {
@@ -152,13 +152,13 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                             });
                         } else {
                             errors.extend(method_errors);
-                            StripParamAttrs.visit_impl_item_fn_mut(method);
+                            StripMarkers.visit_impl_item_fn_mut(method);
                         }
                     }
                     Err(model_errors) => {
                         errors.extend(own_errors);
                         errors.extend(model_errors);
-                        StripParamAttrs.visit_impl_item_fn_mut(method);
+                        StripMarkers.visit_impl_item_fn_mut(method);
                     }
                 }
             }

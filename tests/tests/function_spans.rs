@@ -152,6 +152,44 @@ fn attribute_values_keep_their_types() {
     assert_eq!(get("string.key"), Some(Value::I64(1)));
 }
 
+#[traced(attrs(
+    ids = [1u64, 2],
+    sizes = vec![3usize, 4],
+    huge = [u64::MAX, 1],
+    letters = ['a', 'b'],
+    names = vec![std::sync::Arc::<str>::from("x")],
+))]
+fn arrays() {}
+
+#[test]
+fn repro_arrays_of_every_element_type_record_as_arrays() {
+    let ((), trace) = capture(arrays);
+    let span = trace.span("arrays");
+    let strings = |items: &[&str]| {
+        Some(Value::Array(Array::String(
+            items
+                .iter()
+                .map(|s| StringValue::from(s.to_string()))
+                .collect(),
+        )))
+    };
+    assert_eq!(
+        attribute(span, "ids").cloned(),
+        Some(Value::Array(Array::I64(vec![1, 2])))
+    );
+    assert_eq!(
+        attribute(span, "sizes").cloned(),
+        Some(Value::Array(Array::I64(vec![3, 4])))
+    );
+    assert_eq!(
+        attribute(span, "huge").cloned(),
+        strings(&[&u64::MAX.to_string(), "1"]),
+        "an array holds one type: strings when an element does not fit an int"
+    );
+    assert_eq!(attribute(span, "letters").cloned(), strings(&["a", "b"]));
+    assert_eq!(attribute(span, "names").cloned(), strings(&["x"]));
+}
+
 #[traced(attrs(db.system.name = "postgresql", rows = batch.len(), batch))]
 fn save(#[attr("enduser.id")] user: &str, #[attr] retries: u8, batch: &[u32]) -> usize {
     let _ = (user, retries);
@@ -240,6 +278,18 @@ fn answer() -> u32 {
 #[traced(ret)]
 fn parsed(input: &str) -> Result<i64, std::num::ParseIntError> {
     input.parse()
+}
+
+#[traced(ret)]
+fn nothing_to_return() -> Result<(), String> {
+    Ok(())
+}
+
+#[test]
+fn repro_ret_of_an_ok_unit_records_nothing() {
+    let (result, trace) = capture(nothing_to_return);
+    assert_eq!(result, Ok(()));
+    assert_eq!(attribute(trace.span("nothing_to_return"), "return"), None);
 }
 
 #[test]

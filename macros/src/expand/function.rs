@@ -204,8 +204,8 @@ fn start(
             |#attrs: &mut #krate::__private::Attributes| {
                 #[allow(unused_imports)]
                 use #krate::__private::probe::{
-                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaOptionDebug as _,
-                    ViaOptionDisplay as _,
+                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaNeither as _,
+                    ViaNeitherBehindRef as _, ViaOptionDebug as _, ViaOptionDisplay as _,
                 };
                 #views
                 #(#records)*
@@ -215,10 +215,17 @@ fn start(
     quote!(#krate::__private::Span::start(&#site, #parent, #link_closure, #attr_closure))
 }
 
-/// `value_ref` (a `&T` expression) recorded under `key` into `sink`.
-fn record(krate: &TokenStream, sink: &Ident, key: &str, value_ref: &TokenStream) -> TokenStream {
-    quote! {
-        #sink.record(#key, (&&&&&#krate::__private::AttrProbe(#value_ref)).__traced_attr_value());
+/// `value_ref` (a `&T` expression) recorded under `key` into `sink`; a type
+/// error is reported at `at`.
+fn record(
+    krate: &TokenStream,
+    sink: &Ident,
+    key: &str,
+    value_ref: &TokenStream,
+    at: Span,
+) -> TokenStream {
+    quote_spanned! {at=>
+        #sink.record(#key, (&&&&&&&#krate::__private::AttrProbe(#value_ref)).__traced_attr_value());
     }
 }
 
@@ -233,8 +240,13 @@ fn attribute_records(
     let mut records = Vec::new();
     for entry in options.attrs.iter().flat_map(|(_, entries)| entries) {
         let value = &entry.value;
-        let record = record(krate, sink, &entry.key, &quote!(&(#value)));
-        records.push(quote_spanned!(value.span()=> #record));
+        records.push(record(
+            krate,
+            sink,
+            &entry.key,
+            &quote!(&(#value)),
+            value.span(),
+        ));
     }
     let rebound = matches!(function.body, Body::Rebound);
     for param in &function.params {
@@ -259,8 +271,8 @@ fn attribute_records(
             },
         };
         for (key, value_ref) in recorded {
-            let record = record(krate, sink, &key, &value_ref);
-            records.push(quote_spanned!(attr.span=> #(#cfgs)* #record));
+            let record = record(krate, sink, &key, &value_ref, attr.span);
+            records.push(quote!(#(#cfgs)* #record));
         }
     }
     records
@@ -413,13 +425,14 @@ fn outcome(
             {
                 #[allow(unused_imports)]
                 use #krate::__private::probe::{
-                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaOkValue as _,
-                    ViaOptionDebug as _, ViaOptionDisplay as _, ViaOutput as _,
+                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaNeither as _,
+                    ViaNeitherBehindRef as _, ViaOkValue as _, ViaOptionDebug as _,
+                    ViaOptionDisplay as _, ViaOutput as _,
                 };
                 #recorder.ret(
                     (&&#krate::__private::RetProbe(#value_ref))
                         .__traced_ok()
-                        .and_then(|#ok| (&&&&&#krate::__private::AttrProbe(#ok)).__traced_attr_value()),
+                        .and_then(|#ok| (&&&&&&&#krate::__private::AttrProbe(#ok)).__traced_attr_value()),
                 );
             }
         }
