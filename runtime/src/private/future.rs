@@ -8,8 +8,8 @@ use pin_project_lite::pin_project;
 use super::span::{Recorder, Span};
 
 pin_project! {
-    /// The future of a traced async call: its span is current during every
-    /// poll; when `inner` completes, `record` sees its output while the span is
+    /// The future of a traced async call: its span (or without one, the
+    /// context of the call) is current during every poll; when `inner` completes, `record` sees its output while the span is
     /// still current, then the span ends. Dropped before that, the span gets a
     /// `cancelled` event. `Unpin` when `inner` is.
     #[derive(Debug)]
@@ -38,7 +38,7 @@ where
     pub fn new(span: Span, inner: F, record: R) -> Self {
         Instrumented {
             inner,
-            span: Some(span),
+            span: Some(span.or_current_context()),
             record: Some(record),
         }
     }

@@ -112,8 +112,8 @@ enum State {
     Span(Context, bool),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
-    /// No span under an unsampled explicit parent, which is made current so
-    /// that what runs beneath inherits its decision and trace.
+    /// No span: a context made current so that what runs beneath inherits its
+    /// trace and decision (an explicit parent, or for a future, the caller's).
     Inherited(Context),
 }
 
@@ -127,7 +127,7 @@ impl Span {
         A: FnOnce(&mut Attributes),
     {
         if !dispatch::provider_installed() {
-            return Span { state: State::Off };
+            return Span::without_span(parent);
         }
         let parent_state = match parent {
             Parent::Explicit(cx) => ParentState::of(cx),
@@ -137,22 +137,21 @@ impl Span {
                 unsampled: false,
             },
         };
-        if parent_state.suppressed {
-            return Span { state: State::Off };
-        }
-        if parent_state.unsampled && dispatch::unsampled_parents_drop() {
-            return Span::unsampled(parent);
+        if parent_state.suppressed || parent_state.unsampled && dispatch::unsampled_parents_drop() {
+            return Span::without_span(parent);
         }
         match dispatch::target(site) {
-            Target::Off => Span { state: State::Off },
+            Target::Off => Span::without_span(parent),
             Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
         }
     }
 
-    /// No span of ours under an unsampled parent: the current context already
-    /// carries the parent's decision; an explicit parent is made current.
+    /// No span of ours (nothing installed, a suppressed or unsampled parent):
+    /// the body still runs in its parent's context, which carries the
+    /// parent's decision. An explicit parent is made current; the current
+    /// context already is.
     #[inline]
-    fn unsampled(parent: Parent<'_>) -> Span {
+    fn without_span(parent: Parent<'_>) -> Span {
         match parent {
             Parent::Explicit(cx) => Span {
                 state: State::Inherited(cx.clone()),
@@ -188,6 +187,19 @@ impl Span {
                 drop(attached);
                 resume_unwind(payload)
             }
+        }
+    }
+
+    /// For a future: with no context of its own, the one current at the call
+    /// is carried into every poll, so that what the body starts or spawns
+    /// stays in the caller's trace (and decision), wherever it is polled.
+    #[inline]
+    pub(crate) fn or_current_context(self) -> Span {
+        match self.state {
+            State::Off => Span {
+                state: State::Inherited(Context::current()),
+            },
+            _ => self,
         }
     }
 
