@@ -546,6 +546,76 @@ async fn a_dropped_future_ends_its_span_with_a_cancelled_event() {
     assert_eq!(span.status, Status::Unset);
 }
 
+/// Traced work done on drop, as a connection returning to its pool.
+struct Connection;
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        return_to_pool();
+    }
+}
+
+#[traced]
+fn return_to_pool() {}
+
+#[traced]
+async fn cancelled_holding_a_connection() {
+    let _connection = Connection;
+    std::future::pending::<()>().await;
+}
+
+/// Polls `future` once, then drops it.
+async fn poll_once_then_drop(future: impl Future) {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        let _ = future.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn repro_a_cancelled_body_drops_inside_its_span() {
+    let ((), trace) = capture_async(|| poll_once_then_drop(cancelled_holding_a_connection())).await;
+    let cancelled = trace.span("cancelled_holding_a_connection");
+    assert_eq!(events(cancelled, "cancelled").len(), 1);
+    let returned = trace.span("return_to_pool");
+    assert_eq!(
+        returned.parent_span_id,
+        cancelled.span_context.span_id(),
+        "drop-time work of the cancelled body belongs to its span"
+    );
+}
+
+/// A hand-written future that holds a connection until it is dropped.
+struct Lease {
+    _connection: Connection,
+}
+
+impl Future for Lease {
+    type Output = u8;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<u8> {
+        std::task::Poll::Ready(1)
+    }
+}
+
+#[traced]
+fn lease() -> impl Future<Output = u8> {
+    Lease {
+        _connection: Connection,
+    }
+}
+
+#[tokio::test]
+async fn repro_a_completed_future_drops_inside_its_span() {
+    let (value, trace) = capture_async(lease).await;
+    assert_eq!(value, 1);
+    let lease = trace.span("lease");
+    let returned = trace.span("return_to_pool");
+    assert_eq!(returned.parent_span_id, lease.span_context.span_id());
+}
+
 #[traced]
 fn returns_impl_future(n: u32) -> impl Future<Output = Result<u32, String>> {
     async move {

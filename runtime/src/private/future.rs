@@ -9,21 +9,27 @@ use super::span::{Recorder, Span};
 
 pin_project! {
     /// The future of a traced async call: its span (or without one, the
-    /// context of the call) is current during every poll; when `inner` completes, `record` sees its output while the span is
-    /// still current, then the span ends. Dropped before that, the span gets a
-    /// `cancelled` event. `Unpin` when `inner` is.
+    /// context of the call) is current during every poll; when `inner`
+    /// completes, `record` sees its output while the span is still current,
+    /// then the span ends. Dropped before that, the span gets a `cancelled`
+    /// event. Either way `inner` is dropped while the span is current, before
+    /// it ends, so what its drop does belongs to the span. `Unpin` when
+    /// `inner` is.
     #[derive(Debug)]
     pub struct Instrumented<F, R> {
         #[pin]
-        inner: F,
+        inner: Option<F>,
         span: Option<Span>,
         record: Option<R>,
     }
 
     impl<F, R> PinnedDrop for Instrumented<F, R> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(span) = this.project().span.take() {
+            let mut this = this.project();
+            if let Some(span) = this.span.take() {
                 span.record_cancelled();
+                let _attached = span.context().map(|cx| cx.clone().attach());
+                this.inner.set(None);
             }
         }
     }
@@ -37,7 +43,7 @@ where
     #[inline]
     pub fn new(span: Span, inner: F, record: R) -> Self {
         Instrumented {
-            inner,
+            inner: Some(inner),
             span: Some(span.or_current_context()),
             record: Some(record),
         }
@@ -58,13 +64,17 @@ where
             panic!("`Instrumented` polled after completion");
         };
         let attached = span.context().map(|otel_cx| otel_cx.clone().attach());
-        let (inner, record) = (this.inner, this.record);
+        let (mut inner, record) = (this.inner, this.record);
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            let poll = inner.poll(cx);
-            if let Poll::Ready(output) = &poll
-                && let Some(record) = record.take()
-            {
-                record(output, &span.recorder());
+            let Some(running) = inner.as_mut().as_pin_mut() else {
+                panic!("`Instrumented` polled after completion");
+            };
+            let poll = running.poll(cx);
+            if let Poll::Ready(output) = &poll {
+                if let Some(record) = record.take() {
+                    record(output, &span.recorder());
+                }
+                inner.set(None);
             }
             poll
         }));
