@@ -1,36 +1,111 @@
 //! Capturing real spans in tests: an in-memory exporter behind the global
 //! tracer provider, and helpers to pick out one trace and render it.
+//!
+//! The capturing provider goes back into the global slot whenever a capture
+//! starts and finds another provider there (one `traced::init()` installed
+//! and its guard removed, or one a test installed by hand), so captures do
+//! not depend on the order tests run in. While another provider is
+//! installed, spans go to it: a test that holds a `traced::init()` guard, or
+//! installs its own provider, belongs in its own test binary.
+//!
+//! ```
+//! use traced::testing::{FinishedSpanExt as _, capture};
+//!
+//! #[traced::traced(attrs(rows = 3))]
+//! fn query() {}
+//!
+//! let ((), trace) = capture(query);
+//! assert_eq!(trace.tree(), "query\n");
+//! assert_eq!(trace.span("query").attr("rows"), Some(&3_i64.into()));
+//! ```
 
+use std::cell::Cell;
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use opentelemetry::trace::{Span as _, SpanId, TraceContextExt, TraceId, Tracer, TracerProvider};
-use opentelemetry::{Context, global};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry::{Context, InstrumentationScope, Value, global};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracer, SdkTracerProvider, SpanData};
 
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
-fn exporter() -> &'static InMemorySpanExporter {
-    static EXPORTER: OnceLock<InMemorySpanExporter> = OnceLock::new();
-    EXPORTER.get_or_init(|| {
+/// The scope name a probe asks the global provider for: only the capturing
+/// provider notices it.
+const PROBE_SCOPE: &str = "traced.testing.probe";
+
+thread_local! {
+    static PROBED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The capturing provider, as it sits in the global slot.
+#[derive(Debug)]
+struct Capturing(SdkTracerProvider);
+
+impl TracerProvider for Capturing {
+    type Tracer = SdkTracer;
+
+    fn tracer_with_scope(&self, scope: InstrumentationScope) -> SdkTracer {
+        if scope.name() == PROBE_SCOPE {
+            PROBED.set(true);
+        }
+        self.0.tracer_with_scope(scope)
+    }
+}
+
+/// The provider and exporter of this process, kept here so that being
+/// replaced in the global slot never shuts them down.
+fn capturing() -> &'static (SdkTracerProvider, InMemorySpanExporter) {
+    static CAPTURING: OnceLock<(SdkTracerProvider, InMemorySpanExporter)> = OnceLock::new();
+    CAPTURING.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(exporter.clone())
             .build();
-        global::set_tracer_provider(provider);
-        exporter
+        (provider, exporter)
     })
 }
 
-/// Installs (once per process) a global provider that keeps every finished
-/// span in memory.
-pub fn install() {
-    exporter();
+/// Whether the global provider is the capturing one: asked for a tracer of
+/// the probe scope, it notices, on this thread.
+fn is_installed() -> bool {
+    PROBED.set(false);
+    let _ = global::tracer_provider()
+        .tracer_with_scope(InstrumentationScope::builder(PROBE_SCOPE).build());
+    PROBED.get()
 }
 
-/// Every span finished so far in this process.
+/// Installs a global provider that keeps every finished span in memory, or
+/// installs it again if another provider has replaced it since.
+pub fn install() {
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    if is_installed() {
+        return;
+    }
+    let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    if !is_installed() {
+        global::set_tracer_provider(Capturing(capturing().0.clone()));
+    }
+}
+
+/// Every span finished so far in this process (while the capturing
+/// provider was installed).
 pub fn finished_spans() -> Vec<SpanData> {
-    exporter().get_finished_spans().unwrap_or_default()
+    capturing().1.get_finished_spans().unwrap_or_default()
+}
+
+/// Reading captured spans.
+pub trait FinishedSpanExt {
+    /// The value of attribute `key`, if the span has it.
+    fn attr(&self, key: &str) -> Option<&Value>;
+}
+
+impl FinishedSpanExt for SpanData {
+    fn attr(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
 }
 
 /// The spans one closure produced: it runs under a fresh capture span, and
@@ -65,7 +140,7 @@ where
 
 fn capture_context() -> ((TraceId, SpanId), Context) {
     install();
-    let tracer = global::tracer_provider().tracer("traced.testing");
+    let tracer = capturing().0.tracer("traced.testing");
     let span = tracer.start_with_context("capture", &Context::new());
     let sc = span.span_context().clone();
     let cx = Context::current().with_span(span);

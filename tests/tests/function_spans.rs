@@ -27,6 +27,15 @@ fn default_name_is_the_function_name_and_kind_internal() {
 }
 
 #[test]
+fn captured_spans_read_their_attributes() {
+    use traced::testing::FinishedSpanExt as _;
+    let (_, trace) = capture(|| named(7));
+    let span = trace.span("GET /articles/{id}");
+    assert_eq!(span.attr("id"), Some(&Value::I64(7)));
+    assert_eq!(span.attr("absent"), None);
+}
+
+#[test]
 fn name_and_kind_options() {
     let (_, trace) = capture(|| named(7));
     let span = trace.span("GET /articles/{id}");
