@@ -39,6 +39,10 @@ pub(crate) enum Body {
     /// `Box::pin(async move { .. })`, as `#[async_trait]` writes methods: the
     /// async block is taken as it is (it rebinds the parameters itself).
     AsyncTraitBlock(ExprAsync),
+    /// Inline, with the span entered, for `#[track_caller]` functions: a
+    /// closure around the body would report its own location instead of the
+    /// caller's. The signature stays as written.
+    Entered,
 }
 
 /// What a parameter binds.
@@ -137,10 +141,16 @@ impl TracedFn {
             return Err(errors);
         }
         let shape = shape_of(&sig);
+        let track_caller = attrs
+            .iter()
+            .any(|attr| attr.path().is_ident("track_caller"));
         let body = match (&shape, boxed_async_block(&block)) {
             (Shape::BoxedFuture { .. }, Some(async_block)) => {
                 Body::AsyncTraitBlock(async_block.clone())
             }
+            // An async body runs in an async block whatever is written.
+            (Shape::Async, _) => Body::Rebound,
+            _ if track_caller => Body::Entered,
             _ => Body::Rebound,
         };
         let (outer_attrs, inner_attrs) = attrs

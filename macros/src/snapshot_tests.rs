@@ -173,6 +173,24 @@ snapshot!(
 );
 
 snapshot!(
+    track_caller_function,
+    traced(),
+    #[track_caller]
+    fn expect_row(row: Option<Row>, (table, _): (&str, u8)) -> Row {
+        row.unwrap_or_else(|| panic!("no row in {table}"))
+    }
+);
+
+snapshot!(
+    track_caller_never_returning,
+    traced(),
+    #[track_caller]
+    fn fail(message: &str) -> ! {
+        panic!("{message}")
+    }
+);
+
+snapshot!(
     signature_passes_through,
     traced(),
     /// Docs stay.

@@ -56,6 +56,18 @@ fn iterator(limit: u32) -> impl Iterator<Item = u32> {
 }
 
 #[traced]
+#[track_caller]
+fn located(value: Option<u8>) -> u8 {
+    value.unwrap_or_default()
+}
+
+#[traced]
+#[track_caller]
+fn located_failure(message: &str) -> ! {
+    panic!("{message}")
+}
+
+#[traced]
 fn never(message: &str) -> ! {
     panic!("{message}")
 }
@@ -227,6 +239,8 @@ async fn every_linted_expansion_runs() {
         assert_eq!(borrowed(&[], "f"), "f");
         assert_eq!(iterator(4).count(), 2);
         assert!(std::panic::catch_unwind(|| never("boom")).is_err());
+        assert_eq!(located(Some(1)), 1);
+        assert!(std::panic::catch_unwind(|| located_failure("boom")).is_err());
         assert_eq!(patterns((2, 3), Row { id: 1 }), 7);
         assert_eq!(all_options(&[1, 2], "ab", 1), 3);
         rooted();
@@ -261,6 +275,8 @@ async fn every_linted_expansion_runs() {
         "plain",
         "fallible",
         "never",
+        "located",
+        "located_failure",
         "options",
         "asynchronous",
         "boxed_future",

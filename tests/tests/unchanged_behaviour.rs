@@ -182,3 +182,38 @@ fn repro_an_error_beside_impl_trait_is_recorded() {
     assert!(result.is_err());
     assert_eq!(error_message(trace.span("debug_only_error")), "DebugOnly");
 }
+
+#[traced]
+#[track_caller]
+fn caller_line() -> u32 {
+    std::panic::Location::caller().line()
+}
+
+#[test]
+fn repro_track_caller_keeps_the_callers_location() {
+    let ((line, here), trace) = capture(|| (caller_line(), line!()));
+    assert_eq!(
+        line, here,
+        "Location::caller() is the caller's, as without #[traced]"
+    );
+    trace.span("caller_line");
+}
+
+#[traced]
+#[track_caller]
+fn must(value: Option<u8>) -> u8 {
+    value.expect("a value")
+}
+
+#[test]
+fn a_panic_in_a_track_caller_function_marks_its_span() {
+    let (result, trace) = capture(|| std::panic::catch_unwind(|| must(None)));
+    assert!(result.is_err());
+    let span = trace.span("must");
+    assert_eq!(error_message(span), "panic");
+    let exception = &traced_tests::events(span, "exception")[0].attributes;
+    assert_eq!(
+        traced_tests::find(exception, "exception.type"),
+        Some(&traced::opentelemetry::Value::from("panic"))
+    );
+}

@@ -20,6 +20,7 @@ struct Locals {
     ret: Ident,
     recorder: Ident,
     future: Ident,
+    entered: Ident,
     attrs: Ident,
     links: Ident,
     error: Ident,
@@ -36,6 +37,7 @@ impl Locals {
             ret: ident("__traced_ret"),
             recorder: ident("__traced_recorder"),
             future: ident("__traced_future"),
+            entered: ident("__traced_entered"),
             attrs: ident("__traced_attrs"),
             links: ident("__traced_links"),
             error: ident("__traced_error"),
@@ -71,6 +73,7 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
         (Shape::ImplFuture { .. } | Shape::BoxedFuture { .. }, Body::Rebound) => {
             future_body(&krate, options, function, &locals)
         }
+        (_, Body::Entered) => entered_body(&krate, options, function, &locals),
     };
     let sig = signature(function);
     let Locals { span, .. } = &locals;
@@ -475,6 +478,57 @@ fn sync_body(
         let #recorder = #span.recorder();
         #outcome
         #value
+    }
+}
+
+/// A `#[track_caller]` function: the body runs inline with the span entered
+/// (validation made sure it has no early exit that would skip the outcome).
+fn entered_body(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    locals: &Locals,
+) -> TokenStream {
+    let Locals {
+        span,
+        value,
+        recorder,
+        future,
+        entered,
+        ..
+    } = locals;
+    let block = &function.block;
+    let entered_block = quote!({
+        let #entered = #span.enter();
+        #block
+    });
+    match &function.shape {
+        Shape::ImplFuture { .. } | Shape::BoxedFuture { .. } => {
+            let boxed = matches!(function.shape, Shape::BoxedFuture { .. });
+            let instrumented = instrumented(
+                krate,
+                options,
+                function,
+                &future.to_token_stream(),
+                boxed,
+                locals,
+            );
+            quote! {
+                let #future = #entered_block;
+                #instrumented
+            }
+        }
+        _ if options.ret.is_none() && returns_nothing(function) => entered_block,
+        _ => {
+            let annotation = function.nameable_output().map(|ty| quote!(: #ty));
+            let outcome = outcome(krate, options, &quote!(&#value), locals);
+            quote! {
+                let #value #annotation = #entered_block;
+                let #recorder = #span.recorder();
+                #outcome
+                #value
+            }
+        }
     }
 }
 

@@ -311,7 +311,7 @@ where
             Ok(Poll::Pending) => return Poll::Pending,
             Err(payload) => {
                 if let Some(call) = this.call.take() {
-                    crate::exception::record_panic(&call.cx.span(), &*payload);
+                    crate::exception::record_panic(&call.cx.span(), Some(&*payload));
                     call.cx.span().end();
                 }
                 resume_unwind(payload)

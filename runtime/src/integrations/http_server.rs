@@ -136,7 +136,7 @@ where
             match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
                 Ok(inner) => inner,
                 Err(payload) => {
-                    crate::exception::record_panic(&cx.span(), &*payload);
+                    crate::exception::record_panic(&cx.span(), Some(&*payload));
                     cx.span().end();
                     resume_unwind(payload)
                 }
@@ -194,7 +194,7 @@ where
                 Poll::Ready(Err(error))
             }
             Err(payload) => {
-                crate::exception::record_panic(&cx.span(), &*payload);
+                crate::exception::record_panic(&cx.span(), Some(&*payload));
                 cx.span().end();
                 resume_unwind(payload)
             }

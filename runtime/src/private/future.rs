@@ -87,7 +87,7 @@ where
                 Poll::Ready(output)
             }
             Err(payload) => {
-                span.record_panic(&*payload);
+                span.record_panic(Some(&*payload));
                 drop(attached);
                 this.span.take();
                 resume_unwind(payload)

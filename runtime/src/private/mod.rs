@@ -11,7 +11,7 @@ pub use attr::{AttrProbe, Attributes, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
 pub use site::{CallSite, Kind};
-pub use span::{Links, Parent, Recorder, Span};
+pub use span::{Entered, Links, Parent, Recorder, Span};
 
 /// Traits whose methods generated code calls by autoref-based dispatch; the
 /// expansion imports them with `use .. as _` right where it needs them.

@@ -6,7 +6,7 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
 };
-use opentelemetry::{Context, Key, KeyValue, Value};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
 use super::attr::Attributes;
 use super::outcome::ErrorRef;
@@ -173,6 +173,18 @@ impl Span {
         }
     }
 
+    /// Makes this span current on this thread until the returned guard drops:
+    /// the body of a `#[track_caller]` function runs under it, without the
+    /// closure that would hide its caller's location.
+    #[inline]
+    pub fn enter(&self) -> Entered<'_> {
+        Entered {
+            span: self,
+            panicking: std::thread::panicking(),
+            _attached: self.context().map(|cx| cx.clone().attach()),
+        }
+    }
+
     /// Runs `f` with this span current, recording a panic that unwinds out of it.
     #[inline]
     pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
@@ -183,7 +195,7 @@ impl Span {
                 value
             }
             Err(payload) => {
-                self.record_panic(&*payload);
+                self.record_panic(Some(&*payload));
                 drop(attached);
                 resume_unwind(payload)
             }
@@ -220,7 +232,8 @@ impl Span {
         }
     }
 
-    pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
+    /// A panic unwinding out of the traced call; `payload` when it was caught.
+    pub(crate) fn record_panic(&self, payload: Option<&(dyn Any + Send)>) {
         if let State::Span(cx, _) = &self.state {
             crate::exception::record_panic(&cx.span(), payload);
         }
@@ -292,6 +305,26 @@ where
     }
     Span {
         state: State::Span(base_cx.with_span(span), recording),
+    }
+}
+
+/// A span made current by [`Span::enter`]. A panic that starts while it is
+/// held marks the span Error as it unwinds past; its message is out of reach
+/// without catching it.
+#[derive(Debug)]
+pub struct Entered<'a> {
+    span: &'a Span,
+    /// Already unwinding when entered (a traced call made by a `Drop` during
+    /// a panic): that panic is not this call's.
+    panicking: bool,
+    _attached: Option<ContextGuard>,
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if !self.panicking && std::thread::panicking() {
+            self.span.record_panic(None);
+        }
     }
 }
 
