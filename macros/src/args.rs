@@ -73,6 +73,15 @@ pub(crate) struct Options {
 }
 
 impl Options {
+    /// The path generated code reaches the runtime through: `crate = ..` or
+    /// `::traced`.
+    pub(crate) fn runtime_path(&self) -> TokenStream {
+        match &self.krate {
+            Some((_, path)) => path.to_token_stream(),
+            None => quote::quote!(::traced),
+        }
+    }
+
     /// Every option that is set, as the keyword written.
     pub(crate) fn keywords(&self) -> Vec<&Keyword> {
         let mut set = Vec::new();

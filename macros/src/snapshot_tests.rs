@@ -191,6 +191,14 @@ snapshot!(
 );
 
 snapshot!(
+    runtime_entry_attribute_below,
+    traced(kind = server),
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore]
+    async fn serves() {}
+);
+
+snapshot!(
     signature_passes_through,
     traced(),
     /// Docs stay.

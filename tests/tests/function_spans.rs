@@ -668,3 +668,28 @@ async fn impl_future_functions_span_the_whole_future() {
     let span = trace.span("returns_impl_future");
     assert_eq!(traced_tests::error_message(span), "zero");
 }
+
+#[traced]
+async fn inner_step() {
+    tokio::task::yield_now().await;
+}
+
+#[traced]
+#[tokio::test]
+async fn traced_above_tokio_test() {
+    inner_step().await;
+}
+
+#[tokio::test]
+#[traced]
+async fn traced_below_tokio_test() {
+    inner_step().await;
+}
+
+#[test]
+fn repro_traced_and_tokio_test_work_in_either_order() {
+    let ((), above) = capture(traced_above_tokio_test);
+    assert_eq!(above.tree(), "traced_above_tokio_test\n  inner_step\n");
+    let ((), below) = capture(traced_below_tokio_test);
+    assert_eq!(below.tree(), "traced_below_tokio_test\n  inner_step\n");
+}

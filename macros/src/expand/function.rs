@@ -46,17 +46,9 @@ impl Locals {
     }
 }
 
-/// The path generated code reaches the runtime through: `crate = ..` or `::traced`.
-fn runtime_path(options: &Options) -> TokenStream {
-    match &options.krate {
-        Some((_, path)) => path.to_token_stream(),
-        None => quote!(::traced),
-    }
-}
-
 pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
     let locals = Locals::new();
-    let krate = runtime_path(options);
+    let krate = options.runtime_path();
     let site = call_site(&krate, options, function, &locals);
     let start = start(&krate, options, function, &locals);
     let body = match (&function.shape, &function.body) {
