@@ -8,6 +8,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Type};
 
 use crate::args::Options;
+use crate::conditional;
 use crate::error::{StripMarkers, compile_errors, with_item};
 use crate::expand::{self, ImplMethod};
 use crate::model::TracedFn;
@@ -119,6 +120,16 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let type_name = type_name(&imp.self_ty);
     let mut methods = Vec::new();
     let mut imp = imp;
+    imp.items = std::mem::take(&mut imp.items)
+        .into_iter()
+        .flat_map(|item| match item {
+            ImplItem::Fn(method) => conditional::split(method)
+                .into_iter()
+                .map(ImplItem::Fn)
+                .collect(),
+            other => vec![other],
+        })
+        .collect();
     for (index, impl_item) in imp.items.iter_mut().enumerate() {
         let ImplItem::Fn(method) = impl_item else {
             continue;

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod conditional;
 mod entry;
 mod error;
 mod expand;

@@ -391,6 +391,16 @@ snapshot!(impl_overrides_and_opt_out, traced_impl(kind = client, attrs(db.system
     }
 );
 
+snapshot!(impl_cfg_attr_on_methods, traced_impl(kind = client),
+    impl Switch {
+        #[cfg_attr(feature = "verbose", traced(name = "switch on"), inline)]
+        fn on(&self) {}
+
+        #[cfg_attr(test, untraced)]
+        fn off(&self) {}
+    }
+);
+
 snapshot!(impl_errors_together, traced_impl(),
     impl Cart {
         #[traced(kind = rpc)]
