@@ -485,7 +485,6 @@ fn entered_body(
         span,
         value,
         recorder,
-        future,
         entered,
         ..
     } = locals;
@@ -496,19 +495,7 @@ fn entered_body(
     });
     match &function.shape {
         Shape::ImplFuture { .. } | Shape::BoxedFuture { .. } => {
-            let boxed = matches!(function.shape, Shape::BoxedFuture { .. });
-            let instrumented = instrumented(
-                krate,
-                options,
-                function,
-                &future.to_token_stream(),
-                boxed,
-                locals,
-            );
-            quote! {
-                let #future = #entered_block;
-                #instrumented
-            }
+            returned_future(krate, options, function, &entered_block, locals)
         }
         _ if options.ret.is_none() && returns_nothing(function) => entered_block,
         _ => {
@@ -545,8 +532,22 @@ fn future_body(
     function: &TracedFn,
     locals: &Locals,
 ) -> TokenStream {
-    let Locals { span, future, .. } = locals;
+    let span = &locals.span;
     let body = rebound_body(options, function, locals);
+    let produce = quote!(#span.in_scope(move || #body));
+    returned_future(krate, options, function, &produce, locals)
+}
+
+/// `produce` makes the future a function returns, with the span current;
+/// then the future carries the span until it completes.
+fn returned_future(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    produce: &TokenStream,
+    locals: &Locals,
+) -> TokenStream {
+    let future = &locals.future;
     let boxed = matches!(function.shape, Shape::BoxedFuture { .. });
     let instrumented = instrumented(
         krate,
@@ -557,7 +558,7 @@ fn future_body(
         locals,
     );
     quote! {
-        let #future = #span.in_scope(move || #body);
+        let #future = #produce;
         #instrumented
     }
 }
