@@ -40,7 +40,7 @@ fn poll_once<F: Future>(future: F) -> Poll<F::Output> {
 #[test]
 fn nothing_installed_costs_no_allocation_and_no_evaluation() {
     // The first call finds out that nothing is installed; the first future
-    // carries the caller's context, which sets up this thread's context
+    // looks at the caller's context, which sets up this thread's context
     // stack once.
     let _ = work(1);
     let _ = poll_once(work_async(1));

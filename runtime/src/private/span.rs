@@ -2,6 +2,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
+use opentelemetry::baggage::BaggageExt;
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
@@ -204,13 +205,25 @@ impl Span {
 
     /// For a future: with no context of its own, the one current at the call
     /// is carried into every poll, so that what the body starts or spawns
-    /// stays in the caller's trace (and decision), wherever it is polled.
+    /// stays in the caller's trace (and decision), wherever it is polled. A
+    /// context with no span, no baggage and no suppression has nothing to
+    /// carry, and attaching it on every poll would cost more than the rest of
+    /// the call.
     #[inline]
     pub(crate) fn or_current_context(self) -> Span {
         match self.state {
-            State::Off => Span {
-                state: State::Inherited(Context::current()),
-            },
+            State::Off => Context::map_current(|cx| {
+                let carries = cx.has_active_span()
+                    || cx.is_telemetry_suppressed()
+                    || !cx.baggage().is_empty();
+                Span {
+                    state: if carries {
+                        State::Inherited(cx.clone())
+                    } else {
+                        State::Off
+                    },
+                }
+            }),
             _ => self,
         }
     }
