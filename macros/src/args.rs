@@ -73,6 +73,15 @@ pub(crate) struct Options {
 }
 
 impl Options {
+    /// The path generated code reaches the runtime through: `crate = ..` or
+    /// `::traced`.
+    pub(crate) fn runtime_path(&self) -> TokenStream {
+        match &self.krate {
+            Some((_, path)) => path.to_token_stream(),
+            None => quote::quote!(::traced),
+        }
+    }
+
     /// Every option that is set, as the keyword written.
     pub(crate) fn keywords(&self) -> Vec<&Keyword> {
         let mut set = Vec::new();
@@ -129,17 +138,72 @@ fn set_once<T>(slot: &mut Option<T>, value: T, keyword: &Keyword) -> syn::Result
 }
 
 impl Parse for Options {
+    /// Every option, or every mistake among them: after a mistake, parsing
+    /// goes on at the next option, so all are reported in one pass.
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut options = Options::default();
+        let mut errors: Option<syn::Error> = None;
         while !input.is_empty() {
-            parse_option(input, &mut options)?;
+            if let Err(error) = parse_option(input, &mut options) {
+                match &mut errors {
+                    Some(errors) => errors.combine(error),
+                    None => errors = Some(error),
+                }
+                skip_to_next_option(input);
+            }
             if input.is_empty() {
                 break;
             }
-            input.parse::<Token![,]>()?;
+            if let Err(error) = input.parse::<Token![,]>() {
+                return Err(match errors {
+                    Some(mut errors) => {
+                        errors.combine(error);
+                        errors
+                    }
+                    None => error,
+                });
+            }
         }
-        Ok(options)
+        match errors {
+            Some(errors) => Err(errors),
+            None => Ok(options),
+        }
     }
+}
+
+/// Skips what is left of an option that could not be parsed.
+fn skip_to_next_option(input: ParseStream<'_>) {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        if input.parse::<proc_macro2::TokenTree>().is_err() {
+            break;
+        }
+    }
+}
+
+/// What an option of `#[tracing::instrument]` is called here, or why it is
+/// not needed.
+fn instrument_hint(option: &str) -> Option<&'static str> {
+    Some(match option {
+        "fields" => "attributes are `attrs(key = value, ..)` here",
+        "skip" | "skip_all" => {
+            "arguments are never recorded unless asked (`#[attr]` on a parameter, \
+             or `attrs(..)`), so there is nothing to skip; remove it"
+        }
+        "err" => {
+            "a returned `Err` is always recorded (status, `exception` event, \
+             `error.type`); remove it"
+        }
+        "level" => {
+            "OpenTelemetry spans have no level; to trace less, sample \
+             (`OTEL_TRACES_SAMPLER`) or use `suppress`"
+        }
+        "target" => {
+            "every span records where it comes from in `code.function.name`; \
+             remove it"
+        }
+        "follows_from" => "a span links to another with `link = ..`",
+        _ => return None,
+    })
 }
 
 fn keyword(name: &'static str, span: Span) -> Keyword {
@@ -176,6 +240,16 @@ fn parse_option(input: ParseStream<'_>, options: &mut Options) -> syn::Result<()
         )
     } else if lookahead.peek(kw::ret) {
         let k = keyword("ret", input.parse::<kw::ret>()?.span);
+        if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let arguments: TokenStream = content.parse()?;
+            return Err(syn::Error::new_spanned(
+                arguments,
+                "`ret` takes no arguments: the value is recorded natively, \
+                 or with its `Display`, or `Debug`, whichever it has first",
+            ));
+        }
         set_once(&mut options.ret, k.clone(), &k)
     } else if lookahead.peek(kw::root) {
         let k = keyword("root", input.parse::<kw::root>()?.span);
@@ -201,10 +275,11 @@ fn parse_option(input: ParseStream<'_>, options: &mut Options) -> syn::Result<()
         set_once(&mut options.krate, (k.clone(), path), &k)
     } else if input.peek(Ident::peek_any) {
         let unknown = input.call(Ident::parse_any)?;
-        Err(syn::Error::new(
-            unknown.span(),
-            format!("unknown option `{unknown}`; expected one of: {OPTION_NAMES}"),
-        ))
+        let message = match instrument_hint(&unknown.to_string()) {
+            Some(hint) => format!("unknown option `{unknown}`: {hint}"),
+            None => format!("unknown option `{unknown}`; expected one of: {OPTION_NAMES}"),
+        };
+        Err(syn::Error::new(unknown.span(), message))
     } else {
         Err(lookahead.error())
     }

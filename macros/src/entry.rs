@@ -8,20 +8,31 @@ use syn::visit_mut::VisitMut;
 use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Type};
 
 use crate::args::Options;
-use crate::error::{StripParamAttrs, compile_errors, with_item};
+use crate::conditional;
+use crate::error::{StripMarkers, compile_errors, with_item};
 use crate::expand::{self, ImplMethod};
 use crate::model::TracedFn;
 use crate::validate::{self, Placement};
 
 pub(crate) fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
-    let options = match syn::parse2::<Options>(args) {
+    let options = match syn::parse2::<Options>(args.clone()) {
         Ok(options) => options,
         Err(error) => return with_item(item, vec![error]),
     };
-    let function = match syn::parse2::<ItemFn>(item.clone()) {
+    let mut function = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(function) => function,
         Err(error) => return with_item(item.clone(), vec![not_a_function(&item, error)]),
     };
+    if function.sig.asyncness.is_some()
+        && let Some(at) = function.attrs.iter().position(is_runtime_entry)
+    {
+        // `#[tokio::test]` or `#[tokio::main]` below, which needs an
+        // `async fn`: it expands first, then this attribute on what it made.
+        let krate = options.runtime_path();
+        let before =
+            expand::reinvoked_after(&mut function.attrs, at, &quote!(#[#krate::traced(#args)]));
+        return quote!(#before #function);
+    }
     let mut errors = validate::options(&options, Placement::Function);
     let prefix = prefix(&function.vis, function.modifiers.defaultness.as_ref());
     match TracedFn::new(function.attrs, prefix, function.sig, *function.block, None) {
@@ -99,16 +110,26 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
         return with_item(item, errors);
     }
     if let Some(at) = imp.attrs.iter().position(is_async_trait) {
-        let krate = match &options.krate {
-            Some((_, path)) => path.to_token_stream(),
-            None => quote!(::traced),
-        };
-        let reinvoke = quote!(#[#krate::traced_impl(#args)]);
-        return expand::after_async_trait(imp, at, reinvoke);
+        // `#[async_trait]` below: it expands first, then this block again.
+        let krate = options.runtime_path();
+        let mut imp = imp;
+        let before =
+            expand::reinvoked_after(&mut imp.attrs, at, &quote!(#[#krate::traced_impl(#args)]));
+        return quote!(#before #imp);
     }
     let type_name = type_name(&imp.self_ty);
     let mut methods = Vec::new();
     let mut imp = imp;
+    imp.items = std::mem::take(&mut imp.items)
+        .into_iter()
+        .flat_map(|item| match item {
+            ImplItem::Fn(method) => conditional::split(method)
+                .into_iter()
+                .map(ImplItem::Fn)
+                .collect(),
+            other => vec![other],
+        })
+        .collect();
     for (index, impl_item) in imp.items.iter_mut().enumerate() {
         let ImplItem::Fn(method) = impl_item else {
             continue;
@@ -116,12 +137,12 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
         match method_plan(&mut method.attrs) {
             Err(plan_errors) => {
                 errors.extend(plan_errors);
-                StripParamAttrs.visit_impl_item_fn_mut(method);
+                StripMarkers.visit_impl_item_fn_mut(method);
             }
             Ok(Plan::Untraced) => {
                 if let Some(error) = untraced_param_attrs(&method.sig) {
                     errors.push(error);
-                    StripParamAttrs.visit_impl_item_fn_mut(method);
+                    StripMarkers.visit_impl_item_fn_mut(method);
                 }
             }
             Ok(Plan::Traced(own)) => {
@@ -152,13 +173,13 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                             });
                         } else {
                             errors.extend(method_errors);
-                            StripParamAttrs.visit_impl_item_fn_mut(method);
+                            StripMarkers.visit_impl_item_fn_mut(method);
                         }
                     }
                     Err(model_errors) => {
                         errors.extend(own_errors);
                         errors.extend(model_errors);
-                        StripParamAttrs.visit_impl_item_fn_mut(method);
+                        StripMarkers.visit_impl_item_fn_mut(method);
                     }
                 }
             }
@@ -207,6 +228,18 @@ fn not_an_impl(item: &TokenStream, parse_error: syn::Error) -> syn::Error {
         ),
         Err(_) => parse_error,
     }
+}
+
+/// An attribute that runs an `async fn` on a runtime, as `#[tokio::test]`,
+/// `#[tokio::main]` or `#[async_std::main]`: a path ending in `test` or
+/// `main` (on an `async fn`, only one written after `#[traced]` is left to
+/// see here).
+fn is_runtime_entry(attr: &Attribute) -> bool {
+    let segments = &attr.path().segments;
+    segments.len() > 1
+        && segments
+            .last()
+            .is_some_and(|segment| segment.ident == "test" || segment.ident == "main")
 }
 
 fn is_async_trait(attr: &Attribute) -> bool {

@@ -17,12 +17,13 @@ pub(crate) fn compile_errors(errors: Vec<syn::Error>) -> TokenStream {
     combined.to_compile_error()
 }
 
-/// The item as written, minus the `#[attr]` markers on parameters (which are
-/// not real attributes and would only add errors), followed by the errors.
+/// The item as written, minus the markers only the attributes understand
+/// (`#[attr]` on parameters, `#[traced]` and `#[untraced]` on the methods of
+/// an impl block), which would only add errors, followed by the errors.
 pub(crate) fn with_item(item: TokenStream, errors: Vec<syn::Error>) -> TokenStream {
     let mut output = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(mut parsed) => {
-            StripParamAttrs.visit_item_mut(&mut parsed);
+            StripMarkers.visit_item_mut(&mut parsed);
             parsed.to_token_stream()
         }
         Err(_) => item,
@@ -31,10 +32,19 @@ pub(crate) fn with_item(item: TokenStream, errors: Vec<syn::Error>) -> TokenStre
     output
 }
 
-/// Removes `#[attr]` from every function parameter.
-pub(crate) struct StripParamAttrs;
+/// Removes `#[attr]` from every function parameter, and `#[traced]` and
+/// `#[untraced]` from every method.
+pub(crate) struct StripMarkers;
 
-impl VisitMut for StripParamAttrs {
+impl VisitMut for StripMarkers {
+    fn visit_impl_item_fn_mut(&mut self, method: &mut syn::ImplItemFn) {
+        method.attrs.retain(|attr| {
+            let last = attr.path().segments.last();
+            !last.is_some_and(|segment| segment.ident == "traced" || segment.ident == "untraced")
+        });
+        syn::visit_mut::visit_impl_item_fn_mut(self, method);
+    }
+
     fn visit_fn_arg_mut(&mut self, arg: &mut syn::FnArg) {
         let attrs = match arg {
             syn::FnArg::Receiver(receiver) => &mut receiver.attrs,

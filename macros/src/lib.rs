@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod conditional;
 mod entry;
 mod error;
 mod expand;
@@ -16,19 +17,19 @@ mod snapshot_tests;
 
 use proc_macro::TokenStream;
 
-/// Wraps a function in an OpenTelemetry span. See the `traced` crate docs.
+#[doc = include_str!("../docs/traced.md")]
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::traced(args.into(), item.into()).into()
 }
 
-/// Traces every method of an impl block. See the `traced` crate docs.
+#[doc = include_str!("../docs/traced_impl.md")]
 #[proc_macro_attribute]
 pub fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::traced_impl(args.into(), item.into()).into()
 }
 
-/// Leaves the item exactly as written: opts a method out of `#[traced_impl]`.
+#[doc = include_str!("../docs/untraced.md")]
 #[proc_macro_attribute]
 pub fn untraced(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::untraced(args.into(), item.into()).into()

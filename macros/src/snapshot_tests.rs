@@ -95,6 +95,14 @@ snapshot!(
 );
 
 snapshot!(
+    impl_future_unpin_function,
+    traced(),
+    fn ready(id: u64) -> impl Future<Output = Result<u64, Error>> + Unpin {
+        std::future::ready(Ok(id))
+    }
+);
+
+snapshot!(
     boxed_future_function,
     traced(),
     fn fetch(&self, id: u64) -> Pin<Box<dyn Future<Output = u64> + Send + '_>> {
@@ -105,7 +113,7 @@ snapshot!(
 snapshot!(
     pattern_parameters,
     traced(),
-    fn area(#[attr("size")] (width, height): (u32, u32), Point { x, .. }: Point) -> u32 {
+    fn area(#[attr] (width, height): (u32, u32), #[attr("point.x")] Point { x, .. }: Point) -> u32 {
         width * height + x
     }
 );
@@ -116,6 +124,78 @@ snapshot!(
     async fn area((width, height): (u32, u32)) -> u32 {
         width * height
     }
+);
+
+snapshot!(
+    async_parameters_rebound_in_order,
+    traced(attrs(order.id = id)),
+    async fn handle(
+        &self,
+        Path(id): Path<u64>,
+        _: Guard,
+        mut retries: u32,
+        (ref mut total, _): (u64, Extra),
+        #[cfg(feature = "audit")] audit: Audit,
+        #[allow(unused_variables)] unused: u8,
+    ) -> u64 {
+        retries += 1;
+        *total += id;
+        *total
+    }
+);
+
+snapshot!(
+    inner_attributes,
+    traced(),
+    fn lenient() {
+        #![allow(unused_variables)]
+        let x = 1;
+    }
+);
+
+snapshot!(
+    async_early_return_needing_a_coercion,
+    traced(),
+    async fn load(fail: bool) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+        if fail {
+            return Err(Box::new(Missing));
+        }
+        Ok(1)
+    }
+);
+
+snapshot!(
+    impl_trait_inside_the_return_type,
+    traced(),
+    fn parse(text: &str) -> Result<impl Debug + '_, ParseError> {
+        Ok(text.trim())
+    }
+);
+
+snapshot!(
+    track_caller_function,
+    traced(),
+    #[track_caller]
+    fn expect_row(row: Option<Row>, (table, _): (&str, u8)) -> Row {
+        row.unwrap_or_else(|| panic!("no row in {table}"))
+    }
+);
+
+snapshot!(
+    track_caller_never_returning,
+    traced(),
+    #[track_caller]
+    fn fail(message: &str) -> ! {
+        panic!("{message}")
+    }
+);
+
+snapshot!(
+    runtime_entry_attribute_below,
+    traced(kind = server),
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore]
+    async fn serves() {}
 );
 
 snapshot!(
@@ -308,6 +388,16 @@ snapshot!(impl_overrides_and_opt_out, traced_impl(kind = client, attrs(db.system
         fn helper(&self, #[allow(unused)] id: u64) -> u64 { id }
 
         fn clear(&self) {}
+    }
+);
+
+snapshot!(impl_cfg_attr_on_methods, traced_impl(kind = client),
+    impl Switch {
+        #[cfg_attr(feature = "verbose", traced(name = "switch on"), inline)]
+        fn on(&self) {}
+
+        #[cfg_attr(test, untraced)]
+        fn off(&self) {}
     }
 );
 

@@ -3,10 +3,13 @@
 
 use std::collections::HashSet;
 
-use syn::ReturnType;
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{LitStr, ReturnType};
 
 use crate::args::Options;
-use crate::model::{Binding, Shape, TracedFn};
+use crate::model::{Binding, Body, Shape, TracedFn, unraw};
 
 /// Where options were written.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,8 +101,8 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
     }
     for param in &function.params {
         let Some(attr) = &param.attr else { continue };
-        let key = match (&param.binding, &attr.key) {
-            (Binding::Receiver, _) => {
+        let recorded_keys = match (&param.binding, &attr.key) {
+            (Binding::Receiver(_), _) => {
                 errors.push(syn::Error::new(
                     attr.span,
                     "`#[attr]` cannot record `self`; record what matters with \
@@ -107,25 +110,49 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
                 ));
                 continue;
             }
-            (_, Some(key)) => key.value(),
-            (Binding::Ident(ident), None) => {
-                let text = ident.to_string();
-                text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
+            (Binding::Ident { ident, .. }, key) => {
+                vec![key.as_ref().map_or_else(|| unraw(ident), LitStr::value)]
             }
-            (Binding::Pattern { .. }, None) => {
+            (Binding::Pattern { names, .. }, Some(key)) if names.len() <= 1 => vec![key.value()],
+            (Binding::Pattern { names, .. }, Some(key)) => {
+                let names: Vec<String> = names
+                    .iter()
+                    .map(|name| format!("`{}`", unraw(name)))
+                    .collect();
                 errors.push(syn::Error::new(
-                    attr.span,
-                    "`#[attr]` on a pattern parameter needs a key, like `#[attr(\"point\")]`",
+                    key.span(),
+                    format!(
+                        "`#[attr(\"{}\")]` names one attribute, but this pattern binds {}; \
+                         write `#[attr]` to record each under its own name",
+                        key.value(),
+                        names.join(", ")
+                    ),
                 ));
                 continue;
             }
+            (Binding::Pattern { names, .. }, None) if names.is_empty() => {
+                errors.push(syn::Error::new(
+                    attr.span,
+                    "`#[attr]` records the names a pattern binds, and this one binds none; \
+                     give the value a key, like `#[attr(\"point\")]`",
+                ));
+                continue;
+            }
+            (Binding::Pattern { names, .. }, None) => names.iter().map(unraw).collect(),
         };
-        if !keys.insert(key.clone()) {
-            errors.push(syn::Error::new(
-                attr.span,
-                format!("the attribute key `{key}` is recorded more than once"),
-            ));
+        for key in recorded_keys {
+            if !keys.insert(key.clone()) {
+                errors.push(syn::Error::new(
+                    attr.span,
+                    format!("the attribute key `{key}` is recorded more than once"),
+                ));
+            }
         }
+    }
+    if let Body::Entered = function.body {
+        let mut exits = EarlyExits(Vec::new());
+        exits.visit_block(&function.block);
+        errors.extend(exits.0);
     }
     if let Some(ret) = &options.ret
         && returns_nothing(function)
@@ -168,4 +195,120 @@ pub(crate) fn under_suppressed_block(block: &Options, method: &Options) -> Vec<s
             )
         })
         .collect()
+}
+
+/// The ways out of a `#[track_caller]` body other than its end: its body
+/// runs inline (`Body::Entered`), so they would skip recording the outcome.
+/// Closures, async blocks and nested items return from themselves.
+struct EarlyExits(Vec<syn::Error>);
+
+impl EarlyExits {
+    fn push(&mut self, at: Span, what: &str, fix: &str) {
+        self.0.push(syn::Error::new(
+            at,
+            format!(
+                "`#[traced]` runs the body of a `#[track_caller]` function without a closure, \
+                 to keep the caller's location, so {what} would skip recording the outcome; \
+                 {fix}, or remove `#[track_caller]`"
+            ),
+        ));
+    }
+}
+
+impl<'ast> Visit<'ast> for EarlyExits {
+    fn visit_expr_return(&mut self, node: &'ast syn::ExprReturn) {
+        self.push(
+            node.return_token.span,
+            "this `return`",
+            "end the body with the value instead",
+        );
+        syn::visit::visit_expr_return(self, node);
+    }
+
+    fn visit_expr_try(&mut self, node: &'ast syn::ExprTry) {
+        self.push(
+            node.question_token.span,
+            "this `?`",
+            "handle the error in the body or in a helper function",
+        );
+        syn::visit::visit_expr_try(self, node);
+    }
+
+    fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        let exit = exit_token(node.tokens.clone());
+        let name = node.path.segments.last().map(|s| s.ident.to_string());
+        match (exit, name) {
+            (Some((at, token)), _) => self.push(
+                at,
+                &format!("this `{token}`"),
+                "handle it outside the macro's arguments",
+            ),
+            (None, Some(name)) if !NEVER_RETURNING_MACROS.contains(&name.as_str()) => self.push(
+                node.path.span(),
+                &format!("`{name}!`, which may return early,"),
+                "call it from a helper function",
+            ),
+            (None, _) => {}
+        }
+    }
+
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Macros known never to return from the function they are written in.
+const NEVER_RETURNING_MACROS: &[&str] = &[
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "assert_matches",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "debug_assert_matches",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "format",
+    "format_args",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "write",
+    "writeln",
+    "vec",
+    "matches",
+    "dbg",
+    "concat",
+    "stringify",
+    "line",
+    "column",
+    "file",
+    "module_path",
+    "cfg",
+    "env",
+    "option_env",
+    "include_str",
+    "include_bytes",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "event",
+];
+
+/// A `?` or `return` among a macro's tokens.
+fn exit_token(tokens: TokenStream) -> Option<(Span, String)> {
+    tokens.into_iter().find_map(|token| match token {
+        TokenTree::Punct(punct) if punct.as_char() == '?' => Some((punct.span(), "?".to_owned())),
+        TokenTree::Ident(ident) if ident == "return" => Some((ident.span(), "return".to_owned())),
+        TokenTree::Group(group) => exit_token(group.stream()),
+        _ => None,
+    })
 }

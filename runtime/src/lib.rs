@@ -25,12 +25,12 @@
 //!
 //! | | |
 //! |---|---|
-//! | [`traced`], [`traced_impl`], [`untraced`] | the attributes (options in the README) |
+//! | [`traced`], [`traced_impl`], [`untraced`] | the attributes, their options and examples |
 //! | [`init`], [`Config`], [`TracingGuard`], [`flush`] | set-up from `OTEL_*` or code; flush on drop, on demand and on SIGTERM |
-//! | [`shutdown_signal`] | graceful shutdown of tokio services (axum's `with_graceful_shutdown`) |
+//! | `shutdown_signal` | graceful shutdown of tokio services (axum's `with_graceful_shutdown`) |
 //! | [`propagation`] | `inject` / `extract` over headers, metadata and message attributes |
 //! | [`messaging`] | PRODUCER and CONSUMER spans for any queue |
-//! | [`spawn`], [`spawn_thread`], [`FutureExt`] | carry the context into tasks and threads |
+//! | `spawn`, [`spawn_thread`], [`FutureExt`] | carry the context into tasks and threads |
 //! | [`suppress`], [`suppressed`] | trace nothing beneath, tell downstream not to sample |
 //! | [`current`] | attributes, events, errors and baggage on the current span |
 //! | [`logs`] | OpenTelemetry logs tagged with their span; `tracing` and `log` bridges; exceptions |
@@ -42,7 +42,7 @@
 //! | feature | default | gives |
 //! |---|---|---|
 //! | `otlp` | yes | OTLP export over gRPC and HTTP/protobuf |
-//! | `tokio` | yes | [`spawn`], [`spawn_blocking`], [`shutdown_signal`] |
+//! | `tokio` | yes | `spawn`, `spawn_blocking`, `shutdown_signal` |
 //! | `tower` | | `integrations::HttpServerLayer`, `integrations::HttpClientLayer` |
 //! | `axum` | | route templates, original URIs and peer addresses for the server layer |
 //! | `reqwest` | | `integrations::TracingMiddleware` for reqwest-middleware |
@@ -63,6 +63,7 @@ pub use traced_macros::{traced, traced_impl, untraced};
 mod config;
 pub mod current;
 mod dispatch;
+mod exception;
 mod export;
 #[cfg(feature = "tokio")]
 mod graceful;
@@ -93,7 +94,7 @@ pub use init::{InitError, ShutdownError, TracingGuard, flush, init};
 /// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed
 /// to an executor (`tokio::spawn`, `join_set.spawn`, a stream), where the
 /// task would otherwise start with an empty context and a new trace. See
-/// [`spawn`] for the shortcut.
+/// `spawn` (feature `tokio`) for the shortcut.
 pub use opentelemetry::context::FutureExt;
 pub use suppress::{SuppressGuard, is_suppressed, suppress, suppressed};
 pub use task::{bind, spawn_thread};

@@ -7,6 +7,24 @@
 //! logger of its own) and from exceptions recorded as logs, at every
 //! severity, whatever `traced::init()` is doing at the same time.
 //!
+//! The capturing pipeline goes back into place whenever a capture starts and
+//! finds another one there (one `traced::init()` installed and its guard
+//! removed, or a provider a test installed by hand), so captures do not
+//! depend on the order tests run in. While another provider is installed,
+//! spans go to it: a test that holds a `traced::init()` guard, or installs
+//! its own provider, belongs in its own test binary.
+//!
+//! ```
+//! use traced::testing::{FinishedSpanExt as _, capture};
+//!
+//! #[traced::traced(attrs(rows = 3))]
+//! fn query() {}
+//!
+//! let ((), trace) = capture(query);
+//! assert_eq!(trace.tree(), "query\n");
+//! assert_eq!(trace.span("query").attr("rows"), Some(&3_i64.into()));
+//! ```
+//!
 //! ```
 //! # #[cfg(feature = "tracing")] {
 //! #[traced::traced]
@@ -27,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{Span as _, SpanId, TraceContextExt, TraceId, Tracer, TracerProvider};
-use opentelemetry::{Context, global};
+use opentelemetry::{Context, Value, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SpanData};
@@ -106,6 +124,21 @@ pub fn finished_spans() -> Vec<SpanData> {
         .pipeline
         .drain(Instant::now() + Duration::from_secs(10));
     capture.exporter.get_finished_spans().unwrap_or_default()
+}
+
+/// Reading captured spans.
+pub trait FinishedSpanExt {
+    /// The value of attribute `key`, if the span has it.
+    fn attr(&self, key: &str) -> Option<&Value>;
+}
+
+impl FinishedSpanExt for SpanData {
+    fn attr(&self, key: &str) -> Option<&Value> {
+        self.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
 }
 
 /// Every log record written so far in this process (once [`install`]ed).

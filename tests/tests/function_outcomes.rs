@@ -202,3 +202,35 @@ async fn async_errors_and_panics() {
     assert_eq!(panic.downcast_ref::<&str>(), Some(&"async kaboom"));
     assert_eq!(error_message(trace.span("async_panic")), "async kaboom");
 }
+
+/// A generic return type: whether it is a `Result` is only known where the
+/// function is called, after the expansion.
+#[traced]
+fn generic<R>(make: impl FnOnce() -> R) -> R {
+    make()
+}
+
+/// The documented way around it: the `Result` written in the signature.
+#[traced]
+fn generic_result<T, E>(
+    make: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    E: std::fmt::Display,
+{
+    make()
+}
+
+#[test]
+fn a_generic_return_type_records_an_err_once_the_signature_says_result() {
+    let ((), trace) = capture(|| {
+        let _ = generic(|| Err::<u8, _>("not seen"));
+        let _ = generic_result(|| Err::<u8, _>("seen"));
+    });
+    assert_eq!(
+        trace.span("generic").status,
+        Status::Unset,
+        "as documented: an Err inside a generic R is not recorded"
+    );
+    assert_eq!(error_message(trace.span("generic_result")), "seen");
+}

@@ -27,6 +27,15 @@ fn default_name_is_the_function_name_and_kind_internal() {
 }
 
 #[test]
+fn captured_spans_read_their_attributes() {
+    use traced::testing::FinishedSpanExt as _;
+    let (_, trace) = capture(|| named(7));
+    let span = trace.span("GET /articles/{id}");
+    assert_eq!(span.attr("id"), Some(&Value::I64(7)));
+    assert_eq!(span.attr("absent"), None);
+}
+
+#[test]
 fn name_and_kind_options() {
     let (_, trace) = capture(|| named(7));
     let span = trace.span("GET /articles/{id}");
@@ -152,6 +161,44 @@ fn attribute_values_keep_their_types() {
     assert_eq!(get("string.key"), Some(Value::I64(1)));
 }
 
+#[traced(attrs(
+    ids = [1u64, 2],
+    sizes = vec![3usize, 4],
+    huge = [u64::MAX, 1],
+    letters = ['a', 'b'],
+    names = vec![std::sync::Arc::<str>::from("x")],
+))]
+fn arrays() {}
+
+#[test]
+fn repro_arrays_of_every_element_type_record_as_arrays() {
+    let ((), trace) = capture(arrays);
+    let span = trace.span("arrays");
+    let strings = |items: &[&str]| {
+        Some(Value::Array(Array::String(
+            items
+                .iter()
+                .map(|s| StringValue::from(s.to_string()))
+                .collect(),
+        )))
+    };
+    assert_eq!(
+        attribute(span, "ids").cloned(),
+        Some(Value::Array(Array::I64(vec![1, 2])))
+    );
+    assert_eq!(
+        attribute(span, "sizes").cloned(),
+        Some(Value::Array(Array::I64(vec![3, 4])))
+    );
+    assert_eq!(
+        attribute(span, "huge").cloned(),
+        strings(&[&u64::MAX.to_string(), "1"]),
+        "an array holds one type: strings when an element does not fit an int"
+    );
+    assert_eq!(attribute(span, "letters").cloned(), strings(&["a", "b"]));
+    assert_eq!(attribute(span, "names").cloned(), strings(&["x"]));
+}
+
 #[traced(attrs(db.system.name = "postgresql", rows = batch.len(), batch))]
 fn save(#[attr("enduser.id")] user: &str, #[attr] retries: u8, batch: &[u32]) -> usize {
     let _ = (user, retries);
@@ -196,15 +243,40 @@ fn arguments_are_never_recorded_unless_asked() {
 }
 
 #[traced]
-fn point(#[attr("point")] (x, y): (i32, i32)) -> i32 {
+fn point(#[attr] (x, y): (i32, i32), #[attr("label")] Label(label): Label) -> i32 {
+    let _ = label;
     x + y
 }
 
+struct Label(&'static str);
+
 #[test]
-fn pattern_parameter_with_a_key() {
-    let (sum, trace) = capture(|| point((1, 2)));
+fn a_pattern_parameter_records_what_it_binds() {
+    let (sum, trace) = capture(|| point((1, 2), Label("p")));
     assert_eq!(sum, 3);
-    assert_eq!(text(trace.span("point"), "point"), "(1, 2)");
+    let span = trace.span("point");
+    assert_eq!(attribute(span, "x"), Some(&Value::I64(1)));
+    assert_eq!(attribute(span, "y"), Some(&Value::I64(2)));
+    assert_eq!(text(span, "label"), "p");
+}
+
+/// An axum handler: the extractor's pattern binds `id`.
+#[traced(attrs(order.id = id))]
+async fn get_order(#[attr] axum::extract::Path(id): axum::extract::Path<u64>) -> u64 {
+    id
+}
+
+#[tokio::test]
+async fn repro_async_pattern_bindings_are_visible_to_attributes() {
+    let (id, trace) = capture_async(|| get_order(axum::extract::Path(7))).await;
+    assert_eq!(id, 7);
+    let span = trace.span("get_order");
+    assert_eq!(attribute(span, "order.id"), Some(&Value::I64(7)));
+    assert_eq!(
+        attribute(span, "id"),
+        Some(&Value::I64(7)),
+        "the bound value, not the extractor's Debug"
+    );
 }
 
 #[traced(ret)]
@@ -215,6 +287,18 @@ fn answer() -> u32 {
 #[traced(ret)]
 fn parsed(input: &str) -> Result<i64, std::num::ParseIntError> {
     input.parse()
+}
+
+#[traced(ret)]
+fn nothing_to_return() -> Result<(), String> {
+    Ok(())
+}
+
+#[test]
+fn repro_ret_of_an_ok_unit_records_nothing() {
+    let (result, trace) = capture(nothing_to_return);
+    assert_eq!(result, Ok(()));
+    assert_eq!(attribute(trace.span("nothing_to_return"), "return"), None);
 }
 
 #[test]
@@ -471,6 +555,76 @@ async fn a_dropped_future_ends_its_span_with_a_cancelled_event() {
     assert_eq!(span.status, Status::Unset);
 }
 
+/// Traced work done on drop, as a connection returning to its pool.
+struct Connection;
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        return_to_pool();
+    }
+}
+
+#[traced]
+fn return_to_pool() {}
+
+#[traced]
+async fn cancelled_holding_a_connection() {
+    let _connection = Connection;
+    std::future::pending::<()>().await;
+}
+
+/// Polls `future` once, then drops it.
+async fn poll_once_then_drop(future: impl Future) {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        let _ = future.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn repro_a_cancelled_body_drops_inside_its_span() {
+    let ((), trace) = capture_async(|| poll_once_then_drop(cancelled_holding_a_connection())).await;
+    let cancelled = trace.span("cancelled_holding_a_connection");
+    assert_eq!(events(cancelled, "cancelled").len(), 1);
+    let returned = trace.span("return_to_pool");
+    assert_eq!(
+        returned.parent_span_id,
+        cancelled.span_context.span_id(),
+        "drop-time work of the cancelled body belongs to its span"
+    );
+}
+
+/// A hand-written future that holds a connection until it is dropped.
+struct Lease {
+    _connection: Connection,
+}
+
+impl Future for Lease {
+    type Output = u8;
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<u8> {
+        std::task::Poll::Ready(1)
+    }
+}
+
+#[traced]
+fn lease() -> impl Future<Output = u8> {
+    Lease {
+        _connection: Connection,
+    }
+}
+
+#[tokio::test]
+async fn repro_a_completed_future_drops_inside_its_span() {
+    let (value, trace) = capture_async(lease).await;
+    assert_eq!(value, 1);
+    let lease = trace.span("lease");
+    let returned = trace.span("return_to_pool");
+    assert_eq!(returned.parent_span_id, lease.span_context.span_id());
+}
+
 #[traced]
 fn returns_impl_future(n: u32) -> impl Future<Output = Result<u32, String>> {
     async move {
@@ -483,10 +637,59 @@ fn returns_impl_future(n: u32) -> impl Future<Output = Result<u32, String>> {
     }
 }
 
+#[traced]
+fn returns_unpin_future(n: u32) -> impl Future<Output = Result<u32, String>> + Unpin {
+    std::future::ready(if n == 0 {
+        Err("zero".to_owned())
+    } else {
+        Ok(n)
+    })
+}
+
+#[tokio::test]
+async fn repro_impl_future_unpin_stays_unpin() {
+    // Awaiting through `&mut` needs the returned future to be `Unpin`.
+    let (result, trace) = capture_async(|| async {
+        let mut future = returns_unpin_future(0);
+        (&mut future).await
+    })
+    .await;
+    assert_eq!(result, Err("zero".to_owned()));
+    assert_eq!(
+        traced_tests::error_message(trace.span("returns_unpin_future")),
+        "zero"
+    );
+}
+
 #[tokio::test]
 async fn impl_future_functions_span_the_whole_future() {
     let (result, trace) = capture_async(|| returns_impl_future(0)).await;
     assert!(result.is_err());
     let span = trace.span("returns_impl_future");
     assert_eq!(traced_tests::error_message(span), "zero");
+}
+
+#[traced]
+async fn inner_step() {
+    tokio::task::yield_now().await;
+}
+
+#[traced]
+#[tokio::test]
+async fn traced_above_tokio_test() {
+    inner_step().await;
+}
+
+#[tokio::test]
+#[traced]
+async fn traced_below_tokio_test() {
+    inner_step().await;
+}
+
+#[test]
+fn repro_traced_and_tokio_test_work_in_either_order() {
+    let ((), above) = capture(traced_above_tokio_test);
+    assert_eq!(above.tree(), "traced_above_tokio_test\n  inner_step\n");
+    let ((), below) = capture(traced_below_tokio_test);
+    assert_eq!(below.tree(), "traced_below_tokio_test\n  inner_step\n");
 }

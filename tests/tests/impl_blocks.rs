@@ -479,3 +479,30 @@ fn block_attrs_reading_self_skip_associated_functions() {
         Some(&Value::I64(4))
     );
 }
+
+#[derive(Debug)]
+struct Switch;
+
+#[traced_impl]
+impl Switch {
+    #[cfg_attr(all(), traced(name = "switch on"))]
+    fn on(&self) {}
+
+    #[cfg_attr(any(), traced(name = "never applied"))]
+    fn off(&self) {}
+
+    #[cfg_attr(all(), untraced)]
+    fn toggle(&self) {
+        self.on();
+    }
+}
+
+#[test]
+fn repro_cfg_attr_traced_on_a_method_wraps_it_once() {
+    let ((), trace) = capture(|| {
+        Switch.on();
+        Switch.off();
+        Switch.toggle();
+    });
+    assert_eq!(trace.tree(), "switch on\nSwitch::off\nswitch on\n");
+}

@@ -56,12 +56,24 @@ fn iterator(limit: u32) -> impl Iterator<Item = u32> {
 }
 
 #[traced]
+#[track_caller]
+fn located(value: Option<u8>) -> u8 {
+    value.unwrap_or_default()
+}
+
+#[traced]
+#[track_caller]
+fn located_failure(message: &str) -> ! {
+    panic!("{message}")
+}
+
+#[traced]
 fn never(message: &str) -> ! {
     panic!("{message}")
 }
 
 #[traced]
-fn patterns(#[attr("size")] (width, height): (u32, u32), Row { id }: Row) -> u64 {
+fn patterns(#[attr] (width, height): (u32, u32), Row { id }: Row) -> u64 {
     u64::from(width * height) + id
 }
 
@@ -103,6 +115,41 @@ async fn async_unit() {}
 #[traced]
 async fn async_patterns((a, b): (u32, u32)) -> u32 {
     a + b
+}
+
+struct Wrapped(u64);
+
+#[traced(attrs(doubled = inner * 2))]
+async fn pattern_read_by_attrs(
+    #[attr] Wrapped(inner): Wrapped,
+    (_, ref mut total): (u8, u64),
+) -> u64 {
+    *total += inner;
+    *total
+}
+
+#[traced]
+async fn rebinding_attributes(
+    #[allow(unused_variables)] ignored: u8,
+    #[cfg(any())] removed: u8,
+    mut counter: u8,
+) -> u8 {
+    #![allow(unused_mut)]
+    counter += 1;
+    counter
+}
+
+#[traced]
+fn coerced_early_return(fail: bool) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+    if fail {
+        return Err(Box::new(Missing(0)));
+    }
+    Ok(1)
+}
+
+#[traced]
+fn unpin_future(value: u32) -> impl Future<Output = u32> + Unpin {
+    std::future::ready(value)
 }
 
 #[traced]
@@ -227,6 +274,8 @@ async fn every_linted_expansion_runs() {
         assert_eq!(borrowed(&[], "f"), "f");
         assert_eq!(iterator(4).count(), 2);
         assert!(std::panic::catch_unwind(|| never("boom")).is_err());
+        assert_eq!(located(Some(1)), 1);
+        assert!(std::panic::catch_unwind(|| located_failure("boom")).is_err());
         assert_eq!(patterns((2, 3), Row { id: 1 }), 7);
         assert_eq!(all_options(&[1, 2], "ab", 1), 3);
         rooted();
@@ -239,6 +288,10 @@ async fn every_linted_expansion_runs() {
         async_unit().await;
         assert_eq!(async_patterns((1, 2)).await, 3);
         assert_eq!(impl_future(1).await, 2);
+        assert_eq!(pattern_read_by_attrs(Wrapped(2), (0, 1)).await, 3);
+        assert_eq!(rebinding_attributes(0, 1).await, 2);
+        assert!(coerced_early_return(true).is_err());
+        assert_eq!(unpin_future(4).await, 4);
         assert_eq!(boxed_future(1).await, 3);
 
         let mut repo = Repo::new();
@@ -261,6 +314,8 @@ async fn every_linted_expansion_runs() {
         "plain",
         "fallible",
         "never",
+        "located",
+        "located_failure",
         "options",
         "asynchronous",
         "boxed_future",

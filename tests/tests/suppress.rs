@@ -206,3 +206,30 @@ fn messages_sent_under_suppression_make_no_span_and_are_not_sampled() {
             .any(|span| span.name.starts_with("suppressed-queue"))
     );
 }
+
+#[traced]
+async fn child_of_suppressed() {}
+
+#[traced]
+async fn spawns_under_suppression() {
+    tokio::task::yield_now().await;
+    tokio::spawn(child_of_suppressed()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_tasks_spawned_under_suppression_stay_suppressed() {
+    traced::testing::install();
+    // Called under suppression, polled on the runtime's workers.
+    let handle = {
+        let _suppressed = traced::suppress();
+        tokio::spawn(spawns_under_suppression())
+    };
+    handle.await.unwrap();
+    let names: Vec<_> = finished_spans().into_iter().map(|span| span.name).collect();
+    assert!(
+        !names
+            .iter()
+            .any(|name| name == "child_of_suppressed" || name == "spawns_under_suppression"),
+        "spans under suppression: {names:?}"
+    );
+}

@@ -1,23 +1,26 @@
 //! One traced function: the signature unchanged (but for `async fn`, which
-//! starts its span at the call and so becomes `fn .. -> impl Future`), the
-//! body wrapped so the span is current while it runs and records how it ended.
+//! starts its span at the call and so becomes `fn .. -> impl Future`, and
+//! pattern parameters, which the body matches), the body wrapped so the span
+//! is current while it runs and records how it ended.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Ident, ReturnType, Type};
+use syn::{FnArg, Ident, ReturnType, Signature};
 
 use crate::args::{Options, SpanKind};
-use crate::model::{Binding, Shape, TracedFn, nameable};
+use crate::model::{Binding, Body, Param, Shape, TracedFn, binds_ref_mut, by_reference, unraw};
+use crate::validate::returns_nothing;
 
 /// Names of the generated locals: mixed-site, so user code cannot see them.
 struct Locals {
     site: Ident,
     span: Ident,
     value: Ident,
+    ret: Ident,
     recorder: Ident,
-    recording: Ident,
     future: Ident,
+    entered: Ident,
     attrs: Ident,
     links: Ident,
     error: Ident,
@@ -28,12 +31,13 @@ impl Locals {
     fn new() -> Self {
         let ident = |name: &str| Ident::new(name, Span::mixed_site());
         Locals {
-            site: Ident::new("__TRACED_SITE", Span::mixed_site()),
+            site: ident("__TRACED_SITE"),
             span: ident("__traced_span"),
             value: ident("__traced_value"),
+            ret: ident("__traced_ret"),
             recorder: ident("__traced_recorder"),
-            recording: ident("__traced_recording"),
             future: ident("__traced_future"),
+            entered: ident("__traced_entered"),
             attrs: ident("__traced_attrs"),
             links: ident("__traced_links"),
             error: ident("__traced_error"),
@@ -42,49 +46,83 @@ impl Locals {
     }
 }
 
-/// The path generated code reaches the runtime through: `crate = ..` or `::traced`.
-fn runtime_path(options: &Options) -> TokenStream {
-    match &options.krate {
-        Some((_, path)) => path.to_token_stream(),
-        None => quote!(::traced),
-    }
-}
-
 pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
     let locals = Locals::new();
-    let krate = runtime_path(options);
-    let attrs = &function.attrs;
-    let prefix = &function.prefix;
+    let krate = options.runtime_path();
     let site = call_site(&krate, options, function, &locals);
     let start = start(&krate, options, function, &locals);
-    let (sig, body) = match &function.shape {
-        Shape::Sync => (
-            function.sig.to_token_stream(),
-            sync_body(&krate, options, function, &locals),
-        ),
-        Shape::Never => (
-            function.sig.to_token_stream(),
-            never_body(function, &locals),
-        ),
-        Shape::Async => async_fn(&krate, options, function, &locals),
-        Shape::ImplFuture { output } => (
-            function.sig.to_token_stream(),
-            future_body(&krate, options, function, output, false, &locals),
-        ),
-        Shape::BoxedFuture { output } => (
-            function.sig.to_token_stream(),
-            future_body(&krate, options, function, output, true, &locals),
-        ),
+    let body = match (&function.shape, &function.body) {
+        (_, Body::AsyncTraitBlock(async_block)) => {
+            let future = async_block.to_token_stream();
+            instrumented(&krate, options, function, &future, true, &locals)
+        }
+        (Shape::Sync, Body::Rebound) => sync_body(&krate, options, function, &locals),
+        (Shape::Never, Body::Rebound) => never_body(options, function, &locals),
+        (Shape::Async, Body::Rebound) => {
+            let future = async_block(options, function, &locals);
+            instrumented(&krate, options, function, &future, false, &locals)
+        }
+        (Shape::ImplFuture { .. } | Shape::BoxedFuture { .. }, Body::Rebound) => {
+            future_body(&krate, options, function, &locals)
+        }
+        (_, Body::Entered) => entered_body(&krate, options, function, &locals),
     };
-    let span = &locals.span;
-    quote! {
-        #(#attrs)*
-        #prefix #sig {
+    let sig = signature(function);
+    let Locals { span, .. } = &locals;
+    let TracedFn {
+        outer_attrs,
+        inner_attrs,
+        prefix,
+        ..
+    } = function;
+    let mut output = quote!(#(#outer_attrs)* #prefix #sig);
+    // The body's own braces: an item whose body braces come from a macro is
+    // hidden from lints such as `dead_code`.
+    function.block.brace_token.surround(&mut output, |output| {
+        output.extend(quote! {
+            #(#inner_attrs)*
             #site
             let #span = #start;
             #body
+        });
+    });
+    output
+}
+
+/// The signature as emitted: an `async fn` becomes `fn .. -> impl Future`,
+/// and where the body rebinds the parameters, each is taken whole: a
+/// pattern as its `renamed` ident, `mut` left to the rebinding. Elsewhere
+/// only a pattern that binds nothing but is recorded is named.
+fn signature(function: &TracedFn) -> Signature {
+    let mut sig = function.sig.clone();
+    let rebound = matches!(function.body, Body::Rebound);
+    for (input, param) in sig.inputs.iter_mut().zip(&function.params) {
+        let FnArg::Typed(typed) = input else { continue };
+        match &param.binding {
+            Binding::Ident { ident, .. } if rebound => {
+                typed.attrs.clone_from(&param.cfgs);
+                *typed.pat = syn::parse_quote!(#ident);
+            }
+            Binding::Pattern { renamed, .. } if rebound => {
+                typed.attrs.clone_from(&param.cfgs);
+                *typed.pat = syn::parse_quote!(#renamed);
+            }
+            Binding::Pattern { renamed, names, .. } if names.is_empty() && param.attr.is_some() => {
+                *typed.pat = syn::parse_quote!(#renamed);
+            }
+            _ => {}
         }
     }
+    if let Some(asyncness) = sig.asyncness.take() {
+        let (output, output_span) = match &sig.output {
+            ReturnType::Default => (quote!(()), asyncness.span),
+            ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+        };
+        sig.output = syn::parse_quote_spanned! {output_span=>
+            -> impl ::core::future::Future<Output = #output>
+        };
+    }
+    sig
 }
 
 /// The `static` holding what is known at compile time.
@@ -156,13 +194,15 @@ fn start(
     let attr_closure = if records.is_empty() {
         quote!(|_| {})
     } else {
+        let views = pattern_views(options, function);
         quote! {
             |#attrs: &mut #krate::__private::Attributes| {
                 #[allow(unused_imports)]
                 use #krate::__private::probe::{
-                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaOptionDebug as _,
-                    ViaOptionDisplay as _,
+                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaNeither as _,
+                    ViaNeitherBehindRef as _, ViaOptionDebug as _, ViaOptionDisplay as _,
                 };
+                #views
                 #(#records)*
             }
         }
@@ -170,7 +210,22 @@ fn start(
     quote!(#krate::__private::Span::start(&#site, #parent, #link_closure, #attr_closure))
 }
 
-/// One `record` call per `attrs(..)` entry and `#[attr]` parameter.
+/// `value_ref` (a `&T` expression) recorded under `key` into `sink`; a type
+/// error is reported at `at`.
+fn record(
+    krate: &TokenStream,
+    sink: &Ident,
+    key: &str,
+    value_ref: &TokenStream,
+    at: Span,
+) -> TokenStream {
+    quote_spanned! {at=>
+        #sink.record(#key, (&&&&&&&#krate::__private::AttrProbe(#value_ref)).__traced_attr_value());
+    }
+}
+
+/// One `record` call per `attrs(..)` entry and per name an `#[attr]`
+/// parameter records.
 fn attribute_records(
     krate: &TokenStream,
     options: &Options,
@@ -179,64 +234,182 @@ fn attribute_records(
 ) -> Vec<TokenStream> {
     let mut records = Vec::new();
     for entry in options.attrs.iter().flat_map(|(_, entries)| entries) {
-        let key = &entry.key;
         let value = &entry.value;
-        records.push(quote_spanned! {value.span()=>
-            #sink.record(#key, (&&&&&#krate::__private::AttrProbe(&(#value))).__traced_attr_value());
-        });
+        records.push(record(
+            krate,
+            sink,
+            &entry.key,
+            &quote!(&(#value)),
+            value.span(),
+        ));
     }
+    let rebound = matches!(function.body, Body::Rebound);
     for param in &function.params {
         let Some(attr) = &param.attr else { continue };
-        let (name, key) = match &param.binding {
-            Binding::Ident(ident) => (
-                ident.to_token_stream(),
-                attr.key
+        let cfgs = &param.cfgs;
+        let recorded: Vec<(String, TokenStream)> = match &param.binding {
+            Binding::Receiver(_) => continue,
+            Binding::Ident { ident, .. } => {
+                let key = attr
+                    .key
                     .as_ref()
-                    .map_or_else(|| unraw(ident), syn::LitStr::value),
-            ),
-            Binding::Pattern {
-                renamed: Some(renamed),
-                ..
-            } => (
-                renamed.to_token_stream(),
-                attr.key
-                    .as_ref()
-                    .map(syn::LitStr::value)
-                    .unwrap_or_default(),
-            ),
-            Binding::Pattern { renamed: None, .. } | Binding::Receiver => continue,
+                    .map_or_else(|| unraw(ident), |k| k.value());
+                vec![(key, quote!(&#ident))]
+            }
+            Binding::Pattern { renamed, names, .. } => match (names.as_slice(), &attr.key) {
+                ([], Some(key)) => vec![(key.value(), quote!(&#renamed))],
+                ([name], Some(key)) => vec![(key.value(), name_ref(name, rebound))],
+                (names, _) => names
+                    .iter()
+                    .map(|name| (unraw(name), name_ref(name, rebound)))
+                    .collect(),
+            },
         };
-        records.push(quote_spanned! {attr.span=>
-            #sink.record(#key, (&&&&&#krate::__private::AttrProbe(&#name)).__traced_attr_value());
-        });
+        for (key, value_ref) in recorded {
+            let record = record(krate, sink, &key, &value_ref, attr.span);
+            records.push(quote!(#(#cfgs)* #record));
+        }
     }
     records
 }
 
-fn unraw(ident: &Ident) -> String {
-    let text = ident.to_string();
-    text.strip_prefix("r#").map_or(text.clone(), str::to_owned)
+/// A name a pattern parameter binds, as a reference: already one in the
+/// views of rebound parameters, a binding of the signature otherwise.
+fn name_ref(name: &Ident, rebound: bool) -> TokenStream {
+    if rebound {
+        name.to_token_stream()
+    } else {
+        quote!(&#name)
+    }
 }
 
-/// `let PATTERN = __traced_argN;` for every renamed pattern parameter.
-fn pattern_bindings(function: &TracedFn) -> TokenStream {
-    let lets = function
+/// Where the body rebinds the parameters, the signature holds pattern
+/// parameters whole: attribute expressions see the names they bind through
+/// a reference to each, for the patterns they read.
+fn pattern_views(options: &Options, function: &TracedFn) -> TokenStream {
+    if !matches!(function.body, Body::Rebound) {
+        return TokenStream::new();
+    }
+    let read = read_by_options(options);
+    let views = function
         .params
         .iter()
         .filter_map(|param| match &param.binding {
             Binding::Pattern {
                 pat,
-                renamed: Some(renamed),
-            } => Some(quote!(let #pat = #renamed;)),
+                renamed,
+                names,
+            } if param.attr.is_some() && !names.is_empty()
+                || names.iter().any(|name| read.contains(name)) =>
+            {
+                let cfgs = &param.cfgs;
+                let view = by_reference(pat);
+                Some(quote! {
+                    #(#cfgs)*
+                    #[allow(unused_variables)]
+                    let #view = &#renamed;
+                })
+            }
             _ => None,
         });
-    quote!(#(#lets)*)
+    quote!(#(#views)*)
 }
 
-/// Records an `Err` and, with `ret`, the return value, through `recorder`.
-fn outcome(krate: &TokenStream, options: &Options, locals: &Locals) -> TokenStream {
+/// The identifiers the options' expressions read: parameters they name are
+/// used even when the body does not use them.
+fn read_by_options(options: &Options) -> Vec<Ident> {
+    let mut read = Vec::new();
+    let attrs = options.attrs.iter().flat_map(|(_, entries)| entries);
+    for expr in attrs
+        .map(|entry| &entry.value)
+        .chain(options.parent.iter().map(|(_, expr)| expr))
+        .chain(options.links.iter().map(|(_, expr)| expr))
+    {
+        idents(expr.to_token_stream(), &mut read);
+    }
+    read
+}
+
+/// Every identifier in `tokens`.
+fn idents(tokens: TokenStream, found: &mut Vec<Ident>) {
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Ident(ident) => found.push(ident),
+            proc_macro2::TokenTree::Group(group) => idents(group.stream(), found),
+            _ => {}
+        }
+    }
+}
+
+/// Every parameter moved into the body and rebound, in order, as the
+/// compiler lowers an `async fn`: a pattern is matched against its whole
+/// argument, which lives on beside what the pattern binds. Each is dropped
+/// where it would be without the attribute.
+fn rebind_parameters(options: &Options, function: &TracedFn) -> TokenStream {
+    let read = read_by_options(options);
+    let rebindings = function.params.iter().map(|param| {
+        let Param { cfgs, others, .. } = param;
+        // Recorded or read by an option: used, as it was before the attribute.
+        let used = |name: &Ident| param.attr.is_some() || read.contains(name);
+        match &param.binding {
+            Binding::Receiver(self_token) => quote!(let _ = &#self_token;),
+            Binding::Ident { ident, mutability } => {
+                let allow = used(ident).then(|| quote!(#[allow(unused_variables)]));
+                quote!(#(#cfgs)* #(#others)* #allow let #mutability #ident = #ident;)
+            }
+            Binding::Pattern {
+                pat,
+                renamed,
+                names,
+            } => {
+                let mutability = binds_ref_mut(pat).then(|| quote!(mut));
+                let allow = names
+                    .iter()
+                    .any(used)
+                    .then(|| quote!(#[allow(unused_variables)]));
+                quote! {
+                    #(#cfgs)* let #mutability #renamed = #renamed;
+                    #(#cfgs)* #(#others)* #allow let #pat = #renamed;
+                }
+            }
+        }
+    });
+    quote!(#(#rebindings)*)
+}
+
+/// A first `return` of the declared type (`impl Trait` left to inference):
+/// it fixes the type of the closure or async block the body runs in, so
+/// every later `return`, `?` and the tail coerce to it as they would in the
+/// function itself.
+fn declared_return(function: &TracedFn, locals: &Locals) -> TokenStream {
+    let Some(ty) = function.nameable_output() else {
+        return TokenStream::new();
+    };
+    let ret = &locals.ret;
+    quote_spanned! {ty.span()=>
+        if let ::core::option::Option::Some(#ret) = ::core::option::Option::None::<#ty> {
+            return #ret;
+        }
+    }
+}
+
+/// The body as it runs in a closure or async block.
+fn rebound_body(options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
+    let declared = declared_return(function, locals);
+    let rebindings = rebind_parameters(options, function);
+    let block = &function.block;
+    quote!({ #declared #rebindings #block })
+}
+
+/// Records an `Err` and, with `ret`, the return value, through `recorder`;
+/// `value_ref` is a reference to the value.
+fn outcome(
+    krate: &TokenStream,
+    options: &Options,
+    value_ref: &TokenStream,
+    locals: &Locals,
+) -> TokenStream {
     let Locals {
-        value,
         recorder,
         error,
         ok,
@@ -247,13 +420,14 @@ fn outcome(krate: &TokenStream, options: &Options, locals: &Locals) -> TokenStre
             {
                 #[allow(unused_imports)]
                 use #krate::__private::probe::{
-                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaOkValue as _,
-                    ViaOptionDebug as _, ViaOptionDisplay as _, ViaOutput as _,
+                    ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaNeither as _,
+                    ViaNeitherBehindRef as _, ViaOkValue as _, ViaOptionDebug as _,
+                    ViaOptionDisplay as _, ViaOutput as _,
                 };
                 #recorder.ret(
-                    (&&#krate::__private::RetProbe(&#value))
+                    (&&#krate::__private::RetProbe(#value_ref))
                         .__traced_ok()
-                        .and_then(|#ok| (&&&&&#krate::__private::AttrProbe(#ok)).__traced_attr_value()),
+                        .and_then(|#ok| (&&&&&&&#krate::__private::AttrProbe(#ok)).__traced_attr_value()),
                 );
             }
         }
@@ -265,31 +439,12 @@ fn outcome(krate: &TokenStream, options: &Options, locals: &Locals) -> TokenStre
                 AnyOutput as _, ViaAnyResult as _, ViaDebugError as _, ViaDisplayError as _,
             };
             if let ::core::option::Option::Some(#error) =
-                (&&&&#krate::__private::OutcomeProbe(&#value)).__traced_error()
+                (&&&&#krate::__private::OutcomeProbe(#value_ref)).__traced_error()
             {
                 #recorder.error(#error);
             }
             #ret
         }
-    }
-}
-
-fn return_type(function: &TracedFn) -> Option<&Type> {
-    match &function.sig.output {
-        ReturnType::Default => None,
-        ReturnType::Type(_, ty) => Some(ty),
-    }
-}
-
-/// The body as a closure body: the block itself, or a block that first
-/// destructures the renamed pattern parameters.
-fn closure_body(function: &TracedFn) -> TokenStream {
-    let block = &function.block;
-    if function.has_renamed_patterns() {
-        let patterns = pattern_bindings(function);
-        quote!({ #patterns #block })
-    } else {
-        block.to_token_stream()
     }
 }
 
@@ -305,159 +460,143 @@ fn sync_body(
         recorder,
         ..
     } = locals;
-    let body = closure_body(function);
-    // The declared type guides inference of `?` and `.into()` in the body. A
-    // closure cannot spell elided lifetimes, but a `let` can.
-    let (closure_type, let_type) = match return_type(function) {
-        Some(ty) if nameable(ty, true) => (quote!(-> #ty), quote!()),
-        Some(ty) if nameable(ty, false) => (quote!(), quote!(: #ty)),
-        Some(_) => (quote!(), quote!()),
-        None => (quote!(-> ()), quote!()),
-    };
-    let outcome = outcome(krate, options, locals);
+    let body = rebound_body(options, function, locals);
+    if options.ret.is_none() && returns_nothing(function) {
+        return quote!(#span.in_scope(move || #body));
+    }
+    let outcome = outcome(krate, options, &quote!(&#value), locals);
     quote! {
-        let #value #let_type = #span.in_scope(move || #closure_type #body);
+        let #value = #span.in_scope(move || #body);
         let #recorder = #span.recorder();
         #outcome
         #value
     }
 }
 
-/// `-> !`: nothing to record on return, as there is none.
-fn never_body(function: &TracedFn, locals: &Locals) -> TokenStream {
-    let span = &locals.span;
-    let body = closure_body(function);
-    quote!(#span.in_scope(move || -> ! #body))
-}
-
-fn async_fn(
+/// A `#[track_caller]` function: the body runs inline with the span entered
+/// (validation made sure it has no early exit that would skip the outcome).
+fn entered_body(
     krate: &TokenStream,
     options: &Options,
     function: &TracedFn,
-    locals: &Locals,
-) -> (TokenStream, TokenStream) {
-    let Locals {
-        span,
-        value,
-        recorder,
-        recording,
-        ..
-    } = locals;
-    let mut sig = function.sig.clone();
-    let async_span = sig
-        .asyncness
-        .take()
-        .map_or_else(Span::call_site, |a| a.span);
-    let output = match &sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-    };
-    let output_span = match &sig.output {
-        ReturnType::Default => async_span,
-        ReturnType::Type(_, ty) => ty.span(),
-    };
-    sig.output = syn::parse_quote_spanned! {output_span=>
-        -> impl ::core::future::Future<Output = #output>
-    };
-    let keep_alive = function
-        .params
-        .iter()
-        .filter_map(|param| match &param.binding {
-            Binding::Receiver => Some(quote!(let _ = &self;)),
-            Binding::Ident(ident) => Some(quote!(let _ = &#ident;)),
-            Binding::Pattern { .. } => None,
-        });
-    let patterns = pattern_bindings(function);
-    let block = &function.block;
-    let annotation = match return_type(function) {
-        Some(ty) if nameable(ty, false) => quote!(: #ty),
-        Some(_) => quote!(),
-        None => quote!(: ()),
-    };
-    let outcome = outcome(krate, options, locals);
-    let body = quote! {
-        let #recording = #span.is_recording();
-        #krate::__private::Instrumented::new(#span, async move {
-            #(#keep_alive)*
-            #patterns
-            let #value #annotation = async move #block.await;
-            #krate::__private::Recorder::current(#recording, |#recorder| { #outcome });
-            #value
-        })
-    };
-    (sig.to_token_stream(), body)
-}
-
-fn future_body(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    output: &Type,
-    boxed: bool,
     locals: &Locals,
 ) -> TokenStream {
     let Locals {
         span,
         value,
         recorder,
-        recording,
-        future,
+        entered,
         ..
     } = locals;
-    let body = closure_body(function);
-    let annotation = if nameable(output, false) {
-        quote!(: #output)
-    } else {
-        quote!()
-    };
-    let outcome = outcome(krate, options, locals);
-    let instrumented = quote! {
-        #krate::__private::Instrumented::new(#span, async move {
-            let #value #annotation = #future.await;
-            #krate::__private::Recorder::current(#recording, |#recorder| { #outcome });
-            #value
-        })
-    };
-    let instrumented = if boxed {
-        quote!(::std::boxed::Box::pin(#instrumented))
-    } else {
-        instrumented
-    };
-    // `Box::pin(async move { .. })`, as `#[async_trait]` writes: running it
-    // only allocates, so the async block is taken as it is, boxed once.
-    let future_expr = match boxed_async_block(function) {
-        Some(async_block) => async_block.to_token_stream(),
-        None => quote!(#span.in_scope(move || #body)),
-    };
+    let block = &function.block;
+    let entered_block = quote!({
+        let #entered = #span.enter();
+        #block
+    });
+    match &function.shape {
+        Shape::ImplFuture { .. } | Shape::BoxedFuture { .. } => {
+            returned_future(krate, options, function, &entered_block, locals)
+        }
+        _ if options.ret.is_none() && returns_nothing(function) => entered_block,
+        _ => {
+            let annotation = function.nameable_output().map(|ty| quote!(: #ty));
+            let outcome = outcome(krate, options, &quote!(&#value), locals);
+            quote! {
+                let #value #annotation = #entered_block;
+                let #recorder = #span.recorder();
+                #outcome
+                #value
+            }
+        }
+    }
+}
+
+/// `-> !`: nothing to record on return, as there is none.
+fn never_body(options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
+    let span = &locals.span;
+    let body = rebound_body(options, function, locals);
+    quote!(#span.in_scope(move || -> ! #body))
+}
+
+/// The async block an `async fn`'s body runs in.
+fn async_block(options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
+    let body = rebound_body(options, function, locals);
+    quote!(async move #body)
+}
+
+/// A function returning a future: the body runs in the span, then the
+/// future it returns carries the span.
+fn future_body(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    locals: &Locals,
+) -> TokenStream {
+    let span = &locals.span;
+    let body = rebound_body(options, function, locals);
+    let produce = quote!(#span.in_scope(move || #body));
+    returned_future(krate, options, function, &produce, locals)
+}
+
+/// `produce` makes the future a function returns, with the span current;
+/// then the future carries the span until it completes.
+fn returned_future(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    produce: &TokenStream,
+    locals: &Locals,
+) -> TokenStream {
+    let future = &locals.future;
+    let boxed = matches!(function.shape, Shape::BoxedFuture { .. });
+    let instrumented = instrumented(
+        krate,
+        options,
+        function,
+        &future.to_token_stream(),
+        boxed,
+        locals,
+    );
     quote! {
-        let #recording = #span.is_recording();
-        let #future = #future_expr;
+        let #future = #produce;
         #instrumented
     }
 }
 
-/// The `async` block of a body that is only `Box::pin(async move { .. })`.
-fn boxed_async_block(function: &TracedFn) -> Option<&syn::ExprAsync> {
-    if function.has_renamed_patterns() {
-        return None;
+/// `future` carrying the span until it completes, boxed again for a
+/// function that returns a boxed future.
+fn instrumented(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    future: &TokenStream,
+    boxed: bool,
+    locals: &Locals,
+) -> TokenStream {
+    let span = &locals.span;
+    let record = record_outcome(krate, options, function, locals);
+    let instrumented = quote!(#krate::__private::Instrumented::new(#span, #future, #record));
+    if boxed {
+        quote!(::std::boxed::Box::pin(#instrumented))
+    } else {
+        instrumented
     }
-    let [syn::Stmt::Expr(syn::Expr::Call(call), None)] = function.block.stmts.as_slice() else {
-        return None;
-    };
-    let syn::Expr::Path(callee) = &*call.func else {
-        return None;
-    };
-    let segments: Vec<String> = callee
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    if !segments.ends_with(&["Box".to_owned(), "pin".to_owned()]) {
-        return None;
+}
+
+/// The closure `Instrumented` calls with a future's output and the span's
+/// recorder when the future completes.
+fn record_outcome(
+    krate: &TokenStream,
+    options: &Options,
+    function: &TracedFn,
+    locals: &Locals,
+) -> TokenStream {
+    if options.ret.is_none() && returns_nothing(function) {
+        return quote!(|_, _| {});
     }
-    match call.args.iter().collect::<Vec<_>>().as_slice() {
-        [syn::Expr::Async(async_block)] if async_block.capture.is_some() => Some(async_block),
-        _ => None,
-    }
+    let Locals {
+        value, recorder, ..
+    } = locals;
+    let outcome = outcome(krate, options, &value.to_token_stream(), locals);
+    quote!(|#value, #recorder| { #outcome })
 }

@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::{ImplItem, ItemImpl};
+use syn::{Attribute, ImplItem, ItemImpl};
 
 /// A method of the block and what replaces it.
 pub(crate) struct ImplMethod {
@@ -18,19 +18,19 @@ pub(crate) fn impl_block(mut item: ItemImpl, methods: Vec<ImplMethod>) -> TokenS
     item.to_token_stream()
 }
 
-/// `#[traced_impl]` written above `#[async_trait]`: apply async-trait first
-/// and trace what it produces, by emitting the attributes in that order.
-pub(crate) fn after_async_trait(
-    mut item: ItemImpl,
-    async_trait_at: usize,
-    reinvoke: TokenStream,
+/// The tokens that go before an item whose attribute at `at` must expand
+/// before this one: the attributes up to it, then `reinvoke` (this attribute
+/// again); `attrs` keeps the rest. Used for `#[async_trait]` under
+/// `#[traced_impl]` and `#[tokio::test]` under `#[traced]`.
+pub(crate) fn reinvoked_after(
+    attrs: &mut Vec<Attribute>,
+    at: usize,
+    reinvoke: &TokenStream,
 ) -> TokenStream {
-    let rest = item.attrs.split_off(async_trait_at + 1);
-    let before = std::mem::take(&mut item.attrs);
-    item.attrs = rest;
+    let rest = attrs.split_off(at + 1);
+    let before = std::mem::replace(attrs, rest);
     quote! {
         #(#before)*
         #reinvoke
-        #item
     }
 }

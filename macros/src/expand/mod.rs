@@ -4,4 +4,4 @@ mod function;
 mod impl_block;
 
 pub(crate) use function::function;
-pub(crate) use impl_block::{ImplMethod, after_async_trait, impl_block};
+pub(crate) use impl_block::{ImplMethod, impl_block, reinvoked_after};

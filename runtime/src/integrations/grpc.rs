@@ -345,7 +345,7 @@ where
             Err(payload) => {
                 if let Some(mut call) = this.call.take() {
                     call.name_the_method(true);
-                    semconv::record_panic(&call.cx.span(), &*payload);
+                    crate::exception::record_panic(&call.cx.span(), Some(&*payload));
                     call.cx.span().end();
                 }
                 resume_unwind(payload)

@@ -156,7 +156,7 @@ where
             match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
                 Ok(inner) => inner,
                 Err(payload) => {
-                    semconv::record_panic(&cx.span(), &*payload);
+                    crate::exception::record_panic(&cx.span(), Some(&*payload));
                     cx.span().end();
                     resume_unwind(payload)
                 }
@@ -214,7 +214,7 @@ where
                 Poll::Ready(Err(error))
             }
             Err(payload) => {
-                semconv::record_panic(&cx.span(), &*payload);
+                crate::exception::record_panic(&cx.span(), Some(&*payload));
                 cx.span().end();
                 resume_unwind(payload)
             }

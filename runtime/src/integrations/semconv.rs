@@ -2,7 +2,6 @@
 //! conventions for HTTP and RPC.
 #![cfg_attr(not(feature = "tower"), allow(dead_code))]
 
-use std::any::Any;
 use std::borrow::Cow;
 
 use opentelemetry::global::{self, BoxedTracer};
@@ -224,17 +223,6 @@ pub(crate) fn record_error(
 ) {
     span.set_attribute(KeyValue::new("error.type", error_type));
     span.set_status(Status::error(message));
-}
-
-/// A panic unwinding through a request: status Error and the exception with
-/// the panic message, as `#[traced]` records it.
-pub(crate) fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
-    let panic = crate::logs::PanicException::of(payload);
-    let exception = panic.exception();
-    if crate::logs::record_exception(span.span_context(), &exception) {
-        span.add_event("exception", exception.attributes());
-    }
-    record_error(span, "panic", panic.message.clone());
 }
 
 #[cfg(test)]

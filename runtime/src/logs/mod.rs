@@ -92,7 +92,6 @@ mod exception;
 mod level;
 #[cfg(feature = "log")]
 mod log_bridge;
-#[cfg(feature = "otlp")]
 mod panic;
 mod pipeline;
 mod route;

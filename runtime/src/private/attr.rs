@@ -1,8 +1,10 @@
 //! Typed attribute values, chosen at compile time by autoref-based dispatch:
-//! `(&&&&&AttrProbe(&value)).__traced_attr_value()` resolves to the first of
+//! `(&&&&&&&AttrProbe(&value)).__traced_attr_value()` resolves to the first of
 //! native value, `Option` of `Display`, `Display`, `Option` of `Debug`,
-//! `Debug` that the value's type satisfies. A type with none is a compile error
-//! at the value.
+//! `Debug` that the value's type satisfies. A type with none reaches the last
+//! rungs, whose method demands [`DisplayOrDebug`], which nothing implements:
+//! one error at the value, naming its type (behind a reference, the type
+//! referred to).
 
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
@@ -134,6 +136,14 @@ impl NativeValue for bool {
     }
 }
 
+/// `()`, the `Ok` value of a `Result<(), E>`: nothing to record.
+impl NativeValue for () {
+    #[inline]
+    fn native_value(&self) -> Option<Value> {
+        None
+    }
+}
+
 impl NativeValue for char {
     fn native_value(&self) -> Option<Value> {
         Some(Value::String(self.to_string().into()))
@@ -207,7 +217,28 @@ array_element!(String:
     String => |v: &String| StringValue::from(v.clone()),
     &str => |v: &&str| StringValue::from((*v).to_owned()),
     Cow<'_, str> => |v: &Cow<'_, str>| StringValue::from(v.to_string()),
+    Arc<str> => |v: &Arc<str>| StringValue::from(v.to_string()),
+    Rc<str> => |v: &Rc<str>| StringValue::from(v.to_string()),
+    char => |v: &char| StringValue::from(v.to_string()),
 );
+
+/// Arrays of integers wider than `i64` record as ints when every element
+/// fits, as strings otherwise (an array holds one type).
+macro_rules! wide_int_array_element {
+    ($($ty:ty)*) => {$(
+        impl ArrayElement for $ty {
+            fn array(items: &[Self]) -> Array {
+                match items.iter().map(|item| i64::try_from(*item)).collect() {
+                    Ok(ints) => Array::I64(ints),
+                    Err(_) => Array::String(
+                        items.iter().map(|item| StringValue::from(item.to_string())).collect(),
+                    ),
+                }
+            }
+        }
+    )*};
+}
+wide_int_array_element!(isize usize u64 i128 u128);
 
 impl<T: ArrayElement> NativeValue for [T] {
     fn native_value(&self) -> Option<Value> {
@@ -239,7 +270,7 @@ pub trait ViaNative {
     fn __traced_attr_value(&self) -> Option<Value>;
 }
 
-impl<T: NativeValue + ?Sized> ViaNative for &&&&AttrProbe<'_, T> {
+impl<T: NativeValue + ?Sized> ViaNative for &&&&&&AttrProbe<'_, T> {
     #[inline]
     fn __traced_attr_value(&self) -> Option<Value> {
         self.0.native_value()
@@ -250,7 +281,14 @@ pub trait ViaOptionDisplay {
     fn __traced_attr_value(&self) -> Option<Value>;
 }
 
-impl<T: Display> ViaOptionDisplay for &&&AttrProbe<'_, Option<T>> {
+impl<T: Display> ViaOptionDisplay for &&&&&AttrProbe<'_, Option<T>> {
+    fn __traced_attr_value(&self) -> Option<Value> {
+        self.0.as_ref().map(display)
+    }
+}
+
+/// A name bound by a pattern parameter is a reference.
+impl<T: Display> ViaOptionDisplay for &&&&&AttrProbe<'_, &Option<T>> {
     fn __traced_attr_value(&self) -> Option<Value> {
         self.0.as_ref().map(display)
     }
@@ -260,7 +298,7 @@ pub trait ViaDisplay {
     fn __traced_attr_value(&self) -> Option<Value>;
 }
 
-impl<T: Display + ?Sized> ViaDisplay for &&AttrProbe<'_, T> {
+impl<T: Display + ?Sized> ViaDisplay for &&&&AttrProbe<'_, T> {
     fn __traced_attr_value(&self) -> Option<Value> {
         Some(display(self.0))
     }
@@ -270,7 +308,13 @@ pub trait ViaOptionDebug {
     fn __traced_attr_value(&self) -> Option<Value>;
 }
 
-impl<T: Debug> ViaOptionDebug for &AttrProbe<'_, Option<T>> {
+impl<T: Debug> ViaOptionDebug for &&&AttrProbe<'_, Option<T>> {
+    fn __traced_attr_value(&self) -> Option<Value> {
+        self.0.as_ref().map(debug)
+    }
+}
+
+impl<T: Debug> ViaOptionDebug for &&&AttrProbe<'_, &Option<T>> {
     fn __traced_attr_value(&self) -> Option<Value> {
         self.0.as_ref().map(debug)
     }
@@ -280,8 +324,48 @@ pub trait ViaDebug {
     fn __traced_attr_value(&self) -> Option<Value>;
 }
 
-impl<T: Debug + ?Sized> ViaDebug for AttrProbe<'_, T> {
+impl<T: Debug + ?Sized> ViaDebug for &&AttrProbe<'_, T> {
     fn __traced_attr_value(&self) -> Option<Value> {
         Some(debug(self.0))
+    }
+}
+
+/// Implemented by nothing: only values with neither `Display` nor `Debug`
+/// reach the rungs that demand it, and the error names their type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be recorded as an attribute: it implements neither `Display` nor `Debug`",
+    label = "`{Self}` implements neither `Display` nor `Debug`",
+    note = "derive `Debug` or implement `Display` for it, or record one of its fields instead"
+)]
+pub trait DisplayOrDebug {}
+
+/// A reference to a value with neither: the error names the value's type.
+pub trait ViaNeitherBehindRef<T: ?Sized> {
+    fn __traced_attr_value(&self) -> Option<Value>
+    where
+        T: DisplayOrDebug;
+}
+
+impl<T: ?Sized> ViaNeitherBehindRef<T> for &AttrProbe<'_, &T> {
+    fn __traced_attr_value(&self) -> Option<Value>
+    where
+        T: DisplayOrDebug,
+    {
+        None
+    }
+}
+
+pub trait ViaNeither<T: ?Sized> {
+    fn __traced_attr_value(&self) -> Option<Value>
+    where
+        T: DisplayOrDebug;
+}
+
+impl<T: ?Sized> ViaNeither<T> for AttrProbe<'_, T> {
+    fn __traced_attr_value(&self) -> Option<Value>
+    where
+        T: DisplayOrDebug,
+    {
+        None
     }
 }

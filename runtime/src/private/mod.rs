@@ -7,7 +7,7 @@ mod outcome;
 mod site;
 mod span;
 
-pub use attr::{AttrProbe, Attributes, NativeValue};
+pub use attr::{AttrProbe, Attributes, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
 pub use site::{CallSite, Kind};
@@ -16,11 +16,11 @@ pub use span::{Entered, Links, Parent, Recorder, Span};
 /// Traits whose methods generated code calls by autoref-based dispatch; the
 /// expansion imports them with `use .. as _` right where it needs them.
 pub mod probe {
-    pub use super::attr::{ViaDebug, ViaDisplay, ViaNative, ViaOptionDebug, ViaOptionDisplay};
+    pub use super::attr::{
+        ViaDebug, ViaDisplay, ViaNative, ViaNeither, ViaNeitherBehindRef, ViaOptionDebug,
+        ViaOptionDisplay,
+    };
     pub use super::outcome::{
         AnyOutput, ViaAnyResult, ViaDebugError, ViaDisplayError, ViaOkValue, ViaOutput,
     };
 }
-
-pub use ::core;
-pub use ::std;

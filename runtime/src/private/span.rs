@@ -2,6 +2,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
+use opentelemetry::baggage::BaggageExt;
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{
     Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
@@ -117,9 +118,8 @@ enum State {
     Span(Context, bool),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
-    /// No recording span: an unsampled explicit parent, or a new trace that
-    /// is not sampled, made current so that what runs beneath inherits its
-    /// decision and trace.
+    /// No span: a context made current so that what runs beneath inherits its
+    /// trace and decision (an explicit parent, or for a future, the caller's).
     Inherited(Context),
 }
 
@@ -133,7 +133,7 @@ impl Span {
         A: FnOnce(&mut Attributes),
     {
         if !dispatch::provider_installed() {
-            return Span { state: State::Off };
+            return Span::without_span(parent);
         }
         let parent_state = match parent {
             Parent::Explicit(cx) => ParentState::of(cx),
@@ -143,14 +143,11 @@ impl Span {
                 unsampled: false,
             },
         };
-        if parent_state.suppressed {
-            return Span { state: State::Off };
-        }
-        if parent_state.unsampled && dispatch::unsampled_parents_drop() {
-            return Span::unsampled(parent);
+        if parent_state.suppressed || parent_state.unsampled && dispatch::unsampled_parents_drop() {
+            return Span::without_span(parent);
         }
         match dispatch::target(site) {
-            Target::Off => Span { state: State::Off },
+            Target::Off => Span::without_span(parent),
             Target::Native(shared) => {
                 match pipeline::start(shared, site, parent, links, attributes) {
                     Started::Recording(cx) => Span {
@@ -165,10 +162,12 @@ impl Span {
         }
     }
 
-    /// No span of ours under an unsampled parent: the current context already
-    /// carries the parent's decision; an explicit parent is made current.
+    /// No span of ours (nothing installed, a suppressed or unsampled parent):
+    /// the body still runs in its parent's context, which carries the
+    /// parent's decision. An explicit parent is made current; the current
+    /// context already is.
     #[inline]
-    fn unsampled(parent: Parent<'_>) -> Span {
+    fn without_span(parent: Parent<'_>) -> Span {
         match parent {
             Parent::Explicit(cx) => Span {
                 state: State::Inherited(cx.clone()),
@@ -190,22 +189,15 @@ impl Span {
         }
     }
 
-    /// Whether this span records (attributes, errors and return values matter).
+    /// Makes this span current on this thread until the returned guard drops:
+    /// the body of a `#[track_caller]` function runs under it, without the
+    /// closure that would hide its caller's location.
     #[inline]
-    pub fn is_recording(&self) -> bool {
-        match &self.state {
-            State::Span(_, recording) => *recording,
-            State::Off | State::Suppressed(_) | State::Inherited(_) => false,
-        }
-    }
-
-    /// Makes this span current on this thread until the returned guard drops.
-    #[inline]
-    pub fn enter(self) -> Entered {
-        let attached = self.context().map(|cx| cx.clone().attach());
+    pub fn enter(&self) -> Entered<'_> {
         Entered {
-            _attached: attached,
             span: self,
+            panicking: std::thread::panicking(),
+            _attached: self.context().map(|cx| cx.clone().attach()),
         }
     }
 
@@ -219,10 +211,35 @@ impl Span {
                 value
             }
             Err(payload) => {
-                self.record_panic(&*payload);
+                self.record_panic(Some(&*payload));
                 drop(attached);
                 resume_unwind(payload)
             }
+        }
+    }
+
+    /// For a future: with no context of its own, the one current at the call
+    /// is carried into every poll, so that what the body starts or spawns
+    /// stays in the caller's trace (and decision), wherever it is polled. A
+    /// context with no span, no baggage and no suppression has nothing to
+    /// carry, and attaching it on every poll would cost more than the rest of
+    /// the call.
+    #[inline]
+    pub(crate) fn or_current_context(self) -> Span {
+        match self.state {
+            State::Off => Context::map_current(|cx| {
+                let carries = cx.has_active_span()
+                    || cx.is_telemetry_suppressed()
+                    || !cx.baggage().is_empty();
+                Span {
+                    state: if carries {
+                        State::Inherited(cx.clone())
+                    } else {
+                        State::Off
+                    },
+                }
+            }),
+            _ => self,
         }
     }
 
@@ -243,9 +260,10 @@ impl Span {
         }
     }
 
-    pub(crate) fn record_panic(&self, payload: &(dyn Any + Send)) {
+    /// A panic unwinding out of the traced call; `payload` when it was caught.
+    pub(crate) fn record_panic(&self, payload: Option<&(dyn Any + Send)>) {
         if let State::Span(cx, _) = &self.state {
-            record_panic(&cx.span(), payload);
+            crate::exception::record_panic(&cx.span(), payload);
         }
     }
 
@@ -319,29 +337,23 @@ where
     }
 }
 
-/// A sync traced call in progress: the span is current until this drops.
+/// A span made current by [`Span::enter`]. A panic that starts while it is
+/// held marks the span Error as it unwinds past; its message is out of reach
+/// without catching it.
 #[derive(Debug)]
-pub struct Entered {
-    // Field order matters: detach the context first, then end the span.
+pub struct Entered<'a> {
+    span: &'a Span,
+    /// Already unwinding when entered (a traced call made by a `Drop` during
+    /// a panic): that panic is not this call's.
+    panicking: bool,
     _attached: Option<ContextGuard>,
-    span: Span,
 }
 
-impl Entered {
-    #[inline]
-    pub fn is_recording(&self) -> bool {
-        self.span.is_recording()
-    }
-
-    #[inline]
-    pub fn recorder(&self) -> Recorder<'_> {
-        self.span.recorder()
-    }
-
-    /// Records a panic that is unwinding through the traced call.
-    #[cold]
-    pub fn record_panic(&self, payload: &(dyn Any + Send)) {
-        self.span.record_panic(payload);
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if !self.panicking && std::thread::panicking() {
+            self.span.record_panic(None);
+        }
     }
 }
 
@@ -353,23 +365,12 @@ pub enum Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    /// Records on the current span: an async body runs inside its span, so
-    /// `recording` (taken from the span before the body moved away) is enough
-    /// to know the current span is ours.
-    #[inline]
-    pub fn current(recording: bool, f: impl FnOnce(&Recorder<'_>)) {
-        if recording {
-            Context::map_current(|cx| f(&Recorder::Span(cx.span())));
-        }
-    }
-
     #[inline]
     pub fn is_on(&self) -> bool {
         matches!(self, Recorder::Span(_))
     }
 
-    /// `Err` of any `Result`: status Error, `error.type`, and the exception
-    /// as a span event and/or a log record (see `crate::logs`).
+    /// `Err` of any `Result`: status Error, an `exception` event and `error.type`.
     #[cold]
     pub fn error(&self, error: ErrorRef<'_>) {
         let Recorder::Span(span) = self else { return };
@@ -392,14 +393,4 @@ impl Recorder<'_> {
             span.set_attribute(KeyValue::new("return", value));
         }
     }
-}
-
-fn record_panic(span: &SpanRef<'_>, payload: &(dyn Any + Send)) {
-    let panic = crate::logs::PanicException::of(payload);
-    span.set_attribute(KeyValue::new("error.type", "panic"));
-    let exception = panic.exception();
-    if crate::logs::record_exception(span.span_context(), &exception) {
-        span.add_event("exception", exception.attributes());
-    }
-    span.set_status(Status::error(panic.message.clone()));
 }

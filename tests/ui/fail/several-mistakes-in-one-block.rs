@@ -20,7 +20,7 @@ impl Cart {
         self.items.first()
     }
 
-    fn area(&self, #[attr] (width, height): (u32, u32)) -> u32 {
+    fn area(&self, #[attr("size")] (width, height): (u32, u32)) -> u32 {
         width * height
     }
 

@@ -8,4 +8,7 @@ fn in_attrs() {}
 #[traced]
 fn on_a_parameter(#[attr] opaque: Opaque) {}
 
+#[traced]
+fn behind_a_reference(#[attr] opaque: &Opaque) {}
+
 fn main() {}

@@ -1,7 +1,7 @@
 use traced::traced;
 
 #[traced]
-fn area(#[attr] (width, height): (u32, u32)) -> u32 {
+fn area(#[attr("size")] (width, height): (u32, u32)) -> u32 {
     width * height
 }
 
