@@ -4,7 +4,7 @@
 //! key with an empty value). The same message is offered as Kafka-style
 //! headers, as an `http::HeaderMap` and as a `HashMap<String, String>`.
 //! Extraction must never panic, and whatever it accepts must survive an
-//! inject / extract round trip unchanged.
+//! inject / extract round trip unchanged and be sent on as it came.
 
 #![no_main]
 
@@ -38,8 +38,13 @@ fn round_trips(cx: &Context) {
     );
     assert_eq!(before.trace_id(), after.trace_id());
     assert_eq!(before.span_id(), after.span_id());
-    assert_eq!(before.is_sampled(), after.is_sampled());
+    assert_eq!(before.trace_flags(), after.trace_flags());
     assert_eq!(before.trace_state().header(), after.trace_state().header());
+    let mut sent_again: HashMap<String, String> = HashMap::new();
+    inject_context(&again, &mut sent_again);
+    for field in ["traceparent", "tracestate"] {
+        assert_eq!(out.get(field), sent_again.get(field));
+    }
     let entries = |cx: &Context| {
         let mut entries: Vec<(String, String, String)> = cx
             .baggage()

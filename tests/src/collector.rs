@@ -29,6 +29,8 @@ pub const PEER_PACKAGES: &[&str] = &[
     "opentelemetry-instrumentation-requests==0.66b1",
     "flask",
     "requests",
+    // the W3C Trace Context test suite's harness
+    "aiohttp==3.14.5",
 ];
 
 /// The workspace's target directory (where the virtualenv and logs live).
@@ -300,7 +302,8 @@ impl Drop for Collector {
     }
 }
 
-fn free_port() -> u16 {
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

@@ -37,6 +37,7 @@ impl Rng {
 const TRACEPARENTS: &[&str] = &[
     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
     "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-future",
     "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
@@ -44,6 +45,7 @@ const TRACEPARENTS: &[&str] = &[
 const TRACESTATES: &[&str] = &[
     "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7",
     "a@b=1, c=2 ,,d=e f",
+    "t@vvvvvvvvvvvvvv=1,foo@@bar=2,foo@=3,1a=4,a@b=5",
     "",
 ];
 const BAGGAGES: &[&str] = &[
@@ -110,6 +112,25 @@ fn generate(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
     message
 }
 
+/// The specification's grammar for one `tracestate` list-member, written
+/// independently of the implementation: the oracle for what may be sent.
+fn spec_member(member: &str) -> bool {
+    let Some((key, value)) = member.split_once('=') else {
+        return false;
+    };
+    let key_ok = (1..=256).contains(&key.len())
+        && key.bytes().enumerate().all(|(at, b)| {
+            matches!(b, b'a'..=b'z' | b'0'..=b'9')
+                || (at > 0 && matches!(b, b'_' | b'-' | b'*' | b'/' | b'@'))
+        });
+    let value_ok = (1..=256).contains(&value.len())
+        && !value.ends_with(' ')
+        && value
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x2b | 0x2d..=0x3c | 0x3e..=0x7e));
+    key_ok && value_ok
+}
+
 /// The specification's grammar for a single `traceparent`, written
 /// independently of the implementation: the oracle for what must be
 /// accepted.
@@ -171,15 +192,38 @@ fn check(message: &[(String, Vec<u8>)], cx: &Context, carrier_name: &str) {
     );
     assert!(cx.baggage().len() <= 64);
 
-    // What was accepted round-trips unchanged.
+    // What is sent is valid: at most 32 members, each key once.
     let mut out: HashMap<String, String> = HashMap::new();
     inject_context(cx, &mut out);
+    if let Some(tracestate) = out.get("tracestate") {
+        let members: Vec<&str> = tracestate.split(',').collect();
+        assert!(members.len() <= 32, "{carrier_name}: {message:?} → {out:?}");
+        assert!(
+            members.iter().all(|member| spec_member(member)),
+            "{carrier_name}: {message:?} → {out:?}"
+        );
+        let mut keys: Vec<&str> = members.iter().filter_map(|m| m.split('=').next()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), members.len(), "{carrier_name}: {out:?}");
+    }
+
+    // What was accepted round-trips unchanged, and is sent on as it came.
     let again = extract(&out);
     let sc2 = again.span().span_context().clone();
     assert_eq!(sc2.trace_id(), sc.trace_id());
     assert_eq!(sc2.span_id(), sc.span_id());
-    assert_eq!(sc2.is_sampled(), sc.is_sampled());
+    assert_eq!(sc2.trace_flags(), sc.trace_flags());
     assert_eq!(sc2.trace_state().header(), sc.trace_state().header());
+    let mut out2: HashMap<String, String> = HashMap::new();
+    inject_context(&again, &mut out2);
+    for field in ["traceparent", "tracestate"] {
+        assert_eq!(
+            out2.get(field),
+            out.get(field),
+            "{carrier_name}: {message:?}"
+        );
+    }
     let mut before: Vec<_> = cx
         .baggage()
         .iter()

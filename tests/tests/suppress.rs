@@ -103,7 +103,8 @@ async fn an_ordinary_request_is_traced_downstream() {
     let url = start_downstream().await;
     let (seen, trace) = capture_async(|| checkout(&url)).await;
     assert!(seen.sampled);
-    assert!(seen.traceparent.unwrap().ends_with("-01"));
+    // Sampled, and random: the trace started in this process.
+    assert!(seen.traceparent.unwrap().ends_with("-03"));
     assert_eq!(trace.tree(), "checkout\n  call\n    downstream_work\n");
 }
 
@@ -114,7 +115,8 @@ async fn a_suppressed_request_is_traced_nowhere() {
     assert!(trace.spans().is_empty(), "{}", trace.tree());
     assert!(!seen.sampled, "downstream must not sample");
     let traceparent = seen.traceparent.expect("a context is still sent");
-    assert!(traceparent.ends_with("-00"), "{traceparent}");
+    // Not sampled; the trace's random flag stays.
+    assert!(traceparent.ends_with("-02"), "{traceparent}");
     assert_eq!(exported_with_marker("health-alone"), 0);
 }
 
@@ -126,7 +128,7 @@ async fn suppression_under_a_traced_request_keeps_the_trace_but_unsamples_it() {
     assert!(!seen.sampled);
     let server = trace.span("server_with_health_check");
     let expected = format!(
-        "00-{}-{}-00",
+        "00-{}-{}-02",
         server.span_context.trace_id(),
         server.span_context.span_id()
     );
@@ -166,7 +168,7 @@ fn the_scope_guard_suppresses_every_kind_of_span() {
             .iter()
             .any(|span| span.name == "other client span")
     );
-    assert!(headers["traceparent"].ends_with("-00"));
+    assert!(headers["traceparent"].ends_with("-02"));
 
     // After the guard, tracing is back.
     let ((), trace) = capture(|| sync_work("after"));
@@ -179,7 +181,7 @@ fn publish_suppressed() -> (Vec<(String, Vec<u8>)>, String) {
     let _suppressed = traced::suppress();
     let mut headers = Vec::new();
     let _send = traced::messaging::Message::new("tokio", "suppressed-queue").send(&mut headers);
-    let expected = format!("00-{}-{}-00", parent.trace_id(), parent.span_id());
+    let expected = format!("00-{}-{}-02", parent.trace_id(), parent.span_id());
     (headers, expected)
 }
 

@@ -1,12 +1,14 @@
 //! W3C Trace Context (Level 1 and 2) through `traced::propagation::extract`
 //! and `inject`: every case of the specification's header grammar and of the
-//! W3C test suite's traceparent / tracestate scenarios.
+//! W3C test suite's traceparent / tracestate scenarios, and what the spans
+//! started beneath send on. (`w3c_suite.rs` runs the suite itself.)
 
 use std::collections::HashMap;
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use traced::opentelemetry;
-use traced::propagation::{extract, inject_context};
+use traced::propagation::{extract, inject, inject_context};
+use traced::traced;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -45,10 +47,18 @@ fn invalid(value: &str) {
     );
 }
 
+/// What is sent on from the context extracted from `pairs`.
+fn sent_on(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    inject_context(&extract(&headers(pairs)), &mut carrier);
+    carrier
+}
+
+/// The `tracestate` sent on after receiving these fields ("" for none).
 fn tracestate(traceparent: &str, tracestates: &[&str]) -> String {
     let mut pairs = vec![("traceparent", traceparent)];
     pairs.extend(tracestates.iter().map(|value| ("tracestate", *value)));
-    span_context(&pairs).trace_state().header()
+    sent_on(&pairs).remove("tracestate").unwrap_or_default()
 }
 
 fn ok_parent() -> String {
@@ -65,18 +75,33 @@ fn version_00_is_parsed() {
 }
 
 #[test]
-fn unknown_flags_are_accepted_and_only_sampled_is_kept() {
+fn sampled_and_random_flags_are_kept_and_reserved_ones_zeroed() {
+    for (received, kept) in [("00", 0x00), ("01", 0x01), ("02", 0x02), ("03", 0x03)] {
+        let sc = valid(&format!("00-{TRACE}-{PARENT}-{received}"));
+        assert_eq!(sc.trace_flags(), TraceFlags::new(kept), "{received}");
+    }
+    for (received, kept) in [("ff", 0x03), ("09", 0x01), ("fe", 0x02), ("fc", 0x00)] {
+        let sc = valid(&format!("00-{TRACE}-{PARENT}-{received}"));
+        assert_eq!(sc.trace_flags(), TraceFlags::new(kept), "{received}");
+    }
+}
+
+#[test]
+fn repro_the_random_flag_is_sent_on() {
+    let received = format!("00-{TRACE}-{PARENT}-02");
     assert_eq!(
-        valid(&format!("00-{TRACE}-{PARENT}-ff")).trace_flags(),
-        TraceFlags::SAMPLED
+        sent_on(&[("traceparent", &received)])["traceparent"],
+        received
     );
+    let received = format!("00-{TRACE}-{PARENT}-03");
     assert_eq!(
-        valid(&format!("00-{TRACE}-{PARENT}-02")).trace_flags(),
-        TraceFlags::NOT_SAMPLED
+        sent_on(&[("traceparent", &received)])["traceparent"],
+        received
     );
+    // Reserved flags are never sent.
     assert_eq!(
-        valid(&format!("00-{TRACE}-{PARENT}-09")).trace_flags(),
-        TraceFlags::SAMPLED
+        sent_on(&[("traceparent", &format!("00-{TRACE}-{PARENT}-ff"))])["traceparent"],
+        format!("00-{TRACE}-{PARENT}-03")
     );
 }
 
@@ -217,11 +242,12 @@ fn tracestate_whitespace_and_empty_members_are_ignored() {
 }
 
 #[test]
-fn tracestate_with_duplicate_keys_is_dropped() {
-    assert_eq!(tracestate(&ok_parent(), &["foo=1,foo=2"]), "");
-    assert_eq!(tracestate(&ok_parent(), &["foo=1", "foo=1"]), "");
-    // The trace itself continues.
-    assert!(span_context(&[("traceparent", &ok_parent()), ("tracestate", "a=1,a=2")]).is_valid());
+fn a_repeated_tracestate_key_keeps_its_first_member() {
+    assert_eq!(tracestate(&ok_parent(), &["foo=1,foo=1"]), "foo=1");
+    assert_eq!(tracestate(&ok_parent(), &["foo=1,foo=2"]), "foo=1");
+    assert_eq!(tracestate(&ok_parent(), &["foo=1", "foo=1"]), "foo=1");
+    assert_eq!(tracestate(&ok_parent(), &["foo=1", "foo=2"]), "foo=1");
+    assert_eq!(tracestate(&ok_parent(), &["a=1,b=2,a=3"]), "a=1,b=2");
 }
 
 #[test]
@@ -247,30 +273,78 @@ fn tracestate_of_more_than_32_members_is_dropped() {
 #[test]
 fn tracestate_key_grammar() {
     let p = ok_parent();
-    assert_eq!(tracestate(&p, &["foo_bar-1*2/3=1"]), "foo_bar-1*2/3=1");
-    assert_eq!(tracestate(&p, &["tenant@system=1"]), "tenant@system=1");
-    assert_eq!(tracestate(&p, &["1tenant@system=1"]), "1tenant@system=1");
-    let longest = "k".repeat(256);
-    assert_eq!(
-        tracestate(&p, &[&format!("{longest}=1")]),
-        format!("{longest}=1")
-    );
+    // key = ( lcalpha / DIGIT ) 0*255 ( keychar ), `@` a keychar like `_`.
+    for good in [
+        "foo_bar-1*2/3",
+        "tenant@system",
+        "1tenant@system",
+        "1foo",
+        "foo@",
+        "foo@@bar",
+        "foo@bar@baz",
+    ] {
+        let member = format!("{good}=1");
+        assert_eq!(tracestate(&p, &[&member, "ok=2"]), format!("{member},ok=2"));
+    }
+    for good in [
+        "z".repeat(256),
+        format!("{}@{}", "t".repeat(241), "v".repeat(14)),
+        format!("{}@v", "t".repeat(242)),
+        format!("t@{}", "v".repeat(15)),
+    ] {
+        let member = format!("{good}=1");
+        assert_eq!(
+            tracestate(&p, &["foo=1", &member]),
+            format!("foo=1,{member}")
+        );
+    }
     for bad in [
-        "1foo=1",
+        "@foo=1",
+        "_foo=1",
         "Foo=1",
+        "FOO=1",
         "foo.bar=1",
         "foo bar=1",
+        "foo =1",
         "=1",
-        "@sys=1",
-        "t@=1",
-        "t@1sys=1",
-        "a@b@c=1",
     ] {
         assert_eq!(tracestate(&p, &[&format!("ok=1,{bad}")]), "", "{bad:?}");
     }
-    assert_eq!(tracestate(&p, &[&format!("{}=1", "k".repeat(257))]), "");
-    assert_eq!(tracestate(&p, &[&format!("{}@sys=1", "t".repeat(242))]), "");
-    assert_eq!(tracestate(&p, &[&format!("t@{}=1", "s".repeat(15))]), "");
+    assert_eq!(
+        tracestate(&p, &["foo=1", &format!("{}=1", "z".repeat(257))]),
+        ""
+    );
+    assert_eq!(
+        tracestate(
+            &p,
+            &[
+                "foo=1",
+                &format!("{}@{}=1", "t".repeat(241), "v".repeat(15))
+            ]
+        ),
+        ""
+    );
+}
+
+#[test]
+fn repro_a_fourteen_character_system_id_is_sent_on() {
+    let member = format!("t@{}=1", "v".repeat(14));
+    assert_eq!(
+        tracestate(&ok_parent(), &[&format!("a=1,{member},b=2")]),
+        format!("a=1,{member},b=2")
+    );
+    assert_eq!(tracestate(&ok_parent(), &[&member]), member);
+}
+
+#[test]
+fn opentelemetry_code_sees_the_members_its_trace_state_holds() {
+    let long = format!("t@{}=1", "v".repeat(14));
+    let sc = span_context(&[
+        ("traceparent", &ok_parent()),
+        ("tracestate", &format!("a=1,{long},foo@@bar=2,b=3")),
+    ]);
+    assert_eq!(sc.trace_state().header(), "a=1,b=3");
+    assert_eq!(sc.trace_state().get("a"), Some("1"));
 }
 
 #[test]
@@ -287,9 +361,11 @@ fn tracestate_value_grammar() {
             ("traceparent".into(), p.clone().into_bytes()),
             ("tracestate".into(), format!("ok=1,{bad}").into_bytes()),
         ];
-        let sc = extract(&message).span().span_context().clone();
-        assert!(sc.is_valid());
-        assert_eq!(sc.trace_state().header(), "", "{bad:?}");
+        let cx = extract(&message);
+        assert!(cx.span().span_context().is_valid());
+        let mut sent: HashMap<String, String> = HashMap::new();
+        inject_context(&cx, &mut sent);
+        assert!(!sent.contains_key("tracestate"), "{bad:?}: {sent:?}");
     }
     let longest = "v".repeat(256);
     assert_eq!(
@@ -342,10 +418,11 @@ fn inject_writes_nothing_without_a_span() {
 
 #[test]
 fn a_valid_context_round_trips_through_every_carrier() {
-    let header = format!("00-{TRACE}-{PARENT}-01");
+    let header = format!("00-{TRACE}-{PARENT}-03");
+    let tracestate = format!("foo=1,{LONG_SYSTEM_ID}");
     let cx = extract(&headers(&[
         ("traceparent", &header),
-        ("tracestate", "foo=1"),
+        ("tracestate", &tracestate),
     ]));
 
     let mut map: HashMap<String, String> = HashMap::new();
@@ -355,14 +432,132 @@ fn a_valid_context_round_trips_through_every_carrier() {
     let mut http_headers = http::HeaderMap::new();
     inject_context(&cx, &mut http_headers);
 
-    for sc in [
-        extract(&map).span().span_context().clone(),
-        extract(&message).span().span_context().clone(),
-        extract(&http_headers).span().span_context().clone(),
-    ] {
+    for cx in [extract(&map), extract(&message), extract(&http_headers)] {
+        let sc = cx.span().span_context().clone();
         assert_eq!(sc.trace_id().to_string(), TRACE);
         assert_eq!(sc.span_id().to_string(), PARENT);
-        assert!(sc.is_sampled());
+        assert_eq!(sc.trace_flags(), TraceFlags::new(0x03));
         assert_eq!(sc.trace_state().header(), "foo=1");
+        let mut sent_on = HashMap::new();
+        inject_context(&cx, &mut sent_on);
+        assert_eq!(sent_on["traceparent"], header);
+        assert_eq!(sent_on["tracestate"], tracestate);
     }
+}
+
+// ---- What the spans started beneath send on ----
+
+const LONG_SYSTEM_ID: &str = "t@vvvvvvvvvvvvvv=1";
+
+#[traced(kind = client, parent = cx)]
+fn call_under(cx: &opentelemetry::Context) -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    inject(&mut carrier);
+    carrier
+}
+
+#[traced(kind = client, root)]
+fn call_in_a_new_trace() -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    inject(&mut carrier);
+    carrier
+}
+
+fn received(traceparent: &str, tracestate: &str) -> opentelemetry::Context {
+    extract(&headers(&[
+        ("traceparent", traceparent),
+        ("tracestate", tracestate),
+    ]))
+}
+
+/// The span id of a `traceparent` this crate sent.
+fn sent_span_id(traceparent: &str) -> SpanId {
+    SpanId::from_hex(&traceparent[36..52]).unwrap()
+}
+
+#[test]
+fn a_traced_span_sends_its_own_id_with_the_received_flags_and_tracestate() {
+    traced::testing::install();
+    let tracestate = format!("a=1,{LONG_SYSTEM_ID},foo@@bar=2");
+    for flags in ["01", "03"] {
+        let sent = call_under(&received(
+            &format!("00-{TRACE}-{PARENT}-{flags}"),
+            &tracestate,
+        ));
+        let traceparent = &sent["traceparent"];
+        assert!(
+            traceparent.starts_with(&format!("00-{TRACE}-")),
+            "{traceparent}"
+        );
+        assert!(traceparent.ends_with(&format!("-{flags}")), "{traceparent}");
+        let span_id = sent_span_id(traceparent);
+        assert_ne!(span_id.to_string(), PARENT);
+        assert_eq!(sent["tracestate"], tracestate);
+
+        let span = traced::testing::finished_spans()
+            .into_iter()
+            .find(|span| span.span_context.span_id() == span_id)
+            .expect("the span is recorded");
+        assert_eq!(span.parent_span_id.to_string(), PARENT);
+        assert_eq!(
+            span.span_context.trace_flags(),
+            TraceFlags::new(u8::from_str_radix(flags, 16).unwrap())
+        );
+    }
+}
+
+#[test]
+fn under_an_unsampled_parent_the_received_context_is_sent_on_as_it_came() {
+    // The parent-based sampler makes no span there: nothing is recorded, and
+    // downstream sees the caller's span as its parent.
+    traced::testing::install();
+    let traceparent = format!("00-{TRACE}-{PARENT}-02");
+    let sent = call_under(&received(&traceparent, LONG_SYSTEM_ID));
+    assert_eq!(sent["traceparent"], traceparent);
+    assert_eq!(sent["tracestate"], LONG_SYSTEM_ID);
+}
+
+#[test]
+fn a_new_trace_sends_the_random_flag_and_not_the_callers_tracestate() {
+    traced::testing::install();
+    let _attached = received(&ok_parent(), "a=1").attach();
+    let sent = call_in_a_new_trace();
+    let traceparent = &sent["traceparent"];
+    assert!(!traceparent.contains(TRACE), "{traceparent}");
+    assert!(traceparent.ends_with("-03"), "{traceparent}");
+    assert!(!sent.contains_key("tracestate"), "{sent:?}");
+}
+
+#[test]
+fn a_span_of_the_opentelemetry_sdk_beneath_sends_the_same() {
+    use opentelemetry::trace::{Span as _, Tracer, TracerProvider};
+    let provider = traced::opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let cx = received(&format!("00-{TRACE}-{PARENT}-03"), LONG_SYSTEM_ID);
+    let span = provider.tracer("w3c").start_with_context("call", &cx);
+    let span_id = span.span_context().span_id();
+    let mut sent = HashMap::new();
+    inject_context(&cx.with_span(span), &mut sent);
+    assert_eq!(sent["traceparent"], format!("00-{TRACE}-{span_id}-03"));
+    assert_eq!(sent["tracestate"], LONG_SYSTEM_ID);
+}
+
+#[test]
+fn what_a_span_changes_in_its_trace_state_goes_first_and_the_rest_stays() {
+    let cx = received(&ok_parent(), &format!("a=1,{LONG_SYSTEM_ID},b=2"));
+    let remote = cx.span().span_context().clone();
+    let changed = remote
+        .trace_state()
+        .insert("mine", "x")
+        .and_then(|state| state.delete("b"))
+        .unwrap();
+    let mine = SpanContext::new(
+        remote.trace_id(),
+        SpanId::from_hex("b7ad6b7169203331").unwrap(),
+        remote.trace_flags(),
+        false,
+        changed,
+    );
+    let mut sent = HashMap::new();
+    inject_context(&cx.with_remote_span_context(mine), &mut sent);
+    assert_eq!(sent["tracestate"], format!("mine=x,a=1,{LONG_SYSTEM_ID}"));
 }

@@ -38,7 +38,7 @@ use opentelemetry_sdk::trace::Sampler;
 pub(crate) use export_thread::{ExportThread, FlushError};
 pub(crate) use extra::Extra;
 pub(crate) use open::OpenSpans;
-pub(crate) use start::{Started, start};
+pub(crate) use start::{RANDOM_FLAG, Started, start};
 pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
 
 use queue::Queue;

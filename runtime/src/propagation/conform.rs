@@ -10,7 +10,9 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 
 use super::carrier::Carrier;
-use super::{baggage, traceparent, tracestate};
+use super::traceparent::Traceparent;
+use super::tracestate::List;
+use super::{baggage, received, traceparent};
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -21,32 +23,45 @@ const BAGGAGE: &str = "baggage";
 /// jaeger and custom propagators see the carrier as it is).
 pub(super) struct Conforming<'a, C: ?Sized> {
     carrier: &'a C,
-    traceparent: Option<String>,
-    tracestate: Option<String>,
+    traceparent: Option<Traceparent>,
+    tracestate: Option<List>,
+    /// The members of `tracestate` that `opentelemetry`'s `TraceState` holds.
+    upstream_tracestate: Option<String>,
     baggage: Option<String>,
 }
 
 impl<'a, C: Carrier + ?Sized> Conforming<'a, C> {
     pub(super) fn new(carrier: &'a C) -> Self {
-        let traceparent = traceparent::normalize(&carrier.get_all(TRACEPARENT));
+        let traceparent = traceparent::parse(&carrier.get_all(TRACEPARENT));
         // tracestate means nothing without a valid traceparent.
         let tracestate = traceparent
             .as_ref()
-            .and_then(|_| tracestate::normalize(&carrier.get_all(TRACESTATE)));
+            .and_then(|_| List::parse(&carrier.get_all(TRACESTATE)));
+        let upstream_tracestate = tracestate.as_ref().and_then(List::upstream_header);
         let baggage = baggage::normalize(&carrier.get_all(BAGGAGE));
         Conforming {
             carrier,
             traceparent,
             tracestate,
+            upstream_tracestate,
             baggage,
+        }
+    }
+
+    /// `cx`, extracted through `self`, with what the W3C fields carry beyond
+    /// what the propagators could put in it.
+    pub(super) fn complete(self, cx: Context) -> Context {
+        match &self.traceparent {
+            Some(traceparent) => received::complete(cx, traceparent, self.tracestate),
+            None => cx,
         }
     }
 
     fn w3c_field(&self, key: &str) -> Option<Option<&str>> {
         if key.eq_ignore_ascii_case(TRACEPARENT) {
-            Some(self.traceparent.as_deref())
+            Some(self.traceparent.as_ref().map(|t| t.header.as_str()))
         } else if key.eq_ignore_ascii_case(TRACESTATE) {
-            Some(self.tracestate.as_deref())
+            Some(self.upstream_tracestate.as_deref())
         } else if key.eq_ignore_ascii_case(BAGGAGE) {
             Some(self.baggage.as_deref())
         } else {
@@ -77,18 +92,46 @@ impl<C: Carrier + ?Sized> Extractor for Conforming<'_, C> {
 }
 
 /// Writes to a carrier, correcting what the installed propagators write:
-/// no empty `tracestate` (the specification asks senders to avoid it), and
-/// a `baggage` header encoded by [`baggage::serialize`].
+/// the `traceparent` of the current span with every flag Level 2 defines
+/// (upstream keeps only `sampled`); the `tracestate` a trace came in with,
+/// members upstream cannot hold included; no empty `tracestate` (the
+/// specification asks senders to avoid it); and a `baggage` header encoded
+/// by [`baggage::serialize`].
 pub(super) struct ConformingInjector<'a, C: ?Sized> {
     pub(super) carrier: &'a mut C,
     pub(super) cx: &'a Context,
 }
 
+impl<C: Carrier + ?Sized> ConformingInjector<'_, C> {
+    fn set_tracestate(&mut self, key: &str, value: String) {
+        if !value.trim_matches(traceparent::is_ows).is_empty() {
+            self.carrier.set(key, value);
+        }
+    }
+}
+
 impl<C: Carrier + ?Sized> Injector for ConformingInjector<'_, C> {
     fn set(&mut self, key: &str, value: String) {
-        if key.eq_ignore_ascii_case(TRACESTATE)
-            && value.trim_matches(traceparent::is_ows).is_empty()
-        {
+        let span = self.cx.span();
+        let current = span.span_context();
+        if key.eq_ignore_ascii_case(TRACEPARENT) {
+            let names_current = traceparent::parse(&[&value]).is_some_and(|written| {
+                written.trace_id == current.trace_id() && written.parent_id == current.span_id()
+            });
+            if !names_current {
+                self.carrier.set(key, value);
+                return;
+            }
+            self.carrier.set(key, traceparent::header(current));
+            // Whether or not the propagator writes a `tracestate` of its own.
+            if let Some(tracestate) = received::tracestate(self.cx, current) {
+                self.set_tracestate(TRACESTATE, tracestate);
+            }
+            return;
+        }
+        if key.eq_ignore_ascii_case(TRACESTATE) {
+            let tracestate = received::tracestate(self.cx, current).unwrap_or(value);
+            self.set_tracestate(key, tracestate);
             return;
         }
         if key.eq_ignore_ascii_case(BAGGAGE) {

@@ -34,14 +34,26 @@
 //!   accepts a trailing `-`, and fields with a leading `+` or fewer digits);
 //!   a higher version is read by its first four fields when what follows
 //!   them starts with `-`.
+//! - **Trace flags**: `sampled` and Level 2's `random` are kept in the
+//!   remote span context, so the spans started beneath inherit them and
+//!   `inject` sends them on (upstream keeps only `sampled`); the reserved
+//!   flags are zeroed. Roots of `traced::init()`'s pipeline set `random`:
+//!   their trace ids are random.
 //! - **`tracestate`** is read only with a valid `traceparent`. Empty members
-//!   and whitespace around members are ignored. The whole header is dropped
-//!   when a key or value breaks the grammar, a key repeats, or there are more
-//!   than 32 members (upstream keeps the first 32, accepts keys starting with
-//!   a digit and values with control or non-ASCII characters). A key whose
-//!   system-id has 14 characters is valid but `opentelemetry`'s `TraceState`
-//!   cannot hold it: that member alone is left out. An empty `tracestate` is
-//!   never sent (upstream sends `tracestate: ` with every `traceparent`).
+//!   and whitespace around members are ignored. A key is a lowercase letter
+//!   or a digit and up to 255 more of `a-z 0-9 _ - * / @` (Level 2: `foo@`,
+//!   `foo@@bar` and a 14-character system-id are valid, `@foo` is not). A
+//!   key that repeats keeps its first, left-most member. The whole header is
+//!   dropped when a key or value breaks the grammar or there are more than
+//!   32 members (upstream keeps the first 32, and accepts values with control
+//!   or non-ASCII characters).
+//! - The `tracestate` list is sent on as received, including the members
+//!   `opentelemetry`'s `TraceState` cannot hold (a second `@`, more than 13
+//!   characters after `@`: upstream drops the whole header for one of them).
+//!   The remote span context's `TraceState` holds the others, and what a span
+//!   beneath adds or changes there is sent first. A span of another trace
+//!   does not send it. An empty `tracestate` is never sent (upstream sends
+//!   `tracestate: ` with every `traceparent`).
 //! - **`baggage`**: each member is checked (key a token, value
 //!   baggage-octets, properties kept); an invalid member is dropped alone.
 //!   Values are percent-decoded with invalid UTF-8 replaced by U+FFFD (upstream
@@ -53,8 +65,10 @@
 //!   on the next hop). When sending, `%` and every
 //!   character outside the value grammar are percent-encoded (upstream leaves
 //!   `%` and `\` as they are, so `50%25` arrives as `50%`).
-//! - Trace flags other than `sampled` are not propagated, including Level 2's
-//!   `random` flag: `opentelemetry` keeps only `sampled`.
+//!
+//! Under an unsampled parent, `traced::init()`'s parent-based sampler makes no
+//! span at all: `inject` then sends the caller's `traceparent` and
+//! `tracestate` on as they came, as a pass-through service does.
 //!
 //! # Suppression
 //!
@@ -71,6 +85,7 @@
 mod baggage;
 mod carrier;
 mod conform;
+mod received;
 mod traceparent;
 mod tracestate;
 mod trust;
@@ -154,7 +169,9 @@ pub fn inject_context<C: Carrier + ?Sized>(cx: &Context, carrier: &mut C) {
 /// assert!(!cx.span().span_context().is_valid());
 /// ```
 pub fn extract<C: Carrier + ?Sized>(carrier: &C) -> Context {
-    propagator().extract_with_context(&Context::new(), &Conforming::new(carrier))
+    let fields = Conforming::new(carrier);
+    let cx = propagator().extract_with_context(&Context::new(), &fields);
+    fields.complete(cx)
 }
 
 #[cfg(test)]

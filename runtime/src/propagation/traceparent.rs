@@ -1,10 +1,30 @@
 //! `traceparent` as W3C Trace Context Level 2 defines it.
 
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
+
+use crate::pipeline::RANDOM_FLAG;
+
 /// Length of a version `00` value: `vv-<32>-<16>-ff`.
 const LENGTH: usize = 55;
 
-/// The canonical version-`00` form of the combined `traceparent` values, or
-/// `None` when they do not make one valid value.
+/// The flags Level 2 defines: `sampled` and `random`. The others are
+/// reserved, and a sender must leave them zero.
+pub(super) const DEFINED_FLAGS: TraceFlags = TraceFlags::new(0x01 | RANDOM_FLAG);
+
+/// A valid `traceparent`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Traceparent {
+    /// The canonical version-`00` form: `00-<trace-id>-<parent-id>-<flags>`,
+    /// the flags as received.
+    pub(super) header: String,
+    pub(super) trace_id: TraceId,
+    pub(super) parent_id: SpanId,
+    /// The received flags that Level 2 defines, reserved ones zeroed.
+    pub(super) flags: TraceFlags,
+}
+
+/// The combined `traceparent` values as one valid value, or `None` when they
+/// do not make one.
 ///
 /// - More than one value: RFC 9110 combines repeated fields with a comma,
 ///   which is never a valid `traceparent`.
@@ -14,7 +34,7 @@ const LENGTH: usize = 55;
 /// - Version `00` is exactly 55 characters. A higher version is parsed by its
 ///   first four fields; anything after them must start with `-` and is
 ///   ignored, as the specification asks of versions it does not know yet.
-pub(super) fn normalize(values: &[&str]) -> Option<String> {
+pub(super) fn parse(values: &[&str]) -> Option<Traceparent> {
     let [value] = values else { return None };
     let value = value.trim_matches(is_ows).as_bytes();
     if value.len() < LENGTH {
@@ -38,9 +58,26 @@ pub(super) fn normalize(values: &[&str]) -> Option<String> {
     if !(separated && valid_fields && valid_length) {
         return None;
     }
-    let canonical = [b"00-", trace_id, b"-", parent_id, b"-", flags].concat();
-    // Every byte checked above is ASCII.
-    String::from_utf8(canonical).ok()
+    // Every byte checked above is ASCII hex.
+    let text = |field| std::str::from_utf8(field).ok();
+    let (trace_id, parent_id, flags) = (text(trace_id)?, text(parent_id)?, text(flags)?);
+    Some(Traceparent {
+        header: format!("00-{trace_id}-{parent_id}-{flags}"),
+        trace_id: TraceId::from_hex(trace_id).ok()?,
+        parent_id: SpanId::from_hex(parent_id).ok()?,
+        flags: TraceFlags::new(u8::from_str_radix(flags, 16).ok()?) & DEFINED_FLAGS,
+    })
+}
+
+/// The `traceparent` to send for `span_context`: version `00`, with the flags
+/// Level 2 defines.
+pub(super) fn header(span_context: &SpanContext) -> String {
+    format!(
+        "00-{}-{}-{:02x}",
+        span_context.trace_id(),
+        span_context.span_id(),
+        (span_context.trace_flags() & DEFINED_FLAGS).to_u8()
+    )
 }
 
 pub(super) fn is_ows(c: char) -> bool {
@@ -59,13 +96,21 @@ fn is_all_zero(field: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use opentelemetry::trace::TraceFlags;
+
+    use super::parse;
 
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const PARENT: &str = "00f067aa0ba902b7";
 
     fn one(value: &str) -> Option<String> {
-        normalize(&[value])
+        parse(&[value]).map(|traceparent| traceparent.header)
+    }
+
+    fn flags(value: &str) -> TraceFlags {
+        parse(&[&format!("00-{TRACE}-{PARENT}-{value}")])
+            .expect("valid")
+            .flags
     }
 
     #[test]
@@ -103,6 +148,23 @@ mod tests {
         assert_eq!(one(&format!("00-+{}-{PARENT}-01", &TRACE[1..])), None);
         assert_eq!(one(&format!("00-{TRACE}-{PARENT}-+1")), None);
         assert_eq!(one(&format!("0-{TRACE}-{PARENT}-01x")), None);
+    }
+
+    #[test]
+    fn ids_are_read_as_sent() {
+        let traceparent = parse(&[&format!("00-{TRACE}-{PARENT}-01")]).unwrap();
+        assert_eq!(traceparent.trace_id.to_string(), TRACE);
+        assert_eq!(traceparent.parent_id.to_string(), PARENT);
+    }
+
+    #[test]
+    fn sampled_and_random_are_kept_and_reserved_flags_zeroed() {
+        assert_eq!(flags("00"), TraceFlags::new(0x00));
+        assert_eq!(flags("01"), TraceFlags::new(0x01));
+        assert_eq!(flags("02"), TraceFlags::new(0x02));
+        assert_eq!(flags("03"), TraceFlags::new(0x03));
+        assert_eq!(flags("ff"), TraceFlags::new(0x03));
+        assert_eq!(flags("fc"), TraceFlags::new(0x00));
     }
 
     #[test]
