@@ -22,7 +22,9 @@ use crate::config::{
 use crate::export::CountExported;
 use crate::export::{ConsoleSink, Delivery, DeliveryReport};
 use crate::logs::{LogPipeline, TraceLogs};
-use crate::pipeline::sink::{ExporterSink, Sink};
+#[cfg(feature = "otlp")]
+use crate::pipeline::sink::ExporterSink;
+use crate::pipeline::sink::Sink;
 use crate::pipeline::{FlushError, Limits, OpenSpans, Pipeline, Settings};
 use crate::{dispatch, propagation};
 
