@@ -251,12 +251,12 @@ pub fn batch_provider<E: SpanExporter + 'static>(
         .build()
 }
 
-/// `traced::init()` as a service runs it (the native pipeline, parent-based
-/// always-on sampling), exporting to `exporter` instead of the network.
+/// `traced::init()` as a service runs it (the native pipeline, the default
+/// parent-based always-on sampling when `OTEL_TRACES_SAMPLER` is unset),
+/// exporting to `exporter` instead of the network.
 pub fn init_recording(exporter: CountingExporter) -> traced::TracingGuard {
     traced::Config::new()
         .span_exporter(exporter)
-        .sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
         .init()
         .expect("init with a counting exporter")
 }

@@ -78,16 +78,6 @@ enum Installed {
     Foreign(GlobalTracerProvider),
 }
 
-/// Where a traced call's span goes.
-pub(crate) enum Target {
-    /// Nothing records spans.
-    Off,
-    /// The native pipeline.
-    Native(&'static Shared),
-    /// The installed provider; this call site's tracer for it.
-    Foreign(Rc<BoxedTracer>),
-}
-
 thread_local! {
     static CALLS_TO_CHECK: Cell<u32> = const { Cell::new(CALLS_PER_CHECK) };
     /// The identity of the last wrapper of ours asked for the marker scope.
@@ -98,26 +88,52 @@ fn transition() -> MutexGuard<'static, ()> {
     TRANSITION.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Whether a tracer provider that can record spans is installed.
+/// Where a traced call's span goes.
+pub(crate) enum Target {
+    /// Nothing records spans.
+    Off,
+    /// The native pipeline.
+    Native(&'static Shared),
+    /// A provider somebody else installed; [`foreign_tracer`] has this call
+    /// site's tracer for it.
+    Foreign,
+}
+
+/// Where traced calls go; one atomic load when nothing is installed.
 #[inline]
-pub(crate) fn provider_installed() -> bool {
+pub(crate) fn target() -> Target {
     match STATE.load(Ordering::Acquire) {
         NOTHING_INSTALLED => {
+            // The placeholder's tracer takes no memory: looking at the slot
+            // from here allocates nothing.
             if check_due() {
                 check_slot();
+                if STATE.load(Ordering::Acquire) == UNPROBED {
+                    return probed_target();
+                }
             }
-            // Looked up again: the check may have found a provider.
-            STATE.load(Ordering::Acquire) == UNPROBED && probe()
+            Target::Off
         }
-        FOREIGN | NATIVE => true,
-        _ => probe(),
+        NATIVE => match pipeline::current() {
+            Some(shared) => Target::Native(shared),
+            None => Target::Off,
+        },
+        FOREIGN => Target::Foreign,
+        _ => probed_target(),
+    }
+}
+
+#[cold]
+fn probed_target() -> Target {
+    probe();
+    match STATE.load(Ordering::Acquire) {
+        NATIVE => pipeline::current().map_or(Target::Off, Target::Native),
+        FOREIGN => Target::Foreign,
+        _ => Target::Off,
     }
 }
 
 /// Counts a traced call of this thread; true every [`CALLS_PER_CHECK`]th.
-/// Only paths that allocate nothing for it look at the slot: with nothing
-/// installed (the placeholder's tracer takes no memory) and when a span is
-/// about to be made anyway.
 #[inline]
 fn check_due() -> bool {
     CALLS_TO_CHECK
@@ -129,30 +145,33 @@ fn check_due() -> bool {
         .unwrap_or(false)
 }
 
-/// Whether a span under an unsampled parent is dropped whatever else is
-/// known: true for the native pipeline with a parent-based sampler.
+/// Whether the foreign provider drops an unsampled parent's children without
+/// being asked: true for providers whose sampler `traced` knows to be
+/// parent-based.
 #[inline]
-pub(crate) fn unsampled_parents_drop() -> bool {
-    match STATE.load(Ordering::Acquire) {
-        NATIVE => pipeline::current().is_some_and(|shared| shared.parent_based),
-        FOREIGN => PARENT_BASED.load(Ordering::Relaxed),
-        _ => false,
-    }
+pub(crate) fn foreign_drops_unsampled() -> bool {
+    PARENT_BASED.load(Ordering::Relaxed)
 }
 
-/// Where `site`'s span goes; one atomic load when nothing is installed.
-#[inline]
-pub(crate) fn target(site: &'static CallSite) -> Target {
+/// `site`'s tracer for the foreign provider, when one is installed. The
+/// global slot is looked at every [`CALLS_PER_CHECK`] calls here, where a
+/// span is about to be made (and allocated) anyway.
+pub(crate) fn foreign_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
     if check_due() {
         check_slot();
     }
     match STATE.load(Ordering::Acquire) {
-        NATIVE => match pipeline::current() {
-            Some(shared) => Target::Native(shared),
-            None => Target::Off,
-        },
-        FOREIGN => cached_target(site),
-        _ => Target::Off,
+        FOREIGN => cached_tracer(site),
+        _ => None,
+    }
+}
+
+/// The export thread's look at the global slot, a few times a second: a
+/// provider installed over the native pipeline's, while somebody kept a clone
+/// of ours, sends traced calls to the probe again.
+pub(crate) fn check_native_slot() {
+    if STATE.load(Ordering::Acquire) == NATIVE {
+        check_slot();
     }
 }
 
@@ -170,13 +189,13 @@ struct Cache {
     tracers: HashMap<usize, Rc<BoxedTracer>, BuildHasherDefault<AddressHasher>>,
 }
 
-fn cached_target(site: &'static CallSite) -> Target {
+fn cached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
     let generation = GENERATION.load(Ordering::Acquire);
     let mut stale = None;
     let target = CACHE
         .try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
-                return uncached_target(site);
+                return uncached_tracer(site);
             };
             if cache.generation != generation {
                 let installed = INSTALLED
@@ -195,31 +214,31 @@ fn cached_target(site: &'static CallSite) -> Target {
                 installed, tracers, ..
             } = &mut *cache;
             match installed {
-                Installed::Nothing => Target::Off,
+                Installed::Nothing => None,
                 Installed::Foreign(provider) => {
                     let address = std::ptr::from_ref(site) as usize;
                     let tracer = tracers.entry(address).or_insert_with(|| {
                         Rc::new(provider.tracer_with_scope(site.scope().clone()))
                     });
-                    Target::Foreign(Rc::clone(tracer))
+                    Some(Rc::clone(tracer))
                 }
             }
         })
         // This thread's locals are being torn down.
-        .unwrap_or_else(|_| uncached_target(site));
+        .unwrap_or_else(|_| uncached_tracer(site));
     drop(stale);
     target
 }
 
-fn uncached_target(site: &'static CallSite) -> Target {
+fn uncached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
     match INSTALLED
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
     {
-        Installed::Nothing => Target::Off,
+        Installed::Nothing => None,
         Installed::Foreign(provider) => {
-            Target::Foreign(Rc::new(provider.tracer_with_scope(site.scope().clone())))
+            Some(Rc::new(provider.tracer_with_scope(site.scope().clone())))
         }
     }
 }

@@ -224,6 +224,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         .map_err(InitError::Exporter)?;
     let settings = Settings {
         sampler: config.sampler,
+        root_sampler: config.root_sampler,
         recording: !sinks.is_empty(),
         limits: Limits {
             attributes: config.limits.attributes as usize,

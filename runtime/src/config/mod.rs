@@ -465,7 +465,9 @@ impl Config {
                 export.push(chosen);
             }
         }
+        let from_env = self.sampler.is_none();
         let sampler = self.sampler.unwrap_or_else(|| sampler::from_env(env));
+        let root_sampler = sampler::root_of(&sampler, from_env, env);
 
         let mut resource_attributes = resource::from_env(env);
         if let Some(name) = self.service_name {
@@ -493,6 +495,7 @@ impl Config {
         Resolved {
             resource_attributes,
             sampler,
+            root_sampler,
             propagators,
             export,
             disabled,
@@ -717,6 +720,8 @@ pub(crate) struct Resolved {
     /// Environment first, then code: later entries win.
     pub(crate) resource_attributes: Vec<KeyValue>,
     pub(crate) sampler: Sampler,
+    /// The sampler that decides new traces, when known.
+    pub(crate) root_sampler: Option<Sampler>,
     pub(crate) propagators: Vec<Propagator>,
     /// Every exporter, each at most once; empty: spans are made but go
     /// nowhere.

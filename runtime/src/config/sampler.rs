@@ -13,6 +13,34 @@ const SAMPLERS: &[&str] = &[
     "parentbased_traceidratio",
 ];
 
+/// The sampler that decides new traces: `sampler` itself, or the delegate of
+/// a parent-based sampler when it is known (one built from the environment).
+pub(crate) fn root_of(sampler: &Sampler, from_env: bool, env: &Env) -> Option<Sampler> {
+    match sampler {
+        Sampler::ParentBased(_) if from_env => Some(
+            match env
+                .get("OTEL_TRACES_SAMPLER")
+                .map(|name| name.to_ascii_lowercase())
+                .as_deref()
+            {
+                Some("parentbased_always_off") => Sampler::AlwaysOff,
+                Some("parentbased_traceidratio") => Sampler::TraceIdRatioBased(ratio_quietly(env)),
+                _ => Sampler::AlwaysOn,
+            },
+        ),
+        Sampler::ParentBased(_) => None,
+        other => Some(other.clone()),
+    }
+}
+
+/// The ratio argument as [`ratio`] reads it, without warning twice.
+fn ratio_quietly(env: &Env) -> f64 {
+    env.get("OTEL_TRACES_SAMPLER_ARG")
+        .and_then(|text| text.parse::<f64>().ok())
+        .filter(|ratio| (0.0..=1.0).contains(ratio))
+        .unwrap_or(1.0)
+}
+
 /// The sampler the environment asks for; `parentbased_always_on` when unset
 /// or unknown (with a warning), the name read without regard to case.
 pub(crate) fn from_env(env: &Env) -> Sampler {

@@ -194,6 +194,7 @@ impl Worker {
             };
             let everything = flush_ticket.is_some() || shutdown.is_some();
             self.clock.refresh();
+            crate::dispatch::check_native_slot();
             self.drain();
             if everything
                 || self.immediate

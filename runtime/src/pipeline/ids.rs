@@ -13,17 +13,21 @@ thread_local! {
     static STATE: Cell<u64> = const { Cell::new(0) };
 }
 
+/// `N` random numbers from this thread's generator.
 #[inline]
-fn next() -> u64 {
+fn next<const N: usize>() -> [u64; N] {
     let step = |state: &Cell<u64>| {
         let mut s = state.get();
         if s == 0 {
             s = seed();
         }
-        s = s.wrapping_add(0xa076_1d64_78bd_642f);
+        let numbers = std::array::from_fn(|_| {
+            s = s.wrapping_add(0xa076_1d64_78bd_642f);
+            let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+            (t >> 64) as u64 ^ t as u64
+        });
         state.set(s);
-        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
-        (t >> 64) as u64 ^ t as u64
+        numbers
     };
     // During thread teardown the thread-local may be gone: a fresh seed each
     // time is slower but still random.
@@ -42,20 +46,23 @@ fn seed() -> u64 {
 #[inline]
 pub(crate) fn span_id() -> SpanId {
     loop {
-        let id = next();
+        let [id] = next();
         if id != 0 {
             return SpanId::from(id);
         }
     }
 }
 
-/// A new, valid trace id.
+/// A new, valid trace id and the id of its first span.
 #[inline]
-pub(crate) fn trace_id() -> TraceId {
+pub(crate) fn root_ids() -> (TraceId, SpanId) {
     loop {
-        let id = u128::from(next()) << 64 | u128::from(next());
-        if id != 0 {
-            return TraceId::from(id);
+        let [high, low, span] = next();
+        if (high | low) != 0 && span != 0 {
+            return (
+                TraceId::from(u128::from(high) << 64 | u128::from(low)),
+                SpanId::from(span),
+            );
         }
     }
 }
@@ -70,7 +77,7 @@ mod tests {
     fn ids_are_valid_and_distinct_across_threads() {
         let ids = |_| {
             (0..10_000)
-                .map(|_| (trace_id(), span_id()))
+                .map(|_| (root_ids().0, span_id()))
                 .collect::<Vec<_>>()
         };
         let threads: Vec<_> = (0..4).map(|n| std::thread::spawn(move || ids(n))).collect();

@@ -38,6 +38,7 @@ use opentelemetry_sdk::trace::Sampler;
 pub(crate) use export_thread::{ExportThread, FlushError};
 pub(crate) use extra::Extra;
 pub(crate) use open::OpenSpans;
+pub(crate) use span::END_NOW;
 pub(crate) use start::{RANDOM_FLAG, Started, start};
 pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
 
@@ -72,6 +73,9 @@ impl Default for Limits {
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) sampler: Sampler,
+    /// The sampler that decides new traces (for a parent-based one, its
+    /// delegate), when it is known: its decision needs no call then.
+    pub(crate) root_sampler: Option<Sampler>,
     /// `false` when nothing exports (`OTEL_TRACES_EXPORTER=none`): spans carry
     /// their ids and sampling decision, and record nothing.
     pub(crate) recording: bool,
@@ -93,6 +97,7 @@ pub(crate) struct Settings {
 pub(crate) struct Shared {
     pub(crate) sampler: Sampler,
     pub(crate) parent_based: bool,
+    pub(crate) rule: sampling::Rule,
     pub(crate) recording: bool,
     pub(crate) limits: Limits,
     pub(crate) queue: Queue,
@@ -165,9 +170,15 @@ impl Pipeline {
     pub(crate) fn start(settings: Settings) -> Pipeline {
         let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
         let parent_based = matches!(settings.sampler, Sampler::ParentBased(_));
+        let rule = if parent_based {
+            sampling::Rule::of(settings.root_sampler.as_ref())
+        } else {
+            sampling::Rule::of(Some(&settings.sampler))
+        };
         let shared: &'static Shared = Box::leak(Box::new(Shared {
             sampler: settings.sampler,
             parent_based,
+            rule,
             recording: settings.recording,
             limits: settings.limits.clone(),
             queue: Queue::new(generation, settings.pending_budget),
@@ -245,6 +256,7 @@ pub(crate) mod testing {
             sampler: Sampler,
         ) -> Self {
             let settings = Settings {
+                root_sampler: None,
                 sampler,
                 recording: true,
                 limits: Limits::default(),

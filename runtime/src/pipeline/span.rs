@@ -14,6 +14,10 @@ use super::extra::Extra;
 use super::record::Record;
 use crate::__private::CallSite;
 
+/// The end time that tells a native span to end now, on its own clock: no
+/// span ends at the Unix epoch.
+pub(crate) const END_NOW: SystemTime = SystemTime::UNIX_EPOCH;
+
 /// A span of the native pipeline.
 #[derive(Debug)]
 pub(crate) struct NativeSpan {
@@ -146,7 +150,7 @@ impl trace::Span for NativeSpan {
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        if self.recording {
+        if self.recording && timestamp != END_NOW {
             self.extra().end_time = Some(timestamp);
         }
         self.end();
@@ -158,6 +162,14 @@ impl trace::Span for NativeSpan {
             return;
         }
         let end = clock::now();
+        // A span that started on the wall clock (through the OpenTelemetry
+        // API) ends on it, so that its duration is measured on one clock.
+        if let Some(extra) = self.extra.as_mut()
+            && extra.start_time.is_some()
+            && extra.end_time.is_none()
+        {
+            extra.end_time = Some(SystemTime::now());
+        }
         let record = Record {
             trace_id: self.span_context.trace_id(),
             span_id: self.span_context.span_id(),

@@ -18,9 +18,13 @@ pub(crate) enum Started {
     /// A new trace that is not sampled (or nothing exports): its ids and the
     /// decision, so that what runs beneath inherits them; nothing recorded.
     NotRecording(Context),
+    /// No span: telemetry is suppressed there, or an unsampled parent
+    /// decides for its children (parent-based sampling).
+    Nothing,
 }
 
-/// What the parent decides, read without running any user code.
+/// What the parent decides, read without running any user code; `None`
+/// when no span is made at all.
 struct Plan {
     span_context: SpanContext,
     parent_span_id: SpanId,
@@ -39,10 +43,10 @@ pub(crate) fn plan_child(
     attributes: &[opentelemetry::KeyValue],
 ) -> (SpanContext, bool) {
     let valid = parent.is_valid();
-    let trace_id = if valid {
-        parent.trace_id()
+    let (trace_id, span_id) = if valid {
+        (parent.trace_id(), ids::span_id())
     } else {
-        ids::trace_id()
+        ids::root_ids()
     };
     let sampled = sampling::sampled(shared, parent_cx, parent, trace_id, name, kind, attributes);
     let (flags, trace_state) = if valid {
@@ -56,7 +60,7 @@ pub(crate) fn plan_child(
             TraceState::NONE,
         )
     };
-    let span_context = SpanContext::new(trace_id, ids::span_id(), flags, false, trace_state);
+    let span_context = SpanContext::new(trace_id, span_id, flags, false, trace_state);
     (
         span_context,
         sampled && shared.recording && shared.is_open(),
@@ -68,7 +72,11 @@ fn plan(
     site: &CallSite,
     parent_cx: Option<&Context>,
     parent: &SpanContext,
-) -> Plan {
+    suppressed: bool,
+) -> Option<Plan> {
+    if suppressed || shared.parent_based && parent.is_valid() && !parent.is_sampled() {
+        return None;
+    }
     let (span_context, recording) = plan_child(
         shared,
         parent_cx,
@@ -77,18 +85,17 @@ fn plan(
         &site.kind.to_otel(),
         &[],
     );
-    Plan {
+    Some(Plan {
         span_context,
         parent_span_id: parent.span_id(),
         parent_is_remote: parent.is_remote(),
         recording,
-    }
+    })
 }
 
-/// Starts `site`'s span under `parent`. Unsampled and suppressed parents are
-/// handled by the caller; `links` and `attributes` run only for a recording
-/// span, and outside any borrow of the current context (they may call traced
-/// functions).
+/// Starts `site`'s span under `parent`. `links` and `attributes` run only
+/// for a recording span, and outside any borrow of the current context (they
+/// may call traced functions).
 #[inline]
 pub(crate) fn start<L, A>(
     shared: &'static Shared,
@@ -102,11 +109,24 @@ where
     A: FnOnce(&mut Attributes),
 {
     let plan = match parent {
-        Parent::Current => {
-            Context::map_current(|cx| plan(shared, site, Some(cx), cx.span().span_context()))
+        Parent::Current => Context::map_current(|cx| {
+            let suppressed = cx.is_telemetry_suppressed();
+            plan(shared, site, Some(cx), cx.span().span_context(), suppressed)
+        }),
+        Parent::Root => {
+            let suppressed = Context::is_current_telemetry_suppressed();
+            plan(shared, site, None, &SpanContext::NONE, suppressed)
         }
-        Parent::Root => plan(shared, site, None, &SpanContext::NONE),
-        Parent::Explicit(cx) => plan(shared, site, Some(cx), cx.span().span_context()),
+        Parent::Explicit(cx) => plan(
+            shared,
+            site,
+            Some(cx),
+            cx.span().span_context(),
+            cx.is_telemetry_suppressed(),
+        ),
+    };
+    let Some(plan) = plan else {
+        return Started::Nothing;
     };
     if !plan.recording {
         let cx = match parent {
@@ -131,8 +151,11 @@ where
     if let Some(extra) = attribute_sink.into_extra() {
         span.set_extra(extra);
     }
-    for link in link_sink.into_links() {
-        opentelemetry::trace::Span::add_link(&mut span, link.span_context, link.attributes);
+    let links = link_sink.into_links();
+    if !links.is_empty() {
+        for link in links {
+            opentelemetry::trace::Span::add_link(&mut span, link.span_context, link.attributes);
+        }
     }
     let cx = match parent {
         Parent::Explicit(cx) => cx.with_span(span),

@@ -2,6 +2,8 @@
 //! other OpenTelemetry instrumentation (`global::tracer(..)`, the
 //! integrations, libraries) are native spans of the same pipeline.
 
+use std::time::SystemTime;
+
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, InstrumentationScope, trace};
 
@@ -74,7 +76,9 @@ impl Tracer for NativeTracer {
         extra.name = Some(builder.name);
         extra.kind = Some(kind);
         extra.scope = Some(self.scope.clone());
-        extra.start_time = builder.start_time;
+        // Ended through `SpanRef::end`, which passes the wall clock's time,
+        // such a span starts on the wall clock too.
+        extra.start_time = Some(builder.start_time.unwrap_or_else(SystemTime::now));
         for attribute in attributes {
             extra.push_attribute(attribute, limits);
         }

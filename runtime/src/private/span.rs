@@ -116,6 +116,8 @@ enum State {
     /// A span of ours, current in this context; whether it records, known
     /// when it started (so asking takes no lock).
     Span(Context, bool),
+    /// A span of the native pipeline, current in this context; it records.
+    Native(Context),
     /// `suppress`: no span, but this context (telemetry suppressed) is current.
     Suppressed(Context),
     /// No span: a context made current so that what runs beneath inherits its
@@ -132,33 +134,38 @@ impl Span {
         L: FnOnce(&mut Links),
         A: FnOnce(&mut Attributes),
     {
-        if !dispatch::provider_installed() {
-            return Span::without_span(parent);
-        }
-        let parent_state = match parent {
-            Parent::Explicit(cx) => ParentState::of(cx),
-            Parent::Current => Context::map_current(ParentState::of),
-            Parent::Root => ParentState {
-                suppressed: Context::is_current_telemetry_suppressed(),
-                unsampled: false,
-            },
-        };
-        if parent_state.suppressed || parent_state.unsampled && dispatch::unsampled_parents_drop() {
-            return Span::without_span(parent);
-        }
-        match dispatch::target(site) {
+        match dispatch::target() {
             Target::Off => Span::without_span(parent),
             Target::Native(shared) => {
                 match pipeline::start(shared, site, parent, links, attributes) {
                     Started::Recording(cx) => Span {
-                        state: State::Span(cx, true),
+                        state: State::Native(cx),
                     },
                     Started::NotRecording(cx) => Span {
                         state: State::Inherited(cx),
                     },
+                    Started::Nothing => Span::without_span(parent),
                 }
             }
-            Target::Foreign(tracer) => start_foreign(&tracer, site, parent, links, attributes),
+            Target::Foreign => {
+                let parent_state = match parent {
+                    Parent::Explicit(cx) => ParentState::of(cx),
+                    Parent::Current => Context::map_current(ParentState::of),
+                    Parent::Root => ParentState {
+                        suppressed: Context::is_current_telemetry_suppressed(),
+                        unsampled: false,
+                    },
+                };
+                if parent_state.suppressed
+                    || parent_state.unsampled && dispatch::foreign_drops_unsampled()
+                {
+                    return Span::without_span(parent);
+                }
+                match dispatch::foreign_tracer(site) {
+                    Some(tracer) => start_foreign(&tracer, site, parent, links, attributes),
+                    None => Span::without_span(parent),
+                }
+            }
         }
     }
 
@@ -246,7 +253,10 @@ impl Span {
     pub(crate) fn context(&self) -> Option<&Context> {
         match &self.state {
             State::Off => None,
-            State::Span(cx, _) | State::Suppressed(cx) | State::Inherited(cx) => Some(cx),
+            State::Span(cx, _)
+            | State::Native(cx)
+            | State::Suppressed(cx)
+            | State::Inherited(cx) => Some(cx),
         }
     }
 
@@ -254,7 +264,7 @@ impl Span {
     #[inline]
     pub fn recorder(&self) -> Recorder<'_> {
         match &self.state {
-            State::Span(cx, true) => Recorder::Span(cx.span()),
+            State::Span(cx, true) | State::Native(cx) => Recorder::Span(cx.span()),
             State::Span(_, false) => Recorder::Off,
             State::Off | State::Suppressed(_) | State::Inherited(_) => Recorder::Off,
         }
@@ -262,13 +272,13 @@ impl Span {
 
     /// A panic unwinding out of the traced call; `payload` when it was caught.
     pub(crate) fn record_panic(&self, payload: Option<&(dyn Any + Send)>) {
-        if let State::Span(cx, _) = &self.state {
+        if let State::Span(cx, _) | State::Native(cx) = &self.state {
             crate::exception::record_panic(&cx.span(), payload);
         }
     }
 
     pub(crate) fn record_cancelled(&self) {
-        if let State::Span(cx, _) = &self.state {
+        if let State::Span(cx, _) | State::Native(cx) = &self.state {
             cx.span().add_event("cancelled", Vec::new());
         }
     }
@@ -276,8 +286,12 @@ impl Span {
 
 impl Drop for Span {
     fn drop(&mut self) {
-        if let State::Span(cx, _) = &self.state {
-            cx.span().end();
+        match &self.state {
+            State::Span(cx, _) => cx.span().end(),
+            // `SpanRef::end` would read the wall clock; the native span reads
+            // its own clock when told to end now.
+            State::Native(cx) => cx.span().end_with_timestamp(pipeline::END_NOW),
+            State::Off | State::Suppressed(_) | State::Inherited(_) => {}
         }
     }
 }
