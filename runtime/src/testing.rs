@@ -7,6 +7,11 @@
 //! logger of its own) and from exceptions recorded as logs, at every
 //! severity, whatever `traced::init()` is doing at the same time.
 //!
+//! Captures go through the native pipeline `traced::init()` installs. With
+//! `TRACED_TESTING_PROVIDER=sdk` in the environment they go through an
+//! `opentelemetry_sdk` provider in the global slot instead: the path
+//! `#[traced]` takes in a program that installs a provider of its own.
+//!
 //! The capturing pipeline goes back into place whenever a capture starts and
 //! finds another one there (one `traced::init()` installed and its guard
 //! removed, or a provider a test installed by hand), so captures do not
@@ -39,16 +44,19 @@
 //! # }
 //! ```
 
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{Span as _, SpanId, TraceContextExt, TraceId, Tracer, TracerProvider};
-use opentelemetry::{Context, Value, global};
+use opentelemetry::{Context, InstrumentationScope, Value, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLoggerProvider};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SpanData};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, Sampler, SdkTracer, SdkTracerProvider, SpanData,
+};
 
 pub use opentelemetry_sdk::logs::SdkLogRecord as LogRecord;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
@@ -57,18 +65,39 @@ use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::{Limits, Pipeline, Settings};
 use crate::{ExceptionSignal, dispatch};
 
-/// The capturing pipeline of this process.
-struct Capture {
-    pipeline: Pipeline,
-    exporter: InMemorySpanExporter,
+/// Where captures record spans: the native pipeline `traced::init()`
+/// installs, or (with `TRACED_TESTING_PROVIDER=sdk`) an
+/// `opentelemetry_sdk` provider in the global slot, the path `#[traced]`
+/// takes in a program that installs its own provider.
+enum Capturer {
+    Native {
+        pipeline: Pipeline,
+        exporter: InMemorySpanExporter,
+    },
+    Sdk {
+        provider: SdkTracerProvider,
+        exporter: InMemorySpanExporter,
+    },
 }
 
-fn capture_pipeline() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
+/// The variable that chooses [`Capturer::Sdk`].
+const PROVIDER_VARIABLE: &str = "TRACED_TESTING_PROVIDER";
+
+fn capturer() -> &'static Capturer {
+    static CAPTURER: OnceLock<Capturer> = OnceLock::new();
+    CAPTURER.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
+        let sdk = std::env::var(PROVIDER_VARIABLE)
+            .is_ok_and(|value| value.trim().eq_ignore_ascii_case("sdk"));
+        if sdk {
+            let provider = SdkTracerProvider::builder()
+                .with_simple_exporter(exporter.clone())
+                .build();
+            return Capturer::Sdk { provider, exporter };
+        }
         let settings = Settings {
             sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            root_sampler: Some(Sampler::AlwaysOn),
             recording: true,
             limits: Limits::default(),
             resource: Resource::builder_empty()
@@ -80,11 +109,41 @@ fn capture_pipeline() -> &'static Capture {
             schedule_delay: Duration::from_millis(50),
             pending_budget: 256 * 1024 * 1024,
         };
-        Capture {
+        Capturer::Native {
             pipeline: Pipeline::start(settings),
             exporter,
         }
     })
+}
+
+/// The scope name the capturing SDK provider notices, to tell whether it is
+/// still the one in the global slot.
+const PROBE_SCOPE: &str = "traced.testing.probe";
+
+thread_local! {
+    static PROBED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The capturing SDK provider, as it sits in the global slot.
+#[derive(Debug)]
+struct Capturing(SdkTracerProvider);
+
+impl TracerProvider for Capturing {
+    type Tracer = SdkTracer;
+
+    fn tracer_with_scope(&self, scope: InstrumentationScope) -> SdkTracer {
+        if scope.name() == PROBE_SCOPE {
+            PROBED.set(true);
+        }
+        self.0.tracer_with_scope(scope)
+    }
+}
+
+fn sdk_provider_installed() -> bool {
+    PROBED.set(false);
+    let _ = global::tracer_provider()
+        .tracer_with_scope(InstrumentationScope::builder(PROBE_SCOPE).build());
+    PROBED.get()
 }
 
 fn log_exporter() -> &'static InMemoryLogExporter {
@@ -107,11 +166,19 @@ fn log_exporter() -> &'static InMemoryLogExporter {
 /// and captures every log record.
 pub fn install() {
     static INSTALLING: Mutex<()> = Mutex::new(());
-    let capture = capture_pipeline();
     let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
-    if !(capture.pipeline.is_current() && dispatch::native_installed()) {
-        capture.pipeline.make_current();
-        dispatch::install_native(capture.pipeline.shared());
+    match capturer() {
+        Capturer::Native { pipeline, .. } => {
+            if !(pipeline.is_current() && dispatch::native_installed()) {
+                pipeline.make_current();
+                dispatch::install_native(pipeline.shared());
+            }
+        }
+        Capturer::Sdk { provider, .. } => {
+            if !sdk_provider_installed() {
+                global::set_tracer_provider(Capturing(provider.clone()));
+            }
+        }
     }
     drop(_installing);
     log_exporter();
@@ -119,11 +186,13 @@ pub fn install() {
 
 /// Every span finished so far in this process.
 pub fn finished_spans() -> Vec<SpanData> {
-    let capture = capture_pipeline();
-    let _ = capture
-        .pipeline
-        .drain(Instant::now() + Duration::from_secs(10));
-    capture.exporter.get_finished_spans().unwrap_or_default()
+    match capturer() {
+        Capturer::Native { pipeline, exporter } => {
+            let _ = pipeline.drain(Instant::now() + Duration::from_secs(10));
+            exporter.get_finished_spans().unwrap_or_default()
+        }
+        Capturer::Sdk { exporter, .. } => exporter.get_finished_spans().unwrap_or_default(),
+    }
 }
 
 /// Reading captured spans.

@@ -93,3 +93,49 @@ pub fn assert_child(child: &FinishedSpan, parent: &FinishedSpan) {
         parent.name
     );
 }
+
+/// Whether this process captures through a provider the application
+/// installed itself (see [`rerun_on_a_user_provider`]).
+pub fn on_a_user_provider() -> bool {
+    std::env::var_os("TRACED_TESTING_PROVIDER").is_some()
+}
+
+/// The trace flags a trace started in this process is sent with: sampled or
+/// not, and W3C Level 2's `random` flag where the native pipeline started
+/// it (an `opentelemetry_sdk` provider does not set it).
+pub fn started_here_flags(sampled: bool) -> &'static str {
+    match (on_a_user_provider(), sampled) {
+        (false, true) => "03",
+        (false, false) => "02",
+        (true, true) => "01",
+        (true, false) => "00",
+    }
+}
+
+/// Runs every other test of the calling test binary again, in a child
+/// process whose captures go through an `opentelemetry_sdk` provider the
+/// application installed itself (`TRACED_TESTING_PROVIDER=sdk`) instead of
+/// the native pipeline: every behaviour holds on both paths. Call it from a
+/// test named `every_test_here_passes_on_a_user_provider`.
+pub fn rerun_on_a_user_provider() {
+    const VARIABLE: &str = "TRACED_TESTING_PROVIDER";
+    const NAME: &str = "every_test_here_passes_on_a_user_provider";
+    if std::env::var_os(VARIABLE).is_some() {
+        return; // the child itself
+    }
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--skip", NAME])
+        .env(VARIABLE, "sdk")
+        .output()
+        .expect("running the tests again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "on a user provider:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("test result: ok") && !stdout.contains(" 0 passed"),
+        "no test ran on a user provider:\n{stdout}"
+    );
+}

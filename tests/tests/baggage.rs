@@ -206,3 +206,8 @@ fn current_baggage_helpers_set_read_and_propagate() {
     }
     assert_eq!(traced::current::baggage("tenant"), None);
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

@@ -76,3 +76,8 @@ fn helpers_do_nothing_without_a_span() {
     deep_helper(1);
     assert!(!traced::current::span_context().is_valid());
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

@@ -116,3 +116,8 @@ fn the_caller_cannot_force_sampling_of_the_new_root() {
     let span = handled("unsampled-caller").expect("sampled and exported");
     assert!(span.span_context.is_sampled());
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

@@ -234,3 +234,8 @@ fn a_generic_return_type_records_an_err_once_the_signature_says_result() {
     );
     assert_eq!(error_message(trace.span("generic_result")), "seen");
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

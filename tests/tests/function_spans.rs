@@ -693,3 +693,8 @@ fn repro_traced_and_tokio_test_work_in_either_order() {
     let ((), below) = capture(traced_below_tokio_test);
     assert_eq!(below.tree(), "traced_below_tokio_test\n  inner_step\n");
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

@@ -585,3 +585,8 @@ async fn an_unknown_method_is_unimplemented_and_an_unreachable_server_unavailabl
         "no answer, no code"
     );
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

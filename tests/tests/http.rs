@@ -642,3 +642,8 @@ async fn the_tower_client_layer_traces_a_hyper_client() {
         "{error_type:?}"
     );
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

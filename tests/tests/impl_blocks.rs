@@ -506,3 +506,8 @@ fn repro_cfg_attr_traced_on_a_method_wraps_it_once() {
     });
     assert_eq!(trace.tree(), "switch on\nSwitch::off\nswitch on\n");
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

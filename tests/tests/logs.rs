@@ -158,3 +158,8 @@ fn nothing_is_recorded_under_suppression() {
     let ((), trace) = capture(quiet);
     assert!(trace.logs().is_empty(), "{:?}", trace.logs());
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

@@ -253,3 +253,8 @@ async fn baggage_crosses_the_queue_only_when_kept() {
         assert_eq!(tenant.as_deref(), expected, "{trust:?}");
     }
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

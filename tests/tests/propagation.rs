@@ -125,3 +125,8 @@ fn header_map_set_replaces_every_repeated_value() {
     Carrier::set(&mut headers, "baggage", "a=\n".to_owned());
     assert!(Carrier::get(&headers, "baggage").is_none());
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

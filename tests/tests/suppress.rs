@@ -11,6 +11,7 @@ use traced::opentelemetry;
 use traced::propagation::{extract, inject};
 use traced::testing::{capture, capture_async, finished_spans};
 use traced::traced;
+use traced_tests::started_here_flags;
 
 /// What the downstream service saw.
 #[derive(Debug)]
@@ -104,7 +105,11 @@ async fn an_ordinary_request_is_traced_downstream() {
     let (seen, trace) = capture_async(|| checkout(&url)).await;
     assert!(seen.sampled);
     // Sampled, and random: the trace started in this process.
-    assert!(seen.traceparent.unwrap().ends_with("-03"));
+    let sent = seen.traceparent.unwrap();
+    assert!(
+        sent.ends_with(&format!("-{}", started_here_flags(true))),
+        "{sent}"
+    );
     assert_eq!(trace.tree(), "checkout\n  call\n    downstream_work\n");
 }
 
@@ -116,7 +121,10 @@ async fn a_suppressed_request_is_traced_nowhere() {
     assert!(!seen.sampled, "downstream must not sample");
     let traceparent = seen.traceparent.expect("a context is still sent");
     // Not sampled; the trace's random flag stays.
-    assert!(traceparent.ends_with("-02"), "{traceparent}");
+    assert!(
+        traceparent.ends_with(&format!("-{}", started_here_flags(false))),
+        "{traceparent}"
+    );
     assert_eq!(exported_with_marker("health-alone"), 0);
 }
 
@@ -128,9 +136,10 @@ async fn suppression_under_a_traced_request_keeps_the_trace_but_unsamples_it() {
     assert!(!seen.sampled);
     let server = trace.span("server_with_health_check");
     let expected = format!(
-        "00-{}-{}-02",
+        "00-{}-{}-{}",
         server.span_context.trace_id(),
-        server.span_context.span_id()
+        server.span_context.span_id(),
+        started_here_flags(false)
     );
     assert_eq!(seen.traceparent.as_deref(), Some(expected.as_str()));
     assert_eq!(exported_with_marker("health-under-server"), 0);
@@ -168,7 +177,7 @@ fn the_scope_guard_suppresses_every_kind_of_span() {
             .iter()
             .any(|span| span.name == "other client span")
     );
-    assert!(headers["traceparent"].ends_with("-02"));
+    assert!(headers["traceparent"].ends_with(&format!("-{}", started_here_flags(false))));
 
     // After the guard, tracing is back.
     let ((), trace) = capture(|| sync_work("after"));
@@ -181,7 +190,12 @@ fn publish_suppressed() -> (Vec<(String, Vec<u8>)>, String) {
     let _suppressed = traced::suppress();
     let mut headers = Vec::new();
     let _send = traced::messaging::Message::new("tokio", "suppressed-queue").send(&mut headers);
-    let expected = format!("00-{}-{}-02", parent.trace_id(), parent.span_id());
+    let expected = format!(
+        "00-{}-{}-{}",
+        parent.trace_id(),
+        parent.span_id(),
+        started_here_flags(false)
+    );
     (headers, expected)
 }
 
@@ -234,4 +248,9 @@ async fn repro_tasks_spawned_under_suppression_stay_suppressed() {
             .any(|name| name == "child_of_suppressed" || name == "spawns_under_suppression"),
         "spans under suppression: {names:?}"
     );
+}
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
 }

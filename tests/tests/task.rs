@@ -149,3 +149,8 @@ async fn a_detached_task_without_the_context_breaks_the_trace() {
     let ((), mended) = capture_async(|| mended_request(-2)).await;
     assert_eq!(mended.tree(), "mended_request\n  detached\n");
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}

@@ -217,3 +217,8 @@ fn a_panic_in_a_track_caller_function_marks_its_span() {
         Some(&traced::opentelemetry::Value::from("panic"))
     );
 }
+
+#[test]
+fn every_test_here_passes_on_a_user_provider() {
+    traced_tests::rerun_on_a_user_provider();
+}
