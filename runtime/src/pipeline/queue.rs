@@ -18,8 +18,9 @@ use super::record::Record;
 
 /// Records a lane holds before it spills into the overflow.
 const LANE_CAPACITY: usize = 1024;
-/// Extras on their way back to one thread.
-const RETURN_CAPACITY: usize = 256;
+/// Extras on their way back to one thread: as many as its lane holds
+/// records, so that a lane's worth of spans with extras all come back.
+const RETURN_CAPACITY: usize = LANE_CAPACITY;
 /// Extras a thread keeps for reuse.
 const POOL_CAPACITY: usize = 64;
 /// Pushes between two looks at how full the lane is.
