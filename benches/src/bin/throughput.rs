@@ -1,112 +1,93 @@
-//! End-to-end: `#[traced]` spans from 2 threads through the pipeline
-//! `traced::init()` installs (the SDK batch processor) and the OTLP
-//! HTTP/protobuf exporter to a real collector; prints delivered spans per
-//! second and the drop rate. With `--stalled`, the "collector" accepts
-//! connections and never answers, and the resident memory before and after
-//! shows the queue bound holding.
+//! End to end: `#[traced]` spans from several threads through the pipeline
+//! `traced::init()` installs and its OTLP exporter to a real collector.
+//! Prints spans offered and delivered per second, what was dropped, and the
+//! resident memory (before, and at its peak).
 //!
-//! `cargo run --release -p traced-benches --bin throughput -- ENDPOINT [SPANS_PER_THREAD] [QUEUE] [RATE_PER_THREAD]`
+//! ```text
+//! throughput ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
+//! throughput --burst ENDPOINT THREADS SPANS_PER_THREAD
+//! throughput --stalled THREADS SPANS_PER_THREAD PENDING_MIB
+//! ```
 //!
-//! Without a rate each thread makes spans as fast as it can (a burst); with
-//! one it paces itself to that many spans per second.
-//! `cargo run --release -p traced-benches --bin throughput -- --stalled [SPANS_PER_THREAD] [QUEUE]`
+//! Without a rate each thread makes spans as fast as it can; with one it
+//! paces itself to that many spans per second. `--burst` drops the guard as
+//! soon as the threads are done, as a program that ends right after a burst
+//! would, and checks that every span arrived. `--stalled` sends to a
+//! "collector" that accepts connections and never answers, with at most
+//! `PENDING_MIB` of finished spans waiting: memory stays under that bound
+//! and what does not fit is dropped and counted.
 
 use std::hint::black_box;
 use std::io::Read;
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Sampler, SpanData, SpanExporter};
-use traced_benches::{batch_provider, traced_fns};
+use traced::{Config, Exporter, Protocol, ShutdownError};
+use traced_benches::traced_fns;
 
-/// Counts the spans handed to the exporter and those the collector
-/// acknowledged; the batch processor keeps no count of its own drops.
-#[derive(Debug)]
-struct Acknowledged<E> {
-    inner: E,
-    handed: Arc<AtomicU64>,
-    spans: Arc<AtomicU64>,
-}
-
-impl<E: SpanExporter> SpanExporter for Acknowledged<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let len = batch.len() as u64;
-        self.handed.fetch_add(len, Ordering::Relaxed);
-        self.inner.export(batch).await?;
-        self.spans.fetch_add(len, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-fn resident_kib() -> u64 {
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
-        .expect("VmRSS")
+        .expect("a memory field of /proc/self/status")
+}
+
+/// A "collector" that takes connections and never answers.
+fn stalled_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut stream in listener.incoming().flatten() {
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            held.push(stream);
+        }
+    });
+    endpoint
+}
+
+fn number(arg: Option<String>, name: &str) -> u64 {
+    arg.unwrap_or_else(|| panic!("{name} is missing"))
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is a number"))
 }
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let target = args.next().expect("ENDPOINT or --stalled");
-    let per_thread: u64 = args
-        .next()
-        .map_or(500_000, |n| n.parse().expect("SPANS_PER_THREAD"));
-    let queue: usize = args.next().map_or(65_536, |n| n.parse().expect("QUEUE"));
-    let rate: Option<u64> = args.next().map(|n| n.parse().expect("RATE_PER_THREAD"));
-    let stalled = target == "--stalled";
-    let endpoint = if stalled {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let endpoint = format!(
-            "http://{}/v1/traces",
-            listener.local_addr().expect("address")
-        );
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for stream in listener.incoming().flatten() {
-                let mut stream = stream;
-                let mut buffer = [0u8; 4096];
-                let _ = stream.read(&mut buffer);
-                held.push(stream);
-            }
-        });
-        endpoint
+    let first = args.next().expect("ENDPOINT, --burst or --stalled");
+    let (mode, endpoint) = match first.as_str() {
+        "--stalled" => ("stalled", stalled_endpoint()),
+        "--burst" => ("burst", args.next().expect("ENDPOINT")),
+        _ => ("paced", first),
+    };
+    let threads = number(args.next(), "THREADS");
+    let per_thread = number(args.next(), "SPANS_PER_THREAD");
+    let last = args.next();
+    let (rate, pending_mib) = match mode {
+        "stalled" => (None, number(last, "PENDING_MIB")),
+        _ => (last.map(|rate| number(Some(rate), "RATE_PER_THREAD")), 64),
+    };
+    let protocol = if endpoint.ends_with(":4317") || endpoint.contains(":4317/") {
+        Protocol::Grpc
     } else {
-        target
+        Protocol::HttpProtobuf
     };
-    let acknowledged = Arc::new(AtomicU64::new(0));
-    let handed = Arc::new(AtomicU64::new(0));
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(endpoint.clone())
-        .with_timeout(Duration::from_secs(2))
-        .with_headers(Default::default())
-        .build()
-        .expect("OTLP exporter");
-    let exporter = Acknowledged {
-        inner: exporter,
-        handed: Arc::clone(&handed),
-        spans: Arc::clone(&acknowledged),
-    };
-    let rss_before = resident_kib();
-    let pipeline = batch_provider(exporter, Sampler::AlwaysOn, queue);
-    opentelemetry::global::set_tracer_provider(pipeline.clone());
+    let rss_before = status_kib("VmRSS:");
+    let guard = Config::new()
+        .service_name("throughput")
+        .exporter(Exporter::Otlp)
+        .otlp_endpoint(endpoint.clone())
+        .otlp_protocol(protocol)
+        .otlp_timeout(Duration::from_secs(2))
+        .max_pending_memory(usize::try_from(pending_mib).expect("PENDING_MIB") * 1024 * 1024)
+        .shutdown_timeout(Duration::from_secs(if mode == "stalled" { 1 } else { 120 }))
+        .init()
+        .expect("init");
     let start = Instant::now();
-    let threads: Vec<_> = (0..2)
+    let workers: Vec<_> = (0..threads)
         .map(|_| {
             std::thread::spawn(move || {
                 let begun = Instant::now();
@@ -122,46 +103,54 @@ fn main() {
             })
         })
         .collect();
-    for thread in threads {
-        thread.join().expect("span thread");
+    for worker in workers {
+        worker.join().expect("span thread");
     }
     let produced = start.elapsed();
-    let rss_after_burst = resident_kib();
-    if !stalled {
-        pipeline.force_flush().expect("flush");
-    }
-    let elapsed = start.elapsed();
-    let total = 2 * per_thread;
-    let delivered = acknowledged.load(Ordering::Relaxed);
-    // After a flush every span not acknowledged was dropped; with the
-    // collector stalled, what the exporter has not been handed is either
-    // still queued (at most `queue`) or dropped.
-    let dropped = if stalled {
-        total.saturating_sub(handed.load(Ordering::Relaxed) + queue as u64)
-    } else {
-        total - delivered
+    let total = threads * per_thread;
+    let report = match mode {
+        "paced" => {
+            guard.flush().expect("flush");
+            let report = guard.delivery().expect("OTLP reports delivery");
+            drop(guard);
+            report
+        }
+        _ => match guard.shutdown() {
+            Ok(()) => traced::DeliveryReport {
+                ended: total,
+                exported: total,
+                failed: 0,
+                dropped: 0,
+                last_error: None,
+            },
+            Err(ShutdownError::Undelivered(report)) => report,
+            Err(other) => panic!("shutting down: {other}"),
+        },
     };
+    let elapsed = start.elapsed();
     let pace = rate.map_or_else(
         || "as fast as possible".to_owned(),
         |rate| format!("{rate} spans/s each"),
     );
-    println!("endpoint {endpoint}, queue {queue}, 2 threads x {per_thread} spans, {pace}");
+    println!("{mode}: {endpoint}, {threads} threads x {per_thread} spans, {pace}");
     println!(
-        "produced in {:.3} s ({:.0} spans/s offered); delivered {delivered} in {:.3} s ({:.0} spans/s)",
+        "produced in {:.3} s ({:.0} spans/s offered); delivered {} in {:.3} s ({:.0} spans/s)",
         produced.as_secs_f64(),
         total as f64 / produced.as_secs_f64(),
+        report.exported,
         elapsed.as_secs_f64(),
-        delivered as f64 / elapsed.as_secs_f64(),
+        report.exported as f64 / elapsed.as_secs_f64(),
     );
-    let at_least = if stalled { "at least " } else { "" };
+    let lost = report.ended - report.exported;
     println!(
-        "dropped {at_least}{dropped} ({:.2} %); resident memory {rss_before} KiB before, {rss_after_burst} KiB after the burst",
-        dropped as f64 * 100.0 / total as f64
+        "not delivered {lost} ({:.2} %: {} dropped, {} in failed exports); resident memory {rss_before} KiB before, {} KiB at the peak",
+        lost as f64 * 100.0 / total as f64,
+        report.dropped,
+        report.failed,
+        status_kib("VmHWM:"),
     );
-    if !stalled {
-        opentelemetry::global::set_tracer_provider(
-            opentelemetry::trace::noop::NoopTracerProvider::new(),
-        );
-        pipeline.shutdown().expect("shutdown");
+    assert_eq!(report.ended, total, "every span that ended is counted");
+    if mode == "burst" {
+        assert_eq!(report.exported, total, "a burst is delivered whole");
     }
 }

@@ -9,6 +9,7 @@
 //! then removed.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::Thread;
@@ -49,9 +50,10 @@ struct Lane {
     returns: rtrb::Producer<Box<Extra>>,
 }
 
+/// Records that found their lane full, oldest first.
 #[derive(Debug, Default)]
 struct Overflow {
-    records: Vec<Record>,
+    records: VecDeque<Record>,
     bytes: usize,
 }
 
@@ -170,7 +172,7 @@ impl Queue {
             drop(record);
         } else {
             overflow.bytes += bytes;
-            overflow.records.push(record);
+            overflow.records.push_back(record);
             drop(overflow);
         }
         self.wake_exporter();
