@@ -240,6 +240,10 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         max_export_batch_size: config.batch.max_export_batch_size,
         schedule_delay: config.batch.schedule_delay,
         pending_budget: config.pending_memory,
+        max_pending_spans: config
+            .batch
+            .queue_size_set
+            .then_some(config.batch.max_queue_size),
     };
     let pipeline = Pipeline::install(settings);
     dispatch::install_native(pipeline.shared());

@@ -108,6 +108,7 @@ fn capturer() -> &'static Capturer {
             max_export_batch_size: 512,
             schedule_delay: Duration::from_millis(50),
             pending_budget: 256 * 1024 * 1024,
+            max_pending_spans: None,
         };
         Capturer::Native {
             pipeline: Pipeline::start(settings),

@@ -141,3 +141,41 @@ fn hung_collector_leaves_a_bounded_queue_and_a_counted_loss() {
     );
     collector.resume();
 }
+
+#[test]
+fn a_hung_collector_cannot_make_pending_spans_outgrow_their_memory() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const SPANS: usize = 50_000;
+    let collector = Collector::start();
+    collector.pause();
+    let guard = Config::new()
+        .service_name("hung-memory")
+        .otlp_endpoint(collector.http_endpoint())
+        .otlp_protocol(Protocol::HttpProtobuf)
+        .otlp_timeout(Duration::from_secs(20))
+        .max_pending_memory(1024 * 1024)
+        .shutdown_timeout(Duration::from_secs(60))
+        .init()
+        .expect("init");
+    run_phase("over-budget", SPANS);
+    collector.resume();
+    // Everything still held is sent once the collector answers again.
+    guard.flush().expect("flushed");
+    let report = guard.delivery().expect("OTLP reports delivery");
+    assert_eq!(report.ended, SPANS as u64, "{report:?}");
+    assert_eq!(report.failed, 0, "{report:?}");
+    // A record takes about 100 bytes: 1 MiB holds some ten thousand, beside
+    // what the export thread took before the collector hung and the
+    // thread's own lane. What did not fit was dropped, and is counted.
+    assert!(report.exported > 0, "{report:?}");
+    assert!(
+        report.exported < (SPANS / 2) as u64,
+        "pending spans outgrew the memory bound: {report:?}"
+    );
+    assert_eq!(report.exported + report.dropped, report.ended, "{report:?}");
+    let spans = collector.wait_for(Duration::from_secs(30), |spans| {
+        in_phase(spans, "over-budget") as u64 >= report.exported
+    });
+    assert_eq!(in_phase(&spans, "over-budget") as u64, report.exported);
+    drop(guard);
+}

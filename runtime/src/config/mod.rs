@@ -333,8 +333,11 @@ impl Config {
         self
     }
 
-    /// Finished spans waiting for export at most; spans beyond are dropped
-    /// and counted (else `OTEL_BSP_MAX_QUEUE_SIZE`, else 2048).
+    /// Finished spans waiting for export beyond the per-thread queues, at
+    /// most; spans beyond are dropped and counted (else
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`). Unset, only the memory they take is
+    /// bounded ([`Config::max_pending_memory`]), so a burst is delivered
+    /// whole. It also bounds the batch size.
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.batch.max_queue_size = Some(size);
         self
@@ -671,6 +674,8 @@ impl BatchOverrides {
                 .timeout(names.export_timeout, "30000")
                 .unwrap_or(Some(Duration::from_secs(30))),
         };
+        let queue_size_set =
+            self.max_queue_size.is_some() || env.get(names.max_queue_size).is_some();
         let max_queue_size = match self.max_queue_size {
             Some(0) => {
                 env.warn(
@@ -709,6 +714,7 @@ impl BatchOverrides {
             schedule_delay,
             export_timeout,
             max_queue_size,
+            queue_size_set,
             max_export_batch_size,
         }
     }
@@ -768,6 +774,9 @@ pub(crate) struct Batch {
     /// `None`: no limit.
     pub(crate) export_timeout: Option<Duration>,
     pub(crate) max_queue_size: usize,
+    /// Whether code or the environment set the queue size (the span
+    /// pipeline bounds its queue by memory unless asked for a count).
+    pub(crate) queue_size_set: bool,
     pub(crate) max_export_batch_size: usize,
 }
 

@@ -345,6 +345,7 @@ fn batch_processor_variables() {
             schedule_delay: Duration::from_secs(5),
             export_timeout: Some(Duration::from_secs(30)),
             max_queue_size: 2048,
+            queue_size_set: false,
             max_export_batch_size: 512,
         }
     );
@@ -361,6 +362,7 @@ fn batch_processor_variables() {
             schedule_delay: Duration::from_millis(250),
             export_timeout: Some(Duration::from_secs(1)),
             max_queue_size: 100,
+            queue_size_set: true,
             max_export_batch_size: 10,
         }
     );

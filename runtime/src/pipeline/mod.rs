@@ -89,6 +89,8 @@ pub(crate) struct Settings {
     pub(crate) schedule_delay: Duration,
     /// Bytes of finished spans that may wait for export beyond the lanes.
     pub(crate) pending_budget: usize,
+    /// How many of them at most, when a count was asked for.
+    pub(crate) max_pending_spans: Option<usize>,
 }
 
 /// What the span path reads while a pipeline is installed: fixed from
@@ -181,7 +183,11 @@ impl Pipeline {
             rule,
             recording: settings.recording,
             limits: settings.limits.clone(),
-            queue: Queue::new(generation, settings.pending_budget),
+            queue: Queue::new(
+                generation,
+                settings.pending_budget,
+                settings.max_pending_spans,
+            ),
             open_spans: settings.open_spans.clone(),
             open: AtomicBool::new(true),
         }));
@@ -266,6 +272,7 @@ pub(crate) mod testing {
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
                 pending_budget: 1 << 20,
+                max_pending_spans: None,
             };
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),

@@ -35,6 +35,8 @@ pub(crate) struct Queue {
     overflow: Mutex<Overflow>,
     /// Bytes the overflow may hold.
     budget: usize,
+    /// Records the overflow may hold, when a count was asked for.
+    max_records: Option<usize>,
     /// Spans dropped because the overflow was over budget.
     dropped: AtomicU64,
     /// Records the export thread has taken, in all.
@@ -73,9 +75,10 @@ thread_local! {
 }
 
 impl Queue {
-    pub(crate) fn new(generation: u64, budget: usize) -> Self {
+    pub(crate) fn new(generation: u64, budget: usize, max_records: Option<usize>) -> Self {
         Queue {
             generation,
+            max_records,
             lanes: Mutex::new(Vec::new()),
             overflow: Mutex::new(Overflow::default()),
             budget,
@@ -158,15 +161,21 @@ impl Queue {
     fn spill(&self, record: Record) {
         let bytes = record.footprint();
         let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
-        if overflow.bytes + bytes > self.budget {
+        let full = self
+            .max_records
+            .is_some_and(|max| overflow.records.len() >= max);
+        if full || overflow.bytes + bytes > self.budget {
             drop(overflow);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.drop_reported.swap(true, Ordering::Relaxed) {
+                let bound = match self.max_records {
+                    Some(max) if full => format!("{max} spans"),
+                    _ => format!("{} MiB", self.budget / (1024 * 1024)),
+                };
                 eprintln!(
-                    "traced: dropping finished spans: more than {} MiB are waiting for export \
+                    "traced: dropping finished spans: more than {bound} are waiting for export \
                      (the exporter is slower than the program or unreachable); drops are counted \
-                     and reported at shutdown",
-                    self.budget / (1024 * 1024)
+                     and reported at shutdown"
                 );
             }
             drop(record);
