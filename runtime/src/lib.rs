@@ -2,9 +2,19 @@
 //!
 //! `#[traced]` turns a function (sync or async, free or method) into a span;
 //! `#[traced_impl]` does the same for every method of an impl block. Spans are
-//! real OpenTelemetry spans created through the global tracer provider, so they
-//! interoperate with any other OpenTelemetry instrumentation, and go out over
-//! OTLP to any collector, or print as a waterfall when there is none.
+//! real OpenTelemetry spans: while a traced body runs, its span is the current
+//! span of `opentelemetry::Context`, so other OpenTelemetry instrumentation
+//! nests under it, writes to it and propagates it. They go out over OTLP to
+//! any collector, or print as a waterfall when there is none.
+//!
+//! Under [`init`], spans are recorded by traced's own pipeline: a small span
+//! handle in the context, ids from a per-thread generator, the CPU's
+//! time-stamp counter for times, and on end a fixed-size record in the
+//! ending thread's queue, which one export thread turns into `SpanData` for
+//! the exporters. Spans other OpenTelemetry code starts through the global
+//! tracer go the same way. A provider the application installs itself with
+//! `opentelemetry::global::set_tracer_provider` gets traced's spans through
+//! the OpenTelemetry API instead.
 //!
 //! ```
 //! use traced::traced;
