@@ -25,7 +25,7 @@ use crate::logs::{LogPipeline, TraceLogs};
 #[cfg(feature = "otlp")]
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::sink::Sink;
-use crate::pipeline::{FlushError, Limits, OpenSpans, Pipeline, Settings};
+use crate::pipeline::{FlushError, OpenSpans, Pipeline, Settings};
 use crate::{dispatch, propagation};
 
 /// What the running `init()` installed; `None` when tracing is not set up.
@@ -226,14 +226,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         sampler: config.sampler,
         root_sampler: config.root_sampler,
         recording: !sinks.is_empty(),
-        limits: Limits {
-            attributes: config.limits.attributes as usize,
-            events: config.limits.events as usize,
-            links: config.limits.links as usize,
-            event_attributes: config.limits.event_attributes as usize,
-            link_attributes: config.limits.link_attributes as usize,
-            value_length: config.limits.value_length,
-        },
+        limits: config.limits,
         resource,
         sinks,
         open_spans,

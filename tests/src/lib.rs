@@ -139,3 +139,49 @@ pub fn rerun_on_a_user_provider() {
         "no test ran on a user provider:\n{stdout}"
     );
 }
+
+/// Running one test of the calling test binary again, in a child process of
+/// its own: for tests that install process-wide state (`traced::init()`,
+/// a provider of their own) or need their own environment.
+pub mod child {
+    use std::process::{Command, Output};
+
+    const CHILD: &str = "TRACED_TEST_CHILD";
+
+    /// Whether this process is such a child.
+    pub fn in_child() -> bool {
+        std::env::var_os(CHILD).is_some()
+    }
+
+    /// The command that runs test `name` of this binary again with `env`,
+    /// and no inherited `OTEL_*`, `TRACED_*`, `NO_COLOR` or `COLUMNS`
+    /// variable.
+    pub fn command(name: &str, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(std::env::current_exe().expect("test binary"));
+        command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("OTEL_")
+                || key.starts_with("TRACED_")
+                || key == "NO_COLOR"
+                || key == "COLUMNS"
+            {
+                command.env_remove(key);
+            }
+        }
+        command.env(CHILD, "1").envs(env.iter().copied());
+        command
+    }
+
+    /// Runs test `name` again as [`command`] says; panics with its output
+    /// unless it passes.
+    pub fn rerun(name: &str, env: &[(&str, &str)]) -> Output {
+        let output = command(name, env).output().expect("running the child test");
+        assert!(
+            output.status.success(),
+            "child failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+}

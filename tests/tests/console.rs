@@ -8,21 +8,7 @@ use std::process::{Command, Output};
 use traced::opentelemetry::Context;
 use traced::traced;
 
-const CHILD: &str = "TRACED_TEST_CHILD";
-
-/// Runs test `name` of this binary again in a child process with `env`, and
-/// no inherited `OTEL_*`, `NO_COLOR` or `COLUMNS` variable.
-fn rerun(name: &str, env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") || key == "NO_COLOR" || key == "COLUMNS" {
-            command.env_remove(key);
-        }
-    }
-    command.env(CHILD, "1").envs(env.iter().copied());
-    command
-}
+use traced_tests::child::{command as rerun, in_child};
 
 fn run(command: &mut Command) -> Output {
     let output = command.output().expect("running the child test");
@@ -32,10 +18,6 @@ fn run(command: &mut Command) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-fn in_child() -> bool {
-    std::env::var_os(CHILD).is_some()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,6 @@
 //! while it runs. Each test runs in a child process of its own: every step
 //! changes the process-wide provider.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,26 +9,7 @@ use traced::opentelemetry::global;
 use traced::opentelemetry::trace::{Tracer, TracerProvider};
 use traced::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use traced::traced;
-
-const CHILD: &str = "TRACED_TEST_CHILD";
-
-fn rerun(name: &str) {
-    let output = Command::new(std::env::current_exe().expect("test binary"))
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .expect("running the child test");
-    assert!(
-        output.status.success(),
-        "child failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn in_child() -> bool {
-    std::env::var_os(CHILD).is_some()
-}
+use traced_tests::child::{in_child, rerun};
 
 fn sdk_provider() -> (SdkTracerProvider, InMemorySpanExporter) {
     let exporter = InMemorySpanExporter::default();
@@ -54,7 +34,10 @@ fn recorded(exporter: &InMemorySpanExporter) -> usize {
 #[test]
 fn repro_a_kept_clone_of_the_old_provider_does_not_hide_a_new_one() {
     if !in_child() {
-        return rerun("repro_a_kept_clone_of_the_old_provider_does_not_hide_a_new_one");
+        return drop(rerun(
+            "repro_a_kept_clone_of_the_old_provider_does_not_hide_a_new_one",
+            &[],
+        ));
     }
     work(); // nothing installed: traced remembers that
     // Somebody keeps the global provider of that moment...
@@ -82,7 +65,10 @@ fn repro_a_kept_clone_of_the_old_provider_does_not_hide_a_new_one() {
 #[test]
 fn repro_dropping_the_guard_leaves_a_provider_installed_after_init() {
     if !in_child() {
-        return rerun("repro_dropping_the_guard_leaves_a_provider_installed_after_init");
+        return drop(rerun(
+            "repro_dropping_the_guard_leaves_a_provider_installed_after_init",
+            &[],
+        ));
     }
     let guard = traced::Config::new()
         .exporter(traced::Exporter::None)
@@ -101,7 +87,10 @@ fn repro_dropping_the_guard_leaves_a_provider_installed_after_init() {
 #[test]
 fn repro_first_calls_racing_init_never_evict_the_pipeline() {
     if !in_child() {
-        return rerun("repro_first_calls_racing_init_never_evict_the_pipeline");
+        return drop(rerun(
+            "repro_first_calls_racing_init_never_evict_the_pipeline",
+            &[],
+        ));
     }
     for round in 0..20 {
         let stop = Arc::new(AtomicBool::new(false));

@@ -3,44 +3,18 @@
 //! `OTEL_*` variables (and a fresh global provider).
 
 use std::collections::HashMap;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use traced::{InitError, traced};
 use traced_tests::collector::Collector;
 
-const CHILD: &str = "TRACED_TEST_CHILD";
-
-/// Runs test `name` of this binary again in a child process with `env`, and
-/// no inherited `OTEL_*` variable.
-fn rerun(name: &str, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") {
-            command.env_remove(key);
-        }
-    }
-    command.env(CHILD, "1").envs(env.iter().copied());
-    let output = command.output().expect("running the child test");
-    assert!(
-        output.status.success(),
-        "child failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use traced_tests::child::{in_child, rerun};
 
 /// What a child tells its parent test, on stdout (stderr is the console
 /// exporter's).
 #[allow(clippy::print_stdout)]
 fn report(line: &str) {
     println!("{line}");
-}
-
-fn in_child() -> bool {
-    std::env::var_os(CHILD).is_some()
 }
 
 #[traced(kind = server, attrs(note = "a fairly long attribute value", a = 1, b = 2, c = 3))]

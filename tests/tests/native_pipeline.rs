@@ -3,7 +3,6 @@
 //! to them, spans cross threads, and a flush reaches every thread's queue.
 //! Each test runs in a child process of its own, with its own `init()`.
 
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
@@ -13,29 +12,8 @@ use traced::opentelemetry::trace::{
 use traced::opentelemetry::{KeyValue, Value, global};
 use traced::opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use traced::{TracingGuard, traced};
+use traced_tests::child::{in_child, rerun};
 use traced_tests::{assert_child, attribute};
-
-const CHILD: &str = "TRACED_TEST_CHILD";
-
-/// Runs test `name` of this binary again in a child process with `env`.
-fn rerun(name: &str, env: &[(&str, &str)]) {
-    let output = Command::new(std::env::current_exe().expect("test binary"))
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .envs(env.iter().copied())
-        .output()
-        .expect("running the child test");
-    assert!(
-        output.status.success(),
-        "child failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn in_child() -> bool {
-    std::env::var_os(CHILD).is_some()
-}
 
 /// `init()` exporting to memory.
 fn init() -> (TracingGuard, InMemorySpanExporter) {
@@ -78,10 +56,11 @@ fn checkout() {
 #[test]
 fn other_opentelemetry_code_nests_under_traced_spans_and_writes_to_them() {
     if !in_child() {
-        return rerun(
+        rerun(
             "other_opentelemetry_code_nests_under_traced_spans_and_writes_to_them",
             &[],
         );
+        return;
     }
     let (guard, spans) = init();
     checkout();
@@ -114,7 +93,8 @@ async fn handed_over() -> u32 {
 #[test]
 fn a_span_started_on_one_thread_and_ended_on_another() {
     if !in_child() {
-        return rerun("a_span_started_on_one_thread_and_ended_on_another", &[]);
+        rerun("a_span_started_on_one_thread_and_ended_on_another", &[]);
+        return;
     }
     let (guard, spans) = init();
     let before = SystemTime::now();
@@ -145,7 +125,8 @@ fn on_a_worker(n: u32) -> u32 {
 #[test]
 fn a_flush_reaches_spans_of_threads_that_have_gone_idle() {
     if !in_child() {
-        return rerun("a_flush_reaches_spans_of_threads_that_have_gone_idle", &[]);
+        rerun("a_flush_reaches_spans_of_threads_that_have_gone_idle", &[]);
+        return;
     }
     let (guard, spans) = init();
     let (recorded, all_recorded) = mpsc::channel();
@@ -184,10 +165,11 @@ fn a_flush_reaches_spans_of_threads_that_have_gone_idle() {
 #[test]
 fn a_span_ending_while_its_thread_exits_is_still_exported() {
     if !in_child() {
-        return rerun(
+        rerun(
             "a_span_ending_while_its_thread_exits_is_still_exported",
             &[],
         );
+        return;
     }
     struct EndsInDestructor;
     impl Drop for EndsInDestructor {
@@ -218,10 +200,11 @@ fn a_span_ending_while_its_thread_exits_is_still_exported() {
 #[test]
 fn the_monotonic_clock_fallback_gives_the_same_times() {
     if !in_child() {
-        return rerun(
+        rerun(
             "the_monotonic_clock_fallback_gives_the_same_times",
             &[("TRACED_CLOCK", "monotonic")],
         );
+        return;
     }
     let (guard, spans) = init();
     let before = SystemTime::now();
@@ -249,10 +232,11 @@ fn the_monotonic_clock_fallback_gives_the_same_times() {
 #[test]
 fn a_provider_is_what_other_code_gets_from_the_global_slot() {
     if !in_child() {
-        return rerun(
+        rerun(
             "a_provider_is_what_other_code_gets_from_the_global_slot",
             &[],
         );
+        return;
     }
     let (guard, spans) = init();
     let provider = global::tracer_provider();

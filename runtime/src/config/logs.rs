@@ -9,7 +9,9 @@ use opentelemetry::logs::Severity;
 
 use super::env::{Env, one_of};
 use super::otlp::{self, OtlpOverrides, Signal};
-use super::{Batch, BatchOverrides, BatchVariables, Config, Export, Exporter, exporter_list};
+use super::{
+    Batch, BatchOverrides, BatchVariables, Config, Export, Exporter, exporter_list, exports,
+};
 
 /// How the exception of a failed call (a returned `Err`, a panic) is
 /// recorded, following the semantic conventions' transition from span events
@@ -174,21 +176,7 @@ impl LogsOverrides {
                 following
             }
         };
-        let mut otlp_overrides = Some(otlp_overrides);
-        let mut export = Vec::new();
-        for exporter in exporters {
-            let chosen = match exporter {
-                Exporter::Console => Export::Console,
-                Exporter::Otlp => match otlp_overrides.take() {
-                    Some(overrides) => Export::Otlp(otlp::resolve(overrides, env, Signal::Logs)),
-                    None => continue,
-                },
-                Exporter::None => continue,
-            };
-            if !export.contains(&chosen) {
-                export.push(chosen);
-            }
-        }
+        let export = exports(&exporters, otlp_overrides, env, Signal::Logs);
         let level = self.level.unwrap_or_else(|| {
             let value = env.get(LEVEL_VARIABLE);
             match value.as_deref().map(parse_level) {

@@ -453,21 +453,7 @@ impl Config {
             .exporters
             .unwrap_or_else(|| exporters_from_env(env, endpoint_set, own_exporter));
         let logs_otlp = self.otlp.clone();
-        let mut otlp = Some(self.otlp);
-        let mut export = Vec::new();
-        for exporter in exporters {
-            let chosen = match exporter {
-                Exporter::Console => Export::Console,
-                Exporter::Otlp => match otlp.take() {
-                    Some(overrides) => Export::Otlp(otlp::resolve(overrides, env, Signal::Traces)),
-                    None => continue,
-                },
-                Exporter::None => continue,
-            };
-            if !export.contains(&chosen) {
-                export.push(chosen);
-            }
-        }
+        let export = exports(&exporters, self.otlp, env, Signal::Traces);
         let from_env = self.sampler.is_none();
         let sampler = self.sampler.unwrap_or_else(|| sampler::from_env(env));
         let root_sampler = sampler::root_of(&sampler, from_env, env);
@@ -528,6 +514,32 @@ fn exporters_from_env(env: &Env, endpoint_set: bool, own_exporter: bool) -> Vec<
         Exporter::Console
     };
     exporter_list(env, "OTEL_TRACES_EXPORTER", default)
+}
+
+/// The exporters chosen for `signal`, each at most once, OTLP with its
+/// settings resolved for that signal; `None` chooses nothing.
+pub(crate) fn exports(
+    exporters: &[Exporter],
+    overrides: OtlpOverrides,
+    env: &Env,
+    signal: Signal,
+) -> Vec<Export> {
+    let mut overrides = Some(overrides);
+    let mut export = Vec::new();
+    for exporter in exporters {
+        let chosen = match exporter {
+            Exporter::Console => Export::Console,
+            Exporter::Otlp => match overrides.take() {
+                Some(overrides) => Export::Otlp(otlp::resolve(overrides, env, signal)),
+                None => continue,
+            },
+            Exporter::None => continue,
+        };
+        if !export.contains(&chosen) {
+            export.push(chosen);
+        }
+    }
+    export
 }
 
 /// A comma list of exporters in `variable`, or `default` when it is unset or
@@ -674,9 +686,8 @@ impl BatchOverrides {
                 .timeout(names.export_timeout, "30000")
                 .unwrap_or(Some(Duration::from_secs(30))),
         };
-        let queue_size_set =
-            self.max_queue_size.is_some() || env.get(names.max_queue_size).is_some();
-        let max_queue_size = match self.max_queue_size {
+        // Set, when a usable size was given; a bad one warns and counts as unset.
+        let (max_queue_size, queue_size_set) = match self.max_queue_size {
             Some(0) => {
                 env.warn(
                     names.code_max_queue_size,
@@ -684,10 +695,13 @@ impl BatchOverrides {
                     "a whole number, 1 or more",
                     "2048",
                 );
-                2048
+                (2048, false)
             }
-            Some(size) => size,
-            None => env.positive(names.max_queue_size, "2048").unwrap_or(2048),
+            Some(size) => (size, true),
+            None => match env.positive(names.max_queue_size, "2048") {
+                Some(size) => (size, true),
+                None => (2048, false),
+            },
         };
         let fallback = max_queue_size.min(512);
         let (batch_variable, max_export_batch_size) = match self.max_export_batch_size {
@@ -758,7 +772,7 @@ pub(crate) enum Export {
     Otlp(OtlpSettings),
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
     pub(crate) attributes: u32,
     pub(crate) events: u32,
@@ -766,6 +780,20 @@ pub(crate) struct Limits {
     pub(crate) event_attributes: u32,
     pub(crate) link_attributes: u32,
     pub(crate) value_length: Option<usize>,
+}
+
+impl Default for Limits {
+    /// The specification's defaults: 128 of each, strings whole.
+    fn default() -> Self {
+        Limits {
+            attributes: 128,
+            events: 128,
+            links: 128,
+            event_attributes: 128,
+            link_attributes: 128,
+            value_length: None,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -39,33 +39,37 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::{Compression, OtlpSettings, Protocol, Tls};
 
+/// Builds opentelemetry-otlp's exporter of one signal (`SpanExporter`,
+/// `LogExporter`) for `settings` on its own runtime.
+macro_rules! otlp_exporter {
+    ($signal:ty, $settings:expr, $deadline:expr) => {
+        on_runtime(
+            $settings,
+            $deadline,
+            |settings, network_error| match settings.protocol {
+                Protocol::Grpc => grpc(<$signal>::builder().with_tonic(), settings, $deadline)?
+                    .build()
+                    .map_err(|error| error.to_string()),
+                Protocol::HttpProtobuf => http(
+                    <$signal>::builder().with_http(),
+                    settings,
+                    $deadline,
+                    network_error,
+                )?
+                .build()
+                .map_err(|error| error.to_string()),
+            },
+        )
+    };
+}
+
 /// An OTLP span exporter for `settings`, each export (retries included)
 /// bounded by `deadline`; `None`: no limit.
 pub(crate) fn exporter(
     settings: &OtlpSettings,
     deadline: Option<Duration>,
 ) -> Result<OtlpExporter<opentelemetry_otlp::SpanExporter>, String> {
-    on_runtime(
-        settings,
-        deadline,
-        |settings, network_error| match settings.protocol {
-            Protocol::Grpc => grpc(
-                opentelemetry_otlp::SpanExporter::builder().with_tonic(),
-                settings,
-                deadline,
-            )?
-            .build()
-            .map_err(|error| error.to_string()),
-            Protocol::HttpProtobuf => http(
-                opentelemetry_otlp::SpanExporter::builder().with_http(),
-                settings,
-                deadline,
-                network_error,
-            )?
-            .build()
-            .map_err(|error| error.to_string()),
-        },
-    )
+    otlp_exporter!(opentelemetry_otlp::SpanExporter, settings, deadline)
 }
 
 /// The same for log records.
@@ -73,27 +77,7 @@ pub(crate) fn log_exporter(
     settings: &OtlpSettings,
     deadline: Option<Duration>,
 ) -> Result<OtlpExporter<opentelemetry_otlp::LogExporter>, String> {
-    on_runtime(
-        settings,
-        deadline,
-        |settings, network_error| match settings.protocol {
-            Protocol::Grpc => grpc(
-                opentelemetry_otlp::LogExporter::builder().with_tonic(),
-                settings,
-                deadline,
-            )?
-            .build()
-            .map_err(|error| error.to_string()),
-            Protocol::HttpProtobuf => http(
-                opentelemetry_otlp::LogExporter::builder().with_http(),
-                settings,
-                deadline,
-                network_error,
-            )?
-            .build()
-            .map_err(|error| error.to_string()),
-        },
-    )
+    otlp_exporter!(opentelemetry_otlp::LogExporter, settings, deadline)
 }
 
 /// Builds an exporter inside its own runtime, and wraps it to run there.

@@ -61,10 +61,10 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
     }
     // The code.* attributes count against the limit too, as they would on
     // an SDK span.
-    if attributes.len() > limits.attributes {
-        let over = attributes.len() - limits.attributes;
+    if attributes.len() > limits.attributes as usize {
+        let over = attributes.len() - limits.attributes as usize;
         dropped_attributes_count += u32::try_from(over).unwrap_or(u32::MAX);
-        attributes.truncate(limits.attributes);
+        attributes.truncate(limits.attributes as usize);
     }
     let mut data = SpanData {
         span_context: SpanContext::new(

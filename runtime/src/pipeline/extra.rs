@@ -50,7 +50,7 @@ impl Extra {
     }
 
     pub(crate) fn push_attribute(&mut self, attribute: KeyValue, limits: &Limits) {
-        if self.attributes.len() < limits.attributes {
+        if self.attributes.len() < limits.attributes as usize {
             self.attributes.push(attribute);
         } else {
             self.dropped_attributes += 1;
@@ -58,7 +58,7 @@ impl Extra {
     }
 
     pub(crate) fn push_event(&mut self, event: Event, limits: &Limits) {
-        if self.events.len() < limits.events {
+        if self.events.len() < limits.events as usize {
             self.events.push(event);
         } else {
             self.dropped_events += 1;
@@ -66,7 +66,7 @@ impl Extra {
     }
 
     pub(crate) fn push_link(&mut self, link: Link, limits: &Limits) {
-        if self.links.len() < limits.links {
+        if self.links.len() < limits.links as usize {
             self.links.push(link);
         } else {
             self.dropped_links += 1;

@@ -46,28 +46,7 @@ use queue::Queue;
 use sink::Sink;
 
 /// Span limits, applied as spans record (counts) and on export (lengths).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub(crate) attributes: usize,
-    pub(crate) events: usize,
-    pub(crate) links: usize,
-    pub(crate) event_attributes: usize,
-    pub(crate) link_attributes: usize,
-    pub(crate) value_length: Option<usize>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            attributes: 128,
-            events: 128,
-            links: 128,
-            event_attributes: 128,
-            link_attributes: 128,
-            value_length: None,
-        }
-    }
-}
+pub(crate) use crate::config::Limits;
 
 /// What a pipeline is built from.
 #[derive(Debug)]

@@ -96,8 +96,10 @@ impl trace::Span for NativeSpan {
             return;
         }
         let limits = &self.shared.limits;
-        let dropped = attributes.len().saturating_sub(limits.event_attributes);
-        attributes.truncate(limits.event_attributes);
+        let dropped = attributes
+            .len()
+            .saturating_sub(limits.event_attributes as usize);
+        attributes.truncate(limits.event_attributes as usize);
         let event = Event::new(name, timestamp, attributes, count(dropped));
         let shared = self.shared;
         self.extra().push_event(event, &shared.limits);
@@ -142,8 +144,10 @@ impl trace::Span for NativeSpan {
             return;
         }
         let limits = &self.shared.limits;
-        let dropped = attributes.len().saturating_sub(limits.link_attributes);
-        attributes.truncate(limits.link_attributes);
+        let dropped = attributes
+            .len()
+            .saturating_sub(limits.link_attributes as usize);
+        attributes.truncate(limits.link_attributes as usize);
         let link = Link::new(span_context, attributes, count(dropped));
         let shared = self.shared;
         self.extra().push_link(link, &shared.limits);
