@@ -32,6 +32,12 @@ struct Plan {
     recording: bool,
 }
 
+/// What the look at the current context settled.
+enum Planned {
+    Done(Started),
+    Record(Plan),
+}
+
 /// The new span's ids, flags and trace state, and whether it records.
 #[inline]
 pub(crate) fn plan_child(
@@ -108,35 +114,42 @@ where
     L: FnOnce(&mut Links),
     A: FnOnce(&mut Attributes),
 {
-    let plan = match parent {
+    // A span that does not record is made within the one look at the
+    // current context; a recording one needs user code run first.
+    let planned = |cx: &Context, plan: Option<Plan>| match plan {
+        None => Planned::Done(Started::Nothing),
+        Some(plan) if !plan.recording => Planned::Done(Started::NotRecording(
+            cx.with_remote_span_context(plan.span_context),
+        )),
+        Some(plan) => Planned::Record(plan),
+    };
+    let planned = match parent {
         Parent::Current => Context::map_current(|cx| {
             let suppressed = cx.is_telemetry_suppressed();
-            plan(shared, site, Some(cx), cx.span().span_context(), suppressed)
+            planned(
+                cx,
+                plan(shared, site, Some(cx), cx.span().span_context(), suppressed),
+            )
         }),
-        Parent::Root => {
-            let suppressed = Context::is_current_telemetry_suppressed();
-            plan(shared, site, None, &SpanContext::NONE, suppressed)
-        }
-        Parent::Explicit(cx) => plan(
-            shared,
-            site,
-            Some(cx),
-            cx.span().span_context(),
-            cx.is_telemetry_suppressed(),
+        Parent::Root => Context::map_current(|cx| {
+            let suppressed = cx.is_telemetry_suppressed();
+            planned(cx, plan(shared, site, None, &SpanContext::NONE, suppressed))
+        }),
+        Parent::Explicit(cx) => planned(
+            cx,
+            plan(
+                shared,
+                site,
+                Some(cx),
+                cx.span().span_context(),
+                cx.is_telemetry_suppressed(),
+            ),
         ),
     };
-    let Some(plan) = plan else {
-        return Started::Nothing;
+    let plan = match planned {
+        Planned::Done(started) => return started,
+        Planned::Record(plan) => plan,
     };
-    if !plan.recording {
-        let cx = match parent {
-            Parent::Explicit(cx) => cx.with_remote_span_context(plan.span_context),
-            Parent::Current | Parent::Root => {
-                Context::map_current(|cx| cx.with_remote_span_context(plan.span_context))
-            }
-        };
-        return Started::NotRecording(cx);
-    }
     let mut link_sink = Links::default();
     links(&mut link_sink);
     let mut attribute_sink = Attributes::native(shared);

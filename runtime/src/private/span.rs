@@ -148,13 +148,18 @@ impl Span {
                 }
             }
             Target::Foreign => {
+                // One look at the current context serves the decision and
+                // the new span's base.
+                let current = match parent {
+                    Parent::Explicit(cx) => cx.clone(),
+                    Parent::Current | Parent::Root => Context::current(),
+                };
                 let parent_state = match parent {
-                    Parent::Explicit(cx) => ParentState::of(cx),
-                    Parent::Current => Context::map_current(ParentState::of),
                     Parent::Root => ParentState {
-                        suppressed: Context::is_current_telemetry_suppressed(),
+                        suppressed: current.is_telemetry_suppressed(),
                         unsampled: false,
                     },
+                    Parent::Explicit(_) | Parent::Current => ParentState::of(&current),
                 };
                 if parent_state.suppressed
                     || parent_state.unsampled && dispatch::foreign_drops_unsampled()
@@ -162,7 +167,9 @@ impl Span {
                     return Span::without_span(parent);
                 }
                 match dispatch::foreign_tracer(site) {
-                    Some(tracer) => start_foreign(&tracer, site, parent, links, attributes),
+                    Some(tracer) => {
+                        start_foreign(&tracer, site, parent, current, links, attributes)
+                    }
                     None => Span::without_span(parent),
                 }
             }
@@ -314,6 +321,7 @@ fn start_foreign<L, A>(
     tracer: &BoxedTracer,
     site: &'static CallSite,
     parent: Parent<'_>,
+    base_cx: Context,
     links: L,
     attributes: A,
 ) -> Span
@@ -323,12 +331,7 @@ where
 {
     let mut link_sink = Links::default();
     links(&mut link_sink);
-    let current = Context::current();
-    let (parent_cx, base_cx) = match parent {
-        Parent::Current => (None, current),
-        Parent::Root => (Some(Context::new()), current),
-        Parent::Explicit(cx) => (None, cx.clone()),
-    };
+    let parent_cx = matches!(parent, Parent::Root).then(Context::new);
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
         .with_kind(site.kind.to_otel())
         .with_attributes(site_attributes(site));
