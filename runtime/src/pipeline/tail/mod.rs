@@ -1,0 +1,130 @@
+//! In-process tail sampling, on the export thread: the spans of each local
+//! trace (one trace id in this process) are held until a local root of it
+//! has ended plus a grace for children that end later on other tasks, then
+//! kept whole, for the first reason that applies ([`Policy::verdict`]), or
+//! dropped. Spans that end after their trace was decided follow the decision
+//! ([`decisions`]). Held spans have a memory budget: over it, the oldest
+//! traces are decided early on what they showed so far. A trace held for
+//! the maximum hold, its local root still running (a server loop, a stream),
+//! is decided then, as slow, and its later spans follow as they come.
+//!
+//! Nothing here runs on the threads that make spans: they record every span
+//! as they would without it.
+
+mod decisions;
+mod held;
+mod policy;
+mod report;
+mod summary;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::trace::TraceId;
+use opentelemetry_sdk::trace::SpanData;
+
+pub(crate) use policy::{Policy, Reason};
+pub(crate) use report::Counters;
+pub use report::TailSamplingReport;
+pub(crate) use summary::is_local_root;
+
+use decisions::{Decisions, REMEMBERED};
+use held::{Held, Trace};
+
+/// Spans of one trace with their decision, ready to leave.
+#[derive(Debug)]
+pub(crate) struct Decided {
+    pub(crate) trace_id: TraceId,
+    /// Why they are kept; `None`: dropped.
+    pub(crate) kept: Option<Reason>,
+    pub(crate) spans: Vec<SpanData>,
+}
+
+/// The tail sampler of one pipeline, owned by its export thread.
+#[derive(Debug)]
+pub(crate) struct TailSampler {
+    policy: Policy,
+    held: Held,
+    decisions: Decisions,
+    counters: Arc<Counters>,
+    ready: Vec<Decided>,
+}
+
+impl TailSampler {
+    pub(crate) fn new(policy: Policy, counters: Arc<Counters>) -> Self {
+        TailSampler {
+            policy,
+            held: Held::default(),
+            decisions: Decisions::new(REMEMBERED),
+            counters,
+            ready: Vec::new(),
+        }
+    }
+
+    /// A span has ended: held with its trace, or, when its trace is
+    /// decided, ready to follow the decision.
+    pub(crate) fn admit(&mut self, span: SpanData, now: Instant) {
+        let trace_id = span.span_context.trace_id();
+        if let Some(kept) = self.decisions.get(trace_id) {
+            if kept.is_none() {
+                self.counters.dropped_late(1);
+            }
+            self.ready.push(Decided {
+                trace_id,
+                kept,
+                spans: vec![span],
+            });
+            return;
+        }
+        self.held.add(span, now, self.policy.grace);
+        while self.held.bytes() > self.policy.max_memory {
+            let Some(oldest) = self.held.take_oldest() else {
+                break;
+            };
+            self.counters.decided_early();
+            self.decide(oldest, false);
+        }
+    }
+
+    /// Decides every trace due at `now`.
+    pub(crate) fn settle(&mut self, now: Instant) {
+        while let Some(trace) = self.held.take_due(now, self.policy.max_hold) {
+            let still_running = trace.root_running();
+            self.decide(trace, still_running);
+        }
+    }
+
+    /// Decides every held trace on what it showed so far (a flush, the
+    /// shutdown).
+    pub(crate) fn settle_all(&mut self) {
+        while let Some(trace) = self.held.take_oldest() {
+            self.decide(trace, false);
+        }
+    }
+
+    /// The traces and spans decided since the last call, in order.
+    pub(crate) fn take_ready(&mut self) -> Vec<Decided> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// When the next held trace falls due.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        self.held.next_due(self.policy.max_hold)
+    }
+
+    fn decide(&mut self, trace: Trace, still_running: bool) {
+        let kept = self
+            .policy
+            .verdict(trace.trace_id, &trace.summary, still_running);
+        self.decisions.remember(trace.trace_id, kept);
+        self.counters.decided(kept, trace.spans.len());
+        self.ready.push(Decided {
+            trace_id: trace.trace_id,
+            kept,
+            spans: trace.spans,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
