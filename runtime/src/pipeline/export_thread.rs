@@ -281,6 +281,9 @@ impl Worker {
                     }
                 });
             left = left.saturating_sub(taken);
+            // Traces decided early (the memory budget) leave at once, and
+            // their span lists serve the traces to come.
+            self.release_ready();
             if self.pending.len() >= self.batching.max_batch {
                 self.export_pending();
             }
@@ -290,9 +293,8 @@ impl Worker {
         }
     }
 
-    /// What tail sampling has decided (every held trace, with `everything`):
-    /// kept traces join the pending batch whole, a fresh batch when they do
-    /// not fit; the sinks hear of dropped ones.
+    /// Decides the traces due (every held trace, with `everything`) and
+    /// lets them leave.
     fn release_decided(&mut self, everything: bool) {
         let Some(tail) = &mut self.tail else {
             return;
@@ -302,29 +304,45 @@ impl Worker {
         } else {
             tail.settle(Instant::now());
         }
+        self.release_ready();
+    }
+
+    /// What tail sampling has decided: kept traces join the pending batch
+    /// whole, a fresh batch when they do not fit; the sinks hear of dropped
+    /// ones.
+    fn release_ready(&mut self) {
+        let Some(tail) = &mut self.tail else {
+            return;
+        };
         for Decided {
             trace_id,
             kept,
-            spans,
+            mut spans,
         } in tail.take_ready()
         {
-            let Some(reason) = kept else {
-                for sink in &mut self.sinks {
-                    sink.dropped(trace_id, spans.len());
+            match kept {
+                None => {
+                    for sink in &mut self.sinks {
+                        sink.dropped(trace_id, spans.len());
+                    }
                 }
-                continue;
-            };
-            if self.pending.len() + spans.len() > self.batching.max_batch {
-                self.export_pending();
-            }
-            for sink in &mut self.sinks {
-                sink.kept(trace_id, reason);
-            }
-            for span in spans {
-                self.pending.push(span);
-                if self.pending.len() >= self.batching.max_batch {
-                    self.export_pending();
+                Some(reason) => {
+                    if self.pending.len() + spans.len() > self.batching.max_batch {
+                        self.export_pending();
+                    }
+                    for sink in &mut self.sinks {
+                        sink.kept(trace_id, reason);
+                    }
+                    for span in spans.drain(..) {
+                        self.pending.push(span);
+                        if self.pending.len() >= self.batching.max_batch {
+                            self.export_pending();
+                        }
+                    }
                 }
+            }
+            if let Some(tail) = &mut self.tail {
+                tail.recycle(spans);
             }
         }
     }

@@ -12,6 +12,7 @@
 //! as they would without it.
 
 mod decisions;
+mod hash;
 mod held;
 mod policy;
 mod report;
@@ -30,6 +31,7 @@ pub(crate) use summary::is_local_root;
 
 use decisions::{Decisions, REMEMBERED};
 use held::{Held, Trace};
+use report::Tally;
 
 /// Spans of one trace with their decision, ready to leave.
 #[derive(Debug)]
@@ -46,6 +48,7 @@ pub(crate) struct TailSampler {
     policy: Policy,
     held: Held,
     decisions: Decisions,
+    tally: Tally,
     counters: Arc<Counters>,
     ready: Vec<Decided>,
 }
@@ -56,6 +59,7 @@ impl TailSampler {
             policy,
             held: Held::default(),
             decisions: Decisions::new(REMEMBERED),
+            tally: Tally::default(),
             counters,
             ready: Vec::new(),
         }
@@ -63,11 +67,12 @@ impl TailSampler {
 
     /// A span has ended: held with its trace, or, when its trace is
     /// decided, ready to follow the decision.
+    #[inline]
     pub(crate) fn admit(&mut self, span: SpanData, now: Instant) {
         let trace_id = span.span_context.trace_id();
         if let Some(kept) = self.decisions.get(trace_id) {
             if kept.is_none() {
-                self.counters.dropped_late(1);
+                self.tally.dropped_late(1);
             }
             self.ready.push(Decided {
                 trace_id,
@@ -81,7 +86,7 @@ impl TailSampler {
             let Some(oldest) = self.held.take_oldest() else {
                 break;
             };
-            self.counters.decided_early();
+            self.tally.decided_early();
             self.decide(oldest, false);
         }
     }
@@ -102,9 +107,17 @@ impl TailSampler {
         }
     }
 
-    /// The traces and spans decided since the last call, in order.
+    /// The traces and spans decided since the last call, in order; what
+    /// was decided is counted for the report from here on.
     pub(crate) fn take_ready(&mut self) -> Vec<Decided> {
+        self.counters.add(&mut self.tally);
         std::mem::take(&mut self.ready)
+    }
+
+    /// Takes back the span list of a decided trace once its spans have
+    /// left, so that traces to come need not allocate one.
+    pub(crate) fn recycle(&mut self, spans: Vec<SpanData>) {
+        self.held.recycle(spans);
     }
 
     /// When the next held trace falls due.
@@ -117,7 +130,7 @@ impl TailSampler {
             .policy
             .verdict(trace.trace_id, &trace.summary, still_running);
         self.decisions.remember(trace.trace_id, kept);
-        self.counters.decided(kept, trace.spans.len());
+        self.tally.decided(kept, trace.spans.len());
         self.ready.push(Decided {
             trace_id: trace.trace_id,
             kept,

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::policy::Reason;
 
-/// Decisions so far, counted on the export thread, read anywhere.
+/// Decisions so far, counted on the export thread ([`Tally`]) and added
+/// here now and then, read anywhere.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     errors: AtomicU64,
@@ -18,32 +19,74 @@ pub(crate) struct Counters {
     dropped_spans: AtomicU64,
 }
 
-impl Counters {
+/// Decisions counted since they were last added to the [`Counters`].
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    errors: u64,
+    panics: u64,
+    cancellations: u64,
+    slow: u64,
+    ratio: u64,
+    dropped: u64,
+    decided_early: u64,
+    dropped_spans: u64,
+}
+
+impl Tally {
     /// A trace was decided: kept for `kept`, or dropped with its `spans`.
-    pub(super) fn decided(&self, kept: Option<Reason>, spans: usize) {
-        let counter = match kept {
-            Some(Reason::Error) => &self.errors,
-            Some(Reason::Panic) => &self.panics,
-            Some(Reason::Cancelled) => &self.cancellations,
-            Some(Reason::Slow) => &self.slow,
-            Some(Reason::Ratio) => &self.ratio,
+    pub(super) fn decided(&mut self, kept: Option<Reason>, spans: usize) {
+        let count = match kept {
+            Some(Reason::Error) => &mut self.errors,
+            Some(Reason::Panic) => &mut self.panics,
+            Some(Reason::Cancelled) => &mut self.cancellations,
+            Some(Reason::Slow) => &mut self.slow,
+            Some(Reason::Ratio) => &mut self.ratio,
             None => {
-                self.dropped_late(spans);
-                &self.dropped
+                self.dropped_spans += spans as u64;
+                &mut self.dropped
             }
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        *count += 1;
     }
 
     /// Spans of a trace already dropped.
-    pub(super) fn dropped_late(&self, spans: usize) {
-        self.dropped_spans
-            .fetch_add(spans as u64, Ordering::Relaxed);
+    pub(super) fn dropped_late(&mut self, spans: usize) {
+        self.dropped_spans += spans as u64;
     }
 
     /// A trace was decided before its time: held spans were over budget.
-    pub(super) fn decided_early(&self) {
-        self.decided_early.fetch_add(1, Ordering::Relaxed);
+    pub(super) fn decided_early(&mut self) {
+        self.decided_early += 1;
+    }
+}
+
+impl Counters {
+    /// Adds what `tally` counted, and empties it.
+    pub(super) fn add(&self, tally: &mut Tally) {
+        let Tally {
+            errors,
+            panics,
+            cancellations,
+            slow,
+            ratio,
+            dropped,
+            decided_early,
+            dropped_spans,
+        } = std::mem::take(tally);
+        for (counter, count) in [
+            (&self.errors, errors),
+            (&self.panics, panics),
+            (&self.cancellations, cancellations),
+            (&self.slow, slow),
+            (&self.ratio, ratio),
+            (&self.dropped, dropped),
+            (&self.decided_early, decided_early),
+            (&self.dropped_spans, dropped_spans),
+        ] {
+            if count > 0 {
+                counter.fetch_add(count, Ordering::Relaxed);
+            }
+        }
     }
 
     pub(crate) fn report(&self) -> TailSamplingReport {
@@ -143,14 +186,17 @@ mod tests {
     #[test]
     fn the_report_names_each_reason_that_kept_a_trace() {
         let counters = Counters::default();
-        counters.decided(Some(Reason::Error), 3);
-        counters.decided(Some(Reason::Panic), 2);
-        counters.decided(Some(Reason::Slow), 2);
-        counters.decided(Some(Reason::Slow), 2);
+        let mut tally = Tally::default();
+        tally.decided(Some(Reason::Error), 3);
+        tally.decided(Some(Reason::Panic), 2);
+        tally.decided(Some(Reason::Slow), 2);
+        tally.decided(Some(Reason::Slow), 2);
         for _ in 0..996 {
-            counters.decided(None, 2);
+            tally.decided(None, 2);
         }
-        counters.dropped_late(1);
+        tally.dropped_late(1);
+        assert_eq!(counters.report().kept(), 0, "not added yet");
+        counters.add(&mut tally);
         let report = counters.report();
         assert_eq!(report.kept(), 4);
         assert_eq!(report.dropped_spans, 996 * 2 + 1);
@@ -158,7 +204,8 @@ mod tests {
             report.to_string(),
             "tail sampling kept 4 of 1000 traces (1 error, 1 panic, 2 slow) and dropped 996"
         );
-        counters.decided_early();
+        tally.decided_early();
+        counters.add(&mut tally);
         assert_eq!(
             counters.report().to_string(),
             "tail sampling kept 4 of 1000 traces (1 error, 1 panic, 2 slow) and dropped 996; 1 \
