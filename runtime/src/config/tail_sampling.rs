@@ -124,8 +124,10 @@ impl TailSampling {
         self
     }
 
-    /// Bytes the held spans may take (default: 32 MiB). Past it, the oldest
-    /// traces are decided early on what they showed so far, and counted.
+    /// Bytes the held spans and their bookkeeping may take (default:
+    /// 32 MiB). Past it, the oldest traces are decided early on what they
+    /// showed so far, and counted. Besides it, a fixed 512 KiB remembers
+    /// recent decisions.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self

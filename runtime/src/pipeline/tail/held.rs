@@ -17,8 +17,12 @@ use super::hash::TraceIdHash;
 use super::summary::{Summary, is_local_root};
 
 /// Span lists kept for reuse at most, and the longest kept.
-const SPARE_LISTS: usize = 16_384;
+const SPARE_LISTS: usize = 4096;
 const SPARE_CAPACITY: usize = 64;
+
+/// What holding a trace costs besides its spans: its slot, and its entry in
+/// the index (key, slot, control byte, load-factor slack).
+const PER_TRACE: usize = size_of::<Slot>() + 2 * (size_of::<(TraceId, u32)>() + 1);
 
 const NONE: u32 = u32::MAX;
 
@@ -112,6 +116,7 @@ impl Held {
                 );
                 new.insert(slot);
                 self.push_back(Order::Arrival, slot);
+                self.bytes += PER_TRACE;
                 slot
             }
         };
@@ -131,7 +136,7 @@ impl Held {
         self.bytes += bytes;
     }
 
-    /// Bytes the held spans take, roughly.
+    /// Bytes the held spans and their bookkeeping take, roughly.
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
@@ -191,7 +196,7 @@ impl Held {
             summary: Summary::default(),
             first_seen: now,
             settles_at: None,
-            bytes: 0,
+            bytes: PER_TRACE,
         };
         match free.pop() {
             Some(slot) => {
