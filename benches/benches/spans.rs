@@ -12,9 +12,9 @@ use criterion::{BenchmarkGroup, Criterion};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_with_sampler, plain,
-    ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
-    tracing_subscriber_for, uninstall, unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
+    init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns,
+    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Calls made by the timed loops, to check every recorded span arrived.
@@ -311,6 +311,39 @@ fn recorded(c: &mut Criterion) {
             made,
             exporter.exported(),
             made - exporter.exported(),
+        ));
+        drop(guard);
+    }
+    {
+        // The same pipeline with tail sampling on: every span is recorded
+        // as above, and the export thread decides; 1 % of the traces kept.
+        let exporter = CountingExporter::default();
+        let mark = CALLS.load(Ordering::Relaxed);
+        let guard = init_tail_sampling(exporter.clone(), 0.01);
+        let settle = || guard.flush().expect("flush");
+        settled(&mut group, "traced/sync (tail sampling)", settle, || {
+            black_box(traced_fns::sync(black_box(1)));
+        });
+        settled(&mut group, "traced/async (tail sampling)", settle, || {
+            black_box(ready(traced_fns::run(black_box(1))));
+        });
+        settled(&mut group, "traced/attrs3 (tail sampling)", settle, || {
+            black_box(traced_fns::attrs(
+                black_box(1),
+                black_box("name"),
+                black_box(true),
+            ));
+        });
+        guard.flush().expect("flush");
+        let calls = calls_since(mark);
+        let sampled_out = guard
+            .tail_sampling()
+            .map_or(0, |report| report.dropped_spans);
+        report.push((
+            "#[traced] (native pipeline, tail sampling keeping 1 %; sampled out is not dropped)",
+            calls,
+            exporter.exported(),
+            calls - exporter.exported() - sampled_out,
         ));
         drop(guard);
     }
