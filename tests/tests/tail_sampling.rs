@@ -542,7 +542,7 @@ fn processes_with_the_same_ratio_keep_the_same_traces() {
     if !in_child() {
         let test = "processes_with_the_same_ratio_keep_the_same_traces";
         let kept = |env: &[(&str, &str)]| -> BTreeSet<String> {
-            String::from_utf8(child(test, env).stdout)
+            String::from_utf8(child(test, env).stderr)
                 .unwrap()
                 .lines()
                 .filter_map(|line| after(line, KEPT))
@@ -585,7 +585,7 @@ fn processes_with_the_same_ratio_keep_the_same_traces() {
     }
     guard.flush().expect("flush");
     for trace_id in batches.traces().keys() {
-        println!("{KEPT}{trace_id}");
+        eprintln!("{KEPT}{trace_id}");
     }
 }
 
@@ -687,15 +687,15 @@ fn at_the_collector_kept_traces_arrive_whole_and_dropped_ones_never() {
                 ("TRACED_TAIL_SAMPLING", "on"),
             ],
         );
-        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
         let ids = |prefix: &str| -> BTreeSet<String> {
-            stdout
+            stderr
                 .lines()
                 .filter_map(|line| after(line, prefix))
                 .collect()
         };
         let (kept, dropped) = (ids(KEPT), ids(DROPPED));
-        assert_eq!((kept.len(), dropped.len()), (6, 45), "{stdout}");
+        assert_eq!((kept.len(), dropped.len()), (6, 45), "{stderr}");
         // The last kept trace leaves in the last batch: once it is in, all is.
         let spans = collector.wait_for(Duration::from_secs(20), |spans| {
             spans.iter().any(|s| s.attribute("n") == Some("Int(49)"))
@@ -721,7 +721,7 @@ fn at_the_collector_kept_traces_arrive_whole_and_dropped_ones_never() {
     for n in 0..51_u64 {
         let fail = n % 10 == 9 || n == 0;
         let trace_id = request(&tracer, n, fail, Duration::from_millis(1));
-        println!("{}{trace_id}", if fail { KEPT } else { DROPPED });
+        eprintln!("{}{trace_id}", if fail { KEPT } else { DROPPED });
     }
     guard.flush().expect("flush");
     let delivery = guard.delivery().expect("OTLP export is on");
