@@ -139,8 +139,10 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
 #[error("request {0} failed")]
 struct Failed(u64);
 
+/// No attribute, no error: its span reaches the export thread with nothing
+/// but ids and times, and is turned into `SpanData` only if kept.
 #[traced]
-fn load(#[attr] n: u64) -> u64 {
+fn load(n: u64) -> u64 {
     n * 2
 }
 
@@ -228,6 +230,15 @@ fn ten_thousand_requests_keep_exactly_the_failed_the_slow_and_the_ratios_share()
         names.sort_unstable();
         assert_eq!(names, ["GET /items/{id}", "load", "render"], "{trace_id}");
         assert!(one_batch, "trace {trace_id} came in several batches");
+        let root = spans.iter().find(|s| s.name == "GET /items/{id}").unwrap();
+        let load = spans.iter().find(|s| s.name == "load").unwrap();
+        assert_eq!(load.parent_span_id, root.span_context.span_id());
+        let function = load
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "code.function.name")
+            .map(|kv| kv.value.as_str().into_owned());
+        assert_eq!(function.as_deref(), Some("tail_sampling::load"));
     }
     let report = guard.tail_sampling().expect("tail sampling is on");
     assert_eq!(
@@ -730,4 +741,33 @@ fn at_the_collector_kept_traces_arrive_whole_and_dropped_ones_never() {
     guard
         .shutdown()
         .expect("nothing lost: the dropped spans were sampled out");
+}
+
+#[traced]
+fn quick() {}
+
+#[traced]
+fn sluggish() {
+    std::thread::sleep(Duration::from_secs(1));
+}
+
+#[test]
+fn a_traced_root_with_nothing_but_its_times_is_timed_against_the_threshold() {
+    if !in_child() {
+        child(
+            "a_traced_root_with_nothing_but_its_times_is_timed_against_the_threshold",
+            &[],
+        );
+        return;
+    }
+    // A microsecond and a second, either side of a fifth of a second.
+    let (guard, batches) = init(Some(
+        TailSampling::new().slower_than(Duration::from_millis(200)),
+    ));
+    quick();
+    sluggish();
+    guard.flush().expect("flush");
+    assert_eq!(batches.names(), ["sluggish"]);
+    let report = guard.tail_sampling().unwrap();
+    assert_eq!((report.slow, report.dropped), (1, 1));
 }

@@ -16,7 +16,7 @@ use super::Shared;
 use super::clock::WallClock;
 use super::convert::span_data;
 use super::sink::Sink;
-use super::tail::{Decided, TailSampler};
+use super::tail::{Decided, HeldSpan, TailSampler};
 
 /// When batches leave.
 #[derive(Clone, Copy, Debug)]
@@ -271,13 +271,17 @@ impl Worker {
                 .shared
                 .queue
                 .drain(room.min(left), |mut record, give_back| {
-                    let span = span_data(&record, clock, limits);
-                    match tail {
-                        Some(tail) => tail.admit(span, now),
-                        None => pending.push(span),
+                    if let Some(tail) = tail.as_mut().filter(|_| record.extra.is_none()) {
+                        tail.admit(HeldSpan::Bare(record), clock, now);
+                        return;
                     }
+                    let span = span_data(&record, clock, limits);
                     if let Some(extra) = record.extra.take() {
                         give_back(extra);
+                    }
+                    match tail {
+                        Some(tail) => tail.admit(HeldSpan::Converted(Box::new(span)), clock, now),
+                        None => pending.push(span),
                     }
                 });
             left = left.saturating_sub(taken);
@@ -334,7 +338,12 @@ impl Worker {
                         sink.kept(trace_id, reason);
                     }
                     for span in spans.drain(..) {
-                        self.pending.push(span);
+                        self.pending.push(match span {
+                            HeldSpan::Converted(span) => *span,
+                            HeldSpan::Bare(record) => {
+                                span_data(&record, &self.clock, &self.shared.limits)
+                            }
+                        });
                         if self.pending.len() >= self.batching.max_batch {
                             self.export_pending();
                         }

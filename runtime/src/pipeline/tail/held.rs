@@ -13,8 +13,9 @@ use opentelemetry::trace::{Event, Link, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
+use super::HeldSpan;
 use super::hash::TraceIdHash;
-use super::summary::{Summary, is_local_root};
+use super::summary::{Facts, Summary};
 
 /// Span lists kept for reuse at most, and the longest kept.
 const SPARE_LISTS: usize = 4096;
@@ -35,14 +36,14 @@ pub(super) struct Held {
     settling: List,
     bytes: usize,
     /// Emptied span lists of decided traces, for new traces to reuse.
-    spare: Vec<Vec<SpanData>>,
+    spare: Vec<Vec<HeldSpan>>,
 }
 
 /// One undecided trace.
 #[derive(Debug)]
 pub(super) struct Trace {
     pub(super) trace_id: TraceId,
-    pub(super) spans: Vec<SpanData>,
+    pub(super) spans: Vec<HeldSpan>,
     pub(super) summary: Summary,
     first_seen: Instant,
     /// `grace` after its last local root was seen to end.
@@ -102,8 +103,8 @@ enum Order {
 }
 
 impl Held {
-    pub(super) fn add(&mut self, span: SpanData, now: Instant, grace: Duration) {
-        let trace_id = span.span_context.trace_id();
+    pub(super) fn add(&mut self, span: HeldSpan, facts: &Facts, now: Instant, grace: Duration) {
+        let trace_id = span.trace_id();
         let slot = match self.index.entry(trace_id) {
             Entry::Occupied(held) => *held.get(),
             Entry::Vacant(new) => {
@@ -121,12 +122,11 @@ impl Held {
             }
         };
         let bytes = footprint(&span);
-        let root = is_local_root(&span);
         let trace = self.trace_mut(slot);
-        trace.summary.add(&span);
+        trace.summary.add(facts);
         trace.spans.push(span);
         trace.bytes += bytes;
-        if root {
+        if facts.root_lasted.is_some() {
             let was_settling = trace.settles_at.replace(now + grace).is_some();
             if was_settling {
                 self.unlink(Order::Settling, slot);
@@ -175,7 +175,7 @@ impl Held {
     }
 
     /// Takes back the span list of a decided trace, emptied, for reuse.
-    pub(super) fn recycle(&mut self, mut spans: Vec<SpanData>) {
+    pub(super) fn recycle(&mut self, mut spans: Vec<HeldSpan>) {
         spans.clear();
         if self.spare.len() < SPARE_LISTS && spans.capacity() <= SPARE_CAPACITY {
             self.spare.push(spans);
@@ -186,7 +186,7 @@ impl Held {
     fn open(
         slots: &mut Vec<Slot>,
         free: &mut Vec<u32>,
-        spare: &mut Vec<Vec<SpanData>>,
+        spare: &mut Vec<Vec<HeldSpan>>,
         trace_id: TraceId,
         now: Instant,
     ) -> u32 {
@@ -296,9 +296,16 @@ impl Held {
     }
 }
 
-/// What a span keeps in memory, roughly: its `SpanData`, its vectors, and
-/// the text of its string attributes.
-fn footprint(span: &SpanData) -> usize {
+/// What a held span keeps in memory, roughly: itself, and for a converted
+/// one its vectors and the text of its string attributes.
+fn footprint(span: &HeldSpan) -> usize {
+    match span {
+        HeldSpan::Converted(span) => size_of::<HeldSpan>() + size_of::<SpanData>() + heap(span),
+        HeldSpan::Bare(_) => size_of::<HeldSpan>(),
+    }
+}
+
+fn heap(span: &SpanData) -> usize {
     let attributes = |list: &[KeyValue], capacity: usize| {
         capacity * size_of::<KeyValue>()
             + list
@@ -316,8 +323,7 @@ fn footprint(span: &SpanData) -> usize {
             size_of::<Event>() + attributes(&event.attributes, event.attributes.capacity())
         })
         .sum();
-    size_of::<SpanData>()
-        + span.name.len()
+    span.name.len()
         + attributes(&span.attributes, span.attributes.capacity())
         + events
         + span.links.links.capacity() * size_of::<Link>()
@@ -362,18 +368,26 @@ mod tests {
     const GRACE: Duration = Duration::from_secs(1);
     const MAX_HOLD: Duration = Duration::from_secs(30);
 
+    impl Held {
+        fn add_span(&mut self, span: SpanData, now: Instant, grace: Duration) {
+            let span = HeldSpan::Converted(Box::new(span));
+            let facts = Facts::of(&span, &crate::pipeline::clock::WallClock::new(), true);
+            self.add(span, &facts, now, grace);
+        }
+    }
+
     #[test]
     fn a_trace_settles_grace_after_its_last_local_root() {
         let mut held = Held::default();
         let start = Instant::now();
-        held.add(span(1, 2, 1), start, GRACE);
+        held.add_span(span(1, 2, 1), start, GRACE);
         assert_eq!(held.next_due(MAX_HOLD), Some(start + MAX_HOLD));
-        held.add(span(1, 1, 0), start, GRACE);
+        held.add_span(span(1, 1, 0), start, GRACE);
         assert_eq!(held.next_due(MAX_HOLD), Some(start + GRACE));
         let later = start + Duration::from_millis(500);
-        held.add(span(2, 1, 0), later, GRACE);
-        held.add(span(1, 3, 0), later, GRACE);
-        held.add(span(1, 4, 3), later, GRACE);
+        held.add_span(span(2, 1, 0), later, GRACE);
+        held.add_span(span(1, 3, 0), later, GRACE);
+        held.add_span(span(1, 4, 3), later, GRACE);
         assert_eq!(held.next_due(MAX_HOLD), Some(later + GRACE));
         assert!(held.take_due(start + GRACE, MAX_HOLD).is_none());
         let first = held.take_due(later + GRACE, MAX_HOLD).expect("settled");
@@ -389,7 +403,7 @@ mod tests {
     fn a_trace_whose_root_never_ends_is_due_after_the_maximum_hold() {
         let mut held = Held::default();
         let start = Instant::now();
-        held.add(span(1, 2, 1), start, GRACE);
+        held.add_span(span(1, 2, 1), start, GRACE);
         assert!(held.take_due(start + MAX_HOLD - GRACE, MAX_HOLD).is_none());
         let trace = held
             .take_due(start + MAX_HOLD, MAX_HOLD)
@@ -402,11 +416,11 @@ mod tests {
         let mut held = Held::default();
         let now = Instant::now();
         for trace in 1..=3 {
-            held.add(span(trace, 1, 0), now, GRACE);
-            held.add(span(trace, 2, 1), now, GRACE);
+            held.add_span(span(trace, 1, 0), now, GRACE);
+            held.add_span(span(trace, 2, 1), now, GRACE);
         }
         let each = held.bytes() / 3;
-        assert!(each >= 2 * size_of::<SpanData>(), "{each}");
+        assert!(each >= 2 * size_of::<HeldSpan>(), "{each}");
         let order: Vec<TraceId> = std::iter::from_fn(|| held.take_oldest())
             .map(|trace| trace.trace_id)
             .collect();
@@ -420,11 +434,11 @@ mod tests {
         let start = Instant::now();
         // A trace that stays, behind many that come and go: the even ones
         // settle and leave, the odd ones wait for their roots.
-        held.add(span(1, 2, 1), start, GRACE);
+        held.add_span(span(1, 2, 1), start, GRACE);
         for trace in 2..10_000 {
             let parent = u64::from(trace % 2 == 1);
-            held.add(span(trace, 2, parent), start, GRACE);
-            held.add(span(trace, 3, parent), start, GRACE);
+            held.add_span(span(trace, 2, parent), start, GRACE);
+            held.add_span(span(trace, 3, parent), start, GRACE);
             if trace % 2 == 0 {
                 let settled = held.take_due(start + GRACE, MAX_HOLD).expect("settled");
                 assert_eq!(settled.trace_id, TraceId::from(trace));

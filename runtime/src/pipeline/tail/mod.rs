@@ -24,6 +24,9 @@ use std::time::Instant;
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::SpanData;
 
+use super::clock::WallClock;
+use super::record::Record;
+
 pub(crate) use policy::{Policy, Reason};
 pub(crate) use report::Counters;
 pub use report::TailSamplingReport;
@@ -32,6 +35,28 @@ pub(crate) use summary::is_local_root;
 use decisions::{Decisions, REMEMBERED};
 use held::{Held, Trace};
 use report::Tally;
+use summary::Facts;
+
+/// A finished span while its trace is undecided.
+#[derive(Debug)]
+pub(crate) enum HeldSpan {
+    /// Turned into `SpanData` as it arrived: it had an extra, which went
+    /// back to its thread at once. Boxed, so that a bare record does not
+    /// take the room of a `SpanData`.
+    Converted(Box<SpanData>),
+    /// A record with no extra, turned into `SpanData` only if its trace is
+    /// kept: a dropped one costs no conversion.
+    Bare(Record),
+}
+
+impl HeldSpan {
+    fn trace_id(&self) -> TraceId {
+        match self {
+            HeldSpan::Converted(span) => span.span_context.trace_id(),
+            HeldSpan::Bare(record) => record.trace_id,
+        }
+    }
+}
 
 /// Spans of one trace with their decision, ready to leave.
 #[derive(Debug)]
@@ -39,7 +64,7 @@ pub(crate) struct Decided {
     pub(crate) trace_id: TraceId,
     /// Why they are kept; `None`: dropped.
     pub(crate) kept: Option<Reason>,
-    pub(crate) spans: Vec<SpanData>,
+    pub(crate) spans: Vec<HeldSpan>,
 }
 
 /// The tail sampler of one pipeline, owned by its export thread.
@@ -66,10 +91,10 @@ impl TailSampler {
     }
 
     /// A span has ended: held with its trace, or, when its trace is
-    /// decided, ready to follow the decision.
+    /// decided, ready to follow the decision. `clock` times a bare root.
     #[inline]
-    pub(crate) fn admit(&mut self, span: SpanData, now: Instant) {
-        let trace_id = span.span_context.trace_id();
+    pub(crate) fn admit(&mut self, span: HeldSpan, clock: &WallClock, now: Instant) {
+        let trace_id = span.trace_id();
         if let Some(kept) = self.decisions.get(trace_id) {
             if kept.is_none() {
                 self.tally.dropped_late(1);
@@ -81,7 +106,8 @@ impl TailSampler {
             });
             return;
         }
-        self.held.add(span, now, self.policy.grace);
+        let facts = Facts::of(&span, clock, self.policy.slower_than.is_some());
+        self.held.add(span, &facts, now, self.policy.grace);
         while self.held.bytes() > self.policy.max_memory {
             let Some(oldest) = self.held.take_oldest() else {
                 break;
@@ -116,7 +142,7 @@ impl TailSampler {
 
     /// Takes back the span list of a decided trace once its spans have
     /// left, so that traces to come need not allocate one.
-    pub(crate) fn recycle(&mut self, spans: Vec<SpanData>) {
+    pub(crate) fn recycle(&mut self, spans: Vec<HeldSpan>) {
         self.held.recycle(spans);
     }
 

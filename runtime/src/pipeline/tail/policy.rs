@@ -3,8 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanKind, TraceId};
-use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
+use opentelemetry::trace::TraceId;
 
 use super::summary::Summary;
 
@@ -79,22 +78,24 @@ impl Policy {
     }
 }
 
-/// Whether `trace_id` is in the share `ratio` keeps: the answer of
-/// opentelemetry_sdk's `TraceIdRatioBased` sampler, a function of the trace
-/// id alone, so every process (and every head sampler of that kind) with the
-/// same ratio gives the same answer.
+/// Whether `trace_id` is in the share `ratio` keeps: what opentelemetry_sdk's
+/// `TraceIdRatioBased` sampler computes (the trace id's low 63 bits under
+/// the ratio of 2^63), a function of the trace id alone, so every process
+/// (and every head sampler of that kind) with the same ratio gives the same
+/// answer.
 pub(crate) fn in_ratio(ratio: f64, trace_id: TraceId) -> bool {
-    if ratio <= 0.0 {
-        return false;
+    if ratio >= 1.0 {
+        return true;
     }
-    Sampler::TraceIdRatioBased(ratio)
-        .should_sample(None, trace_id, "", &SpanKind::Internal, &[], &[])
-        .decision
-        == SamplingDecision::RecordAndSample
+    let bound = (ratio.max(0.0) * (1_u64 << 63) as f64) as u64;
+    (u128::from_be_bytes(trace_id.to_bytes()) as u64) >> 1 < bound
 }
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry::trace::SpanKind;
+    use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
+
     use super::*;
 
     fn policy() -> Policy {
@@ -166,19 +167,22 @@ mod tests {
 
     #[test]
     fn the_ratio_agrees_with_the_sdk_head_sampler() {
-        let sdk = Sampler::TraceIdRatioBased(0.3);
-        let mut kept = 0;
-        for n in 0..2000_u128 {
-            let trace_id = TraceId::from(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
-            let head = sdk
-                .should_sample(None, trace_id, "x", &SpanKind::Server, &[], &[])
-                .decision
-                == SamplingDecision::RecordAndSample;
-            assert_eq!(in_ratio(0.3, trace_id), head);
-            kept += usize::from(head);
+        for ratio in [0.0, 0.001, 0.01, 0.3, 0.5, 0.999, 1.0] {
+            let sdk = Sampler::TraceIdRatioBased(ratio);
+            let mut kept = 0;
+            for n in 0..4000_u128 {
+                let trace_id =
+                    TraceId::from(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+                let head = sdk
+                    .should_sample(None, trace_id, "x", &SpanKind::Server, &[], &[])
+                    .decision
+                    == SamplingDecision::RecordAndSample;
+                assert_eq!(in_ratio(ratio, trace_id), head, "{ratio} {trace_id}");
+                kept += usize::from(head);
+            }
+            if ratio == 0.3 {
+                assert!((1000..1400).contains(&kept), "{kept} of 4000 at 0.3");
+            }
         }
-        assert!((450..750).contains(&kept), "{kept} of 2000 at 0.3");
-        assert!(!in_ratio(0.0, TRACE));
-        assert!(in_ratio(1.0, TRACE));
     }
 }

@@ -6,6 +6,62 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanId, Status};
 use opentelemetry_sdk::trace::SpanData;
 
+use super::HeldSpan;
+use crate::pipeline::clock::WallClock;
+
+/// What one span shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Facts {
+    /// How long it lasted, when it is a local root.
+    pub(super) root_lasted: Option<Duration>,
+    pub(super) error: bool,
+    pub(super) panic: bool,
+    pub(super) cancelled: bool,
+}
+
+impl Facts {
+    /// The facts of `span`; a bare root's duration is measured only when
+    /// `timed` (a slow threshold asks), else it counts as zero.
+    pub(super) fn of(span: &HeldSpan, clock: &WallClock, timed: bool) -> Facts {
+        match span {
+            HeldSpan::Converted(span) => Facts::of_span_data(span),
+            // Status, events and attributes live in a span's extra: a bare
+            // record has none, only its place in the trace and its times.
+            HeldSpan::Bare(record) => Facts {
+                root_lasted: (record.parent_span_id == SpanId::INVALID || record.parent_is_remote)
+                    .then(|| {
+                        if !timed {
+                            return Duration::ZERO;
+                        }
+                        clock
+                            .wall_time(record.end)
+                            .duration_since(clock.wall_time(record.start))
+                            .unwrap_or_default()
+                    }),
+                ..Facts::default()
+            },
+        }
+    }
+
+    fn of_span_data(span: &SpanData) -> Facts {
+        let failed = matches!(span.status, Status::Error { .. });
+        let panic = failed && is_panic(span);
+        Facts {
+            root_lasted: is_local_root(span).then(|| {
+                span.end_time
+                    .duration_since(span.start_time)
+                    .unwrap_or_default()
+            }),
+            error: failed && !panic,
+            panic,
+            cancelled: span
+                .events
+                .iter()
+                .any(|event| event.name == CANCELLED_EVENT),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Summary {
     /// A span has status Error, for another reason than a panic.
@@ -19,26 +75,11 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    pub(crate) fn add(&mut self, span: &SpanData) {
-        if matches!(span.status, Status::Error { .. }) {
-            if is_panic(span) {
-                self.panic = true;
-            } else {
-                self.error = true;
-            }
-        }
-        if span
-            .events
-            .iter()
-            .any(|event| event.name == CANCELLED_EVENT)
-        {
-            self.cancelled = true;
-        }
-        if is_local_root(span) {
-            let lasted = span
-                .end_time
-                .duration_since(span.start_time)
-                .unwrap_or_default();
+    pub(super) fn add(&mut self, facts: &Facts) {
+        self.error |= facts.error;
+        self.panic |= facts.panic;
+        self.cancelled |= facts.cancelled;
+        if let Some(lasted) = facts.root_lasted {
             self.longest_root = Some(
                 self.longest_root
                     .map_or(lasted, |so_far| so_far.max(lasted)),
