@@ -6,7 +6,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::pin::pin;
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,39 +20,8 @@ use traced::opentelemetry_sdk::trace::{
     Sampler, SamplingDecision, ShouldSample, SpanData, SpanExporter,
 };
 use traced::{TailSampling, TracingGuard, traced};
+use traced_tests::child::{in_child, rerun};
 use traced_tests::collector::Collector;
-
-const CHILD: &str = "TRACED_TEST_CHILD";
-
-/// Runs test `name` of this binary again in a child process with `env` on
-/// top of an environment without `OTEL_*` or `TRACED_*` variables; returns
-/// its output once it has succeeded.
-fn child(name: &str, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(std::env::current_exe().expect("test binary"));
-    command.args([name, "--exact", "--nocapture", "--test-threads=1"]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("OTEL_") || key.starts_with("TRACED_") || key == "NO_COLOR" {
-            command.env_remove(key);
-        }
-    }
-    let output = command
-        .env(CHILD, "1")
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
-        .output()
-        .expect("running the child test");
-    assert!(
-        output.status.success(),
-        "child failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn in_child() -> bool {
-    std::env::var_os(CHILD).is_some()
-}
 
 /// An exporter that keeps every batch it is given, as given.
 #[derive(Clone, Debug, Default)]
@@ -174,7 +142,7 @@ fn request(tracer: &BoxedTracer, n: u64, fail: bool, lasted: Duration) -> TraceI
 #[test]
 fn ten_thousand_requests_keep_exactly_the_failed_the_slow_and_the_ratios_share() {
     if !in_child() {
-        child(
+        rerun(
             "ten_thousand_requests_keep_exactly_the_failed_the_slow_and_the_ratios_share",
             &[],
         );
@@ -311,7 +279,7 @@ fn late_part(runtime: &tokio::runtime::Runtime, cx: &Context, fail: bool) {
 #[test]
 fn children_that_end_after_their_root_on_other_tasks_are_kept_with_it() {
     if !in_child() {
-        child(
+        rerun(
             "children_that_end_after_their_root_on_other_tasks_are_kept_with_it",
             &[],
         );
@@ -393,15 +361,15 @@ fn a_panic_and_a_cancelled_future_keep_their_traces_each_selectably() {
     const EXPECT: &str = "TRACED_TEST_EXPECT";
     if !in_child() {
         let test = "a_panic_and_a_cancelled_future_keep_their_traces_each_selectably";
-        child(test, &[("TRACED_TAIL_SAMPLING", "on"), (EXPECT, "all")]);
-        child(
+        rerun(test, &[("TRACED_TAIL_SAMPLING", "on"), (EXPECT, "all")]);
+        rerun(
             test,
             &[
                 ("TRACED_TAIL_SAMPLING", "panics=false,cancellations=false"),
                 (EXPECT, "errors"),
             ],
         );
-        child(
+        rerun(
             test,
             &[
                 ("TRACED_TAIL_SAMPLING", "errors=false"),
@@ -452,7 +420,7 @@ fn a_panic_and_a_cancelled_future_keep_their_traces_each_selectably() {
 #[test]
 fn a_root_that_never_ends_does_not_hold_its_children() {
     if !in_child() {
-        child("a_root_that_never_ends_does_not_hold_its_children", &[]);
+        rerun("a_root_that_never_ends_does_not_hold_its_children", &[]);
         return;
     }
     let policy = TailSampling::new()
@@ -488,7 +456,7 @@ fn a_root_that_never_ends_does_not_hold_its_children() {
 #[test]
 fn held_spans_over_the_memory_budget_are_decided_early_and_counted() {
     if !in_child() {
-        child(
+        rerun(
             "held_spans_over_the_memory_budget_are_decided_early_and_counted",
             &[],
         );
@@ -553,7 +521,7 @@ fn processes_with_the_same_ratio_keep_the_same_traces() {
     if !in_child() {
         let test = "processes_with_the_same_ratio_keep_the_same_traces";
         let kept = |env: &[(&str, &str)]| -> BTreeSet<String> {
-            String::from_utf8(child(test, env).stderr)
+            String::from_utf8(rerun(test, env).stderr)
                 .unwrap()
                 .lines()
                 .filter_map(|line| after(line, KEPT))
@@ -615,7 +583,7 @@ fn handle_unsampled(upstream: &Context) -> Result<(), Failed> {
 #[test]
 fn every_trace_is_recorded_and_sent_on_as_sampled_whatever_the_head_ratio() {
     if !in_child() {
-        child(
+        rerun(
             "every_trace_is_recorded_and_sent_on_as_sampled_whatever_the_head_ratio",
             &[
                 ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
@@ -650,7 +618,7 @@ fn every_trace_is_recorded_and_sent_on_as_sampled_whatever_the_head_ratio() {
 #[test]
 fn the_console_prints_only_kept_traces_and_the_guard_reports_the_decisions() {
     if !in_child() {
-        let output = child(
+        let output = rerun(
             "the_console_prints_only_kept_traces_and_the_guard_reports_the_decisions",
             &[
                 ("TRACED_TAIL_SAMPLING", "on"),
@@ -690,7 +658,7 @@ fn at_the_collector_kept_traces_arrive_whole_and_dropped_ones_never() {
     const DROPPED: &str = "dropped trace ";
     if !in_child() {
         let collector = Collector::start();
-        let output = child(
+        let output = rerun(
             "at_the_collector_kept_traces_arrive_whole_and_dropped_ones_never",
             &[
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.grpc_endpoint()),
@@ -754,7 +722,7 @@ fn sluggish() {
 #[test]
 fn a_traced_root_with_nothing_but_its_times_is_timed_against_the_threshold() {
     if !in_child() {
-        child(
+        rerun(
             "a_traced_root_with_nothing_but_its_times_is_timed_against_the_threshold",
             &[],
         );
