@@ -256,14 +256,21 @@ mod tests {
     use super::*;
     use crate::pipeline::testing::LocalPipeline;
 
-    /// A pipeline printing into a buffer, and the buffer.
-    fn console(sampler: Sampler) -> (LocalPipeline, Arc<Mutex<Vec<String>>>) {
+    /// A console sink printing into a buffer, the buffer, and the sink's
+    /// open-span counts.
+    fn buffered() -> (ConsoleSink, Arc<Mutex<Vec<String>>>, Arc<OpenSpans>) {
         let printed = Arc::new(Mutex::new(Vec::new()));
         let sink_printed = Arc::clone(&printed);
         let output: Output =
             Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
         let open_spans = Arc::new(OpenSpans::default());
         let sink = ConsoleSink::new(Arc::clone(&open_spans), output, Style::Plain);
+        (sink, printed, open_spans)
+    }
+
+    /// A pipeline printing into a buffer, and the buffer.
+    fn console(sampler: Sampler) -> (LocalPipeline, Arc<Mutex<Vec<String>>>) {
+        let (sink, printed, open_spans) = buffered();
         let pipeline = LocalPipeline::start(vec![Box::new(sink)], Some(open_spans), sampler);
         (pipeline, printed)
     }
@@ -271,26 +278,11 @@ mod tests {
     /// A console pipeline with tail sampling (errors only, decided at a
     /// flush), its buffer and its open-span counts.
     fn tail_sampled_console() -> (LocalPipeline, Arc<Mutex<Vec<String>>>, Arc<OpenSpans>) {
-        let printed = Arc::new(Mutex::new(Vec::new()));
-        let sink_printed = Arc::clone(&printed);
-        let output: Output =
-            Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
-        let open_spans = Arc::new(OpenSpans::default());
-        let sink = ConsoleSink::new(Arc::clone(&open_spans), output, Style::Plain);
-        let policy = crate::pipeline::TailPolicy {
-            errors: true,
-            panics: true,
-            cancellations: true,
-            slower_than: None,
-            ratio: 0.0,
-            grace: Duration::from_secs(3600),
-            max_hold: Duration::from_secs(3600),
-            max_memory: 1 << 30,
-        };
+        let (sink, printed, open_spans) = buffered();
         let pipeline = LocalPipeline::start_tail_sampling(
             vec![Box::new(sink)],
             Some(Arc::clone(&open_spans)),
-            policy,
+            crate::pipeline::TailPolicy::errors_only(),
         );
         (pipeline, printed, open_spans)
     }

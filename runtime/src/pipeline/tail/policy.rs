@@ -78,6 +78,24 @@ impl Policy {
     }
 }
 
+#[cfg(test)]
+impl Policy {
+    /// Errors, panics and cancellations only; a grace and a hold longer than
+    /// any test, and memory enough.
+    pub(crate) fn errors_only() -> Policy {
+        Policy {
+            errors: true,
+            panics: true,
+            cancellations: true,
+            slower_than: None,
+            ratio: 0.0,
+            grace: Duration::from_secs(3600),
+            max_hold: Duration::from_secs(7200),
+            max_memory: 1 << 30,
+        }
+    }
+}
+
 /// Whether `trace_id` is in the share `ratio` keeps: what opentelemetry_sdk's
 /// `TraceIdRatioBased` sampler computes (the trace id's low 63 bits under
 /// the ratio of 2^63), a function of the trace id alone, so every process
@@ -100,14 +118,8 @@ mod tests {
 
     fn policy() -> Policy {
         Policy {
-            errors: true,
-            panics: true,
-            cancellations: true,
             slower_than: Some(Duration::from_secs(1)),
-            ratio: 0.0,
-            grace: Duration::from_secs(1),
-            max_hold: Duration::from_secs(30),
-            max_memory: 1 << 20,
+            ..Policy::errors_only()
         }
     }
 

@@ -50,20 +50,6 @@ impl Batches {
     }
 }
 
-/// Errors only; a grace and a hold longer than any test.
-fn errors_only() -> Policy {
-    Policy {
-        errors: true,
-        panics: true,
-        cancellations: true,
-        slower_than: None,
-        ratio: 0.0,
-        grace: Duration::from_secs(3600),
-        max_hold: Duration::from_secs(7200),
-        max_memory: 1 << 30,
-    }
-}
-
 fn pipeline(policy: Policy) -> (LocalPipeline, Batches) {
     let batches = Batches::default();
     let sink = Box::new(ExporterSink(batches.clone()));
@@ -79,7 +65,7 @@ fn fail(cx: &Context) {
 
 #[test]
 fn a_trace_is_held_past_its_root_and_kept_whole_with_children_that_end_later() {
-    let (pipeline, batches) = pipeline(errors_only());
+    let (pipeline, batches) = pipeline(Policy::errors_only());
     let tracer = pipeline.provider().tracer("test");
     let cx = Context::current_with_span(tracer.start("request"));
     let (started, finish) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
@@ -120,7 +106,7 @@ fn a_trace_is_held_past_its_root_and_kept_whole_with_children_that_end_later() {
 fn a_trace_is_decided_once_its_grace_has_passed() {
     let (pipeline, batches) = pipeline(Policy {
         grace: Duration::ZERO,
-        ..errors_only()
+        ..Policy::errors_only()
     });
     let tracer = pipeline.provider().tracer("test");
     let failed = Context::current_with_span(tracer.start("failed"));
@@ -139,7 +125,7 @@ fn a_trace_is_decided_once_its_grace_has_passed() {
 
 #[test]
 fn spans_that_end_after_the_decision_follow_it() {
-    let (pipeline, batches) = pipeline(errors_only());
+    let (pipeline, batches) = pipeline(Policy::errors_only());
     let tracer = pipeline.provider().tracer("test");
     let kept = Context::current_with_span(tracer.start("kept"));
     fail(&kept);
@@ -168,7 +154,7 @@ fn a_root_that_never_ends_lets_its_children_go_as_slow() {
     let (pipeline, batches) = pipeline(Policy {
         slower_than: Some(Duration::from_secs(3600)),
         max_hold: Duration::ZERO,
-        ..errors_only()
+        ..Policy::errors_only()
     });
     let tracer = pipeline.provider().tracer("test");
     let server = Context::current_with_span(tracer.start("serve forever"));
@@ -186,7 +172,7 @@ fn a_root_that_never_ends_lets_its_children_go_as_slow() {
 fn over_the_memory_budget_the_oldest_traces_are_decided_early() {
     let (pipeline, batches) = pipeline(Policy {
         max_memory: 20 * size_of::<SpanData>(),
-        ..errors_only()
+        ..Policy::errors_only()
     });
     let tracer = pipeline.provider().tracer("test");
     let mut failed = Vec::new();
