@@ -122,10 +122,12 @@ mod tests {
         // newer decisions, but for a handful.
         assert!(remembered >= 980, "{remembered} of the last 1000");
         assert_eq!(decisions.slots.len(), REMEMBERED);
-        let forgotten = ids[..1000]
+        // 99 000 later decisions put about twelve in each pair: one of the
+        // first thousand outlives them about once in ten runs.
+        let still_there = ids[..1000]
             .iter()
             .filter(|trace_id| decisions.get(**trace_id).is_some())
             .count();
-        assert_eq!(forgotten, 0, "the oldest are long gone");
+        assert!(still_there <= 5, "{still_there} of the oldest 1000 remain");
     }
 }
