@@ -81,13 +81,44 @@ fn main() {
         },
     );
 
-    // Tail sampling, beside the same pipeline without it, both flushed
-    // every PACE spans: the export thread never falls behind, so its CPU
-    // is its own work, not a backlog's.
-    for (name, ratio) in [
-        ("#[traced] (native, flushed every 4 096 spans)", None),
-        ("  + tail sampling, every trace dropped", Some(0.0)),
-        ("  + tail sampling, every trace kept", Some(1.0)),
+    // Tail sampling, beside the same pipeline without it, all flushed every
+    // PACE spans: the export thread never falls behind, so its CPU is its
+    // own work, not a backlog's. Spans with nothing but ids and times, and
+    // spans with three attributes (which reach the export thread with an
+    // extra, and are converted as they arrive).
+    let attrs3 = || {
+        black_box(traced_fns::attrs(
+            black_box(1),
+            black_box("name"),
+            black_box(true),
+        ));
+    };
+    let sync = || {
+        black_box(traced_fns::sync(black_box(1)));
+    };
+    for (name, span, ratio) in [
+        (
+            "#[traced] (native, flushed every 4 096 spans)",
+            &sync as &dyn Fn(),
+            None,
+        ),
+        ("  + tail sampling, every trace dropped", &sync, Some(0.0)),
+        ("  + tail sampling, every trace kept", &sync, Some(1.0)),
+        (
+            "#[traced] 3 attributes (native, flushed every 4 096)",
+            &attrs3,
+            None,
+        ),
+        (
+            "  + tail sampling (3 attributes), every trace dropped",
+            &attrs3,
+            Some(0.0),
+        ),
+        (
+            "  + tail sampling (3 attributes), every trace kept",
+            &attrs3,
+            Some(1.0),
+        ),
     ] {
         run(&mut rows, &only, spans, name, |spans| {
             let exporter = CountingExporter::default();
@@ -96,7 +127,7 @@ fn main() {
                 None => init_recording(exporter.clone()),
             };
             for n in 0..spans {
-                black_box(traced_fns::sync(black_box(1)));
+                span();
                 if n % PACE == PACE - 1 {
                     guard.flush().expect("flush");
                 }

@@ -280,7 +280,7 @@ impl Worker {
                         give_back(extra);
                     }
                     match tail {
-                        Some(tail) => tail.admit(HeldSpan::Converted(Box::new(span)), clock, now),
+                        Some(tail) => tail.admit(HeldSpan::Converted(span), clock, now),
                         None => pending.push(span),
                     }
                 });
@@ -337,22 +337,26 @@ impl Worker {
                     for sink in &mut self.sinks {
                         sink.kept(trace_id, reason);
                     }
-                    for span in spans.drain(..) {
-                        self.pending.push(match span {
-                            HeldSpan::Converted(span) => *span,
-                            HeldSpan::Bare(record) => {
-                                span_data(&record, &self.clock, &self.shared.limits)
-                            }
-                        });
-                        if self.pending.len() >= self.batching.max_batch {
-                            self.export_pending();
-                        }
+                    for span in spans.converted.drain(..) {
+                        self.push_pending(span);
+                    }
+                    for record in spans.bare.drain(..) {
+                        let span = span_data(&record, &self.clock, &self.shared.limits);
+                        self.push_pending(span);
                     }
                 }
             }
             if let Some(tail) = &mut self.tail {
                 tail.recycle(spans);
             }
+        }
+    }
+
+    /// Adds a span to the pending batch, which leaves once full.
+    fn push_pending(&mut self, span: SpanData) {
+        self.pending.push(span);
+        if self.pending.len() >= self.batching.max_batch {
+            self.export_pending();
         }
     }
 

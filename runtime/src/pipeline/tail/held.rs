@@ -13,9 +13,9 @@ use opentelemetry::trace::{Event, Link, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::HeldSpan;
 use super::hash::TraceIdHash;
 use super::summary::{Facts, Summary};
+use super::{HeldSpan, Spans};
 
 /// Span lists kept for reuse at most, and the longest kept.
 const SPARE_LISTS: usize = 4096;
@@ -36,14 +36,14 @@ pub(super) struct Held {
     settling: List,
     bytes: usize,
     /// Emptied span lists of decided traces, for new traces to reuse.
-    spare: Vec<Vec<HeldSpan>>,
+    spare: Vec<Spans>,
 }
 
 /// One undecided trace.
 #[derive(Debug)]
 pub(super) struct Trace {
     pub(super) trace_id: TraceId,
-    pub(super) spans: Vec<HeldSpan>,
+    pub(super) spans: Spans,
     pub(super) summary: Summary,
     first_seen: Instant,
     /// `grace` after its last local root was seen to end.
@@ -175,9 +175,13 @@ impl Held {
     }
 
     /// Takes back the span list of a decided trace, emptied, for reuse.
-    pub(super) fn recycle(&mut self, mut spans: Vec<HeldSpan>) {
-        spans.clear();
-        if self.spare.len() < SPARE_LISTS && spans.capacity() <= SPARE_CAPACITY {
+    pub(super) fn recycle(&mut self, mut spans: Spans) {
+        spans.bare.clear();
+        spans.converted.clear();
+        if self.spare.len() < SPARE_LISTS
+            && spans.bare.capacity() <= SPARE_CAPACITY
+            && spans.converted.capacity() <= SPARE_CAPACITY
+        {
             self.spare.push(spans);
         }
     }
@@ -186,7 +190,7 @@ impl Held {
     fn open(
         slots: &mut Vec<Slot>,
         free: &mut Vec<u32>,
-        spare: &mut Vec<Vec<HeldSpan>>,
+        spare: &mut Vec<Spans>,
         trace_id: TraceId,
         now: Instant,
     ) -> u32 {
@@ -300,8 +304,8 @@ impl Held {
 /// one its vectors and the text of its string attributes.
 fn footprint(span: &HeldSpan) -> usize {
     match span {
-        HeldSpan::Converted(span) => size_of::<HeldSpan>() + size_of::<SpanData>() + heap(span),
-        HeldSpan::Bare(_) => size_of::<HeldSpan>(),
+        HeldSpan::Converted(span) => size_of::<SpanData>() + heap(span),
+        HeldSpan::Bare(_) => size_of::<super::Record>(),
     }
 }
 
@@ -370,7 +374,7 @@ mod tests {
 
     impl Held {
         fn add_span(&mut self, span: SpanData, now: Instant, grace: Duration) {
-            let span = HeldSpan::Converted(Box::new(span));
+            let span = HeldSpan::Converted(span);
             let facts = Facts::of(&span, &crate::pipeline::clock::WallClock::new(), true);
             self.add(span, &facts, now, grace);
         }
@@ -420,7 +424,7 @@ mod tests {
             held.add_span(span(trace, 2, 1), now, GRACE);
         }
         let each = held.bytes() / 3;
-        assert!(each >= 2 * size_of::<HeldSpan>(), "{each}");
+        assert!(each >= 2 * size_of::<SpanData>(), "{each}");
         let order: Vec<TraceId> = std::iter::from_fn(|| held.take_oldest())
             .map(|trace| trace.trace_id)
             .collect();

@@ -37,13 +37,13 @@ use held::{Held, Trace};
 use report::Tally;
 use summary::Facts;
 
-/// A finished span while its trace is undecided.
+/// A finished span on its way into the tail sampler.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // passed by value once, never stored
 pub(crate) enum HeldSpan {
     /// Turned into `SpanData` as it arrived: it had an extra, which went
-    /// back to its thread at once. Boxed, so that a bare record does not
-    /// take the room of a `SpanData`.
-    Converted(Box<SpanData>),
+    /// back to its thread at once.
+    Converted(SpanData),
     /// A record with no extra, turned into `SpanData` only if its trace is
     /// kept: a dropped one costs no conversion.
     Bare(Record),
@@ -58,13 +58,41 @@ impl HeldSpan {
     }
 }
 
+/// The spans of one trace: records still bare, and spans converted as they
+/// arrived, each kind in a list of its own so that neither takes the
+/// other's room.
+#[derive(Debug, Default)]
+pub(crate) struct Spans {
+    pub(crate) bare: Vec<Record>,
+    pub(crate) converted: Vec<SpanData>,
+}
+
+impl Spans {
+    pub(crate) fn len(&self) -> usize {
+        self.bare.len() + self.converted.len()
+    }
+
+    fn push(&mut self, span: HeldSpan) {
+        match span {
+            HeldSpan::Converted(span) => self.converted.push(span),
+            HeldSpan::Bare(record) => self.bare.push(record),
+        }
+    }
+
+    fn one(span: HeldSpan) -> Spans {
+        let mut spans = Spans::default();
+        spans.push(span);
+        spans
+    }
+}
+
 /// Spans of one trace with their decision, ready to leave.
 #[derive(Debug)]
 pub(crate) struct Decided {
     pub(crate) trace_id: TraceId,
     /// Why they are kept; `None`: dropped.
     pub(crate) kept: Option<Reason>,
-    pub(crate) spans: Vec<HeldSpan>,
+    pub(crate) spans: Spans,
 }
 
 /// The tail sampler of one pipeline, owned by its export thread.
@@ -102,7 +130,7 @@ impl TailSampler {
             self.ready.push(Decided {
                 trace_id,
                 kept,
-                spans: vec![span],
+                spans: Spans::one(span),
             });
             return;
         }
@@ -142,7 +170,7 @@ impl TailSampler {
 
     /// Takes back the span list of a decided trace once its spans have
     /// left, so that traces to come need not allocate one.
-    pub(crate) fn recycle(&mut self, spans: Vec<HeldSpan>) {
+    pub(crate) fn recycle(&mut self, spans: Spans) {
         self.held.recycle(spans);
     }
 
