@@ -3,7 +3,10 @@
 //! `/proc/self/stat` before and after the loop and a flush, with the calling
 //! thread's own share from `/proc/thread-self/schedstat`.
 //!
-//! `cargo run --release -p traced-benches --bin cpu_per_span [SPANS]`
+//! `cargo run --release -p traced-benches --bin cpu_per_span [SPANS] [ONLY] [PACE]`
+//!
+//! ONLY keeps the rows whose name holds it; PACE is how many spans the
+//! paced rows make between two flushes (4 096 unless given).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use traced_benches::{
     tracing_subscriber_for, uninstall,
 };
 
-/// Spans between two flushes in the paced rows.
+/// Spans between two flushes in the paced rows, unless given.
 const PACE: u64 = 4096;
 
 struct Measured {
@@ -61,6 +64,9 @@ fn main() {
         .map_or(1_000_000, |arg| arg.parse().expect("SPANS is a number"));
     // An optional second argument keeps only the pipelines whose name holds it.
     let only = std::env::args().nth(2).unwrap_or_default();
+    let pace: u64 = std::env::args()
+        .nth(3)
+        .map_or(PACE, |arg| arg.parse().expect("PACE is a number"));
     let default_sampler = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
     let mut rows = Vec::new();
 
@@ -82,8 +88,9 @@ fn main() {
     );
 
     // Tail sampling, beside the same pipeline without it, all flushed every
-    // PACE spans: the export thread never falls behind, so its CPU is its
-    // own work, not a backlog's. Spans with nothing but ids and times, and
+    // `pace` spans: the export thread never falls behind, so its CPU is its
+    // own work, not a backlog's; a larger pace lets tail sampling hold more
+    // traces at once, as a busy service's does. Spans with nothing but ids and times, and
     // spans with three attributes (which reach the export thread with an
     // extra, and are converted as they arrive).
     let attrs3 = || {
@@ -98,14 +105,14 @@ fn main() {
     };
     for (name, span, ratio) in [
         (
-            "#[traced] (native, flushed every 4 096 spans)",
+            "#[traced] (native, flushed every PACE spans)",
             &sync as &dyn Fn(),
             None,
         ),
         ("  + tail sampling, every trace dropped", &sync, Some(0.0)),
         ("  + tail sampling, every trace kept", &sync, Some(1.0)),
         (
-            "#[traced] 3 attributes (native, flushed every 4 096)",
+            "#[traced] 3 attributes (native, flushed every PACE)",
             &attrs3,
             None,
         ),
@@ -128,7 +135,7 @@ fn main() {
             };
             for n in 0..spans {
                 span();
-                if n % PACE == PACE - 1 {
+                if n % pace == pace - 1 {
                     guard.flush().expect("flush");
                 }
             }
