@@ -74,7 +74,8 @@ pub fn init() -> Result<TracingGuard, InitError> {
 
 /// Sends every span that has ended so far, waiting at most the configured
 /// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
-/// when `init()` has not set tracing up.
+/// when `init()` has not set tracing up. With tail sampling, the traces it
+/// still holds are decided first, on what they showed so far.
 ///
 /// Call it before `std::process::exit`, which runs no destructor, so the
 /// guard cannot flush:
@@ -375,7 +376,7 @@ impl TracingGuard {
 
     /// Sends every span that has ended so far, waiting at most the
     /// configured shutdown timeout; tracing stays installed. The same as
-    /// [`traced::flush()`](crate::flush).
+    /// [`traced::flush()`](crate::flush), held traces decided too.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         match &self.installed {
             Some(installed) => installed.flush(installed.shutdown_timeout),
