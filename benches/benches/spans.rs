@@ -12,9 +12,9 @@ use criterion::{BenchmarkGroup, Criterion};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_with_sampler, plain,
-    ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
-    tracing_subscriber_for, uninstall, unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
+    init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns,
+    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Calls made by the timed loops, to check every recorded span arrived.
@@ -315,6 +315,39 @@ fn recorded(c: &mut Criterion) {
         drop(guard);
     }
     {
+        // The same pipeline with tail sampling on: every span is recorded
+        // as above, and the export thread decides; 1 % of the traces kept.
+        let exporter = CountingExporter::default();
+        let mark = CALLS.load(Ordering::Relaxed);
+        let guard = init_tail_sampling(exporter.clone(), 0.01);
+        let settle = || guard.flush().expect("flush");
+        settled(&mut group, "traced/sync (tail sampling)", settle, || {
+            black_box(traced_fns::sync(black_box(1)));
+        });
+        settled(&mut group, "traced/async (tail sampling)", settle, || {
+            black_box(ready(traced_fns::run(black_box(1))));
+        });
+        settled(&mut group, "traced/attrs3 (tail sampling)", settle, || {
+            black_box(traced_fns::attrs(
+                black_box(1),
+                black_box("name"),
+                black_box(true),
+            ));
+        });
+        guard.flush().expect("flush");
+        let calls = calls_since(mark);
+        let sampled_out = guard
+            .tail_sampling()
+            .map_or(0, |report| report.dropped_spans);
+        report.push((
+            "#[traced] (native pipeline, tail sampling keeping 1 %; sampled out is not dropped)",
+            calls,
+            exporter.exported(),
+            calls - exporter.exported() - sampled_out,
+        ));
+        drop(guard);
+    }
+    {
         // #[traced] over an SDK provider with its batch processor that the
         // application installed itself.
         let exporter = CountingExporter::default();
@@ -453,6 +486,63 @@ fn recorded(c: &mut Criterion) {
     }
 }
 
+/// The calling thread's own CPU time, to the nanosecond.
+fn thread_cpu_now() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a timespec the call writes into, and nothing else.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(result, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// What a recorded span costs the thread that makes it, in that thread's
+/// CPU time rather than wall time: on two cores the export thread, busier
+/// with tail sampling, competes for the CPU the timed loop runs on, which
+/// wall time counts and this does not.
+fn calling_thread_cpu(c: &mut Criterion) {
+    let mut group = c.benchmark_group("calling_thread_cpu");
+    for (pipeline, tail_ratio) in [("traced", None), ("traced (tail sampling)", Some(0.01))] {
+        let exporter = CountingExporter::default();
+        let guard = match tail_ratio {
+            None => init_recording(exporter),
+            Some(ratio) => init_tail_sampling(exporter, ratio),
+        };
+        let shapes: [(&str, &dyn Fn()); 3] = [
+            ("sync", &|| {
+                black_box(traced_fns::sync(black_box(1)));
+            }),
+            ("async", &|| {
+                black_box(ready(traced_fns::run(black_box(1))));
+            }),
+            ("attrs3", &|| {
+                black_box(traced_fns::attrs(
+                    black_box(1),
+                    black_box("name"),
+                    black_box(true),
+                ));
+            }),
+        ];
+        for (shape, f) in shapes {
+            group.bench_function(format!("{pipeline}/{shape}"), |b| {
+                b.iter_custom(|iters| {
+                    let start = thread_cpu_now();
+                    for _ in 0..iters {
+                        f();
+                    }
+                    let spent = thread_cpu_now() - start;
+                    guard.flush().expect("flush");
+                    spent
+                });
+            });
+        }
+        drop(guard);
+    }
+    group.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -465,5 +555,6 @@ fn main() {
     sampled_out(&mut c);
     user_sdk_provider(&mut c);
     recorded(&mut c);
+    calling_thread_cpu(&mut c);
     c.final_summary();
 }

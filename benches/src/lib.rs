@@ -261,6 +261,16 @@ pub fn init_recording(exporter: CountingExporter) -> traced::TracingGuard {
         .expect("init with a counting exporter")
 }
 
+/// [`init_recording`] with tail sampling on, keeping `ratio` of the traces
+/// (none of the benchmarked spans fails or is slow).
+pub fn init_tail_sampling(exporter: CountingExporter, ratio: f64) -> traced::TracingGuard {
+    traced::Config::new()
+        .span_exporter(exporter)
+        .tail_sampling(traced::TailSampling::new().ratio(ratio))
+        .init()
+        .expect("init with tail sampling")
+}
+
 /// `traced::init()` with `sampler` and no exporter: the provider a service
 /// gets, for spans that are sampled out and never reach an exporter anyway.
 pub fn init_with_sampler(sampler: Sampler) -> traced::TracingGuard {

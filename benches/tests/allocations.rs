@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_with_sampler, plain,
-    ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns, tracing_fns,
-    tracing_subscriber_for, uninstall, unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
+    init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns,
+    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 struct Counting;
@@ -182,11 +182,11 @@ fn allocations_per_call() {
     table.row("ratio says no (root): traced/sync", per_call(traced_sync));
     drop(guard);
 
-    // The pipeline `traced::init()` installs: the native one. Frees of
-    // memory another thread allocated are counted over the calls and the
-    // flush that exports them.
-    let guard = init_recording(CountingExporter::default());
-    let native = |table: &mut Table, path: &str, f: &dyn Fn()| {
+    // The pipeline `traced::init()` installs: the native one, and the same
+    // with tail sampling (decided on the export thread). Frees of memory
+    // another thread allocated are counted over the calls and the flush that
+    // exports them.
+    let native = |table: &mut Table, guard: &traced::TracingGuard, path: &str, f: &dyn Fn()| {
         // Steady state: the extras of spans with attributes have gone round
         // once, from this thread to the export thread and back.
         for _ in 0..CALLS {
@@ -203,14 +203,25 @@ fn allocations_per_call() {
         );
         (allocations, foreign)
     };
-    let native_sync = native(&mut table, "recorded (native): traced/sync", &traced_sync);
-    let native_async = native(&mut table, "recorded (native): traced/async", &traced_async);
-    let native_attrs = native(
-        &mut table,
-        "recorded (native): traced/attrs3",
-        &traced_attrs,
-    );
-    drop(guard);
+    let mut measured = Vec::new();
+    for tail_ratio in [None, Some(0.01)] {
+        let (pipeline, guard) = match tail_ratio {
+            None => ("native", init_recording(CountingExporter::default())),
+            Some(ratio) => (
+                "native, tail sampling",
+                init_tail_sampling(CountingExporter::default(), ratio),
+            ),
+        };
+        for (name, shape, f) in [
+            ("traced/sync", "sync", &traced_sync as &dyn Fn()),
+            ("traced/async", "async", &traced_async),
+            ("traced/attrs3", "three attributes", &traced_attrs),
+        ] {
+            let path = format!("recorded ({pipeline}): {name}");
+            measured.push((path.clone(), shape, native(&mut table, &guard, &path, f)));
+        }
+        drop(guard);
+    }
 
     // The same over an SDK provider the application installed itself.
     let pipeline = sdk_batch_provider(
@@ -310,17 +321,17 @@ fn allocations_per_call() {
         unsampled_async, 0.0,
         "a child of an unsampled parent allocates (async)"
     );
-    for (path, (allocations, foreign_frees)) in [
-        ("sync", native_sync),
-        ("async", native_async),
-        ("three attributes", native_attrs),
-    ] {
+    for (path, shape, (allocations, foreign_frees)) in measured {
         // The span in the context (a box and the context's Arc); an
         // attribute's string copy is the caller's own, kept in a pooled
         // extra that comes back to this thread after export. While extras
         // are on their way back, a few more are made (3 to 5 in 100 spans
         // here; the bound leaves room for a slow export thread).
-        let bound = if path == "three attributes" { 3.1 } else { 2.0 };
+        let bound = if shape == "three attributes" {
+            3.1
+        } else {
+            2.0
+        };
         assert!(
             allocations <= bound,
             "a recorded span ({path}) allocates {allocations} times"

@@ -114,13 +114,26 @@ fn otlp_without_an_endpoint_explains_and_prints() {
 }
 
 #[test]
-fn shop_prints_one_trace_across_every_service_with_the_shipping_error() {
+fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_error() {
     let text = stderr(&run("shop", Duration::from_secs(120)));
     let ids = trace_ids(&text);
     assert_eq!(
         ids.len(),
         1,
-        "one trace for the purchase, none for /health:\n{text}"
+        "one trace for the lamp's purchase, none for the chairs' or /health:\n{text}"
+    );
+    assert!(
+        text.contains("customers: 20 chairs bought, 20 placed, 20 shipped"),
+        "{text}"
+    );
+    let header = text
+        .lines()
+        .find(|line| line.starts_with("trace "))
+        .unwrap_or_default();
+    assert!(header.ends_with(" · kept: error · shop"), "{text}");
+    assert!(
+        text.contains("traced: tail sampling kept 1 of 21 traces (1 error) and dropped 20\n"),
+        "{text}"
     );
     for hop in [
         "POST /checkout",
@@ -134,13 +147,15 @@ fn shop_prints_one_trace_across_every_service_with_the_shipping_error() {
     ] {
         assert!(text.contains(hop), "{hop} missing:\n{text}");
     }
+    assert!(text.contains("order.item=lamp"), "{text}");
+    assert!(!text.contains("order.item=chair"), "{text}");
     assert!(
         !text.contains("Orders::price_of"),
         "#[untraced] method traced:\n{text}"
     );
     assert!(text.contains("✗ no lamp left in warehouse north"), "{text}");
     assert!(
-        text.contains("POST /checkout → 200 OK order 1041 placed"),
+        text.contains("POST /checkout → 200 OK order 1061 placed"),
         "{text}"
     );
     // Each service's log lines, under the span that wrote them.
@@ -292,7 +307,7 @@ fn articles_and_suggestions_arrive_at_the_collector_as_one_trace() {
 }
 
 #[test]
-fn shop_sends_the_same_trace_to_a_collector() {
+fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
     let collector = traced_tests::collector::Collector::start();
     let endpoint = collector.http_endpoint();
     let text = stderr(&run_with(
@@ -304,11 +319,12 @@ fn shop_sends_the_same_trace_to_a_collector() {
         trace_ids(&text).is_empty(),
         "printed although a collector is set:\n{text}"
     );
+    // The example has exited: everything it sent has arrived.
     let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 14);
     assert_eq!(
         spans.len(),
         14,
-        "{:?}",
+        "the lamp's purchase, and nothing of the chairs': {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
     assert!(
@@ -325,15 +341,20 @@ fn shop_sends_the_same_trace_to_a_collector() {
         reserve.status_message == "no lamp left in warehouse north",
         "{reserve:?}"
     );
-    // The log lines arrive as logs of the same trace, each with its span.
-    let logs = collector.wait_for_logs(Duration::from_secs(20), |logs| logs.len() >= 8);
+    // The log lines arrive as logs of the same trace, each with its span. Log
+    // records are not tail sampled: the chairs' arrive too, under their own
+    // trace ids.
+    let lamp = |logs: &[traced_tests::collector::ReceivedLog]| {
+        logs.iter()
+            .filter(|l| l.trace_id == reserve.trace_id)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let logs =
+        lamp(&collector.wait_for_logs(Duration::from_secs(20), |logs| lamp(logs).len() >= 8));
     let messages: Vec<_> = logs.iter().map(|l| l.message()).collect();
     assert_eq!(logs.len(), 8, "{messages:?}");
-    assert!(
-        logs.iter()
-            .all(|l| l.trace_id == reserve.trace_id && l.service_name == "shop"),
-        "{logs:#?}"
-    );
+    assert!(logs.iter().all(|l| l.service_name == "shop"), "{logs:#?}");
     let warning = logs
         .iter()
         .find(|l| l.severity_text == "WARN")

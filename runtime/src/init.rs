@@ -25,7 +25,7 @@ use crate::logs::{LogPipeline, TraceLogs};
 #[cfg(feature = "otlp")]
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::sink::Sink;
-use crate::pipeline::{FlushError, OpenSpans, Pipeline, Settings};
+use crate::pipeline::{FlushError, OpenSpans, Pipeline, Settings, TailSamplingReport};
 use crate::{dispatch, propagation};
 
 /// What the running `init()` installed; `None` when tracing is not set up.
@@ -74,7 +74,8 @@ pub fn init() -> Result<TracingGuard, InitError> {
 
 /// Sends every span that has ended so far, waiting at most the configured
 /// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
-/// when `init()` has not set tracing up.
+/// when `init()` has not set tracing up. With tail sampling, the traces it
+/// still holds are decided first, on what they showed so far.
 ///
 /// Call it before `std::process::exit`, which runs no destructor, so the
 /// guard cannot flush:
@@ -222,10 +223,11 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
     );
     let logs = crate::logs::start(&config.logs, resource.clone(), console_logs)
         .map_err(InitError::Exporter)?;
+    let recording = !sinks.is_empty();
     let settings = Settings {
         sampler: config.sampler,
         root_sampler: config.root_sampler,
-        recording: !sinks.is_empty(),
+        recording,
         limits: config.limits,
         resource,
         sinks,
@@ -237,6 +239,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
             .batch
             .queue_size_set
             .then_some(config.batch.max_queue_size),
+        tail_sampling: config.tail_sampling.filter(|_| recording),
     };
     let pipeline = Pipeline::install(settings);
     dispatch::install_native(pipeline.shared());
@@ -289,11 +292,16 @@ impl Installed {
         // pipeline then sends what is queued, within the bound.
         dispatch::uninstall_native(GuardDropped);
         let shared = pipeline.shared();
+        let tail_sampling = pipeline.tail_sampling_handle();
         let shut = pipeline.shutdown(until).map_err(ShutdownError::from);
+        let tail_report = tail_sampling.map(|counters| counters.report());
+        if let Some(tail_report) = &tail_report {
+            eprintln!("traced: {tail_report}");
+        }
         let report = self
             .delivery
             .as_ref()
-            .map(|delivery| delivery.report(shared.queue.ended()));
+            .map(|delivery| delivery.report(shared.queue.ended(), sampled_out(tail_report)));
         match (report, shut.and(logs_shut)) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
             (_, Err(error)) => Err(error),
@@ -302,11 +310,22 @@ impl Installed {
     }
 
     fn delivery(&self) -> Option<DeliveryReport> {
-        let ended = lock(&self.pipeline).as_ref()?.shared().queue.ended();
+        let pipeline = lock(&self.pipeline);
+        let pipeline = pipeline.as_ref()?;
+        let ended = pipeline.shared().queue.ended();
         self.delivery
             .as_ref()
-            .map(|delivery| delivery.report(ended))
+            .map(|delivery| delivery.report(ended, sampled_out(pipeline.tail_sampling())))
     }
+
+    fn tail_sampling(&self) -> Option<TailSamplingReport> {
+        lock(&self.pipeline).as_ref()?.tail_sampling()
+    }
+}
+
+/// Spans tail sampling dropped: not lost.
+fn sampled_out(tail_sampling: Option<TailSamplingReport>) -> u64 {
+    tail_sampling.map_or(0, |report| report.dropped_spans)
 }
 
 fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -331,7 +350,12 @@ fn take_down(installed: &Arc<Installed>, deadline: Duration) -> Result<(), Shutd
 ///
 /// Dropping the guard waits at most the configured shutdown timeout and prints
 /// (once, to stderr) how many spans were not delivered, if any;
-/// [`TracingGuard::shutdown`] returns that as an error instead.
+/// [`TracingGuard::shutdown`] returns that as an error instead. With tail
+/// sampling on, shutting down also prints what it kept and dropped:
+///
+/// ```text
+/// traced: tail sampling kept 3 of 1000 traces (1 error, 1 panic, 1 slow) and dropped 997
+/// ```
 #[must_use = "tracing shuts down when the guard is dropped, and `let _ = ..` drops it at once: \
               write `let _guard = traced::init()?;` and keep it alive for as long as the program \
               traces"]
@@ -352,7 +376,7 @@ impl TracingGuard {
 
     /// Sends every span that has ended so far, waiting at most the
     /// configured shutdown timeout; tracing stays installed. The same as
-    /// [`traced::flush()`](crate::flush).
+    /// [`traced::flush()`](crate::flush), held traces decided too.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         match &self.installed {
             Some(installed) => installed.flush(installed.shutdown_timeout),
@@ -366,6 +390,16 @@ impl TracingGuard {
         self.installed
             .as_ref()
             .and_then(|installed| installed.delivery())
+    }
+
+    /// What tail sampling has decided so far: traces kept, by reason, and
+    /// dropped. `None` unless [`Config::tail_sampling`](crate::Config::tail_sampling)
+    /// (or `TRACED_TAIL_SAMPLING`) turned it on. Traces still held are not
+    /// counted yet; [`TracingGuard::flush`] decides them.
+    pub fn tail_sampling(&self) -> Option<TailSamplingReport> {
+        self.installed
+            .as_ref()
+            .and_then(|installed| installed.tail_sampling())
     }
 }
 

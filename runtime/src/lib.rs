@@ -93,7 +93,7 @@ pub mod testing;
 
 pub use config::{
     B3Encoding, B3Propagator, Compression, Config, ConfigError, ExceptionSignal, Exporter,
-    JaegerPropagator, Propagator, Protocol,
+    JaegerPropagator, Propagator, Protocol, TailSampling,
 };
 pub use export::DeliveryReport;
 #[cfg(feature = "tokio")]
@@ -106,6 +106,7 @@ pub use init::{InitError, ShutdownError, TracingGuard, flush, init};
 /// task would otherwise start with an empty context and a new trace. See
 /// `spawn` (feature `tokio`) for the shortcut.
 pub use opentelemetry::context::FutureExt;
+pub use pipeline::TailSamplingReport;
 pub use suppress::{SuppressGuard, is_suppressed, suppress, suppressed};
 pub use task::{bind, spawn_thread};
 #[cfg(feature = "tokio")]

@@ -109,6 +109,7 @@ fn capturer() -> &'static Capturer {
             schedule_delay: Duration::from_millis(50),
             pending_budget: 256 * 1024 * 1024,
             max_pending_spans: None,
+            tail_sampling: None,
         };
         Capturer::Native {
             pipeline: Pipeline::start(settings),

@@ -3,17 +3,23 @@
 //! `/proc/self/stat` before and after the loop and a flush, with the calling
 //! thread's own share from `/proc/thread-self/schedstat`.
 //!
-//! `cargo run --release -p traced-benches --bin cpu_per_span [SPANS]`
+//! `cargo run --release -p traced-benches --bin cpu_per_span [SPANS] [ONLY] [PACE]`
+//!
+//! ONLY keeps the rows whose name holds it; PACE is how many spans the
+//! paced rows make between two flushes (4 096 unless given).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, process_cpu,
-    sdk_batch_provider, sdk_fns, thread_cpu, traced_fns, tracing_fns, tracing_subscriber_for,
-    uninstall,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
+    process_cpu, sdk_batch_provider, sdk_fns, thread_cpu, traced_fns, tracing_fns,
+    tracing_subscriber_for, uninstall,
 };
+
+/// Spans between two flushes in the paced rows, unless given.
+const PACE: u64 = 4096;
 
 struct Measured {
     wall: Duration,
@@ -58,6 +64,9 @@ fn main() {
         .map_or(1_000_000, |arg| arg.parse().expect("SPANS is a number"));
     // An optional second argument keeps only the pipelines whose name holds it.
     let only = std::env::args().nth(2).unwrap_or_default();
+    let pace: u64 = std::env::args()
+        .nth(3)
+        .map_or(PACE, |arg| arg.parse().expect("PACE is a number"));
     let default_sampler = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
     let mut rows = Vec::new();
 
@@ -77,6 +86,70 @@ fn main() {
             (exporter.exported(), spans - exporter.exported())
         },
     );
+
+    // Tail sampling, beside the same pipeline without it, all flushed every
+    // `pace` spans: the export thread never falls behind, so its CPU is its
+    // own work, not a backlog's; a larger pace lets tail sampling hold more
+    // traces at once, as a busy service's does. Spans with nothing but ids and times, and
+    // spans with three attributes (which reach the export thread with an
+    // extra, and are converted as they arrive).
+    let attrs3 = || {
+        black_box(traced_fns::attrs(
+            black_box(1),
+            black_box("name"),
+            black_box(true),
+        ));
+    };
+    let sync = || {
+        black_box(traced_fns::sync(black_box(1)));
+    };
+    for (name, span, ratio) in [
+        (
+            "#[traced] (native, flushed every PACE spans)",
+            &sync as &dyn Fn(),
+            None,
+        ),
+        ("  + tail sampling, every trace dropped", &sync, Some(0.0)),
+        ("  + tail sampling, every trace kept", &sync, Some(1.0)),
+        (
+            "#[traced] 3 attributes (native, flushed every PACE)",
+            &attrs3,
+            None,
+        ),
+        (
+            "  + tail sampling (3 attributes), every trace dropped",
+            &attrs3,
+            Some(0.0),
+        ),
+        (
+            "  + tail sampling (3 attributes), every trace kept",
+            &attrs3,
+            Some(1.0),
+        ),
+    ] {
+        run(&mut rows, &only, spans, name, |spans| {
+            let exporter = CountingExporter::default();
+            let guard = match ratio {
+                Some(ratio) => init_tail_sampling(exporter.clone(), ratio),
+                None => init_recording(exporter.clone()),
+            };
+            for n in 0..spans {
+                span();
+                if n % pace == pace - 1 {
+                    guard.flush().expect("flush");
+                }
+            }
+            guard.flush().expect("flush");
+            let sampled_out = guard
+                .tail_sampling()
+                .map_or(0, |report| report.dropped_spans);
+            drop(guard);
+            (
+                exporter.exported(),
+                spans - exporter.exported() - sampled_out,
+            )
+        });
+    }
 
     run(
         &mut rows,

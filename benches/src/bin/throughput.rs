@@ -121,6 +121,7 @@ fn main() {
                 exported: total,
                 failed: 0,
                 dropped: 0,
+                sampled_out: 0,
                 last_error: None,
             },
             Err(ShutdownError::Undelivered(report)) => report,

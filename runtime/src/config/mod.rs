@@ -8,6 +8,7 @@ mod otlp;
 mod propagators;
 mod resource;
 mod sampler;
+mod tail_sampling;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,7 +31,9 @@ pub(crate) use resource::{build as build_resource, service_name};
 pub use logs::ExceptionSignal;
 pub(crate) use logs::Logs;
 use logs::LogsOverrides;
+pub use tail_sampling::TailSampling;
 
+use crate::pipeline::TailPolicy;
 use crate::pipeline::sink::{ExporterSink, Sink};
 
 /// Where finished spans go.
@@ -85,6 +88,7 @@ pub struct Config {
     pending_memory: Option<usize>,
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
+    tail_sampling: Option<TailSampling>,
 }
 
 /// An exporter handed over in code; shared by clones of the `Config`, taken
@@ -175,9 +179,45 @@ impl Config {
     }
 
     /// Which traces are recorded (else `OTEL_TRACES_SAMPLER(_ARG)`, else
-    /// parent-based always-on).
+    /// parent-based always-on). Under [`Config::tail_sampling`], only its
+    /// ratio is used, as the tail sampling ratio's default.
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
+        self
+    }
+
+    /// Decides which traces to keep when they end, in this process (else
+    /// `TRACED_TAIL_SAMPLING`, else off): a trace with an error, a panic or
+    /// a cancellation, a slow one, and a ratio of the rest. See
+    /// [`TailSampling`] for the settings.
+    ///
+    /// The spans of each local trace (one trace id in this process) wait on
+    /// the export thread until a local root has ended, plus a grace for
+    /// children that end later on other tasks; a kept trace then leaves
+    /// whole, in one export batch where it fits. Nothing is added on the
+    /// threads that make spans. Every trace this process starts is
+    /// recorded, and its outgoing `traceparent` says sampled, so the
+    /// services it calls record their part; a decision covers this
+    /// process's spans only (for whole traces across services, the
+    /// OpenTelemetry Collector's `tail_sampling` processor decides at the
+    /// collector). A `traceparent` that arrives marked not sampled is still
+    /// respected. Log records are not held: they leave as they are written.
+    ///
+    /// The console prints kept traces only, each marked with why it was
+    /// kept; at shutdown the guard prints how many traces were kept, for
+    /// which reason, and how many dropped
+    /// ([`TracingGuard::tail_sampling`](crate::TracingGuard::tail_sampling)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let _guard = traced::Config::new()
+    ///     .tail_sampling(traced::TailSampling::new().slower_than(Duration::from_secs(2)))
+    ///     .init()?;
+    /// # Ok::<(), traced::InitError>(())
+    /// ```
+    pub fn tail_sampling(mut self, policy: TailSampling) -> Self {
+        self.tail_sampling = Some(policy);
         self
     }
 
@@ -457,6 +497,12 @@ impl Config {
         let from_env = self.sampler.is_none();
         let sampler = self.sampler.unwrap_or_else(|| sampler::from_env(env));
         let root_sampler = sampler::root_of(&sampler, from_env, env);
+        let tail_sampling = tail_sampling::resolve(self.tail_sampling, &sampler, env);
+        let (sampler, root_sampler) = if tail_sampling.is_some() {
+            (tail_sampling::head_sampler(), Some(Sampler::AlwaysOn))
+        } else {
+            (sampler, root_sampler)
+        };
 
         let mut resource_attributes = resource::from_env(env);
         if let Some(name) = self.service_name {
@@ -495,6 +541,7 @@ impl Config {
             pending_memory,
             span_exporters: self.span_exporters,
             logs,
+            tail_sampling,
         }
     }
 }
@@ -759,6 +806,8 @@ pub(crate) struct Resolved {
     /// Exporters handed over in code.
     pub(crate) span_exporters: Vec<CustomExporter>,
     pub(crate) logs: Logs,
+    /// Which traces to keep when they end; `None`: all.
+    pub(crate) tail_sampling: Option<TailPolicy>,
 }
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.

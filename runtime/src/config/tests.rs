@@ -424,3 +424,50 @@ fn repro_the_shutdown_wait_outlasts_one_slow_export() {
         .unwrap();
     assert_eq!(code.shutdown_timeout, Duration::from_secs(2));
 }
+
+#[test]
+fn tail_sampling_records_every_trace_it_starts_and_takes_the_head_ratio() {
+    let head = [
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.01"),
+    ];
+    let resolved = resolve(&head);
+    assert_eq!(
+        format!("{:?}", resolved.sampler),
+        "ParentBased(TraceIdRatioBased(0.01))"
+    );
+    assert_eq!(resolved.tail_sampling, None);
+
+    let resolved = resolve(&[head[0], head[1], ("TRACED_TAIL_SAMPLING", "slow=500ms")]);
+    assert_eq!(format!("{:?}", resolved.sampler), "ParentBased(AlwaysOn)");
+    let policy = resolved.tail_sampling.expect("on");
+    assert_eq!(policy.ratio, 0.01);
+    assert_eq!(policy.slower_than, Some(Duration::from_millis(500)));
+
+    let resolved = Config::new()
+        .sampler(Sampler::AlwaysOff)
+        .tail_sampling(TailSampling::new())
+        .resolve(&Env::fixed(&[]))
+        .unwrap();
+    assert_eq!(format!("{:?}", resolved.sampler), "ParentBased(AlwaysOn)");
+    assert_eq!(resolved.tail_sampling.expect("on").ratio, 0.0);
+}
+
+#[test]
+fn a_bad_tail_sampling_value_is_an_error_when_strict() {
+    let error = Config::new()
+        .strict()
+        .tail_sampling(TailSampling::new().ratio(f64::NAN))
+        .resolve(&Env::fixed(&[]))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "TailSampling::ratio: invalid value \"NaN\"; expected a number from 0 to 1"
+    );
+    let error = Config::new()
+        .strict()
+        .resolve(&Env::fixed(&[("TRACED_TAIL_SAMPLING", "slow=soon")]))
+        .unwrap_err();
+    assert_eq!(error.variable(), "TRACED_TAIL_SAMPLING");
+    assert_eq!(error.value(), "slow=soon");
+}

@@ -10,22 +10,23 @@
 //! printed as it stands, and past [`MAX_SPANS_PER_TRACE`] a trace's further
 //! spans are only counted, so memory stays bounded. The log records of a
 //! trace, kept by [`TraceLogs`], print under their spans. Printing happens on
-//! the export thread, never on the application's.
+//! the export thread, never on the application's. With tail sampling, only
+//! kept traces come here, each marked with why it was kept.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::waterfall::{Options, Style, render, terminal_width};
 use crate::logs::TraceLogs;
-use crate::pipeline::OpenSpans;
 use crate::pipeline::sink::Sink;
+use crate::pipeline::{KeptFor, OpenSpans, is_local_root};
 
 /// Open traces kept at most before the oldest is printed incomplete.
 pub(crate) const MAX_OPEN_TRACES: usize = 1024;
@@ -43,6 +44,8 @@ pub(crate) struct ConsoleSink {
     width: usize,
     output: Output,
     logs: Option<Arc<TraceLogs>>,
+    /// Why tail sampling kept the traces whose spans are on their way.
+    kept: HashMap<TraceId, KeptFor>,
 }
 
 impl std::fmt::Debug for ConsoleSink {
@@ -66,6 +69,8 @@ struct Traces {
 
 #[derive(Default)]
 struct Pending {
+    /// Why tail sampling kept the trace.
+    kept: Option<KeptFor>,
     root_ended: bool,
     /// The trace was printed already; these spans came afterwards.
     continuation: bool,
@@ -116,6 +121,7 @@ impl ConsoleSink {
             width: 80,
             output,
             logs: None,
+            kept: HashMap::new(),
         }
     }
 
@@ -126,11 +132,13 @@ impl ConsoleSink {
                 .as_ref()
                 .map(|logs| logs.take(first.span_context.trace_id()))
                 .unwrap_or_default();
+            let kept = pending.kept.map(|reason| reason.to_string());
             let options = Options {
                 service_name: &self.service_name,
                 style: self.style,
                 width: self.width,
                 continued: pending.continuation,
+                kept: kept.as_deref(),
                 omitted_spans: pending.omitted,
                 omitted_logs: logs.omitted,
             };
@@ -165,6 +173,9 @@ impl ConsoleSink {
         let Some(pending) = traces.open.get_mut(&trace_id) else {
             return;
         };
+        if let Some(reason) = self.kept.remove(&trace_id) {
+            pending.kept = Some(reason);
+        }
         let root = is_local_root(&span);
         pending.root_ended |= root;
         // The root is kept whatever the count: the tree hangs from it.
@@ -194,11 +205,6 @@ impl ConsoleSink {
     }
 }
 
-/// A span whose parent is not in this process ends its trace's local part.
-fn is_local_root(span: &SpanData) -> bool {
-    span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote
-}
-
 impl Sink for ConsoleSink {
     fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
         for span in batch {
@@ -224,6 +230,19 @@ impl Sink for ConsoleSink {
     fn set_resource(&mut self, resource: &Resource) {
         self.service_name = crate::config::service_name(resource);
     }
+
+    fn kept(&mut self, trace_id: TraceId, reason: KeptFor) {
+        self.kept.insert(trace_id, reason);
+    }
+
+    /// Spans that never come are no longer waited for, and the log records
+    /// of their trace are let go.
+    fn dropped(&mut self, trace_id: TraceId, spans: usize) {
+        self.open_spans.ended_many(trace_id, spans);
+        if let Some(logs) = &self.logs {
+            drop(logs.take(trace_id));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -237,16 +256,35 @@ mod tests {
     use super::*;
     use crate::pipeline::testing::LocalPipeline;
 
-    /// A pipeline printing into a buffer, and the buffer.
-    fn console(sampler: Sampler) -> (LocalPipeline, Arc<Mutex<Vec<String>>>) {
+    /// A console sink printing into a buffer, the buffer, and the sink's
+    /// open-span counts.
+    fn buffered() -> (ConsoleSink, Arc<Mutex<Vec<String>>>, Arc<OpenSpans>) {
         let printed = Arc::new(Mutex::new(Vec::new()));
         let sink_printed = Arc::clone(&printed);
         let output: Output =
             Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
         let open_spans = Arc::new(OpenSpans::default());
         let sink = ConsoleSink::new(Arc::clone(&open_spans), output, Style::Plain);
+        (sink, printed, open_spans)
+    }
+
+    /// A pipeline printing into a buffer, and the buffer.
+    fn console(sampler: Sampler) -> (LocalPipeline, Arc<Mutex<Vec<String>>>) {
+        let (sink, printed, open_spans) = buffered();
         let pipeline = LocalPipeline::start(vec![Box::new(sink)], Some(open_spans), sampler);
         (pipeline, printed)
+    }
+
+    /// A console pipeline with tail sampling (errors only, decided at a
+    /// flush), its buffer and its open-span counts.
+    fn tail_sampled_console() -> (LocalPipeline, Arc<Mutex<Vec<String>>>, Arc<OpenSpans>) {
+        let (sink, printed, open_spans) = buffered();
+        let pipeline = LocalPipeline::start_tail_sampling(
+            vec![Box::new(sink)],
+            Some(Arc::clone(&open_spans)),
+            crate::pipeline::TailPolicy::errors_only(),
+        );
+        (pipeline, printed, open_spans)
     }
 
     fn printed(buffer: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
@@ -369,6 +407,34 @@ mod tests {
             "the oldest open trace was printed to make room"
         );
         drop(open);
+    }
+
+    #[test]
+    fn with_tail_sampling_only_kept_traces_print_each_marked_with_why() {
+        let (pipeline, buffer, open_spans) = tail_sampled_console();
+        let tracer = pipeline.provider().tracer("test");
+        for n in 0..5 {
+            let cx = Context::current_with_span(tracer.start(format!("request {n}")));
+            tracer.start_with_context("query", &cx).end();
+            if n == 3 {
+                cx.span()
+                    .set_status(opentelemetry::trace::Status::error("lamp out of stock"));
+            }
+            cx.span().end();
+        }
+        pipeline.flush();
+        let printed = printed(&buffer);
+        assert_eq!(printed.len(), 1, "{printed:?}");
+        let header = printed[0].lines().next().unwrap();
+        assert!(header.contains(" · 2 spans · "), "{header}");
+        assert!(header.ends_with(" · kept: error · shop"), "{header}");
+        assert!(printed[0].contains("request 3"), "{}", printed[0]);
+        assert!(printed[0].contains("✗ lamp out of stock"), "{}", printed[0]);
+        assert_eq!(
+            open_spans.traces(),
+            0,
+            "the dropped traces' spans are still awaited"
+        );
     }
 
     #[test]

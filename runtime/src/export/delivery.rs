@@ -31,17 +31,20 @@ pub struct DeliveryReport {
     pub exported: u64,
     /// Spans in export requests that failed (collector down, refused, timed out).
     pub failed: u64,
-    /// Spans dropped because the queue was full, or still queued when the
-    /// shutdown wait ran out.
+    /// Spans dropped because the queue was full, or still queued (or held
+    /// by tail sampling) when the shutdown wait ran out.
     pub dropped: u64,
+    /// Spans of the traces tail sampling dropped: decided, not lost (see
+    /// [`TracingGuard::tail_sampling`](crate::TracingGuard::tail_sampling)).
+    pub sampled_out: u64,
     /// The last export error, if any.
     pub last_error: Option<String>,
 }
 
 impl DeliveryReport {
-    /// Whether every ended span was delivered.
+    /// Whether every ended span was delivered, or dropped by tail sampling.
     pub fn is_complete(&self) -> bool {
-        self.exported == self.ended
+        self.exported + self.sampled_out == self.ended
     }
 }
 
@@ -51,7 +54,7 @@ impl fmt::Display for DeliveryReport {
             f,
             "{} of {} spans not delivered ({} in failed exports, {} dropped: queue full or \
              shutdown wait exceeded)",
-            self.ended - self.exported,
+            self.ended.saturating_sub(self.exported + self.sampled_out),
             self.ended,
             self.failed,
             self.dropped
@@ -65,15 +68,16 @@ impl fmt::Display for DeliveryReport {
 
 impl Delivery {
     /// The report, given how many spans have ended so far (the pipeline's
-    /// queue counts those).
-    pub(crate) fn report(&self, ended: u64) -> DeliveryReport {
+    /// queue counts those) and how many of them tail sampling dropped.
+    pub(crate) fn report(&self, ended: u64, sampled_out: u64) -> DeliveryReport {
         let exported = self.exported.load(Ordering::Acquire);
         let failed = self.failed.load(Ordering::Acquire);
         DeliveryReport {
             ended,
             exported,
             failed,
-            dropped: ended.saturating_sub(exported + failed),
+            dropped: ended.saturating_sub(exported + failed + sampled_out),
+            sampled_out,
             last_error: self
                 .last_error
                 .lock()

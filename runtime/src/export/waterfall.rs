@@ -62,6 +62,8 @@ pub(crate) struct Options<'a> {
     pub(crate) width: usize,
     /// The part of a trace that finished after the rest was printed.
     pub(crate) continued: bool,
+    /// Why tail sampling kept the trace.
+    pub(crate) kept: Option<&'a str>,
     /// Spans of this trace not held (over the per-trace cap).
     pub(crate) omitted_spans: usize,
     /// Log records of this trace not held (over the per-trace cap).
@@ -77,6 +79,7 @@ impl Options<'_> {
             style: Style::Plain,
             width: 80,
             continued: false,
+            kept: None,
             omitted_spans: 0,
             omitted_logs: 0,
         }
@@ -153,7 +156,7 @@ pub(crate) fn render(spans: &[SpanData], logs: &[LogLine], options: &Options<'_>
     let span_count = spans.len() + options.omitted_spans;
     // The service goes last: a long name is what gets cut.
     let header = format!(
-        "trace {}{} · {} span{} · {} · {}",
+        "trace {}{} · {} span{} · {}{} · {}",
         first.span_context.trace_id(),
         if options.continued {
             " (continued)"
@@ -163,6 +166,9 @@ pub(crate) fn render(spans: &[SpanData], logs: &[LogLine], options: &Options<'_>
         span_count,
         if span_count == 1 { "" } else { "s" },
         format_duration(total),
+        options
+            .kept
+            .map_or(String::new(), |reason| format!(" · kept: {reason}")),
         if options.service_name.is_empty() {
             "unknown_service"
         } else {

@@ -1,6 +1,8 @@
 //! The one thread that drains every lane, turns records into `SpanData` and
 //! sends them to the sinks: in batches of `max_batch`, at least every
 //! `schedule_delay`, at once for immediate sinks, and whenever a flush asks.
+//! With tail sampling, spans go through the [`TailSampler`] first, and a
+//! kept trace joins a batch whole.
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -14,6 +16,7 @@ use super::Shared;
 use super::clock::WallClock;
 use super::convert::span_data;
 use super::sink::Sink;
+use super::tail::{Decided, HeldSpan, TailSampler};
 
 /// When batches leave.
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +111,7 @@ impl ExportThread {
         mut sinks: Vec<Box<dyn Sink>>,
         resource: &Resource,
         batching: Batching,
+        tail: Option<TailSampler>,
     ) -> ExportThread {
         for sink in &mut sinks {
             sink.set_resource(resource);
@@ -122,6 +126,7 @@ impl ExportThread {
             pending: Vec::with_capacity(batching.max_batch),
             last_export: Instant::now(),
             control: Arc::clone(&control),
+            tail,
         };
         let handle = thread::Builder::new()
             .name("traced-export".into())
@@ -179,6 +184,7 @@ struct Worker {
     pending: Vec<SpanData>,
     last_export: Instant,
     control: Arc<Control>,
+    tail: Option<TailSampler>,
 }
 
 impl Worker {
@@ -196,6 +202,8 @@ impl Worker {
             self.clock.refresh();
             crate::dispatch::check_native_slot();
             self.drain();
+            // A flush or the shutdown cannot wait for traces to settle.
+            self.release_decided(flush_sinks || shutdown.is_some());
             if everything
                 || self.immediate
                 || self.last_export.elapsed() >= self.batching.schedule_delay
@@ -228,11 +236,21 @@ impl Worker {
                 self.control.changed.notify_all();
                 return;
             }
-            thread::park_timeout(if self.immediate {
-                IMMEDIATE_WAKE
-            } else {
-                BATCHED_WAKE.min(self.batching.schedule_delay)
-            });
+            thread::park_timeout(self.sleep());
+        }
+    }
+
+    /// How long to sleep when nothing wakes the thread: until the next held
+    /// trace falls due, at most.
+    fn sleep(&self) -> Duration {
+        let wake = if self.immediate {
+            IMMEDIATE_WAKE
+        } else {
+            BATCHED_WAKE.min(self.batching.schedule_delay)
+        };
+        match self.tail.as_ref().and_then(TailSampler::next_due) {
+            Some(due) => wake.min(due.saturating_duration_since(Instant::now())),
+            None => wake,
         }
     }
 
@@ -243,26 +261,102 @@ impl Worker {
     fn drain(&mut self) {
         let mut left = self.shared.queue.pending() + self.batching.max_batch;
         let limits = &self.shared.limits;
+        let now = Instant::now();
         while left > 0 {
             let room = self.batching.max_batch - self.pending.len();
             let clock = &self.clock;
             let pending = &mut self.pending;
+            let tail = &mut self.tail;
             let taken = self
                 .shared
                 .queue
                 .drain(room.min(left), |mut record, give_back| {
-                    pending.push(span_data(&record, clock, limits));
+                    if let Some(tail) = tail.as_mut().filter(|_| record.extra.is_none()) {
+                        tail.admit(HeldSpan::Bare(record), clock, now);
+                        return;
+                    }
+                    let span = span_data(&record, clock, limits);
                     if let Some(extra) = record.extra.take() {
                         give_back(extra);
                     }
+                    match tail {
+                        Some(tail) => tail.admit(HeldSpan::Converted(span), clock, now),
+                        None => pending.push(span),
+                    }
                 });
             left = left.saturating_sub(taken);
+            // Traces decided early (the memory budget) leave at once, and
+            // their span lists serve the traces to come.
+            self.release_ready();
             if self.pending.len() >= self.batching.max_batch {
                 self.export_pending();
             }
             if taken == 0 {
                 break;
             }
+        }
+    }
+
+    /// Decides the traces due (every held trace, with `everything`) and
+    /// lets them leave.
+    fn release_decided(&mut self, everything: bool) {
+        let Some(tail) = &mut self.tail else {
+            return;
+        };
+        if everything {
+            tail.settle_all();
+        } else {
+            tail.settle(Instant::now());
+        }
+        self.release_ready();
+    }
+
+    /// What tail sampling has decided: kept traces join the pending batch
+    /// whole, a fresh batch when they do not fit; the sinks hear of dropped
+    /// ones.
+    fn release_ready(&mut self) {
+        let Some(tail) = &mut self.tail else {
+            return;
+        };
+        for Decided {
+            trace_id,
+            kept,
+            mut spans,
+        } in tail.take_ready()
+        {
+            match kept {
+                None => {
+                    for sink in &mut self.sinks {
+                        sink.dropped(trace_id, spans.len());
+                    }
+                }
+                Some(reason) => {
+                    if self.pending.len() + spans.len() > self.batching.max_batch {
+                        self.export_pending();
+                    }
+                    for sink in &mut self.sinks {
+                        sink.kept(trace_id, reason);
+                    }
+                    for span in spans.converted.drain(..) {
+                        self.push_pending(span);
+                    }
+                    for record in spans.bare.drain(..) {
+                        let span = span_data(&record, &self.clock, &self.shared.limits);
+                        self.push_pending(span);
+                    }
+                }
+            }
+            if let Some(tail) = &mut self.tail {
+                tail.recycle(spans);
+            }
+        }
+    }
+
+    /// Adds a span to the pending batch, which leaves once full.
+    fn push_pending(&mut self, span: SpanData) {
+        self.pending.push(span);
+        if self.pending.len() >= self.batching.max_batch {
+            self.export_pending();
         }
     }
 

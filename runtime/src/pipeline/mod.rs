@@ -12,6 +12,9 @@
 //! Spans that other OpenTelemetry code starts through the global tracer
 //! provider are native spans too: `init()` installs a [`NativeTracerProvider`]
 //! ([`tracer`]) as the global provider.
+//!
+//! With tail sampling on, the export thread holds the spans of each local
+//! trace until it can decide whether to keep it ([`tail`]).
 
 mod clock;
 mod convert;
@@ -25,6 +28,7 @@ mod sampling;
 pub(crate) mod sink;
 mod span;
 mod start;
+mod tail;
 mod tracer;
 
 use std::cell::Cell;
@@ -40,6 +44,8 @@ pub(crate) use extra::Extra;
 pub(crate) use open::OpenSpans;
 pub(crate) use span::END_NOW;
 pub(crate) use start::{RANDOM_FLAG, Started, start};
+pub use tail::TailSamplingReport;
+pub(crate) use tail::{Policy as TailPolicy, Reason as KeptFor, is_local_root};
 pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
 
 use queue::Queue;
@@ -70,6 +76,8 @@ pub(crate) struct Settings {
     pub(crate) pending_budget: usize,
     /// How many of them at most, when a count was asked for.
     pub(crate) max_pending_spans: Option<usize>,
+    /// Which traces to keep, when they are decided at their end.
+    pub(crate) tail_sampling: Option<TailPolicy>,
 }
 
 /// What the span path reads while a pipeline is installed: fixed from
@@ -124,6 +132,7 @@ pub(crate) fn current() -> Option<&'static Shared> {
 pub(crate) struct Pipeline {
     shared: &'static Shared,
     thread: ExportThread,
+    tail_sampling: Option<Arc<tail::Counters>>,
 }
 
 impl Pipeline {
@@ -170,6 +179,14 @@ impl Pipeline {
             open_spans: settings.open_spans.clone(),
             open: AtomicBool::new(true),
         }));
+        let counters = settings
+            .tail_sampling
+            .as_ref()
+            .map(|_| Arc::new(tail::Counters::default()));
+        let sampler = settings
+            .tail_sampling
+            .zip(counters.clone())
+            .map(|(policy, counters)| tail::TailSampler::new(policy, counters));
         let thread = ExportThread::start(
             shared,
             settings.sinks,
@@ -178,12 +195,29 @@ impl Pipeline {
                 max_batch: settings.max_export_batch_size,
                 schedule_delay: settings.schedule_delay,
             },
+            sampler,
         );
-        Pipeline { shared, thread }
+        Pipeline {
+            shared,
+            thread,
+            tail_sampling: counters,
+        }
     }
 
     pub(crate) fn shared(&self) -> &'static Shared {
         self.shared
+    }
+
+    /// What tail sampling has decided so far; `None` when it is off.
+    pub(crate) fn tail_sampling(&self) -> Option<TailSamplingReport> {
+        self.tail_sampling
+            .as_ref()
+            .map(|counters| counters.report())
+    }
+
+    /// Where tail sampling counts its decisions, to read after shutdown.
+    pub(crate) fn tail_sampling_handle(&self) -> Option<Arc<tail::Counters>> {
+        self.tail_sampling.clone()
     }
 
     /// Exports every span that ended before this call and flushes the
@@ -227,7 +261,7 @@ pub(crate) mod testing {
     use opentelemetry_sdk::trace::Sampler;
 
     use super::sink::Sink;
-    use super::{Limits, NativeTracerProvider, OpenSpans, Pipeline, Settings};
+    use super::{Limits, NativeTracerProvider, OpenSpans, Pipeline, Settings, TailPolicy};
 
     #[derive(Debug)]
     pub(crate) struct LocalPipeline {
@@ -239,6 +273,25 @@ pub(crate) mod testing {
             sinks: Vec<Box<dyn Sink>>,
             open_spans: Option<Arc<OpenSpans>>,
             sampler: Sampler,
+        ) -> Self {
+            Self::with_settings(sinks, open_spans, sampler, None)
+        }
+
+        /// The same, with tail sampling by `policy`.
+        pub(crate) fn start_tail_sampling(
+            sinks: Vec<Box<dyn Sink>>,
+            open_spans: Option<Arc<OpenSpans>>,
+            policy: TailPolicy,
+        ) -> Self {
+            let sampler = Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
+            Self::with_settings(sinks, open_spans, sampler, Some(policy))
+        }
+
+        fn with_settings(
+            sinks: Vec<Box<dyn Sink>>,
+            open_spans: Option<Arc<OpenSpans>>,
+            sampler: Sampler,
+            tail_sampling: Option<TailPolicy>,
         ) -> Self {
             let settings = Settings {
                 root_sampler: None,
@@ -252,6 +305,7 @@ pub(crate) mod testing {
                 schedule_delay: Duration::from_millis(100),
                 pending_budget: 1 << 20,
                 max_pending_spans: None,
+                tail_sampling,
             };
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),
@@ -264,6 +318,13 @@ pub(crate) mod testing {
 
         fn pipeline(&self) -> &Pipeline {
             self.pipeline.as_ref().expect("running")
+        }
+
+        /// What tail sampling has decided so far.
+        pub(crate) fn tail_report(&self) -> super::TailSamplingReport {
+            self.pipeline()
+                .tail_sampling()
+                .expect("tail sampling is on")
         }
 
         /// Every span ended so far has reached the sinks.

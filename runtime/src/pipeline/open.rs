@@ -20,10 +20,16 @@ impl OpenSpans {
     /// A span of `trace_id` reached the exporter; how many of its trace are
     /// still running.
     pub(crate) fn ended(&self, trace_id: TraceId) -> usize {
+        self.ended_many(trace_id, 1)
+    }
+
+    /// `spans` spans of `trace_id` ended and will not reach the exporter
+    /// (tail sampling dropped them), or one did; how many are still running.
+    pub(crate) fn ended_many(&self, trace_id: TraceId, spans: usize) -> usize {
         let mut running = self.lock();
         match running.get_mut(&trace_id) {
-            Some(count) if *count > 1 => {
-                *count -= 1;
+            Some(count) if *count > spans => {
+                *count -= spans;
                 *count
             }
             _ => {
@@ -31,6 +37,12 @@ impl OpenSpans {
                 0
             }
         }
+    }
+
+    /// Traces with spans still running.
+    #[cfg(test)]
+    pub(crate) fn traces(&self) -> usize {
+        self.lock().len()
     }
 
     /// Forgets a trace printed before all its spans ended.

@@ -6,9 +6,12 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::KeptFor;
 
 /// A destination of the export thread. Calls block until done.
 pub(crate) trait Sink: Send + fmt::Debug {
@@ -27,6 +30,14 @@ pub(crate) trait Sink: Send + fmt::Debug {
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
 
     fn set_resource(&mut self, resource: &Resource);
+
+    /// Tail sampling kept trace `trace_id` for `reason`: its spans come in
+    /// the batches that follow.
+    fn kept(&mut self, _trace_id: TraceId, _reason: KeptFor) {}
+
+    /// Tail sampling dropped `spans` spans of trace `trace_id`: they never
+    /// come.
+    fn dropped(&mut self, _trace_id: TraceId, _spans: usize) {}
 }
 
 /// A `SpanExporter` as a sink: its export future is driven to completion on
