@@ -100,17 +100,14 @@ pub(crate) enum Target {
 }
 
 /// Where traced calls go; one atomic load when nothing is installed.
-#[inline]
+#[inline(always)]
 pub(crate) fn target() -> Target {
     match STATE.load(Ordering::Acquire) {
         NOTHING_INSTALLED => {
             // The placeholder's tracer takes no memory: looking at the slot
             // from here allocates nothing.
             if check_due() {
-                check_slot();
-                if STATE.load(Ordering::Acquire) == UNPROBED {
-                    return probed_target();
-                }
+                return checked_target();
             }
             Target::Off
         }
@@ -123,7 +120,19 @@ pub(crate) fn target() -> Target {
     }
 }
 
+/// The periodic look at the slot with nothing installed.
 #[cold]
+#[inline(never)]
+fn checked_target() -> Target {
+    check_slot();
+    if STATE.load(Ordering::Acquire) == UNPROBED {
+        return probed_target();
+    }
+    Target::Off
+}
+
+#[cold]
+#[inline(never)]
 fn probed_target() -> Target {
     probe();
     match STATE.load(Ordering::Acquire) {

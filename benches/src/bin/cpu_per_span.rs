@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
     CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
-    process_cpu, sdk_batch_provider, sdk_fns, thread_cpu, traced_fns, tracing_fns,
-    tracing_subscriber_for, uninstall,
+    init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns, thread_cpu, traced_fns,
+    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Spans between two flushes in the paced rows, unless given.
@@ -84,6 +84,51 @@ fn main() {
             guard.flush().expect("flush");
             drop(guard);
             (exporter.exported(), spans - exporter.exported())
+        },
+    );
+
+    // The paths that record nothing, for instruction counts (callgrind).
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "#[traced] nothing installed",
+        |spans| {
+            uninstall();
+            for _ in 0..spans {
+                black_box(traced_fns::sync(black_box(1)));
+            }
+            (0, 0)
+        },
+    );
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "#[traced] under an unsampled parent (init)",
+        |spans| {
+            let guard = init_with_sampler(default_sampler());
+            let _parent = unsampled_parent().attach();
+            for _ in 0..spans {
+                black_box(traced_fns::sync(black_box(1)));
+            }
+            drop(_parent);
+            drop(guard);
+            (0, 0)
+        },
+    );
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "#[traced] root sampled out (init, ratio 0)",
+        |spans| {
+            let guard = init_with_sampler(Sampler::TraceIdRatioBased(0.0));
+            for _ in 0..spans {
+                black_box(traced_fns::sync(black_box(1)));
+            }
+            drop(guard);
+            (0, 0)
         },
     );
 

@@ -120,11 +120,16 @@ pub(crate) fn current() -> Option<&'static Shared> {
         if seen_generation == generation {
             return shared;
         }
-        let shared = *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+        let shared = installed();
         seen.set((generation, shared));
         shared
     })
-    .unwrap_or_else(|_| *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner))
+    .unwrap_or_else(|_| installed())
+}
+
+#[cold]
+fn installed() -> Option<&'static Shared> {
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// An installed pipeline: its export thread and what the span path reads.

@@ -73,16 +73,20 @@ pub(crate) fn plan_child(
     )
 }
 
+/// No span at all: telemetry is suppressed there, or an unsampled parent
+/// decides for its children.
+#[inline(always)]
+fn no_span(shared: &Shared, parent: &SpanContext, suppressed: bool) -> bool {
+    suppressed || shared.parent_based && parent.is_valid() && !parent.is_sampled()
+}
+
+#[inline(never)]
 fn plan(
     shared: &Shared,
     site: &CallSite,
     parent_cx: Option<&Context>,
     parent: &SpanContext,
-    suppressed: bool,
-) -> Option<Plan> {
-    if suppressed || shared.parent_based && parent.is_valid() && !parent.is_sampled() {
-        return None;
-    }
+) -> Plan {
     let (span_context, recording) = plan_child(
         shared,
         parent_cx,
@@ -91,12 +95,12 @@ fn plan(
         &site.kind.to_otel(),
         &[],
     );
-    Some(Plan {
+    Plan {
         span_context,
         parent_span_id: parent.span_id(),
         parent_is_remote: parent.is_remote(),
         recording,
-    })
+    }
 }
 
 /// Starts `site`'s span under `parent`. `links` and `attributes` run only
@@ -116,35 +120,27 @@ where
 {
     // A span that does not record is made within the one look at the
     // current context; a recording one needs user code run first.
-    let planned = |cx: &Context, plan: Option<Plan>| match plan {
-        None => Planned::Done(Started::Nothing),
-        Some(plan) if !plan.recording => Planned::Done(Started::NotRecording(
-            cx.with_remote_span_context(plan.span_context),
-        )),
-        Some(plan) => Planned::Record(plan),
+    let planned = |cx: &Context, parent: &SpanContext, suppressed: bool| {
+        if no_span(shared, parent, suppressed) {
+            return Planned::Done(Started::Nothing);
+        }
+        let plan = plan(shared, site, Some(cx).filter(|_| parent.is_valid()), parent);
+        if plan.recording {
+            Planned::Record(plan)
+        } else {
+            Planned::Done(Started::NotRecording(
+                cx.with_remote_span_context(plan.span_context),
+            ))
+        }
     };
     let planned = match parent {
         Parent::Current => Context::map_current(|cx| {
-            let suppressed = cx.is_telemetry_suppressed();
-            planned(
-                cx,
-                plan(shared, site, Some(cx), cx.span().span_context(), suppressed),
-            )
+            planned(cx, cx.span().span_context(), cx.is_telemetry_suppressed())
         }),
-        Parent::Root => Context::map_current(|cx| {
-            let suppressed = cx.is_telemetry_suppressed();
-            planned(cx, plan(shared, site, None, &SpanContext::NONE, suppressed))
-        }),
-        Parent::Explicit(cx) => planned(
-            cx,
-            plan(
-                shared,
-                site,
-                Some(cx),
-                cx.span().span_context(),
-                cx.is_telemetry_suppressed(),
-            ),
-        ),
+        Parent::Root => {
+            Context::map_current(|cx| planned(cx, &SpanContext::NONE, cx.is_telemetry_suppressed()))
+        }
+        Parent::Explicit(cx) => planned(cx, cx.span().span_context(), cx.is_telemetry_suppressed()),
     };
     let plan = match planned {
         Planned::Done(started) => return started,

@@ -292,6 +292,7 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline]
     fn drop(&mut self) {
         match &self.state {
             State::Span(cx, _) => cx.span().end(),
