@@ -4,10 +4,12 @@
 //! resident memory (before, and at its peak).
 //!
 //! ```text
-//! throughput ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
-//! throughput --burst ENDPOINT THREADS SPANS_PER_THREAD
+//! throughput [--grpc] ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
+//! throughput [--grpc] --burst ENDPOINT THREADS SPANS_PER_THREAD
 //! throughput --stalled THREADS SPANS_PER_THREAD PENDING_MIB
 //! ```
+//!
+//! OTLP over HTTP/protobuf, or over gRPC with `--grpc`.
 //!
 //! Without a rate each thread makes spans as fast as it can; with one it
 //! paces itself to that many spans per second. `--burst` drops the guard as
@@ -56,7 +58,12 @@ fn number(arg: Option<String>, name: &str) -> u64 {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let protocol = if args.next_if_eq("--grpc").is_some() {
+        Protocol::Grpc
+    } else {
+        Protocol::HttpProtobuf
+    };
     let first = args.next().expect("ENDPOINT, --burst or --stalled");
     let (mode, endpoint) = match first.as_str() {
         "--stalled" => ("stalled", stalled_endpoint()),
@@ -69,11 +76,6 @@ fn main() {
     let (rate, pending_mib) = match mode {
         "stalled" => (None, number(last, "PENDING_MIB")),
         _ => (last.map(|rate| number(Some(rate), "RATE_PER_THREAD")), 64),
-    };
-    let protocol = if endpoint.ends_with(":4317") || endpoint.contains(":4317/") {
-        Protocol::Grpc
-    } else {
-        Protocol::HttpProtobuf
     };
     let rss_before = status_kib("VmRSS:");
     let guard = Config::new()
