@@ -22,6 +22,13 @@
 //! of each thread: every wrapper of ours answers a marker scope with its
 //! identity.
 //!
+//! A look holds a clone of what is in the slot for its moment, so a provider
+//! installed during it cannot drop our wrapper until the look ends: while it
+//! lasts, [`LOOKING`] is set in the state, and traced calls wait for the look
+//! instead of going where the slot no longer points. (A clone other code
+//! holds for a moment, say inside `global::tracer(..)` on another thread,
+//! delays the notice the same way until it is dropped.)
+//!
 //! A provider installed by another thread in the instant between the probe's
 //! look at the slot and its placeholder going in would be replaced: install
 //! providers before starting threads that make traced calls (as `init()`
@@ -50,6 +57,9 @@ const UNPROBED: u8 = 0;
 const NOTHING_INSTALLED: u8 = 1;
 const FOREIGN: u8 = 2;
 const NATIVE: u8 = 3;
+/// Set beside the state while dispatch looks at the global slot; see the
+/// module docs.
+const LOOKING: u8 = 0x80;
 
 static STATE: AtomicU8 = AtomicU8::new(UNPROBED);
 /// The foreign provider samples by parent: an unsampled parent's children
@@ -116,6 +126,8 @@ pub(crate) fn target() -> Target {
             None => Target::Off,
         },
         FOREIGN => Target::Foreign,
+        // Unprobed, or a look is under way: both wait for the transition
+        // lock.
         _ => probed_target(),
     }
 }
@@ -125,7 +137,7 @@ pub(crate) fn target() -> Target {
 #[inline(never)]
 fn checked_target() -> Target {
     check_slot();
-    if STATE.load(Ordering::Acquire) == UNPROBED {
+    if settled_state() == UNPROBED {
         return probed_target();
     }
     Target::Off
@@ -135,7 +147,7 @@ fn checked_target() -> Target {
 #[inline(never)]
 fn probed_target() -> Target {
     probe();
-    match STATE.load(Ordering::Acquire) {
+    match settled_state() {
         NATIVE => pipeline::current().map_or(Target::Off, Target::Native),
         FOREIGN => Target::Foreign,
         _ => Target::Off,
@@ -169,10 +181,27 @@ pub(crate) fn foreign_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>>
     if check_due() {
         check_slot();
     }
-    match STATE.load(Ordering::Acquire) {
+    match settled_state() {
         FOREIGN => cached_tracer(site),
         _ => None,
     }
+}
+
+/// The state, after the look at the slot under way (if any) has ended.
+#[inline]
+fn settled_state() -> u8 {
+    match STATE.load(Ordering::Acquire) {
+        state if state & LOOKING == 0 => state,
+        _ => state_after_look(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn state_after_look() -> u8 {
+    // Looks happen under the lock and end before it is let go.
+    let _transition = transition();
+    STATE.load(Ordering::Acquire)
 }
 
 /// The export thread's look at the global slot, a few times a second: a
@@ -360,12 +389,33 @@ fn forget() {
     STATE.store(UNPROBED, Ordering::Release);
 }
 
-/// Whether the global slot still holds the wrapper of ours with `id`.
+/// Whether the global slot still holds the wrapper of ours with `id`; under
+/// [`TRANSITION`].
 fn slot_holds(id: u64) -> bool {
+    let _looking = Looking::start();
     let _ = MARKER_SEEN.try_with(|seen| seen.set(0));
     let _tracer = global::tracer_provider()
         .tracer_with_scope(InstrumentationScope::builder(MARKER_SCOPE).build());
     MARKER_SEEN.try_with(Cell::get).unwrap_or(0) == id
+}
+
+/// [`LOOKING`] set in the state from before the look takes its clone of the
+/// slot until after the clone is gone (whatever the provider asked does).
+struct Looking;
+
+impl Looking {
+    fn start() -> Self {
+        STATE.fetch_or(LOOKING, Ordering::AcqRel);
+        Looking
+    }
+}
+
+impl Drop for Looking {
+    fn drop(&mut self) {
+        // A wrapper of ours dropped during the look has already stored
+        // `UNPROBED` (the bit with it): clearing it again changes nothing.
+        STATE.fetch_and(!LOOKING, Ordering::AcqRel);
+    }
 }
 
 /// The periodic look at the global slot: somebody replaced our wrapper while

@@ -132,3 +132,72 @@ fn repro_first_calls_racing_init_never_evict_the_pipeline() {
         global::set_tracer_provider(traced::opentelemetry::trace::noop::NoopTracerProvider::new());
     }
 }
+
+/// Traced calls look at the global slot now and then (the export thread a few
+/// times a second, each calling thread every 1 024 calls), holding a clone of
+/// what is there for the moment of the look. A provider installed during a
+/// look must still get the very next traced call of the thread that
+/// installed it.
+#[traced]
+fn right_after() {}
+
+fn right_after_spans(exporter: &InMemorySpanExporter) -> usize {
+    exporter
+        .get_finished_spans()
+        .unwrap()
+        .iter()
+        .filter(|span| span.name == "right_after")
+        .count()
+}
+
+#[test]
+fn repro_a_look_at_the_slot_elsewhere_does_not_delay_a_new_provider() {
+    if !in_child() {
+        return drop(rerun(
+            "repro_a_look_at_the_slot_elsewhere_does_not_delay_a_new_provider",
+            &[],
+        ));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    // Threads that keep looking: traced calls (every 1 024th looks) and
+    // flushes (each wakes the export thread, which looks).
+    let lookers: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    work();
+                    let _ = traced::flush();
+                }
+            })
+        })
+        .collect();
+    for round in 0..300 {
+        let guard = traced::Config::new()
+            .exporter(traced::Exporter::None)
+            .init()
+            .expect("init");
+        let (first, first_spans) = sdk_provider();
+        global::set_tracer_provider(first.clone());
+        right_after();
+        assert_eq!(
+            right_after_spans(&first_spans),
+            1,
+            "round {round}: the call right after installing a provider over the pipeline"
+        );
+        let (second, second_spans) = sdk_provider();
+        global::set_tracer_provider(second.clone());
+        right_after();
+        assert_eq!(
+            right_after_spans(&second_spans),
+            1,
+            "round {round}: the call right after replacing a provider"
+        );
+        drop(guard);
+        global::set_tracer_provider(traced::opentelemetry::trace::noop::NoopTracerProvider::new());
+    }
+    stop.store(true, Ordering::Relaxed);
+    for looker in lookers {
+        looker.join().unwrap();
+    }
+}
