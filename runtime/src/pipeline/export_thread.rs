@@ -123,7 +123,8 @@ impl ExportThread {
             sinks,
             clock: WallClock::new(),
             batching,
-            pending: Vec::with_capacity(batching.max_batch),
+            // Made on the export thread, which frees it once exported.
+            pending: Vec::new(),
             last_export: Instant::now(),
             control: Arc::clone(&control),
             tail,
@@ -189,6 +190,7 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
+        self.pending.reserve(self.batching.max_batch);
         loop {
             let (flush_ticket, flush_sinks, shutdown) = {
                 let mut state = self.control.lock();
