@@ -3,6 +3,12 @@
 //! that promise none are asserted, and the native pipeline's bound (two per
 //! recorded span, each freed by the thread that allocated it); the rest are
 //! printed (`-- --nocapture`) for BENCHMARKS.md.
+//!
+//! A free counts as another thread's when a block made while traced calls
+//! ran is freed by a thread other than the one that made it, or when a
+//! traced call frees a block another thread made: what a span costs, not
+//! what setting up a pipeline or flushing it costs (a flush hands messages
+//! between threads by design).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -24,6 +30,15 @@ thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
     /// This thread's tag, written in front of every block it allocates.
     static TAG: Cell<u64> = const { Cell::new(0) };
+    /// Whether this thread is running measured calls.
+    static IN_CALLS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// In a block's tag: made while measured calls ran.
+const MADE_IN_CALLS: u64 = 1 << 63;
+
+fn in_calls() -> bool {
+    IN_CALLS.try_with(Cell::get).unwrap_or(false)
 }
 
 static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
@@ -69,7 +84,8 @@ unsafe impl GlobalAlloc for Counting {
             if block.is_null() {
                 return block;
             }
-            block.cast::<u64>().write(tag());
+            let made_in_calls = if in_calls() { MADE_IN_CALLS } else { 0 };
+            block.cast::<u64>().write(tag() | made_in_calls);
             block.add(header(layout))
         }
     }
@@ -77,8 +93,10 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe {
             let block = ptr.sub(header(layout));
-            let owner = block.cast::<u64>().read();
-            if owner != 0 && owner != tag() {
+            let header = block.cast::<u64>().read();
+            let owner = header & !MADE_IN_CALLS;
+            let counted = header & MADE_IN_CALLS != 0 || in_calls();
+            if counted && owner != 0 && owner != tag() {
                 FOREIGN_FREES.fetch_add(1, Ordering::Relaxed);
             }
             System.dealloc(block, with_header(layout));
@@ -114,9 +132,11 @@ fn per_recorded_call(guard: &traced::TracingGuard, f: &dyn Fn()) -> f64 {
     let mut allocations = 0;
     for _ in 0..CALLS / CHUNK {
         let before = ALLOCATIONS.with(Cell::get);
+        IN_CALLS.with(|flag| flag.set(true));
         for _ in 0..CHUNK {
             f();
         }
+        IN_CALLS.with(|flag| flag.set(false));
         allocations += ALLOCATIONS.with(Cell::get) - before;
         guard.flush().unwrap();
     }
