@@ -58,7 +58,14 @@ static INSTALLED: Mutex<Option<Arc<Installed>>> = Mutex::new(None);
 ///   signal itself, before or after `init()` (directly, or through tokio,
 ///   `signal-hook` or `ctrlc`), keeps full control: `traced` then only
 ///   flushes, and never ends the process. For a graceful shutdown in tokio
-///   services, see [`shutdown_signal`](crate::shutdown_signal).
+#[cfg_attr(
+    feature = "tokio",
+    doc = "   services, see [`shutdown_signal`](crate::shutdown_signal)."
+)]
+#[cfg_attr(
+    not(feature = "tokio"),
+    doc = "   services, see `shutdown_signal` (feature `tokio`)."
+)]
 /// - **`std::process::exit`** runs no destructors, so the guard cannot
 ///   flush: call [`flush`] (or drop the guard) first.
 ///

@@ -12,8 +12,22 @@
 //!
 //! | feature | bridge | installed by `init()` |
 //! |---|---|---|
-//! | `tracing` | [`tracing_layer`]: `tracing` events (opentelemetry-appender-tracing) | as the global subscriber, when none is set |
-//! | `log` | [`log_logger`]: `log` records (opentelemetry-appender-log) | as the `log` logger, when none is set |
+#![cfg_attr(
+    feature = "tracing",
+    doc = "| `tracing` | [`tracing_layer`]: `tracing` events (opentelemetry-appender-tracing) | as the global subscriber, when none is set |"
+)]
+#![cfg_attr(
+    not(feature = "tracing"),
+    doc = "| `tracing` | `tracing_layer`: `tracing` events (opentelemetry-appender-tracing) | as the global subscriber, when none is set |"
+)]
+#![cfg_attr(
+    feature = "log",
+    doc = "| `log` | [`log_logger`]: `log` records (opentelemetry-appender-log) | as the `log` logger, when none is set |"
+)]
+#![cfg_attr(
+    not(feature = "log"),
+    doc = "| `log` | `log_logger`: `log` records (opentelemetry-appender-log) | as the `log` logger, when none is set |"
+)]
 //!
 //! A record takes its trace id and span id from
 //! `opentelemetry::Context::current()` where it is written: inside a
