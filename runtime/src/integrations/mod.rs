@@ -4,10 +4,31 @@
 //!
 //! | feature | what it gives |
 //! |---|---|
-//! | `tower` | [`HttpServerLayer`] and [`HttpClientLayer`], for hyper or any tower stack |
+#![cfg_attr(
+    feature = "tower",
+    doc = "| `tower` | [`HttpServerLayer`] and [`HttpClientLayer`], for hyper or any tower stack |"
+)]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "| `tower` | `HttpServerLayer` and `HttpClientLayer`, for hyper or any tower stack |"
+)]
 //! | `axum` | the same server layer, naming spans by axum's route template |
-//! | `reqwest` | [`TracingMiddleware`] for `reqwest-middleware` clients |
-//! | `grpc` | [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, and the `MetadataMap` carrier |
+#![cfg_attr(
+    feature = "reqwest",
+    doc = "| `reqwest` | [`TracingMiddleware`] for `reqwest-middleware` clients |"
+)]
+#![cfg_attr(
+    not(feature = "reqwest"),
+    doc = "| `reqwest` | `TracingMiddleware` for `reqwest-middleware` clients |"
+)]
+#![cfg_attr(
+    feature = "grpc",
+    doc = "| `grpc` | [`GrpcServerLayer`] and [`GrpcClientLayer`] for tonic, and the `MetadataMap` carrier |"
+)]
+#![cfg_attr(
+    not(feature = "grpc"),
+    doc = "| `grpc` | `GrpcServerLayer` and `GrpcClientLayer` for tonic, and the `MetadataMap` carrier |"
+)]
 //!
 //! Spans are made through the global tracer provider with the instrumentation
 //! scope `traced` and follow the OpenTelemetry semantic conventions for HTTP

@@ -14,8 +14,15 @@
 //!
 //! The span, named after the method, is a child of the current context and
 //! its context goes out in the request headers. It ends when the response
-//! head arrives. Attributes and status follow the
-//! [HTTP client layer](super::http_client): `http.request.method`, `url.full`
+#![cfg_attr(
+    feature = "tower",
+    doc = "head arrives. Attributes and status follow the [HTTP client layer](super::http_client):"
+)]
+#![cfg_attr(
+    not(feature = "tower"),
+    doc = "head arrives. Attributes and status follow the HTTP client layer (feature `tower`):"
+)]
+//! `http.request.method`, `url.full`
 //! (credentials and credential query values redacted), `server.address`,
 //! `server.port`, `http.response.status_code`, `network.protocol.version`,
 //! and `error.type` with status Error for connection failures, timeouts and
