@@ -25,8 +25,12 @@
 //! A look holds a clone of what is in the slot for its moment, so a provider
 //! installed during it cannot drop our wrapper until the look ends: while it
 //! lasts, [`LOOKING`] is set in the state, and traced calls wait for the look
-//! instead of going where the slot no longer points. (A clone other code
-//! holds for a moment, say inside `global::tracer(..)` on another thread,
+//! instead of going where the slot no longer points. Not with nothing
+//! installed: there a call costs a few nanoseconds and each thread looks every
+//! [`CALLS_PER_CHECK`] calls, so with many threads some look would nearly
+//! always be under way and every call would wait; a provider installed during
+//! a look there is noticed when the look ends, a moment later. (A clone other
+//! code holds for a moment, say inside `global::tracer(..)` on another thread,
 //! delays the notice the same way until it is dropped.)
 //!
 //! A provider installed by another thread in the instant between the probe's
@@ -400,13 +404,19 @@ fn slot_holds(id: u64) -> bool {
 }
 
 /// [`LOOKING`] set in the state from before the look takes its clone of the
-/// slot until after the clone is gone (whatever the provider asked does).
-struct Looking;
+/// slot until after the clone is gone (whatever the provider asked does),
+/// unless nothing is installed (see the module docs); under [`TRANSITION`].
+struct Looking {
+    flagged: bool,
+}
 
 impl Looking {
     fn start() -> Self {
-        STATE.fetch_or(LOOKING, Ordering::AcqRel);
-        Looking
+        let flagged = STATE.load(Ordering::Acquire) != NOTHING_INSTALLED;
+        if flagged {
+            STATE.fetch_or(LOOKING, Ordering::AcqRel);
+        }
+        Looking { flagged }
     }
 }
 
@@ -414,7 +424,9 @@ impl Drop for Looking {
     fn drop(&mut self) {
         // A wrapper of ours dropped during the look has already stored
         // `UNPROBED` (the bit with it): clearing it again changes nothing.
-        STATE.fetch_and(!LOOKING, Ordering::AcqRel);
+        if self.flagged {
+            STATE.fetch_and(!LOOKING, Ordering::AcqRel);
+        }
     }
 }
 
