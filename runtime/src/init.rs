@@ -228,7 +228,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
             .iter()
             .filter_map(CustomExporter::take),
     );
-    let logs = crate::logs::start(&config.logs, resource.clone(), console_logs)
+    let logs = crate::logs::start(&config.logs, resource.clone(), console_logs, config.strict)
         .map_err(InitError::Exporter)?;
     let recording = !sinks.is_empty();
     let settings = Settings {

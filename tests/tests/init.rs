@@ -139,6 +139,68 @@ fn repro_bad_values_warn_once_and_the_service_starts() {
     }
 }
 
+/// A client key that no TLS library can use passes the configuration (it
+/// is a PEM file) and fails only when the exporters are built: the spans'
+/// exporter and the logs' exporter alike are left out with a warning, and
+/// the service starts; strict mode refuses instead.
+#[test]
+fn repro_an_exporter_that_cannot_be_built_warns_and_the_service_starts() {
+    if in_child() {
+        if std::env::var_os("STRICT").is_some() {
+            let error = traced::Config::new()
+                .strict()
+                .init()
+                .expect_err("strict mode refuses");
+            report(&format!("error: {error}"));
+            assert!(matches!(error, InitError::Exporter(_)));
+            return;
+        }
+        let _guard = traced::init().expect("an exporter that cannot be built never stops start-up");
+        serve(1);
+        return;
+    }
+    let certificates = traced_tests::tls::Certificates::generate();
+    let bad_key = certificates.client_key.with_file_name("unusable-key.pem");
+    std::fs::write(
+        &bad_key,
+        "-----BEGIN PRIVATE KEY-----\nAAAAAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .expect("writing the key");
+    let certificate = certificates.client_certificate.to_str().expect("a path");
+    let key = bad_key.to_str().expect("a path");
+    for protocol in ["http/protobuf", "grpc"] {
+        let env = [
+            ("OTEL_TRACES_EXPORTER", "otlp,console"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:1"),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", certificate),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", key),
+        ];
+        let output = rerun(
+            "repro_an_exporter_that_cannot_be_built_warns_and_the_service_starts",
+            &env,
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("traced: OTLP export is off: ")
+                && stderr.contains("traced: OTLP export of logs is off: "),
+            "{protocol}: {stderr}"
+        );
+        assert!(
+            stderr.lines().any(|line| line.starts_with("serve ")),
+            "{protocol}: traced as usual on the console: {stderr}"
+        );
+        let mut strict = env.to_vec();
+        strict.push(("STRICT", "1"));
+        let output = rerun(
+            "repro_an_exporter_that_cannot_be_built_warns_and_the_service_starts",
+            &strict,
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("error: "), "{protocol}: {stdout}");
+    }
+}
+
 #[test]
 fn strict_mode_refuses_a_bad_value_and_never_shows_secrets() {
     if in_child() {

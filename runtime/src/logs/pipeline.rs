@@ -24,11 +24,14 @@ pub(crate) struct LogPipeline {
 
 /// Builds the pipeline `logs` describes and makes it receive every record.
 /// `console` is the console waterfall's store, when spans print there: log
-/// records of a trace wait in it to print under their spans.
+/// records of a trace wait in it to print under their spans. An exporter
+/// that cannot be built is left out with a warning, as the spans' is, unless
+/// `strict`.
 pub(crate) fn start(
     logs: &Logs,
     resource: Resource,
     console: Option<Arc<TraceLogs>>,
+    strict: bool,
 ) -> Result<LogPipeline, String> {
     exception::set_signal(Some(logs.exception_signal));
     panic::install_hook();
@@ -59,7 +62,14 @@ pub(crate) fn start(
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (one, other) => one.or(other),
                 };
-                let exporter = crate::export::otlp_log_exporter(settings, deadline)?;
+                let exporter = match crate::export::otlp_log_exporter(settings, deadline) {
+                    Ok(exporter) => exporter,
+                    Err(reason) if strict => return Err(reason),
+                    Err(reason) => {
+                        eprintln!("traced: OTLP export of logs is off: {reason}");
+                        continue;
+                    }
+                };
                 let batch = BatchConfigBuilder::default()
                     .with_scheduled_delay(logs.batch.schedule_delay)
                     .with_max_queue_size(logs.batch.max_queue_size)
@@ -73,8 +83,15 @@ pub(crate) fn start(
                 })
             }
             #[cfg(not(feature = "otlp"))]
-            Export::Otlp(_) => {
+            Export::Otlp(_) if strict => {
                 return Err("OTLP export needs the `otlp` feature of traced".to_owned());
+            }
+            #[cfg(not(feature = "otlp"))]
+            Export::Otlp(_) => {
+                eprintln!(
+                    "traced: OTLP export of logs is off: it needs the `otlp` feature of traced"
+                );
+                continue;
             }
         };
     }
