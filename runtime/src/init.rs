@@ -452,7 +452,7 @@ pub enum InitError {
     Config(ConfigError),
     /// `init()` was called while a guard from an earlier call is alive.
     AlreadyInitialised,
-    /// The exporter could not be built (only under
+    /// An exporter of spans or logs could not be built (only under
     /// [`Config::strict`](crate::Config::strict); otherwise that exporter is
     /// left out with a warning).
     Exporter(String),
@@ -465,7 +465,7 @@ impl fmt::Display for InitError {
             InitError::AlreadyInitialised => f.write_str(
                 "tracing is already initialised; drop the first guard before calling init() again",
             ),
-            InitError::Exporter(reason) => write!(f, "building the span exporter: {reason}"),
+            InitError::Exporter(reason) => write!(f, "building an exporter: {reason}"),
         }
     }
 }

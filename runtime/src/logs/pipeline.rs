@@ -64,7 +64,7 @@ pub(crate) fn start(
                 };
                 let exporter = match crate::export::otlp_log_exporter(settings, deadline) {
                     Ok(exporter) => exporter,
-                    Err(reason) if strict => return Err(reason),
+                    Err(reason) if strict => return Err(format!("logs: {reason}")),
                     Err(reason) => {
                         eprintln!("traced: OTLP export of logs is off: {reason}");
                         continue;
@@ -84,7 +84,7 @@ pub(crate) fn start(
             }
             #[cfg(not(feature = "otlp"))]
             Export::Otlp(_) if strict => {
-                return Err("OTLP export needs the `otlp` feature of traced".to_owned());
+                return Err("logs: OTLP export needs the `otlp` feature of traced".to_owned());
             }
             #[cfg(not(feature = "otlp"))]
             Export::Otlp(_) => {
