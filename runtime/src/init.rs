@@ -23,9 +23,9 @@ use crate::export::CountExported;
 use crate::export::{ConsoleSink, Delivery, DeliveryReport};
 use crate::logs::{LogPipeline, TraceLogs};
 #[cfg(feature = "otlp")]
-use crate::pipeline::sink::ExporterSink;
-use crate::pipeline::sink::Sink;
-use crate::pipeline::{FlushError, OpenSpans, Pipeline, Settings, TailSamplingReport};
+use crate::pipeline::ExporterSink;
+use crate::pipeline::Sink;
+use crate::pipeline::{FlushError, Pipeline, Settings, SpanStarts, TailSamplingReport};
 use crate::{dispatch, propagation};
 
 /// What the running `init()` installed; `None` when tracing is not set up.
@@ -169,19 +169,19 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         && config.logs.export.contains(&Export::Console))
     .then(|| Arc::new(TraceLogs::default()));
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    let mut open_spans = None;
+    let mut span_starts = None;
     #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
     let mut delivery = None;
     for export in config.export {
         match export {
             Export::Console => {
-                let open = Arc::new(OpenSpans::default());
-                let mut console = ConsoleSink::stderr(Arc::clone(&open));
+                let mut console = ConsoleSink::stderr();
                 if let Some(logs) = &console_logs {
                     console = console.with_logs(Arc::clone(logs));
                 }
+                let starts: Arc<dyn SpanStarts> = console.span_starts();
+                span_starts = Some(starts);
                 sinks.push(Box::new(console));
-                open_spans = Some(open);
             }
             #[cfg(feature = "otlp")]
             Export::Otlp(settings) => {
@@ -193,7 +193,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
                          compression: opentelemetry-otlp reads it itself"
                     );
                 }
-                let exporter = match crate::export::otlp_exporter(&settings, deadline) {
+                let exporter = match crate::export::otlp_span_exporter(&settings, deadline) {
                     Ok(exporter) => exporter,
                     Err(reason) if config.strict => return Err(InitError::Exporter(reason)),
                     Err(reason) => {
@@ -238,7 +238,8 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         limits: config.limits,
         resource,
         sinks,
-        open_spans,
+        span_starts,
+        on_wake: Some(dispatch::check_native_slot),
         max_export_batch_size: config.batch.max_export_batch_size,
         schedule_delay: config.batch.schedule_delay,
         pending_budget: config.pending_memory,

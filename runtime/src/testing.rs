@@ -61,8 +61,7 @@ use opentelemetry_sdk::trace::{
 pub use opentelemetry_sdk::logs::SdkLogRecord as LogRecord;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
-use crate::pipeline::sink::ExporterSink;
-use crate::pipeline::{Limits, Pipeline, Settings};
+use crate::pipeline::{ExporterSink, Limits, Pipeline, Settings};
 use crate::{ExceptionSignal, dispatch};
 
 /// Where captures record spans: the native pipeline `traced::init()`
@@ -104,7 +103,8 @@ fn capturer() -> &'static Capturer {
                 .with_service_name("traced-testing")
                 .build(),
             sinks: vec![Box::new(ExporterSink(exporter.clone()))],
-            open_spans: None,
+            span_starts: None,
+            on_wake: None,
             max_export_batch_size: 512,
             schedule_delay: Duration::from_millis(50),
             pending_budget: 256 * 1024 * 1024,

@@ -33,8 +33,7 @@ pub(crate) use logs::Logs;
 use logs::LogsOverrides;
 pub use tail_sampling::TailSampling;
 
-use crate::pipeline::TailPolicy;
-use crate::pipeline::sink::{ExporterSink, Sink};
+use crate::pipeline::{ExporterSink, Limits, Sink, TailPolicy};
 
 /// Where finished spans go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -819,30 +818,6 @@ const DEFAULT_PENDING_MEMORY: usize = 64 * 1024 * 1024;
 pub(crate) enum Export {
     Console,
     Otlp(OtlpSettings),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
-    pub(crate) attributes: u32,
-    pub(crate) events: u32,
-    pub(crate) links: u32,
-    pub(crate) event_attributes: u32,
-    pub(crate) link_attributes: u32,
-    pub(crate) value_length: Option<usize>,
-}
-
-impl Default for Limits {
-    /// The specification's defaults: 128 of each, strings whole.
-    fn default() -> Self {
-        Limits {
-            attributes: 128,
-            events: 128,
-            links: 128,
-            event_attributes: 128,
-            link_attributes: 128,
-            value_length: None,
-        }
-    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 //! complete.
 //!
 //! A trace is complete when its local root has ended and every span of it
-//! started in this process has ended too ([`OpenSpans`] counts them from
-//! start to export), so children that finish late, on other threads or tasks,
+//! started in this process has ended too ([`RunningSpans`], told of every
+//! start by the pipeline, counts them from start to export), so children that finish late, on other threads or tasks,
 //! still land in the same tree. Spans of traces still open are printed by a
 //! flush or at shutdown; past [`MAX_OPEN_TRACES`] the oldest open trace is
 //! printed as it stands, and past [`MAX_SPANS_PER_TRACE`] a trace's further
@@ -23,10 +23,10 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
+use super::running_spans::RunningSpans;
 use super::waterfall::{Options, Style, render, terminal_width};
 use crate::logs::TraceLogs;
-use crate::pipeline::sink::Sink;
-use crate::pipeline::{KeptFor, OpenSpans, is_local_root};
+use crate::pipeline::{KeepReason, Sink, TraceDecision, is_local_root};
 
 /// Open traces kept at most before the oldest is printed incomplete.
 pub(crate) const MAX_OPEN_TRACES: usize = 1024;
@@ -38,14 +38,14 @@ pub(crate) type Output = Arc<dyn Fn(&str) + Send + Sync>;
 
 pub(crate) struct ConsoleSink {
     traces: Traces,
-    open_spans: Arc<OpenSpans>,
+    running_spans: Arc<RunningSpans>,
     service_name: String,
     style: Style,
     width: usize,
     output: Output,
     logs: Option<Arc<TraceLogs>>,
     /// Why tail sampling kept the traces whose spans are on their way.
-    kept: HashMap<TraceId, KeptFor>,
+    kept: HashMap<TraceId, KeepReason>,
 }
 
 impl std::fmt::Debug for ConsoleSink {
@@ -70,7 +70,7 @@ struct Traces {
 #[derive(Default)]
 struct Pending {
     /// Why tail sampling kept the trace.
-    kept: Option<KeptFor>,
+    kept: Option<KeepReason>,
     root_ended: bool,
     /// The trace was printed already; these spans came afterwards.
     continuation: bool,
@@ -91,19 +91,25 @@ impl Traces {
 impl ConsoleSink {
     /// Prints to stderr, in colour when stderr is a terminal and `NO_COLOR` is
     /// unset.
-    pub(crate) fn stderr(open_spans: Arc<OpenSpans>) -> Self {
+    pub(crate) fn stderr() -> Self {
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         let output: Output = Arc::new(|text: &str| {
             // A closed stderr must not take the program down.
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
         });
         let mut console = ConsoleSink::new(
-            open_spans,
+            Arc::default(),
             output,
             if colour { Style::Colour } else { Style::Plain },
         );
         console.width = terminal_width();
         console
+    }
+
+    /// What the pipeline tells of every span that starts, so that a trace
+    /// prints once all its spans have ended.
+    pub(crate) fn span_starts(&self) -> Arc<RunningSpans> {
+        Arc::clone(&self.running_spans)
     }
 
     /// Prints the log records `logs` holds under their spans.
@@ -112,10 +118,10 @@ impl ConsoleSink {
         self
     }
 
-    pub(crate) fn new(open_spans: Arc<OpenSpans>, output: Output, style: Style) -> Self {
+    pub(crate) fn new(running_spans: Arc<RunningSpans>, output: Output, style: Style) -> Self {
         ConsoleSink {
             traces: Traces::default(),
-            open_spans,
+            running_spans,
             service_name: String::new(),
             style,
             width: 80,
@@ -157,7 +163,7 @@ impl ConsoleSink {
 
     fn take(&mut self, span: SpanData) {
         let trace_id = span.span_context.trace_id();
-        let running = self.open_spans.ended(trace_id);
+        let running = self.running_spans.ended(trace_id);
         let traces = &mut self.traces;
         if !traces.open.contains_key(&trace_id) {
             traces.order.push_back(trace_id);
@@ -197,7 +203,7 @@ impl ConsoleSink {
                 break;
             };
             if let Some(evicted) = self.traces.open.remove(&oldest) {
-                self.open_spans.forget(oldest);
+                self.running_spans.forget(oldest);
                 self.traces.remember_printed(oldest);
                 self.print(&evicted);
             }
@@ -231,16 +237,19 @@ impl Sink for ConsoleSink {
         self.service_name = crate::config::service_name(resource);
     }
 
-    fn kept(&mut self, trace_id: TraceId, reason: KeptFor) {
-        self.kept.insert(trace_id, reason);
-    }
-
-    /// Spans that never come are no longer waited for, and the log records
-    /// of their trace are let go.
-    fn dropped(&mut self, trace_id: TraceId, spans: usize) {
-        self.open_spans.ended_many(trace_id, spans);
-        if let Some(logs) = &self.logs {
-            drop(logs.take(trace_id));
+    /// A kept trace is marked with why; the spans of a dropped one are no
+    /// longer waited for, and the log records of its trace are let go.
+    fn decided(&mut self, trace_id: TraceId, decision: TraceDecision) {
+        match decision {
+            TraceDecision::Kept(reason) => {
+                self.kept.insert(trace_id, reason);
+            }
+            TraceDecision::Dropped { spans } => {
+                self.running_spans.ended_many(trace_id, spans);
+                if let Some(logs) = &self.logs {
+                    drop(logs.take(trace_id));
+                }
+            }
         }
     }
 }
@@ -258,33 +267,33 @@ mod tests {
 
     /// A console sink printing into a buffer, the buffer, and the sink's
     /// open-span counts.
-    fn buffered() -> (ConsoleSink, Arc<Mutex<Vec<String>>>, Arc<OpenSpans>) {
+    fn buffered() -> (ConsoleSink, Arc<Mutex<Vec<String>>>, Arc<RunningSpans>) {
         let printed = Arc::new(Mutex::new(Vec::new()));
         let sink_printed = Arc::clone(&printed);
         let output: Output =
             Arc::new(move |text: &str| sink_printed.lock().unwrap().push(text.to_owned()));
-        let open_spans = Arc::new(OpenSpans::default());
-        let sink = ConsoleSink::new(Arc::clone(&open_spans), output, Style::Plain);
-        (sink, printed, open_spans)
+        let running_spans = Arc::new(RunningSpans::default());
+        let sink = ConsoleSink::new(Arc::clone(&running_spans), output, Style::Plain);
+        (sink, printed, running_spans)
     }
 
     /// A pipeline printing into a buffer, and the buffer.
     fn console(sampler: Sampler) -> (LocalPipeline, Arc<Mutex<Vec<String>>>) {
-        let (sink, printed, open_spans) = buffered();
-        let pipeline = LocalPipeline::start(vec![Box::new(sink)], Some(open_spans), sampler);
+        let (sink, printed, running_spans) = buffered();
+        let pipeline = LocalPipeline::start(vec![Box::new(sink)], Some(running_spans), sampler);
         (pipeline, printed)
     }
 
     /// A console pipeline with tail sampling (errors only, decided at a
     /// flush), its buffer and its open-span counts.
-    fn tail_sampled_console() -> (LocalPipeline, Arc<Mutex<Vec<String>>>, Arc<OpenSpans>) {
-        let (sink, printed, open_spans) = buffered();
+    fn tail_sampled_console() -> (LocalPipeline, Arc<Mutex<Vec<String>>>, Arc<RunningSpans>) {
+        let (sink, printed, running_spans) = buffered();
         let pipeline = LocalPipeline::start_tail_sampling(
             vec![Box::new(sink)],
-            Some(Arc::clone(&open_spans)),
+            Some(Arc::clone(&running_spans) as Arc<dyn crate::pipeline::SpanStarts>),
             crate::pipeline::TailPolicy::errors_only(),
         );
-        (pipeline, printed, open_spans)
+        (pipeline, printed, running_spans)
     }
 
     fn printed(buffer: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
@@ -411,7 +420,7 @@ mod tests {
 
     #[test]
     fn with_tail_sampling_only_kept_traces_print_each_marked_with_why() {
-        let (pipeline, buffer, open_spans) = tail_sampled_console();
+        let (pipeline, buffer, running_spans) = tail_sampled_console();
         let tracer = pipeline.provider().tracer("test");
         for n in 0..5 {
             let cx = Context::current_with_span(tracer.start(format!("request {n}")));
@@ -431,7 +440,7 @@ mod tests {
         assert!(printed[0].contains("request 3"), "{}", printed[0]);
         assert!(printed[0].contains("✗ lamp out of stock"), "{}", printed[0]);
         assert_eq!(
-            open_spans.traces(),
+            running_spans.traces(),
             0,
             "the dropped traces' spans are still awaited"
         );

@@ -5,7 +5,7 @@ mod console;
 mod delivery;
 #[cfg(feature = "otlp")]
 mod otlp;
-mod truncate;
+mod running_spans;
 mod waterfall;
 
 pub(crate) use console::ConsoleSink;
@@ -15,8 +15,6 @@ pub(crate) use delivery::Delivery;
 pub use delivery::DeliveryReport;
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{
-    exporter as otlp_exporter, grpc_compression_code_cannot_override,
-    log_exporter as otlp_log_exporter,
+    grpc_compression_code_cannot_override, otlp_log_exporter, otlp_span_exporter,
 };
-pub(crate) use truncate::truncate_span;
 pub(crate) use waterfall::LogLine;

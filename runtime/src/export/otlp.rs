@@ -65,7 +65,7 @@ macro_rules! otlp_exporter {
 
 /// An OTLP span exporter for `settings`, each export (retries included)
 /// bounded by `deadline`; `None`: no limit.
-pub(crate) fn exporter(
+pub(crate) fn otlp_span_exporter(
     settings: &OtlpSettings,
     deadline: Option<Duration>,
 ) -> Result<OtlpExporter<opentelemetry_otlp::SpanExporter>, String> {
@@ -73,7 +73,7 @@ pub(crate) fn exporter(
 }
 
 /// The same for log records.
-pub(crate) fn log_exporter(
+pub(crate) fn otlp_log_exporter(
     settings: &OtlpSettings,
     deadline: Option<Duration>,
 ) -> Result<OtlpExporter<opentelemetry_otlp::LogExporter>, String> {

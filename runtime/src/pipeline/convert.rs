@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use super::Limits;
 use super::clock::WallClock;
 use super::record::Record;
-use crate::export::truncate_span;
+use super::truncate::truncate_span;
 
 /// The `SpanData` exporters take for `record`.
 pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> SpanData {

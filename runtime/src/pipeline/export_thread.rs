@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::Shared;
 use super::clock::WallClock;
 use super::convert::span_data;
-use super::sink::Sink;
+use super::sink::{Sink, TraceDecision};
 use super::tail::{Decided, HeldSpan, TailSampler};
 
 /// When batches leave.
@@ -112,6 +112,7 @@ impl ExportThread {
         resource: &Resource,
         batching: Batching,
         tail: Option<TailSampler>,
+        on_wake: Option<fn()>,
     ) -> ExportThread {
         for sink in &mut sinks {
             sink.set_resource(resource);
@@ -128,6 +129,7 @@ impl ExportThread {
             last_export: Instant::now(),
             control: Arc::clone(&control),
             tail,
+            on_wake,
         };
         let handle = thread::Builder::new()
             .name("traced-export".into())
@@ -186,6 +188,7 @@ struct Worker {
     last_export: Instant,
     control: Arc<Control>,
     tail: Option<TailSampler>,
+    on_wake: Option<fn()>,
 }
 
 impl Worker {
@@ -202,7 +205,9 @@ impl Worker {
             };
             let everything = flush_ticket.is_some() || shutdown.is_some();
             self.clock.refresh();
-            crate::dispatch::check_native_slot();
+            if let Some(on_wake) = self.on_wake {
+                on_wake();
+            }
             self.drain();
             // A flush or the shutdown cannot wait for traces to settle.
             self.release_decided(flush_sinks || shutdown.is_some());
@@ -328,8 +333,9 @@ impl Worker {
         {
             match kept {
                 None => {
+                    let decision = TraceDecision::Dropped { spans: spans.len() };
                     for sink in &mut self.sinks {
-                        sink.dropped(trace_id, spans.len());
+                        sink.decided(trace_id, decision);
                     }
                 }
                 Some(reason) => {
@@ -337,7 +343,7 @@ impl Worker {
                         self.export_pending();
                     }
                     for sink in &mut self.sinks {
-                        sink.kept(trace_id, reason);
+                        sink.decided(trace_id, TraceDecision::Kept(reason));
                     }
                     for span in spans.converted.drain(..) {
                         self.push_pending(span);

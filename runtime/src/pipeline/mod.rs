@@ -16,69 +16,46 @@
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
 
+mod attributes;
 mod clock;
 mod convert;
 mod export_thread;
 mod extra;
 mod ids;
-mod open;
+mod links;
 mod queue;
 mod record;
 mod sampling;
-pub(crate) mod sink;
+mod settings;
+mod sink;
+mod site;
 mod span;
 mod start;
 mod tail;
 mod tracer;
+mod truncate;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::Sampler;
 
+pub use attributes::Attributes;
 pub(crate) use export_thread::{ExportThread, FlushError};
-pub(crate) use extra::Extra;
-pub(crate) use open::OpenSpans;
+pub use links::{LinkTarget, Links};
+pub(crate) use settings::{Limits, Settings};
+pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
+pub use site::{CallSite, Kind};
 pub(crate) use span::END_NOW;
-pub(crate) use start::{RANDOM_FLAG, Started, start};
+pub use start::Parent;
+pub(crate) use start::{Started, start};
 pub use tail::TailSamplingReport;
-pub(crate) use tail::{Policy as TailPolicy, Reason as KeptFor, is_local_root};
+pub(crate) use tail::{KeepReason, TailPolicy, is_local_root};
 pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
 
 use queue::Queue;
-use sink::Sink;
-
-/// Span limits, applied as spans record (counts) and on export (lengths).
-pub(crate) use crate::config::Limits;
-
-/// What a pipeline is built from.
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) sampler: Sampler,
-    /// The sampler that decides new traces (for a parent-based one, its
-    /// delegate), when it is known: its decision needs no call then.
-    pub(crate) root_sampler: Option<Sampler>,
-    /// `false` when nothing exports (`OTEL_TRACES_EXPORTER=none`): spans carry
-    /// their ids and sampling decision, and record nothing.
-    pub(crate) recording: bool,
-    pub(crate) limits: Limits,
-    pub(crate) resource: Resource,
-    pub(crate) sinks: Vec<Box<dyn Sink>>,
-    /// Spans tracked from start to end, for exporters that wait for whole
-    /// traces (the console).
-    pub(crate) open_spans: Option<Arc<OpenSpans>>,
-    pub(crate) max_export_batch_size: usize,
-    pub(crate) schedule_delay: Duration,
-    /// Bytes of finished spans that may wait for export beyond the lanes.
-    pub(crate) pending_budget: usize,
-    /// How many of them at most, when a count was asked for.
-    pub(crate) max_pending_spans: Option<usize>,
-    /// Which traces to keep, when they are decided at their end.
-    pub(crate) tail_sampling: Option<TailPolicy>,
-}
 
 /// What the span path reads while a pipeline is installed: fixed from
 /// installation to shutdown, and never freed (one per `init()`).
@@ -90,7 +67,8 @@ pub(crate) struct Shared {
     pub(crate) recording: bool,
     pub(crate) limits: Limits,
     pub(crate) queue: Queue,
-    pub(crate) open_spans: Option<Arc<OpenSpans>>,
+    /// Told of every recording span as it starts.
+    pub(crate) span_starts: Option<Arc<dyn SpanStarts>>,
     /// Cleared at shutdown: spans that end afterwards are not queued.
     open: AtomicBool,
 }
@@ -181,7 +159,7 @@ impl Pipeline {
                 settings.pending_budget,
                 settings.max_pending_spans,
             ),
-            open_spans: settings.open_spans.clone(),
+            span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
         }));
         let counters = settings
@@ -201,6 +179,7 @@ impl Pipeline {
                 schedule_delay: settings.schedule_delay,
             },
             sampler,
+            settings.on_wake,
         );
         Pipeline {
             shared,
@@ -266,7 +245,7 @@ pub(crate) mod testing {
     use opentelemetry_sdk::trace::Sampler;
 
     use super::sink::Sink;
-    use super::{Limits, NativeTracerProvider, OpenSpans, Pipeline, Settings, TailPolicy};
+    use super::{Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy};
 
     #[derive(Debug)]
     pub(crate) struct LocalPipeline {
@@ -276,25 +255,25 @@ pub(crate) mod testing {
     impl LocalPipeline {
         pub(crate) fn start(
             sinks: Vec<Box<dyn Sink>>,
-            open_spans: Option<Arc<OpenSpans>>,
+            span_starts: Option<Arc<dyn SpanStarts>>,
             sampler: Sampler,
         ) -> Self {
-            Self::with_settings(sinks, open_spans, sampler, None)
+            Self::with_settings(sinks, span_starts, sampler, None)
         }
 
         /// The same, with tail sampling by `policy`.
         pub(crate) fn start_tail_sampling(
             sinks: Vec<Box<dyn Sink>>,
-            open_spans: Option<Arc<OpenSpans>>,
+            span_starts: Option<Arc<dyn SpanStarts>>,
             policy: TailPolicy,
         ) -> Self {
             let sampler = Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
-            Self::with_settings(sinks, open_spans, sampler, Some(policy))
+            Self::with_settings(sinks, span_starts, sampler, Some(policy))
         }
 
         fn with_settings(
             sinks: Vec<Box<dyn Sink>>,
-            open_spans: Option<Arc<OpenSpans>>,
+            span_starts: Option<Arc<dyn SpanStarts>>,
             sampler: Sampler,
             tail_sampling: Option<TailPolicy>,
         ) -> Self {
@@ -305,7 +284,8 @@ pub(crate) mod testing {
                 limits: Limits::default(),
                 resource: Resource::builder_empty().with_service_name("shop").build(),
                 sinks,
-                open_spans,
+                span_starts,
+                on_wake: None,
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
                 pending_budget: 1 << 20,

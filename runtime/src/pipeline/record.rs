@@ -5,7 +5,7 @@ use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
 use super::clock::Tick;
 use super::extra::Extra;
-use crate::__private::CallSite;
+use super::site::CallSite;
 
 #[derive(Debug)]
 pub(crate) struct Record {

@@ -1,6 +1,6 @@
 //! Where the export thread sends finished spans: any
 //! `opentelemetry_sdk::trace::SpanExporter` (OTLP, in-memory for tests), and
-//! the console.
+//! the console; and what else a sink may be told about the spans.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,7 +11,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::KeptFor;
+use super::KeepReason;
 
 /// A destination of the export thread. Calls block until done.
 pub(crate) trait Sink: Send + fmt::Debug {
@@ -31,13 +31,23 @@ pub(crate) trait Sink: Send + fmt::Debug {
 
     fn set_resource(&mut self, resource: &Resource);
 
-    /// Tail sampling kept trace `trace_id` for `reason`: its spans come in
-    /// the batches that follow.
-    fn kept(&mut self, _trace_id: TraceId, _reason: KeptFor) {}
+    /// Tail sampling decided trace `trace_id`.
+    fn decided(&mut self, _trace_id: TraceId, _decision: TraceDecision) {}
+}
 
-    /// Tail sampling dropped `spans` spans of trace `trace_id`: they never
-    /// come.
-    fn dropped(&mut self, _trace_id: TraceId, _spans: usize) {}
+/// What tail sampling decided about one trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TraceDecision {
+    /// Kept for this reason: its spans come in the batches that follow.
+    Kept(KeepReason),
+    /// Dropped: this many of its spans never come.
+    Dropped { spans: usize },
+}
+
+/// Told of every recording span as it starts, on the thread that starts it:
+/// for sinks that wait for every span of a trace.
+pub(crate) trait SpanStarts: Send + Sync + fmt::Debug {
+    fn started(&self, trace_id: TraceId);
 }
 
 /// A `SpanExporter` as a sink: its export future is driven to completion on

@@ -12,7 +12,7 @@ use super::Shared;
 use super::clock::{self, Tick};
 use super::extra::Extra;
 use super::record::Record;
-use crate::__private::CallSite;
+use super::site::CallSite;
 
 /// The end time that tells a native span to end now, on its own clock: no
 /// span ends at the Unix epoch.
@@ -41,8 +41,8 @@ impl NativeSpan {
         parent_is_remote: bool,
         site: Option<&'static CallSite>,
     ) -> Self {
-        if let Some(open) = &shared.open_spans {
-            open.started(span_context.trace_id());
+        if let Some(starts) = &shared.span_starts {
+            starts.started(span_context.trace_id());
         }
         NativeSpan {
             span_context,

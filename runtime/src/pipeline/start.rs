@@ -3,12 +3,26 @@
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState};
 
+use super::attributes::Attributes;
+use super::links::Links;
+use super::site::CallSite;
 use super::span::NativeSpan;
 use super::{Shared, ids, sampling};
-use crate::__private::{Attributes, CallSite, Links, Parent};
 
-/// W3C Trace Context Level 2: the trace id's right-most 7 bytes are random.
-pub(crate) const RANDOM_FLAG: u8 = 0x02;
+/// W3C Trace Context Level 2's `random` flag, which every trace this
+/// pipeline starts carries: its ids are random in all 128 bits ([`ids`]).
+const RANDOM_FLAG: u8 = 0x02;
+
+/// Where a new span hangs in the trace.
+#[derive(Clone, Copy, Debug)]
+pub enum Parent<'a> {
+    /// The current context's span (the default).
+    Current,
+    /// No parent: a new trace (`root`).
+    Root,
+    /// The span of the given context (`parent = expr`).
+    Explicit(&'a Context),
+}
 
 /// A started native span, in the context to make current while it runs.
 #[derive(Debug)]

@@ -11,72 +11,7 @@ use std::fmt::{Debug, Display};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
-
-use crate::pipeline::{Extra, Shared};
-
-/// Collects a span's attributes while it starts: into the extra part of a
-/// native span (reused from a per-thread pool), or into a list for a span of
-/// another provider.
-#[derive(Debug)]
-pub struct Attributes {
-    sink: Sink,
-}
-
-#[derive(Debug)]
-enum Sink {
-    List(Vec<KeyValue>),
-    Native {
-        shared: &'static Shared,
-        extra: Option<Box<Extra>>,
-    },
-}
-
-impl Attributes {
-    pub(crate) fn new() -> Self {
-        Attributes {
-            sink: Sink::List(Vec::new()),
-        }
-    }
-
-    pub(crate) fn native(shared: &'static Shared) -> Self {
-        Attributes {
-            sink: Sink::Native {
-                shared,
-                extra: None,
-            },
-        }
-    }
-
-    /// Records `value` under `key`; `None` (an `Option` that is `None`) records nothing.
-    #[inline]
-    pub fn record(&mut self, key: &'static str, value: Option<Value>) {
-        let Some(value) = value else { return };
-        let attribute = KeyValue::new(Key::from_static_str(key), value);
-        match &mut self.sink {
-            Sink::List(items) => items.push(attribute),
-            Sink::Native { shared, extra } => extra
-                .get_or_insert_with(|| shared.queue.take_extra())
-                .push_attribute(attribute, &shared.limits),
-        }
-    }
-
-    pub(crate) fn into_inner(self) -> Vec<KeyValue> {
-        match self.sink {
-            Sink::List(items) => items,
-            Sink::Native { extra, .. } => extra
-                .map(|mut extra| std::mem::take(&mut extra.attributes))
-                .unwrap_or_default(),
-        }
-    }
-
-    pub(crate) fn into_extra(self) -> Option<Box<Extra>> {
-        match self.sink {
-            Sink::List(_) => None,
-            Sink::Native { extra, .. } => extra,
-        }
-    }
-}
+use opentelemetry::{Array, StringValue, Value};
 
 /// Wraps a reference to a value to be recorded; see the module docs.
 #[derive(Debug)]

@@ -4,14 +4,13 @@
 mod attr;
 mod future;
 mod outcome;
-mod site;
 mod span;
 
-pub use attr::{AttrProbe, Attributes, DisplayOrDebug, NativeValue};
+pub use crate::pipeline::{Attributes, CallSite, Kind, LinkTarget, Links, Parent};
+pub use attr::{AttrProbe, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
-pub use site::{CallSite, Kind};
-pub use span::{Entered, Links, Parent, Recorder, Span};
+pub use span::{Entered, Recorder, Span};
 
 /// Traits whose methods generated code calls by autoref-based dispatch; the
 /// expansion imports them with `use .. as _` right where it needs them.

@@ -4,83 +4,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::global::BoxedTracer;
-use opentelemetry::trace::{
-    Link, SpanBuilder, SpanContext, SpanRef, Status, TraceContextExt, Tracer,
-};
+use opentelemetry::trace::{SpanBuilder, SpanRef, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
-use super::attr::Attributes;
 use super::outcome::ErrorRef;
-use super::site::CallSite;
 use crate::dispatch::{self, Target};
-use crate::pipeline::{self, Started};
-
-/// Where a new span hangs in the trace.
-#[derive(Clone, Copy, Debug)]
-pub enum Parent<'a> {
-    /// The current context's span (the default).
-    Current,
-    /// No parent: a new trace (`root`).
-    Root,
-    /// The span of the given context (`parent = expr`).
-    Explicit(&'a Context),
-}
-
-/// The links a span starts with (`link = expr`).
-#[derive(Debug, Default)]
-pub struct Links {
-    links: Vec<Link>,
-}
-
-impl Links {
-    pub(crate) fn into_links(self) -> Vec<Link> {
-        self.links
-    }
-
-    pub fn push<L: LinkTarget + ?Sized>(&mut self, target: &L) {
-        let span_context = target.link_span_context();
-        if span_context.is_valid() {
-            self.links.push(Link::with_context(span_context));
-        }
-    }
-}
-
-/// What `link = expr` accepts: anything that names a span context.
-#[diagnostic::on_unimplemented(
-    message = "`link = ..` takes an `opentelemetry::Context` or a `SpanContext`, not `{Self}`",
-    label = "not a span context",
-    note = "a reference to either, or an `Option` of either, works too"
-)]
-pub trait LinkTarget {
-    fn link_span_context(&self) -> SpanContext;
-}
-
-impl LinkTarget for Context {
-    fn link_span_context(&self) -> SpanContext {
-        self.span().span_context().clone()
-    }
-}
-
-impl LinkTarget for SpanContext {
-    fn link_span_context(&self) -> SpanContext {
-        self.clone()
-    }
-}
-
-impl<T: LinkTarget + ?Sized> LinkTarget for &T {
-    fn link_span_context(&self) -> SpanContext {
-        (**self).link_span_context()
-    }
-}
-
-impl<T: LinkTarget> LinkTarget for Option<T> {
-    fn link_span_context(&self) -> SpanContext {
-        match self {
-            Some(target) => target.link_span_context(),
-            None => SpanContext::empty_context(),
-        }
-    }
-}
+use crate::pipeline::{self, Attributes, CallSite, Links, Parent, Started};
 
 /// What the parent context decides before any provider is asked.
 struct ParentState {
@@ -336,16 +265,16 @@ where
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
         .with_kind(site.kind.to_otel())
         .with_attributes(site_attributes(site));
-    if !link_sink.links.is_empty() {
-        builder = builder.with_links(link_sink.links);
+    if !link_sink.is_empty() {
+        builder = builder.with_links(link_sink.into_links());
     }
     let mut span = tracer.build_with_context(builder, parent_cx.as_ref().unwrap_or(&base_cx));
     // Attributes go on the span before it is shared: no lock.
     let recording = opentelemetry::trace::Span::is_recording(&span);
     if recording {
-        let mut sink = Attributes::new();
+        let mut sink = Attributes::list();
         attributes(&mut sink);
-        let attributes = sink.into_inner();
+        let attributes = sink.into_list();
         if !attributes.is_empty() {
             opentelemetry::trace::Span::set_attributes(&mut span, attributes);
         }

@@ -2,14 +2,17 @@
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
-use crate::pipeline::RANDOM_FLAG;
-
 /// Length of a version `00` value: `vv-<32>-<16>-ff`.
 const LENGTH: usize = 55;
 
 /// The flags Level 2 defines: `sampled` and `random`. The others are
 /// reserved, and a sender must leave them zero.
-pub(super) const DEFINED_FLAGS: TraceFlags = TraceFlags::new(0x01 | RANDOM_FLAG);
+pub(super) const DEFINED_FLAGS: TraceFlags = TraceFlags::new(SAMPLED_FLAG | RANDOM_FLAG);
+
+const SAMPLED_FLAG: u8 = 0x01;
+
+/// Level 2's `random` flag: the trace id's right-most 7 bytes are random.
+const RANDOM_FLAG: u8 = 0x02;
 
 /// A valid `traceparent`.
 #[derive(Clone, Debug, PartialEq, Eq)]

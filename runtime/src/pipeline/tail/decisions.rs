@@ -9,7 +9,7 @@ use std::hash::BuildHasher;
 use opentelemetry::trace::TraceId;
 
 use super::hash::TraceIdHash;
-use super::policy::Reason;
+use super::policy::KeepReason;
 
 /// Decisions remembered at most (512 KiB, small enough to stay in the
 /// export thread's cache): seconds of traces at thousands a second.
@@ -26,7 +26,7 @@ pub(super) struct Decisions {
 struct Remembered {
     trace_id: TraceId,
     /// Why it was kept; `None`: dropped.
-    kept: Option<Reason>,
+    kept: Option<KeepReason>,
     /// The decision's number; 0: an empty slot.
     number: u64,
 }
@@ -50,7 +50,7 @@ impl Decisions {
     }
 
     /// The decision on `trace_id`, if it is remembered.
-    pub(super) fn get(&self, trace_id: TraceId) -> Option<Option<Reason>> {
+    pub(super) fn get(&self, trace_id: TraceId) -> Option<Option<KeepReason>> {
         let pair = self.pair(trace_id);
         self.slots[pair..pair + 2]
             .iter()
@@ -58,7 +58,7 @@ impl Decisions {
             .map(|slot| slot.kept)
     }
 
-    pub(super) fn remember(&mut self, trace_id: TraceId, kept: Option<Reason>) {
+    pub(super) fn remember(&mut self, trace_id: TraceId, kept: Option<KeepReason>) {
         self.decided += 1;
         let pair = self.pair(trace_id);
         let [first, second] = &mut self.slots[pair..pair + 2] else {
@@ -92,15 +92,15 @@ mod tests {
     fn the_older_decision_of_a_pair_is_forgotten_first() {
         let mut decisions = Decisions::new(2);
         let [a, b, c] = [1_u128, 2, 3].map(TraceId::from);
-        decisions.remember(a, Some(Reason::Error));
+        decisions.remember(a, Some(KeepReason::Error));
         decisions.remember(b, None);
-        decisions.remember(a, Some(Reason::Error));
-        assert_eq!(decisions.get(a), Some(Some(Reason::Error)));
+        decisions.remember(a, Some(KeepReason::Error));
+        assert_eq!(decisions.get(a), Some(Some(KeepReason::Error)));
         assert_eq!(decisions.get(b), Some(None));
-        decisions.remember(c, Some(Reason::Slow));
+        decisions.remember(c, Some(KeepReason::Slow));
         assert_eq!(decisions.get(b), None, "b was the older of the pair");
-        assert_eq!(decisions.get(a), Some(Some(Reason::Error)));
-        assert_eq!(decisions.get(c), Some(Some(Reason::Slow)));
+        assert_eq!(decisions.get(a), Some(Some(KeepReason::Error)));
+        assert_eq!(decisions.get(c), Some(Some(KeepReason::Slow)));
     }
 
     #[test]
@@ -110,7 +110,7 @@ mod tests {
             .map(|n| TraceId::from(n.wrapping_mul(0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15)))
             .collect();
         for (n, trace_id) in ids.iter().enumerate() {
-            let kept = (n % 3 == 0).then_some(Reason::Ratio);
+            let kept = (n % 3 == 0).then_some(KeepReason::Ratio);
             decisions.remember(*trace_id, kept);
         }
         let recent = &ids[ids.len() - 1000..];

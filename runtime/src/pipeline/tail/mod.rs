@@ -1,7 +1,7 @@
 //! In-process tail sampling, on the export thread: the spans of each local
 //! trace (one trace id in this process) are held until a local root of it
 //! has ended plus a grace for children that end later on other tasks, then
-//! kept whole, for the first reason that applies ([`Policy::verdict`]), or
+//! kept whole, for the first reason that applies ([`TailPolicy::verdict`]), or
 //! dropped. Spans that end after their trace was decided follow the decision
 //! ([`decisions`]). Held spans have a memory budget: over it, the oldest
 //! traces are decided early on what they showed so far. A trace held for
@@ -27,7 +27,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::clock::WallClock;
 use super::record::Record;
 
-pub(crate) use policy::{Policy, Reason};
+pub(crate) use policy::{KeepReason, TailPolicy};
 pub(crate) use report::Counters;
 pub use report::TailSamplingReport;
 pub(crate) use summary::is_local_root;
@@ -91,14 +91,14 @@ impl Spans {
 pub(crate) struct Decided {
     pub(crate) trace_id: TraceId,
     /// Why they are kept; `None`: dropped.
-    pub(crate) kept: Option<Reason>,
+    pub(crate) kept: Option<KeepReason>,
     pub(crate) spans: Spans,
 }
 
 /// The tail sampler of one pipeline, owned by its export thread.
 #[derive(Debug)]
 pub(crate) struct TailSampler {
-    policy: Policy,
+    policy: TailPolicy,
     held: Held,
     decisions: Decisions,
     tally: Tally,
@@ -107,7 +107,7 @@ pub(crate) struct TailSampler {
 }
 
 impl TailSampler {
-    pub(crate) fn new(policy: Policy, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(policy: TailPolicy, counters: Arc<Counters>) -> Self {
         TailSampler {
             policy,
             held: Held::default(),

@@ -9,7 +9,7 @@ use super::summary::Summary;
 
 /// Why a trace was kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Reason {
+pub(crate) enum KeepReason {
     Error,
     Panic,
     Cancelled,
@@ -17,21 +17,21 @@ pub(crate) enum Reason {
     Ratio,
 }
 
-impl fmt::Display for Reason {
+impl fmt::Display for KeepReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Reason::Error => "error",
-            Reason::Panic => "panic",
-            Reason::Cancelled => "cancelled",
-            Reason::Slow => "slow",
-            Reason::Ratio => "ratio",
+            KeepReason::Error => "error",
+            KeepReason::Panic => "panic",
+            KeepReason::Cancelled => "cancelled",
+            KeepReason::Slow => "slow",
+            KeepReason::Ratio => "ratio",
         })
     }
 }
 
 /// Which traces are kept, and how long and how much is held to decide.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Policy {
+pub(crate) struct TailPolicy {
     pub(crate) errors: bool,
     pub(crate) panics: bool,
     pub(crate) cancellations: bool,
@@ -47,7 +47,7 @@ pub(crate) struct Policy {
     pub(crate) max_memory: usize,
 }
 
-impl Policy {
+impl TailPolicy {
     /// Why a trace that showed `summary` is kept, or `None` to drop it.
     /// `still_running`: held for the maximum hold and its local root has
     /// not ended, so it has lasted at least that long.
@@ -56,15 +56,15 @@ impl Policy {
         trace_id: TraceId,
         summary: &Summary,
         still_running: bool,
-    ) -> Option<Reason> {
+    ) -> Option<KeepReason> {
         if self.panics && summary.panic {
-            return Some(Reason::Panic);
+            return Some(KeepReason::Panic);
         }
         if self.errors && summary.error {
-            return Some(Reason::Error);
+            return Some(KeepReason::Error);
         }
         if self.cancellations && summary.cancelled {
-            return Some(Reason::Cancelled);
+            return Some(KeepReason::Cancelled);
         }
         if let Some(threshold) = self.slower_than
             && (still_running
@@ -72,18 +72,18 @@ impl Policy {
                     .longest_root
                     .is_some_and(|lasted| lasted >= threshold))
         {
-            return Some(Reason::Slow);
+            return Some(KeepReason::Slow);
         }
-        in_ratio(self.ratio, trace_id).then_some(Reason::Ratio)
+        in_ratio(self.ratio, trace_id).then_some(KeepReason::Ratio)
     }
 }
 
 #[cfg(test)]
-impl Policy {
+impl TailPolicy {
     /// Errors, panics and cancellations only; a grace and a hold longer than
     /// any test, and memory enough.
-    pub(crate) fn errors_only() -> Policy {
-        Policy {
+    pub(crate) fn errors_only() -> TailPolicy {
+        TailPolicy {
             errors: true,
             panics: true,
             cancellations: true,
@@ -116,10 +116,10 @@ mod tests {
 
     use super::*;
 
-    fn policy() -> Policy {
-        Policy {
+    fn policy() -> TailPolicy {
+        TailPolicy {
             slower_than: Some(Duration::from_secs(1)),
-            ..Policy::errors_only()
+            ..TailPolicy::errors_only()
         }
     }
 
@@ -144,18 +144,18 @@ mod tests {
             ..Summary::default()
         };
         let on = policy();
-        assert_eq!(on.verdict(TRACE, &panic, false), Some(Reason::Panic));
-        assert_eq!(on.verdict(TRACE, &error, false), Some(Reason::Error));
+        assert_eq!(on.verdict(TRACE, &panic, false), Some(KeepReason::Panic));
+        assert_eq!(on.verdict(TRACE, &error, false), Some(KeepReason::Error));
         assert_eq!(
             on.verdict(TRACE, &cancelled, false),
-            Some(Reason::Cancelled)
+            Some(KeepReason::Cancelled)
         );
-        assert_eq!(on.verdict(TRACE, &slow, false), Some(Reason::Slow));
+        assert_eq!(on.verdict(TRACE, &slow, false), Some(KeepReason::Slow));
         assert_eq!(
             on.verdict(TRACE, &Summary::default(), true),
-            Some(Reason::Slow)
+            Some(KeepReason::Slow)
         );
-        let off = Policy {
+        let off = TailPolicy {
             errors: false,
             panics: false,
             cancellations: false,

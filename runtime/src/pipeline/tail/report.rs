@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::policy::Reason;
+use super::policy::KeepReason;
 
 /// Decisions so far, counted on the export thread ([`Tally`]) and added
 /// here now and then, read anywhere.
@@ -34,13 +34,13 @@ pub(super) struct Tally {
 
 impl Tally {
     /// A trace was decided: kept for `kept`, or dropped with its `spans`.
-    pub(super) fn decided(&mut self, kept: Option<Reason>, spans: usize) {
+    pub(super) fn decided(&mut self, kept: Option<KeepReason>, spans: usize) {
         let count = match kept {
-            Some(Reason::Error) => &mut self.errors,
-            Some(Reason::Panic) => &mut self.panics,
-            Some(Reason::Cancelled) => &mut self.cancellations,
-            Some(Reason::Slow) => &mut self.slow,
-            Some(Reason::Ratio) => &mut self.ratio,
+            Some(KeepReason::Error) => &mut self.errors,
+            Some(KeepReason::Panic) => &mut self.panics,
+            Some(KeepReason::Cancelled) => &mut self.cancellations,
+            Some(KeepReason::Slow) => &mut self.slow,
+            Some(KeepReason::Ratio) => &mut self.ratio,
             None => {
                 self.dropped_spans += spans as u64;
                 &mut self.dropped
@@ -187,10 +187,10 @@ mod tests {
     fn the_report_names_each_reason_that_kept_a_trace() {
         let counters = Counters::default();
         let mut tally = Tally::default();
-        tally.decided(Some(Reason::Error), 3);
-        tally.decided(Some(Reason::Panic), 2);
-        tally.decided(Some(Reason::Slow), 2);
-        tally.decided(Some(Reason::Slow), 2);
+        tally.decided(Some(KeepReason::Error), 3);
+        tally.decided(Some(KeepReason::Panic), 2);
+        tally.decided(Some(KeepReason::Slow), 2);
+        tally.decided(Some(KeepReason::Slow), 2);
         for _ in 0..996 {
             tally.decided(None, 2);
         }

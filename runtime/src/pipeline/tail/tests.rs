@@ -11,7 +11,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::Policy;
+use super::TailPolicy;
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::testing::LocalPipeline;
 
@@ -50,7 +50,7 @@ impl Batches {
     }
 }
 
-fn pipeline(policy: Policy) -> (LocalPipeline, Batches) {
+fn pipeline(policy: TailPolicy) -> (LocalPipeline, Batches) {
     let batches = Batches::default();
     let sink = Box::new(ExporterSink(batches.clone()));
     (
@@ -65,7 +65,7 @@ fn fail(cx: &Context) {
 
 #[test]
 fn a_trace_is_held_past_its_root_and_kept_whole_with_children_that_end_later() {
-    let (pipeline, batches) = pipeline(Policy::errors_only());
+    let (pipeline, batches) = pipeline(TailPolicy::errors_only());
     let tracer = pipeline.provider().tracer("test");
     let cx = Context::current_with_span(tracer.start("request"));
     let (started, finish) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
@@ -104,9 +104,9 @@ fn a_trace_is_held_past_its_root_and_kept_whole_with_children_that_end_later() {
 
 #[test]
 fn a_trace_is_decided_once_its_grace_has_passed() {
-    let (pipeline, batches) = pipeline(Policy {
+    let (pipeline, batches) = pipeline(TailPolicy {
         grace: Duration::ZERO,
-        ..Policy::errors_only()
+        ..TailPolicy::errors_only()
     });
     let tracer = pipeline.provider().tracer("test");
     let failed = Context::current_with_span(tracer.start("failed"));
@@ -125,7 +125,7 @@ fn a_trace_is_decided_once_its_grace_has_passed() {
 
 #[test]
 fn spans_that_end_after_the_decision_follow_it() {
-    let (pipeline, batches) = pipeline(Policy::errors_only());
+    let (pipeline, batches) = pipeline(TailPolicy::errors_only());
     let tracer = pipeline.provider().tracer("test");
     let kept = Context::current_with_span(tracer.start("kept"));
     fail(&kept);
@@ -151,10 +151,10 @@ fn spans_that_end_after_the_decision_follow_it() {
 
 #[test]
 fn a_root_that_never_ends_lets_its_children_go_as_slow() {
-    let (pipeline, batches) = pipeline(Policy {
+    let (pipeline, batches) = pipeline(TailPolicy {
         slower_than: Some(Duration::from_secs(3600)),
         max_hold: Duration::ZERO,
-        ..Policy::errors_only()
+        ..TailPolicy::errors_only()
     });
     let tracer = pipeline.provider().tracer("test");
     let server = Context::current_with_span(tracer.start("serve forever"));
@@ -170,9 +170,9 @@ fn a_root_that_never_ends_lets_its_children_go_as_slow() {
 
 #[test]
 fn over_the_memory_budget_the_oldest_traces_are_decided_early() {
-    let (pipeline, batches) = pipeline(Policy {
+    let (pipeline, batches) = pipeline(TailPolicy {
         max_memory: 20 * size_of::<SpanData>(),
-        ..Policy::errors_only()
+        ..TailPolicy::errors_only()
     });
     let tracer = pipeline.provider().tracer("test");
     let mut failed = Vec::new();

@@ -1,22 +1,27 @@
 //! Spans started and not yet exported, per trace: what lets the console
 //! print a trace once its last local span has ended, however late that is.
-//! Kept only while the console exporter is on.
+//! The pipeline tells it of every span that starts while the console
+//! exporter is on.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::trace::TraceId;
 
+use crate::pipeline::SpanStarts;
+
 #[derive(Debug, Default)]
-pub(crate) struct OpenSpans {
+pub(crate) struct RunningSpans {
     running: Mutex<HashMap<TraceId, usize>>,
 }
 
-impl OpenSpans {
-    pub(crate) fn started(&self, trace_id: TraceId) {
+impl SpanStarts for RunningSpans {
+    fn started(&self, trace_id: TraceId) {
         *self.lock().entry(trace_id).or_default() += 1;
     }
+}
 
+impl RunningSpans {
     /// A span of `trace_id` reached the exporter; how many of its trace are
     /// still running.
     pub(crate) fn ended(&self, trace_id: TraceId) -> usize {

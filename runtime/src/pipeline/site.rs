@@ -1,3 +1,7 @@
+//! What one `#[traced]` function's spans share, known at compile time: its
+//! name, kind, `code.*` location and instrumentation scope, held in a
+//! `static` by each expansion so that none of it is built per call.
+
 use std::sync::OnceLock;
 
 use opentelemetry::InstrumentationScope;
@@ -6,10 +10,15 @@ use opentelemetry::trace::SpanKind;
 /// The span kinds `kind = ..` accepts, `const`-constructible for a `static`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// `kind = internal`, the default.
     Internal,
+    /// `kind = server`.
     Server,
+    /// `kind = client`.
     Client,
+    /// `kind = producer`.
     Producer,
+    /// `kind = consumer`.
     Consumer,
 }
 
@@ -25,8 +34,7 @@ impl Kind {
     }
 }
 
-/// Everything about one annotated function that is known at compile time. Each
-/// expansion holds one in a `static`, so none of it is built per call.
+/// Everything about one annotated function that is known at compile time.
 #[derive(Debug)]
 pub struct CallSite {
     pub(crate) name: &'static str,
@@ -40,6 +48,8 @@ pub struct CallSite {
 }
 
 impl CallSite {
+    /// The data of one call site; `crate_name` and `crate_version` come
+    /// from `option_env!` in the annotated crate.
     #[allow(clippy::too_many_arguments)]
     pub const fn new(
         name: &'static str,
@@ -76,6 +86,7 @@ impl CallSite {
         })
     }
 
+    /// The span name.
     pub fn name(&self) -> &'static str {
         self.name
     }
