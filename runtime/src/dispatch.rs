@@ -4,7 +4,7 @@
 //!
 //! OpenTelemetry's global provider starts as a no-op, and asking it for a span
 //! costs a lock, a boxed tracer and a boxed span even when nothing listens. So
-//! the first traced call probes the global slot once, under [`TRANSITION`]:
+//! the first traced call probes the global slot once, under [`transition`]:
 //!
 //! - the no-op: a [`Placeholder`] takes its place, behaving exactly like the
 //!   no-op; a traced call then costs one atomic load.
@@ -43,8 +43,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
 
 use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
 use opentelemetry::trace::noop::NoopTracer;
@@ -54,8 +53,8 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, InstrumentationScope, global};
 
-use crate::__private::CallSite;
-use crate::pipeline::{self, NativeTracerProvider, Shared};
+use crate::global_state::{self, ROUTING, transition};
+use crate::pipeline::{self, CallSite, NativeTracerProvider, Shared};
 
 const UNPROBED: u8 = 0;
 const NOTHING_INSTALLED: u8 = 1;
@@ -65,41 +64,18 @@ const NATIVE: u8 = 3;
 /// module docs.
 const LOOKING: u8 = 0x80;
 
-static STATE: AtomicU8 = AtomicU8::new(UNPROBED);
-/// The foreign provider samples by parent: an unsampled parent's children
-/// are dropped without asking it. Only known for providers `traced` built.
-static PARENT_BASED: AtomicBool = AtomicBool::new(false);
-/// Changes whenever the provider behind the global slot may have changed:
-/// every thread's cache is stale once it does.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-/// The identity of the wrapper of ours in the global slot, as last installed.
-static WRAPPER_ID: AtomicU64 = AtomicU64::new(0);
-static NEXT_WRAPPER_ID: AtomicU64 = AtomicU64::new(1);
-/// The foreign provider behind the global slot, as last seen; read only when
-/// a thread's cache is stale.
-static INSTALLED: Mutex<Installed> = Mutex::new(Installed::Nothing);
-/// Every change of what traced believes is installed happens under this.
-static TRANSITION: Mutex<()> = Mutex::new(());
-
+/// The state in `ROUTING.state`; see the module docs. The rest of what
+/// dispatch decides on (the generation, the destinations, its wrapper's
+/// identity) lives in [`global_state`] too.
 /// Traced calls of one thread between two looks at the global slot.
 const CALLS_PER_CHECK: u32 = 1024;
 /// The scope name wrappers of ours answer with their identity.
 const MARKER_SCOPE: &str = "traced.dispatch.marker";
 
-#[derive(Clone)]
-enum Installed {
-    Nothing,
-    Foreign(GlobalTracerProvider),
-}
-
 thread_local! {
     static CALLS_TO_CHECK: Cell<u32> = const { Cell::new(CALLS_PER_CHECK) };
     /// The identity of the last wrapper of ours asked for the marker scope.
     static MARKER_SEEN: Cell<u64> = const { Cell::new(0) };
-}
-
-fn transition() -> MutexGuard<'static, ()> {
-    TRANSITION.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Where a traced call's span goes.
@@ -116,7 +92,7 @@ pub(crate) enum Target {
 /// Where traced calls go; one atomic load when nothing is installed.
 #[inline(always)]
 pub(crate) fn target() -> Target {
-    match STATE.load(Ordering::Acquire) {
+    match ROUTING.state.load(Ordering::Acquire) {
         NOTHING_INSTALLED => {
             // The placeholder's tracer takes no memory: looking at the slot
             // from here allocates nothing.
@@ -125,7 +101,7 @@ pub(crate) fn target() -> Target {
             }
             Target::Off
         }
-        NATIVE => match pipeline::current() {
+        NATIVE => match global_state::native() {
             Some(shared) => Target::Native(shared),
             None => Target::Off,
         },
@@ -152,7 +128,7 @@ fn checked_target() -> Target {
 fn probed_target() -> Target {
     probe();
     match settled_state() {
-        NATIVE => pipeline::current().map_or(Target::Off, Target::Native),
+        NATIVE => global_state::native().map_or(Target::Off, Target::Native),
         FOREIGN => Target::Foreign,
         _ => Target::Off,
     }
@@ -175,7 +151,7 @@ fn check_due() -> bool {
 /// parent-based.
 #[inline]
 pub(crate) fn foreign_drops_unsampled() -> bool {
-    PARENT_BASED.load(Ordering::Relaxed)
+    ROUTING.parent_based.load(Ordering::Relaxed)
 }
 
 /// `site`'s tracer for the foreign provider, when one is installed. The
@@ -194,7 +170,7 @@ pub(crate) fn foreign_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>>
 /// The state, after the look at the slot under way (if any) has ended.
 #[inline]
 fn settled_state() -> u8 {
-    match STATE.load(Ordering::Acquire) {
+    match ROUTING.state.load(Ordering::Acquire) {
         state if state & LOOKING == 0 => state,
         _ => state_after_look(),
     }
@@ -205,14 +181,14 @@ fn settled_state() -> u8 {
 fn state_after_look() -> u8 {
     // Looks happen under the lock and end before it is let go.
     let _transition = transition();
-    STATE.load(Ordering::Acquire)
+    ROUTING.state.load(Ordering::Acquire)
 }
 
 /// The export thread's look at the global slot, a few times a second: a
 /// provider installed over the native pipeline's, while somebody kept a clone
 /// of ours, sends traced calls to the probe again.
 pub(crate) fn check_native_slot() {
-    if STATE.load(Ordering::Acquire) == NATIVE {
+    if ROUTING.state.load(Ordering::Acquire) == NATIVE {
         check_slot();
     }
 }
@@ -220,19 +196,20 @@ pub(crate) fn check_native_slot() {
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache {
         generation: u64::MAX,
-        installed: Installed::Nothing,
+        foreign: None,
         tracers: HashMap::default(),
     });
 }
 
+/// This thread's copy of the foreign provider, with a tracer per call site.
 struct Cache {
     generation: u64,
-    installed: Installed,
+    foreign: Option<GlobalTracerProvider>,
     tracers: HashMap<usize, Rc<BoxedTracer>, BuildHasherDefault<AddressHasher>>,
 }
 
 fn cached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
-    let generation = GENERATION.load(Ordering::Acquire);
+    let generation = global_state::generation();
     let mut stale = None;
     let target = CACHE
         .try_with(|cache| {
@@ -240,31 +217,24 @@ fn cached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
                 return uncached_tracer(site);
             };
             if cache.generation != generation {
-                let installed = INSTALLED
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone();
+                let foreign = global_state::destinations().foreign;
                 // What the cache held is dropped below, after the borrow
                 // ends: a provider's drop may run code that traces.
                 stale = Some((
-                    std::mem::replace(&mut cache.installed, installed),
+                    std::mem::replace(&mut cache.foreign, foreign),
                     std::mem::take(&mut cache.tracers),
                 ));
                 cache.generation = generation;
             }
             let Cache {
-                installed, tracers, ..
+                foreign, tracers, ..
             } = &mut *cache;
-            match installed {
-                Installed::Nothing => None,
-                Installed::Foreign(provider) => {
-                    let address = std::ptr::from_ref(site) as usize;
-                    let tracer = tracers.entry(address).or_insert_with(|| {
-                        Rc::new(provider.tracer_with_scope(site.scope().clone()))
-                    });
-                    Some(Rc::clone(tracer))
-                }
-            }
+            let provider = foreign.as_ref()?;
+            let address = std::ptr::from_ref(site) as usize;
+            let tracer = tracers
+                .entry(address)
+                .or_insert_with(|| Rc::new(provider.tracer_with_scope(site.scope().clone())));
+            Some(Rc::clone(tracer))
         })
         // This thread's locals are being torn down.
         .unwrap_or_else(|_| uncached_tracer(site));
@@ -273,16 +243,8 @@ fn cached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
 }
 
 fn uncached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
-    match INSTALLED
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-    {
-        Installed::Nothing => None,
-        Installed::Foreign(provider) => {
-            Some(Rc::new(provider.tracer_with_scope(site.scope().clone())))
-        }
-    }
+    let provider = global_state::destinations().foreign?;
+    Some(Rc::new(provider.tracer_with_scope(site.scope().clone())))
 }
 
 /// Hashes a call site's address: unique already, so one multiply spreads it.
@@ -309,39 +271,39 @@ impl Hasher for AddressHasher {
 #[inline(never)]
 fn probe() -> bool {
     let _transition = transition();
-    match STATE.load(Ordering::Acquire) {
+    match ROUTING.state.load(Ordering::Acquire) {
         UNPROBED => {}
         state => return state != NOTHING_INSTALLED,
     }
     let state = if global_provider_is_noop() {
         let id = next_wrapper_id();
         global::set_tracer_provider(Placeholder { id });
-        WRAPPER_ID.store(id, Ordering::Release);
+        ROUTING.wrapper_id.store(id, Ordering::Release);
         NOTHING_INSTALLED
     } else {
         watch_foreign(global::tracer_provider(), false);
         FOREIGN
     };
-    GENERATION.fetch_add(1, Ordering::AcqRel);
-    STATE.store(state, Ordering::Release);
+    global_state::next_generation();
+    ROUTING.state.store(state, Ordering::Release);
     state != NOTHING_INSTALLED
 }
 
 fn next_wrapper_id() -> u64 {
-    NEXT_WRAPPER_ID.fetch_add(1, Ordering::Relaxed)
+    ROUTING.next_wrapper_id.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Puts `provider` in the global slot behind a watched wrapper; under
-/// [`TRANSITION`].
+/// [`transition`].
 fn watch_foreign(provider: GlobalTracerProvider, parent_based: bool) {
     let id = next_wrapper_id();
     global::set_tracer_provider(Watched {
         provider: provider.clone(),
         id,
     });
-    WRAPPER_ID.store(id, Ordering::Release);
-    PARENT_BASED.store(parent_based, Ordering::Relaxed);
-    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Foreign(provider);
+    ROUTING.wrapper_id.store(id, Ordering::Release);
+    ROUTING.parent_based.store(parent_based, Ordering::Relaxed);
+    global_state::set_destinations(|destinations| destinations.foreign = Some(provider));
 }
 
 /// Makes the native pipeline `shared` the target of traced calls and its
@@ -353,31 +315,47 @@ pub(crate) fn install_native(shared: &'static Shared) {
         provider: NativeTracerProvider::new(shared),
         id,
     });
-    WRAPPER_ID.store(id, Ordering::Release);
-    PARENT_BASED.store(false, Ordering::Relaxed);
-    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Nothing;
-    GENERATION.fetch_add(1, Ordering::AcqRel);
-    STATE.store(NATIVE, Ordering::Release);
+    ROUTING.wrapper_id.store(id, Ordering::Release);
+    ROUTING.parent_based.store(false, Ordering::Relaxed);
+    global_state::set_destinations(|destinations| {
+        destinations.foreign = None;
+        destinations.native = Some(shared);
+    });
+    ROUTING.state.store(NATIVE, Ordering::Release);
 }
 
-/// Whether traced calls and the global slot go to the native pipeline.
+/// Whether traced calls and the global slot go to the native pipeline
+/// `shared`.
 #[cfg(feature = "testing")]
-pub(crate) fn native_installed() -> bool {
+pub(crate) fn native_installed(shared: &'static Shared) -> bool {
     let _transition = transition();
-    STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire))
+    ROUTING.state.load(Ordering::Acquire) == NATIVE
+        && global_state::native().is_some_and(|native| std::ptr::eq(native, shared))
+        && slot_holds(ROUTING.wrapper_id.load(Ordering::Acquire))
 }
 
-/// Takes the native pipeline out of the global slot, if it is still there,
-/// putting `replacement` (a provider that records nothing) in its place: a
-/// provider the application installed after `init()` stays.
-pub(crate) fn uninstall_native<P>(replacement: P)
+/// Takes the native pipeline `shared` away from traced calls and, if it is
+/// still there, out of the global slot, putting `replacement` (a provider
+/// that records nothing) in its place: a provider the application installed
+/// after `init()` stays.
+pub(crate) fn uninstall_native<P>(shared: &'static Shared, replacement: P)
 where
     P: TracerProvider<Tracer = NoopTracer> + Send + Sync + 'static,
 {
     let _transition = transition();
-    if STATE.load(Ordering::Acquire) == NATIVE && slot_holds(WRAPPER_ID.load(Ordering::Acquire)) {
+    if ROUTING.state.load(Ordering::Acquire) == NATIVE
+        && slot_holds(ROUTING.wrapper_id.load(Ordering::Acquire))
+    {
         global::set_tracer_provider(replacement);
     }
+    global_state::set_destinations(|destinations| {
+        if destinations
+            .native
+            .is_some_and(|native| std::ptr::eq(native, shared))
+        {
+            destinations.native = None;
+        }
+    });
     forget();
 }
 
@@ -388,13 +366,13 @@ pub(crate) fn reprobe() {
 }
 
 fn forget() {
-    PARENT_BASED.store(false, Ordering::Relaxed);
-    GENERATION.fetch_add(1, Ordering::AcqRel);
-    STATE.store(UNPROBED, Ordering::Release);
+    ROUTING.parent_based.store(false, Ordering::Relaxed);
+    global_state::next_generation();
+    ROUTING.state.store(UNPROBED, Ordering::Release);
 }
 
 /// Whether the global slot still holds the wrapper of ours with `id`; under
-/// [`TRANSITION`].
+/// [`transition`].
 fn slot_holds(id: u64) -> bool {
     let _looking = Looking::start();
     let _ = MARKER_SEEN.try_with(|seen| seen.set(0));
@@ -405,16 +383,16 @@ fn slot_holds(id: u64) -> bool {
 
 /// [`LOOKING`] set in the state from before the look takes its clone of the
 /// slot until after the clone is gone (whatever the provider asked does),
-/// unless nothing is installed (see the module docs); under [`TRANSITION`].
+/// unless nothing is installed (see the module docs); under [`transition`].
 struct Looking {
     flagged: bool,
 }
 
 impl Looking {
     fn start() -> Self {
-        let flagged = STATE.load(Ordering::Acquire) != NOTHING_INSTALLED;
+        let flagged = ROUTING.state.load(Ordering::Acquire) != NOTHING_INSTALLED;
         if flagged {
-            STATE.fetch_or(LOOKING, Ordering::AcqRel);
+            ROUTING.state.fetch_or(LOOKING, Ordering::AcqRel);
         }
         Looking { flagged }
     }
@@ -425,7 +403,7 @@ impl Drop for Looking {
         // A wrapper of ours dropped during the look has already stored
         // `UNPROBED` (the bit with it): clearing it again changes nothing.
         if self.flagged {
-            STATE.fetch_and(!LOOKING, Ordering::AcqRel);
+            ROUTING.state.fetch_and(!LOOKING, Ordering::AcqRel);
         }
     }
 }
@@ -435,11 +413,12 @@ impl Drop for Looking {
 #[cold]
 #[inline(never)]
 fn check_slot() {
-    if STATE.load(Ordering::Acquire) == UNPROBED {
+    if ROUTING.state.load(Ordering::Acquire) == UNPROBED {
         return;
     }
     let _transition = transition();
-    if STATE.load(Ordering::Acquire) != UNPROBED && !slot_holds(WRAPPER_ID.load(Ordering::Acquire))
+    if ROUTING.state.load(Ordering::Acquire) != UNPROBED
+        && !slot_holds(ROUTING.wrapper_id.load(Ordering::Acquire))
     {
         forget();
     }
@@ -498,9 +477,9 @@ impl TracerProvider for Placeholder {
 
 impl Drop for Placeholder {
     fn drop(&mut self) {
-        if WRAPPER_ID.load(Ordering::Acquire) == self.id {
-            GENERATION.fetch_add(1, Ordering::AcqRel);
-            STATE.store(UNPROBED, Ordering::Release);
+        if ROUTING.wrapper_id.load(Ordering::Acquire) == self.id {
+            global_state::next_generation();
+            ROUTING.state.store(UNPROBED, Ordering::Release);
         }
     }
 }
@@ -536,8 +515,8 @@ impl<P> Drop for Watched<P> {
     fn drop(&mut self) {
         // Only the wrapper traced believes is installed may send traced calls
         // back to the probe; an older one going away changes nothing.
-        if WRAPPER_ID.load(Ordering::Acquire) == self.id {
-            *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Installed::Nothing;
+        if ROUTING.wrapper_id.load(Ordering::Acquire) == self.id {
+            global_state::set_destinations(|destinations| destinations.foreign = None);
             forget();
         }
     }

@@ -75,6 +75,7 @@ pub mod current;
 mod dispatch;
 mod exception;
 mod export;
+mod global_state;
 #[cfg(feature = "tokio")]
 mod graceful;
 mod init;
@@ -87,18 +88,19 @@ pub mod propagation;
 #[cfg(unix)]
 mod signals;
 mod suppress;
+mod sync;
 mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use config::{
     B3Encoding, B3Propagator, Compression, Config, ConfigError, ExceptionSignal, Exporter,
-    JaegerPropagator, Propagator, Protocol, TailSampling,
+    JaegerPropagator, Propagator, Protocol, Signal, TailSampling,
 };
 pub use export::DeliveryReport;
 #[cfg(feature = "tokio")]
 pub use graceful::shutdown_signal;
-pub use init::{InitError, ShutdownError, TracingGuard, flush, init};
+pub use init::{ExporterError, InitError, ShutdownError, TracingGuard, flush, init};
 /// Carries a context into a future: `fut.with_current_context()` keeps the
 /// context that is current now current during every poll of `fut`;
 /// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed

@@ -24,37 +24,32 @@
 use std::io::Read;
 use std::os::fd::IntoRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::Ordering;
 
 use libc::c_int;
 
-/// The socket end the handler writes to; -1 until installed.
-static WAKE: AtomicI32 = AtomicI32::new(-1);
-/// A signal is being handled: a second one ends the process at once.
-static HANDLING: AtomicBool = AtomicBool::new(false);
+use crate::global_state::{self, Hook, SIGNAL_HANDLING, SIGNAL_WAKE};
 
 const SIGNALS: [c_int; 2] = [libc::SIGTERM, libc::SIGINT];
 
 /// Installs the handler for each of SIGTERM and SIGINT whose disposition is
 /// the default, once per process.
 pub(crate) fn install_default_handlers() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
+    global_state::hook_once(Hook::SignalHandlers, || {
         let Ok((mut reader, writer)) = UnixStream::pair() else {
-            return;
+            return false;
         };
         // The handler must never block on a full socket.
         if writer.set_nonblocking(true).is_err() {
-            return;
+            return false;
         }
-        WAKE.store(writer.into_raw_fd(), Ordering::Release);
+        SIGNAL_WAKE.store(writer.into_raw_fd(), Ordering::Release);
         let installed: Vec<c_int> = SIGNALS
             .into_iter()
             .filter(|&signal| is_default(signal) && install(signal))
             .collect();
         if installed.is_empty() {
-            return;
+            return false;
         }
         let spawned = std::thread::Builder::new()
             .name("traced-signals".to_owned())
@@ -68,30 +63,34 @@ pub(crate) fn install_default_handlers() {
             for signal in installed {
                 reset_to_default(signal);
             }
+            return false;
         }
+        true
     });
 }
 
 /// On our thread, not in the handler: flush, then end the process if the
 /// signal is still ours.
 fn handle(signal: c_int) {
-    HANDLING.store(true, Ordering::Release);
+    SIGNAL_HANDLING.store(true, Ordering::Release);
     let ours = is_ours(signal);
-    crate::init::on_termination_signal(ours);
+    if let Some(setup) = global_state::any_setup() {
+        setup.on_termination_signal(ours);
+    }
     if ours && is_ours(signal) {
         end_as_default(signal);
     }
-    HANDLING.store(false, Ordering::Release);
+    SIGNAL_HANDLING.store(false, Ordering::Release);
 }
 
 extern "C" fn on_signal(signal: c_int) {
-    if HANDLING.load(Ordering::Acquire) {
+    if SIGNAL_HANDLING.load(Ordering::Acquire) {
         if is_ours(signal) {
             end_as_default(signal);
         }
         return;
     }
-    let fd = WAKE.load(Ordering::Acquire);
+    let fd = SIGNAL_WAKE.load(Ordering::Acquire);
     if fd < 0 {
         return;
     }
@@ -171,43 +170,21 @@ fn end_as_default(signal: c_int) {
 
 /// errno, kept across the handler so the interrupted code sees its own.
 mod errno {
+    use libc::c_int;
+
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    fn location() -> *mut libc::c_int {
+    fn location() -> *mut c_int {
         // SAFETY: returns the calling thread's errno; async-signal-safe.
         unsafe { libc::__errno_location() }
     }
 
     #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
-    fn location() -> *mut libc::c_int {
+    fn location() -> *mut c_int {
         // SAFETY: returns the calling thread's errno; async-signal-safe.
         unsafe { libc::__error() }
     }
 
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd"
-    ))]
-    pub(super) fn get() -> libc::c_int {
-        // SAFETY: the pointer is the calling thread's errno, valid for the
-        // life of the thread.
-        unsafe { *location() }
-    }
-
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd"
-    ))]
-    pub(super) fn set(value: libc::c_int) {
-        // SAFETY: as in `get`.
-        unsafe { *location() = value }
-    }
-
+    /// Elsewhere errno is left as the handler leaves it.
     #[cfg(not(any(
         target_os = "linux",
         target_os = "android",
@@ -215,16 +192,25 @@ mod errno {
         target_os = "ios",
         target_os = "freebsd"
     )))]
-    pub(super) fn get() -> libc::c_int {
-        0
+    fn location() -> *mut c_int {
+        std::ptr::null_mut()
     }
 
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd"
-    )))]
-    pub(super) fn set(_value: libc::c_int) {}
+    pub(super) fn get() -> c_int {
+        let location = location();
+        if location.is_null() {
+            return 0;
+        }
+        // SAFETY: a non-null location is the calling thread's errno, valid
+        // for the life of the thread.
+        unsafe { *location }
+    }
+
+    pub(super) fn set(value: c_int) {
+        let location = location();
+        if !location.is_null() {
+            // SAFETY: as in `get`.
+            unsafe { *location = value }
+        }
+    }
 }

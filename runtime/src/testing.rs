@@ -46,7 +46,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry::logs::{AnyValue, Severity};
@@ -62,6 +62,7 @@ pub use opentelemetry_sdk::logs::SdkLogRecord as LogRecord;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
 use crate::pipeline::{ExporterSink, Limits, Pipeline, Settings};
+use crate::sync::MutexExt;
 use crate::{ExceptionSignal, dispatch};
 
 /// Where captures record spans: the native pipeline `traced::init()`
@@ -105,6 +106,7 @@ fn capturer() -> &'static Capturer {
             sinks: vec![Box::new(ExporterSink(exporter.clone()))],
             span_starts: None,
             on_wake: None,
+            monotonic_clock: crate::config::monotonic_clock(&crate::config::Env::process()),
             max_export_batch_size: 512,
             schedule_delay: Duration::from_millis(50),
             pending_budget: 256 * 1024 * 1024,
@@ -168,11 +170,10 @@ fn log_exporter() -> &'static InMemoryLogExporter {
 /// and captures every log record.
 pub fn install() {
     static INSTALLING: Mutex<()> = Mutex::new(());
-    let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    let _installing = INSTALLING.locked();
     match capturer() {
         Capturer::Native { pipeline, .. } => {
-            if !(pipeline.is_current() && dispatch::native_installed()) {
-                pipeline.make_current();
+            if !dispatch::native_installed(pipeline.shared()) {
                 dispatch::install_native(pipeline.shared());
             }
         }
@@ -238,7 +239,7 @@ pub fn message(record: &LogRecord) -> String {
 /// `traced::init()` sets it again, and dropping its guard goes back to the
 /// environment's.
 pub fn set_exception_signal(signal: ExceptionSignal) {
-    crate::logs::set_exception_signal(signal);
+    crate::logs::set_exception_signal_for_tests(signal);
 }
 
 /// The spans one closure produced: it runs under a fresh capture span, and

@@ -7,8 +7,9 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::global_state;
 
 /// Where `OTEL_*` values are read from, and the warnings reading them gave.
 #[derive(Debug, Default)]
@@ -183,19 +184,14 @@ impl fmt::Display for Warning {
 /// Prints each warning and notice of `env` to stderr, at most once in the
 /// life of the process (a program that sets tracing up twice is told once).
 pub(crate) fn print_warnings(env: &Env) {
-    static PRINTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut printed = PRINTED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let warnings = env.warnings();
     let lines = warnings
         .iter()
         .map(ToString::to_string)
         .chain(env.notices());
     for line in lines {
-        if !printed.contains(&line) {
+        if global_state::first_time_warned(&line) {
             eprintln!("traced: {line}");
-            printed.push(line);
         }
     }
 }

@@ -11,6 +11,7 @@ use super::env::{Env, one_of};
 use super::otlp::{self, OtlpOverrides, Signal};
 use super::{
     Batch, BatchOverrides, BatchVariables, Config, Export, Exporter, exporter_list, exports,
+    with_deadlines,
 };
 
 /// How the exception of a failed call (a returned `Err`, a panic) is
@@ -196,11 +197,12 @@ impl LogsOverrides {
         let exception_signal = self
             .exception_signal
             .unwrap_or_else(|| ExceptionSignal::from_env(env));
+        let batch = self.batch.resolve(env, &LOG_BATCH);
         Logs {
-            export,
+            export: with_deadlines(export, batch.export_timeout),
             level,
             exception_signal,
-            batch: self.batch.resolve(env, &LOG_BATCH),
+            batch,
         }
     }
 }

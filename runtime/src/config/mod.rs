@@ -11,22 +11,23 @@ mod sampler;
 mod tail_sampling;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::Sampler;
 
+use crate::sync::MutexExt;
 pub use env::ConfigError;
 pub(crate) use env::{Env, print_warnings, redact_url};
 use otlp::OtlpOverrides;
-pub use otlp::{Compression, Protocol};
-pub(crate) use otlp::{OtlpSettings, Signal};
+pub(crate) use otlp::OtlpSettings;
+pub use otlp::{Compression, Protocol, Signal};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{Tls, protocol_hint};
 pub(crate) use propagators::build as build_propagator;
 pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
-pub(crate) use resource::{build as build_resource, service_name};
+pub(crate) use resource::{build_resource, service_name};
 
 pub use logs::ExceptionSignal;
 pub(crate) use logs::Logs;
@@ -97,7 +98,7 @@ pub(crate) struct CustomExporter(Arc<Mutex<Option<Box<dyn Sink>>>>);
 
 impl CustomExporter {
     pub(crate) fn take(&self) -> Option<Box<dyn Sink>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.0.locked().take()
     }
 }
 
@@ -457,14 +458,6 @@ impl Config {
         self
     }
 
-    /// Installs this configuration; see [`crate::init`].
-    pub fn init(self) -> Result<crate::TracingGuard, crate::InitError> {
-        let env = Env::process();
-        let resolved = self.resolve(&env)?;
-        print_warnings(&env);
-        crate::init::install(resolved)
-    }
-
     /// Merges code and environment. Values that cannot be used are noted on
     /// `env` as warnings; under [`Config::strict`] the first is returned as
     /// the error instead.
@@ -514,6 +507,7 @@ impl Config {
 
         let limits = self.limits.resolve(env);
         let batch = self.batch.resolve(env, &SPAN_BATCH);
+        let export = with_deadlines(export, batch.export_timeout);
         let logs = self.logs.resolve(env, &export, logs_otlp);
         let pending_memory = self.pending_memory.unwrap_or_else(|| {
             env.positive("TRACED_MAX_PENDING_MEMORY_MIB", "64")
@@ -521,7 +515,10 @@ impl Config {
                     mib.saturating_mul(1024 * 1024)
                 })
         });
-        let deadline = export_deadline(&export, &batch);
+        let deadline = export.iter().find_map(|export| match export {
+            Export::Otlp(settings) => settings.deadline,
+            Export::Console => None,
+        });
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(match deadline {
             Some(deadline) => deadline.saturating_add(Duration::from_secs(5)),
             None => Duration::from_secs(30),
@@ -541,6 +538,8 @@ impl Config {
             span_exporters: self.span_exporters,
             logs,
             tail_sampling,
+            console: ConsoleSettings::from_env(env),
+            monotonic_clock: monotonic_clock(env),
         }
     }
 }
@@ -626,18 +625,16 @@ pub(crate) fn exporter_list(env: &Env, variable: &'static str, default: Exporter
     chosen
 }
 
-/// The longest one OTLP export may take: the shorter of the OTLP timeout and
-/// the batch export timeout; `None` when neither limits it (or nothing is
-/// exported over OTLP).
-pub(crate) fn export_deadline(export: &[Export], batch: &Batch) -> Option<Duration> {
-    let otlp = export.iter().find_map(|export| match export {
-        Export::Otlp(settings) => Some(settings.timeout),
-        _ => None,
-    })?;
-    match (otlp, batch.export_timeout) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (one, other) => one.or(other),
-    }
+/// The exporters of one signal, OTLP with its export deadline once the
+/// signal's batch export timeout is known.
+pub(crate) fn with_deadlines(export: Vec<Export>, export_timeout: Option<Duration>) -> Vec<Export> {
+    export
+        .into_iter()
+        .map(|export| match export {
+            Export::Otlp(settings) => Export::Otlp(settings.with_deadline(export_timeout)),
+            Export::Console => Export::Console,
+        })
+        .collect()
 }
 
 impl LimitOverrides {
@@ -807,6 +804,36 @@ pub(crate) struct Resolved {
     pub(crate) logs: Logs,
     /// Which traces to keep when they end; `None`: all.
     pub(crate) tail_sampling: Option<TailPolicy>,
+    pub(crate) console: ConsoleSettings,
+    /// `TRACED_CLOCK=monotonic`.
+    pub(crate) monotonic_clock: bool,
+}
+
+/// How the console exporter prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ConsoleSettings {
+    /// Colour is allowed (`NO_COLOR` is unset); it is used on a terminal.
+    pub(crate) colour: bool,
+    /// `COLUMNS`, when set to a number.
+    pub(crate) columns: Option<usize>,
+}
+
+impl ConsoleSettings {
+    pub(crate) fn from_env(env: &Env) -> Self {
+        ConsoleSettings {
+            colour: env.get("NO_COLOR").is_none(),
+            columns: env
+                .get("COLUMNS")
+                .and_then(|columns| columns.trim().parse::<usize>().ok()),
+        }
+    }
+}
+
+/// `TRACED_CLOCK=monotonic`: time spans with the monotonic clock instead of
+/// the time-stamp counter.
+pub(crate) fn monotonic_clock(env: &Env) -> bool {
+    env.get("TRACED_CLOCK")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("monotonic"))
 }
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.

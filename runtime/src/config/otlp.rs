@@ -30,13 +30,24 @@ pub enum Compression {
     Gzip,
 }
 
-/// Which telemetry an OTLP exporter sends: it names the variables read and
-/// the path added to a general endpoint.
+/// One kind of telemetry: what an exporter sends, and what an
+/// [`ExporterError`](crate::ExporterError) names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) enum Signal {
+#[non_exhaustive]
+pub enum Signal {
+    /// Spans.
     Traces,
+    /// Log records.
     Logs,
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signal::Traces => "spans",
+            Signal::Logs => "logs",
+        })
+    }
 }
 
 /// The variables of one signal, or the general ones.
@@ -124,9 +135,17 @@ pub(crate) struct OtlpSettings {
     pub(crate) endpoint: String,
     pub(crate) protocol: Protocol,
     pub(crate) headers: Vec<(String, String)>,
-    /// The longest one export may take, retries included; `None`: no limit.
+    /// `OTEL_EXPORTER_OTLP_(SIGNAL_)TIMEOUT`, or code's; `None`: no limit.
     pub(crate) timeout: Option<Duration>,
+    /// The longest one export may take, retries included: the shorter of
+    /// the OTLP timeout and the signal's batch export timeout; `None`: no
+    /// limit.
+    pub(crate) deadline: Option<Duration>,
     pub(crate) compression: Compression,
+    /// Over gRPC, opentelemetry-otlp applies a compression named in the
+    /// environment even when code asked for none, and offers no way to say
+    /// "none": the variable that wins there (`NAME=gzip`), if any.
+    pub(crate) gzip_from_env_over_grpc: Option<String>,
     pub(crate) tls: Tls,
 }
 
@@ -179,6 +198,7 @@ impl fmt::Debug for OtlpSettings {
             .field("protocol", &self.protocol)
             .field("headers", &HeaderNames(&self.headers))
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .field("compression", &self.compression)
             .field("tls", &self.tls)
             .finish()
@@ -253,6 +273,9 @@ pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env, signal: Signal) -> Ot
             _ => Compression::None,
         }
     });
+    let gzip_from_env_over_grpc = (protocol == Protocol::Grpc && compression == Compression::None)
+        .then(|| gzip_named_in_env(env, vars))
+        .flatten();
     let tls = tls(
         overrides.certificate,
         overrides.client_certificate,
@@ -264,8 +287,33 @@ pub(crate) fn resolve(overrides: OtlpOverrides, env: &Env, signal: Signal) -> Ot
         protocol,
         headers,
         timeout,
+        // The signal's batch export timeout shortens it: see `with_deadline`.
+        deadline: timeout,
         compression,
+        gzip_from_env_over_grpc,
         tls,
+    }
+}
+
+/// `NAME=gzip` for the compression variable of `vars` or the general one,
+/// when it asks for gzip.
+fn gzip_named_in_env(env: &Env, vars: &Vars) -> Option<String> {
+    [vars.compression, GENERAL.compression]
+        .into_iter()
+        .find_map(|name| Some((name, env.get(name)?)))
+        .filter(|(_, value)| value.trim().eq_ignore_ascii_case("gzip"))
+        .map(|(name, value)| format!("{name}={}", value.trim()))
+}
+
+impl OtlpSettings {
+    /// The deadline of one export, once the signal's batch export timeout
+    /// (`None`: no limit) is known.
+    pub(crate) fn with_deadline(mut self, export_timeout: Option<Duration>) -> Self {
+        self.deadline = match (self.timeout, export_timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (one, other) => one.or(other),
+        };
+        self
     }
 }
 

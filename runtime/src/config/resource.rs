@@ -46,7 +46,7 @@ pub(crate) fn from_env(env: &Env) -> Vec<KeyValue> {
 
 /// Detected attributes, then `configured` (env and code, in that order) on top;
 /// `service.name` falls back to `unknown_service:<executable>`.
-pub(crate) fn build(configured: Vec<KeyValue>) -> Resource {
+pub(crate) fn build_resource(configured: Vec<KeyValue>) -> Resource {
     let detectors: [Box<dyn ResourceDetector>; 4] = [
         Box::new(HostResourceDetector::default()),
         Box::new(OsResourceDetector),
@@ -117,7 +117,7 @@ mod tests {
             ),
             ("OTEL_SERVICE_NAME", "shop"),
         ]);
-        let resource = build(from_env(&env));
+        let resource = build_resource(from_env(&env));
         assert_eq!(
             get(&resource, "deployment.environment.name").as_deref(),
             Some("prod")
@@ -129,13 +129,13 @@ mod tests {
     #[test]
     fn service_name_from_resource_attributes_when_no_service_name_variable() {
         let env = Env::fixed(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=attr")]);
-        let resource = build(from_env(&env));
+        let resource = build_resource(from_env(&env));
         assert_eq!(get(&resource, SERVICE_NAME).as_deref(), Some("attr"));
     }
 
     #[test]
     fn detected_attributes_are_present_and_command_line_is_not() {
-        let resource = build(Vec::new());
+        let resource = build_resource(Vec::new());
         for key in [
             "host.name",
             "host.arch",

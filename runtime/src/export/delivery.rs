@@ -6,9 +6,10 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::sync::MutexExt;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -78,11 +79,7 @@ impl Delivery {
             failed,
             dropped: ended.saturating_sub(exported + failed + sampled_out),
             sampled_out,
-            last_error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone(),
+            last_error: self.last_error.locked().clone(),
         }
     }
 
@@ -101,10 +98,7 @@ impl Delivery {
                          failures are counted and reported at shutdown"
                     );
                 }
-                *self
-                    .last_error
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(error);
+                *self.last_error.locked() = Some(error);
             }
         }
     }

@@ -1,20 +1,16 @@
-//! Exporters: where finished spans go, and the wrappers that bound and count
-//! them on the way.
+//! Exporters: where finished spans and log records go (OTLP, the console
+//! waterfall), and the counting of what was delivered.
 
 mod console;
 mod delivery;
 #[cfg(feature = "otlp")]
 mod otlp;
-mod running_spans;
 mod waterfall;
 
-pub(crate) use console::ConsoleSink;
+pub(crate) use console::{ConsoleLogs, ConsoleSink, LineSink, TraceLogs};
 #[cfg(feature = "otlp")]
 pub(crate) use delivery::CountExported;
 pub(crate) use delivery::Delivery;
 pub use delivery::DeliveryReport;
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::{
-    grpc_compression_code_cannot_override, otlp_log_exporter, otlp_span_exporter,
-};
-pub(crate) use waterfall::LogLine;
+pub(crate) use otlp::{ExportRuntime, otlp_log_exporter, otlp_span_exporter};

@@ -24,7 +24,7 @@
 
 use std::future::Future;
 use std::io::Read as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::{Context, InstrumentationScope};
@@ -38,70 +38,95 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::{Compression, OtlpSettings, Protocol, Tls};
+use crate::sync::MutexExt;
 
 /// Builds opentelemetry-otlp's exporter of one signal (`SpanExporter`,
-/// `LogExporter`) for `settings` on its own runtime.
+/// `LogExporter`) for `settings` on `runtime`.
 macro_rules! otlp_exporter {
-    ($signal:ty, $settings:expr, $deadline:expr) => {
+    ($signal:ty, $settings:expr, $runtime:expr) => {
         on_runtime(
             $settings,
-            $deadline,
+            $runtime,
             |settings, network_error| match settings.protocol {
-                Protocol::Grpc => grpc(<$signal>::builder().with_tonic(), settings, $deadline)?
+                Protocol::Grpc => grpc(<$signal>::builder().with_tonic(), settings)?
                     .build()
                     .map_err(|error| error.to_string()),
-                Protocol::HttpProtobuf => http(
-                    <$signal>::builder().with_http(),
-                    settings,
-                    $deadline,
-                    network_error,
-                )?
-                .build()
-                .map_err(|error| error.to_string()),
+                Protocol::HttpProtobuf => {
+                    http(<$signal>::builder().with_http(), settings, network_error)?
+                        .build()
+                        .map_err(|error| error.to_string())
+                }
             },
         )
     };
 }
 
-/// An OTLP span exporter for `settings`, each export (retries included)
-/// bounded by `deadline`; `None`: no limit.
+/// An OTLP span exporter for `settings` running on `runtime`, each export
+/// (retries included) bounded by the settings' deadline.
 pub(crate) fn otlp_span_exporter(
     settings: &OtlpSettings,
-    deadline: Option<Duration>,
+    runtime: &Arc<ExportRuntime>,
 ) -> Result<OtlpExporter<opentelemetry_otlp::SpanExporter>, String> {
-    otlp_exporter!(opentelemetry_otlp::SpanExporter, settings, deadline)
+    otlp_exporter!(opentelemetry_otlp::SpanExporter, settings, runtime)
 }
 
 /// The same for log records.
 pub(crate) fn otlp_log_exporter(
     settings: &OtlpSettings,
-    deadline: Option<Duration>,
+    runtime: &Arc<ExportRuntime>,
 ) -> Result<OtlpExporter<opentelemetry_otlp::LogExporter>, String> {
-    otlp_exporter!(opentelemetry_otlp::LogExporter, settings, deadline)
+    otlp_exporter!(opentelemetry_otlp::LogExporter, settings, runtime)
 }
 
-/// Builds an exporter inside its own runtime, and wraps it to run there.
+/// The private runtime OTLP exporters of every signal run on: one worker
+/// thread, telemetry suppressed on it, shut down without waiting once the
+/// last exporter on it lets go.
+#[derive(Debug)]
+pub(crate) struct ExportRuntime(Option<tokio::runtime::Runtime>);
+
+impl ExportRuntime {
+    pub(crate) fn start() -> Result<Arc<ExportRuntime>, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("traced-otlp")
+            .on_thread_start(|| std::mem::forget(Context::enter_telemetry_suppressed_scope()))
+            .enable_all()
+            .build()
+            .map_err(|error| format!("starting the export runtime: {error}"))?;
+        Ok(Arc::new(ExportRuntime(Some(runtime))))
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        match &self.0 {
+            Some(runtime) => runtime,
+            None => unreachable!("the runtime goes only when dropped"),
+        }
+    }
+}
+
+impl Drop for ExportRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Builds an exporter inside `runtime`, and wraps it to run there.
 fn on_runtime<E>(
     settings: &OtlpSettings,
-    deadline: Option<Duration>,
+    runtime: &Arc<ExportRuntime>,
     build: impl FnOnce(&OtlpSettings, NetworkError) -> Result<E, String>,
 ) -> Result<OtlpExporter<E>, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("traced-otlp")
-        .on_thread_start(|| std::mem::forget(Context::enter_telemetry_suppressed_scope()))
-        .enable_all()
-        .build()
-        .map_err(|error| format!("starting the export runtime: {error}"))?;
     let network_error = NetworkError::default();
     let exporter = {
-        let _entered = runtime.enter();
+        let _entered = runtime.runtime().enter();
         build(settings, network_error.clone())?
     };
     Ok(OtlpExporter {
         exporter: Arc::new(exporter),
-        runtime: Mutex::new(Some(runtime)),
-        deadline,
+        runtime: Mutex::new(Some(Arc::clone(runtime))),
+        deadline: settings.deadline,
         network_error,
     })
 }
@@ -124,7 +149,7 @@ fn upstream_timeout(deadline: Option<Duration>) -> Duration {
     deadline.unwrap_or(Duration::MAX)
 }
 
-fn grpc<B>(builder: B, settings: &OtlpSettings, deadline: Option<Duration>) -> Result<B, String>
+fn grpc<B>(builder: B, settings: &OtlpSettings) -> Result<B, String>
 where
     B: WithTonicConfig + WithExportConfig,
 {
@@ -135,14 +160,14 @@ where
             .tls_config(grpc_tls(&settings.tls)?)
             .map_err(|error| format!("TLS for {}: {}", redacted(settings), chain(&error)))?;
     }
-    if let Some(deadline) = deadline {
+    if let Some(deadline) = settings.deadline {
         endpoint = endpoint.timeout(deadline);
     }
     let metadata =
         opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(settings));
     let mut builder = builder
         .with_channel(endpoint.connect_lazy())
-        .with_timeout(upstream_timeout(deadline))
+        .with_timeout(upstream_timeout(settings.deadline))
         .with_interceptor(SetMetadata(metadata));
     if settings.compression == Compression::Gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -185,12 +210,7 @@ impl tonic::service::Interceptor for SetMetadata {
     }
 }
 
-fn http<B>(
-    builder: B,
-    settings: &OtlpSettings,
-    deadline: Option<Duration>,
-    network_error: NetworkError,
-) -> Result<B, String>
+fn http<B>(builder: B, settings: &OtlpSettings, network_error: NetworkError) -> Result<B, String>
 where
     B: WithHttpConfig + WithExportConfig,
 {
@@ -200,8 +220,11 @@ where
         .https_or_http()
         .enable_http1()
         .build();
-    let client =
-        opentelemetry_http::hyper::HyperClient::new(connector, upstream_timeout(deadline), None);
+    let client = opentelemetry_http::hyper::HyperClient::new(
+        connector,
+        upstream_timeout(settings.deadline),
+        None,
+    );
     let client = SetHeaders {
         client,
         headers: header_map(settings),
@@ -211,7 +234,7 @@ where
     let mut builder = builder
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(settings.endpoint.clone())
-        .with_timeout(upstream_timeout(deadline))
+        .with_timeout(upstream_timeout(settings.deadline))
         .with_http_client(client);
     if settings.compression == Compression::Gzip {
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
@@ -285,11 +308,11 @@ struct NetworkError(Arc<Mutex<Option<String>>>);
 
 impl NetworkError {
     fn set(&self, error: String) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+        *self.0.locked() = Some(error);
     }
 
     fn take(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.0.locked().take()
     }
 }
 
@@ -339,7 +362,8 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[derive(Debug)]
 pub(crate) struct OtlpExporter<E> {
     exporter: Arc<E>,
-    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    /// `None` once shut down.
+    runtime: Mutex<Option<Arc<ExportRuntime>>>,
     deadline: Option<Duration>,
     network_error: NetworkError,
 }
@@ -353,12 +377,12 @@ impl<E> OtlpExporter<E> {
     {
         let deadline = self.deadline;
         let task = {
-            let runtime = self.runtime.lock().unwrap_or_else(PoisonError::into_inner);
+            let runtime = self.runtime.locked();
             let Some(runtime) = runtime.as_ref() else {
                 return Err(OTelSdkError::AlreadyShutdown);
             };
             let export = export(Arc::clone(&self.exporter));
-            runtime.spawn(async move {
+            runtime.runtime().spawn(async move {
                 match deadline {
                     Some(deadline) => tokio::time::timeout(deadline, export)
                         .await
@@ -379,15 +403,9 @@ impl<E> OtlpExporter<E> {
         }
     }
 
+    /// Lets go of the runtime: the last exporter on it stops it.
     fn stop_runtime(&self) {
-        if let Some(runtime) = self
-            .runtime
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            runtime.shutdown_background();
-        }
+        drop(self.runtime.locked().take());
     }
 }
 
@@ -441,25 +459,4 @@ impl LogExporter for OtlpExporter<opentelemetry_otlp::LogExporter> {
             exporter.set_resource(resource);
         }
     }
-}
-
-/// Over gRPC, opentelemetry-otlp applies a compression named in the
-/// environment even when code asked for none, and offers no way to say
-/// "none": the variable that wins there, if any.
-pub(crate) fn grpc_compression_code_cannot_override(settings: &OtlpSettings) -> Option<String> {
-    if settings.protocol != Protocol::Grpc || settings.compression != Compression::None {
-        return None;
-    }
-    [
-        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_COMPRESSION",
-    ]
-    .into_iter()
-    .find_map(|name| {
-        let value = std::env::var(name).ok()?;
-        let value = value.trim();
-        (!value.is_empty()).then(|| (name, value.to_owned()))
-    })
-    .filter(|(_, value)| value.eq_ignore_ascii_case("gzip"))
-    .map(|(name, value)| format!("{name}={value}"))
 }

@@ -96,12 +96,10 @@ pub(crate) struct LogLine {
     pub(crate) message: String,
 }
 
-/// The width of the terminal on stderr: `COLUMNS` when set to a number, else
+/// The width of the terminal on stderr: `columns` (`COLUMNS`) when set, else
 /// the TTY's, else 80.
-pub(crate) fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|columns| columns.trim().parse::<usize>().ok())
+pub(crate) fn terminal_width(columns: Option<usize>) -> usize {
+    columns
         .filter(|&columns| columns > 0)
         .or_else(|| {
             terminal_size::terminal_size_of(std::io::stderr())

@@ -3,14 +3,13 @@
 //! transition), or both, per `OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN` and
 //! [`Config::exception_signal`](crate::Config::exception_signal).
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::SpanContext;
 use opentelemetry::{InstrumentationScope, KeyValue};
 
 use super::route::Routed;
 use crate::config::{Env, ExceptionSignal};
+use crate::global_state;
 
 /// One exception: what failed, why, and where when known.
 #[derive(Debug)]
@@ -40,7 +39,7 @@ impl Exception<'_> {
 /// log record (severity `ERROR`, event name `exception`, the span's trace and
 /// span ids) when asked, and returns whether the caller adds the `exception`
 /// span event. Status and `error.type` stay the caller's.
-pub(crate) fn record(span: &SpanContext, exception: &Exception<'_>) -> bool {
+pub(crate) fn record_exception(span: &SpanContext, exception: &Exception<'_>) -> bool {
     let signal = signal();
     if signal.log() && span.is_valid() {
         emit(span, exception);
@@ -79,10 +78,8 @@ const LOG_AND_SPAN_EVENT: u8 = 3;
 
 /// The signal in force: set by `traced::init()` for the life of its guard,
 /// else read once from the environment.
-static SIGNAL: AtomicU8 = AtomicU8::new(UNSET);
-
 fn signal() -> ExceptionSignal {
-    match SIGNAL.load(Ordering::Acquire) {
+    match global_state::exception_signal_code() {
         SPAN_EVENT => ExceptionSignal::SpanEvent,
         LOG => ExceptionSignal::Log,
         LOG_AND_SPAN_EVENT => ExceptionSignal::LogAndSpanEvent,
@@ -91,8 +88,7 @@ fn signal() -> ExceptionSignal {
             let signal = ExceptionSignal::from_env(&env);
             crate::config::print_warnings(&env);
             // A concurrent `init()` wins over this lazy read.
-            let _ =
-                SIGNAL.compare_exchange(UNSET, code(signal), Ordering::AcqRel, Ordering::Acquire);
+            global_state::init_exception_signal_code(code(signal));
             signal
         }
     }
@@ -108,11 +104,11 @@ fn code(signal: ExceptionSignal) -> u8 {
 
 /// Sets the signal in force; `None` goes back to the environment's.
 pub(crate) fn set_signal(signal: Option<ExceptionSignal>) {
-    SIGNAL.store(signal.map_or(UNSET, code), Ordering::Release);
+    global_state::set_exception_signal_code(signal.map_or(UNSET, code));
 }
 
 /// Sets the signal in force until the next `init()` or guard drop.
 #[cfg(feature = "testing")]
-pub(crate) fn set_signal_for_tests(signal: ExceptionSignal) {
+pub(crate) fn set_exception_signal_for_tests(signal: ExceptionSignal) {
     set_signal(Some(signal));
 }

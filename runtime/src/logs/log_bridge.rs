@@ -1,16 +1,11 @@
 //! `log` records as OpenTelemetry log records, through
 //! opentelemetry-appender-log.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use opentelemetry::logs::Severity;
 use opentelemetry_appender_log::OpenTelemetryLogBridge;
 
 use super::route::{Routed, RoutedLogger};
-
-/// Whether the `log` crate's logger is ours.
-static INSTALLED: AtomicBool = AtomicBool::new(false);
+use crate::global_state::{self, Hook};
 
 /// A `log` logger that turns every record into an OpenTelemetry log record,
 /// tagged with the trace and span ids of the current OpenTelemetry span, for
@@ -53,22 +48,17 @@ impl log::Log for LogLogger {
 /// and lets records from `level` up through `log`'s own filter (which only
 /// ever widens: another set-up may want lower levels).
 pub(crate) fn install(level: Severity) {
-    static ONCE: Mutex<bool> = Mutex::new(false);
-    let mut tried = ONCE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !*tried {
-        *tried = true;
-        if log::set_boxed_logger(Box::new(log_logger())).is_ok() {
-            INSTALLED.store(true, Ordering::Release);
-        } else {
+    let ours = global_state::hook_once(Hook::LogLogger, || {
+        let set = log::set_boxed_logger(Box::new(log_logger())).is_ok();
+        if !set {
             eprintln!(
                 "traced: a `log` logger is already set; `log` records do not become \
                  OpenTelemetry logs (see traced::logs::log_logger)"
             );
         }
-    }
-    if INSTALLED.load(Ordering::Acquire) {
+        set
+    });
+    if ours {
         let wanted = level_filter(level);
         if wanted > log::max_level() {
             log::set_max_level(wanted);

@@ -101,7 +101,6 @@
 //!   yours before `init()`: `tracing` allows one global subscriber, so a
 //!   subscriber set after `init()` installed its own is refused.
 
-mod console;
 mod exception;
 mod level;
 #[cfg(feature = "log")]
@@ -112,14 +111,14 @@ mod route;
 #[cfg(feature = "tracing")]
 mod tracing_layer;
 
-pub(crate) use console::TraceLogs;
 #[cfg(feature = "testing")]
-pub(crate) use exception::set_signal_for_tests as set_exception_signal;
-pub(crate) use exception::{Exception, record as record_exception};
+pub(crate) use exception::set_exception_signal_for_tests;
+pub(crate) use exception::{Exception, record_exception};
+pub(crate) use level::AtLeast;
 #[cfg(feature = "log")]
 pub use log_bridge::{LogLogger, log_logger};
 pub(crate) use panic::PanicException;
-pub(crate) use pipeline::{LogPipeline, start};
+pub(crate) use pipeline::LogPipeline;
 #[cfg(feature = "testing")]
 pub(crate) use route::install_tap;
 #[cfg(feature = "tracing")]

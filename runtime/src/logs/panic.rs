@@ -4,12 +4,11 @@
 //! takes the backtrace where the panic happened, when backtraces are enabled
 //! (`RUST_BACKTRACE` / `RUST_LIB_BACKTRACE`).
 
+use super::exception::Exception;
+use crate::global_state::{self, Hook};
 use std::any::Any;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::RefCell;
-use std::sync::Once;
-
-use super::exception::Exception;
 
 /// The exception of a panic that is unwinding through a span.
 #[derive(Debug)]
@@ -56,8 +55,7 @@ thread_local! {
 
 /// Installs the hook, once per process.
 pub(crate) fn install_hook() {
-    static INSTALLED: Once = Once::new();
-    INSTALLED.call_once(|| {
+    global_state::hook_once(Hook::PanicBacktraces, || {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let backtrace = Backtrace::capture();
@@ -71,6 +69,7 @@ pub(crate) fn install_hook() {
             }
             previous(info);
         }));
+        true
     });
 }
 

@@ -3,53 +3,28 @@
 //! exception records write through [`Routed`], so they are set up once per
 //! process and follow every later `init()` and guard drop.
 
-use std::sync::{LazyLock, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::LazyLock;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::{Logger, LoggerProvider, Severity};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger, SdkLoggerProvider};
 
-#[derive(Default)]
-struct Destinations {
-    /// The provider of the live `traced::init()` guard.
-    installed: Option<SdkLoggerProvider>,
-    /// `traced::testing`'s in-memory capture, for the rest of the process.
-    tap: Option<SdkLoggerProvider>,
-}
-
-static DESTINATIONS: RwLock<Destinations> = RwLock::new(Destinations {
-    installed: None,
-    tap: None,
-});
-
-fn destinations() -> RwLockReadGuard<'static, Destinations> {
-    DESTINATIONS.read().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::global_state;
 
 /// Makes `provider` receive every record until [`uninstall`].
 pub(crate) fn install(provider: SdkLoggerProvider) {
-    DESTINATIONS
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .installed = Some(provider);
+    global_state::change_log_destinations(|destinations| destinations.installed = Some(provider));
 }
 
 /// Stops sending records to the installed provider and hands it back.
 pub(crate) fn uninstall() -> Option<SdkLoggerProvider> {
-    DESTINATIONS
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .installed
-        .take()
+    global_state::change_log_destinations(|destinations| destinations.installed.take())
 }
 
 /// Makes `provider` receive a copy of every record, for good.
 #[cfg(feature = "testing")]
 pub(crate) fn install_tap(provider: SdkLoggerProvider) {
-    DESTINATIONS
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .tap = Some(provider);
+    global_state::change_log_destinations(|destinations| destinations.tap = Some(provider));
 }
 
 /// A logger provider that writes to whichever destinations are set when a
@@ -84,7 +59,7 @@ impl Logger for RoutedLogger {
     }
 
     fn emit(&self, record: SdkLogRecord) {
-        let destinations = destinations();
+        let destinations = global_state::log_destinations();
         match (&destinations.installed, &destinations.tap) {
             (Some(installed), Some(tap)) => {
                 tap.logger_with_scope(self.scope.clone())
@@ -99,7 +74,7 @@ impl Logger for RoutedLogger {
     }
 
     fn event_enabled(&self, level: Severity, target: &str, name: Option<&str>) -> bool {
-        let destinations = destinations();
+        let destinations = global_state::log_destinations();
         [&destinations.installed, &destinations.tap]
             .into_iter()
             .flatten()

@@ -1,18 +1,13 @@
 //! `tracing` events as OpenTelemetry log records, through
 //! opentelemetry-appender-tracing, installed as a `tracing-subscriber` layer.
 
-use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::route::{Routed, RoutedLogger};
-
-/// Whether a [`TracingLayer`] was added to a subscriber.
-static IN_USE: AtomicBool = AtomicBool::new(false);
+use crate::global_state::{self, Hook};
 
 /// A `tracing-subscriber` layer that turns every `tracing` event into an
 /// OpenTelemetry log record, tagged with the trace and span ids of the
@@ -63,7 +58,7 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_layer(&mut self, _subscriber: &mut S) {
-        IN_USE.store(true, Ordering::Release);
+        global_state::tracing_layer_added();
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, cx: Context<'_, S>) {
@@ -79,18 +74,18 @@ where
 /// Sets a subscriber holding the layer as the global default, once, unless
 /// the program set one already; says so once if that one lacks the layer.
 pub(crate) fn install() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
+    global_state::hook_once(Hook::TracingSubscriber, || {
         let set = !tracing::dispatcher::has_been_set()
             && tracing::subscriber::set_global_default(
                 tracing_subscriber::registry().with(tracing_layer()),
             )
             .is_ok();
-        if !set && !IN_USE.load(Ordering::Acquire) {
+        if !set && !global_state::tracing_layer_in_use() {
             eprintln!(
                 "traced: a tracing subscriber is already set; add traced::logs::tracing_layer() \
                  to it for `tracing` events to become OpenTelemetry logs"
             );
         }
+        set
     });
 }

@@ -29,21 +29,27 @@ struct Fallback {
 static SOURCE: OnceLock<Source> = OnceLock::new();
 static FALLBACK: OnceLock<Fallback> = OnceLock::new();
 
-/// `TRACED_CLOCK=monotonic` forces the fallback, for machines whose TSC the
-/// kernel trusts but which migrate between hosts.
-fn choose() -> Source {
-    let forced = std::env::var("TRACED_CLOCK").ok();
-    match forced.as_deref().map(str::trim) {
-        Some(value) if value.eq_ignore_ascii_case("monotonic") => Source::Monotonic,
-        _ if fastant::is_tsc_available() => Source::Tsc,
-        _ => Source::Monotonic,
+/// The time-stamp counter where it is usable, else the monotonic clock.
+fn best() -> Source {
+    if fastant::is_tsc_available() {
+        Source::Tsc
+    } else {
+        Source::Monotonic
     }
+}
+
+/// Chooses the clock of this process, unless it is chosen already (the
+/// first pipeline's choice holds: ticks in flight must mean one thing).
+/// `monotonic` forces the fallback (`TRACED_CLOCK=monotonic`), for machines
+/// whose TSC the kernel trusts but which migrate between hosts.
+pub(crate) fn choose(monotonic: bool) {
+    SOURCE.get_or_init(|| if monotonic { Source::Monotonic } else { best() });
 }
 
 /// The clock this process reads.
 #[inline]
 pub(crate) fn source() -> Source {
-    *SOURCE.get_or_init(choose)
+    *SOURCE.get_or_init(best)
 }
 
 /// Now, on the span clock.

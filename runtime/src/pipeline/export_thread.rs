@@ -17,6 +17,7 @@ use super::clock::WallClock;
 use super::convert::span_data;
 use super::sink::{Sink, TraceDecision};
 use super::tail::{Decided, HeldSpan, TailSampler};
+use crate::sync::MutexExt;
 
 /// When batches leave.
 #[derive(Clone, Copy, Debug)]
@@ -70,7 +71,7 @@ struct ControlState {
 
 impl Control {
     fn lock(&self) -> MutexGuard<'_, ControlState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.locked()
     }
 
     /// Waits until `done` holds or `deadline` passes.

@@ -35,9 +35,8 @@ mod tail;
 mod tracer;
 mod truncate;
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use opentelemetry_sdk::trace::Sampler;
@@ -80,36 +79,6 @@ impl Shared {
     }
 }
 
-static GENERATION: AtomicU64 = AtomicU64::new(1);
-static INSTALLED: Mutex<Option<&'static Shared>> = Mutex::new(None);
-
-thread_local! {
-    /// The installed pipeline as this thread last saw it, with the
-    /// generation it belongs to.
-    static SEEN: Cell<(u64, Option<&'static Shared>)> = const { Cell::new((0, None)) };
-}
-
-/// The installed pipeline, if any: a thread-local read and one atomic load.
-#[inline]
-pub(crate) fn current() -> Option<&'static Shared> {
-    let generation = GENERATION.load(Ordering::Acquire);
-    SEEN.try_with(|seen| {
-        let (seen_generation, shared) = seen.get();
-        if seen_generation == generation {
-            return shared;
-        }
-        let shared = installed();
-        seen.set((generation, shared));
-        shared
-    })
-    .unwrap_or_else(|_| installed())
-}
-
-#[cold]
-fn installed() -> Option<&'static Shared> {
-    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// An installed pipeline: its export thread and what the span path reads.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
@@ -119,29 +88,11 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts the export thread and makes this the pipeline traced calls use.
-    pub(crate) fn install(settings: Settings) -> Pipeline {
-        let pipeline = Pipeline::start(settings);
-        pipeline.make_current();
-        pipeline
-    }
-
-    /// Makes this the pipeline traced calls use (again).
-    pub(crate) fn make_current(&self) {
-        *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) = Some(self.shared);
-        GENERATION.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Whether traced calls use this pipeline.
-    #[cfg(feature = "testing")]
-    pub(crate) fn is_current(&self) -> bool {
-        current().is_some_and(|shared| std::ptr::eq(shared, self.shared))
-    }
-
-    /// Starts the export thread; spans reach it through [`NativeTracerProvider`]
-    /// only, until [`Pipeline::install`] makes it the traced calls' too.
+    /// Starts the export thread. Spans reach the pipeline through
+    /// [`NativeTracerProvider`], and through [`start`] for those who hold its
+    /// [`Shared`].
     pub(crate) fn start(settings: Settings) -> Pipeline {
-        let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+        clock::choose(settings.monotonic_clock);
         let parent_based = matches!(settings.sampler, Sampler::ParentBased(_));
         let rule = if parent_based {
             sampling::Rule::of(settings.root_sampler.as_ref())
@@ -154,11 +105,7 @@ impl Pipeline {
             rule,
             recording: settings.recording,
             limits: settings.limits.clone(),
-            queue: Queue::new(
-                generation,
-                settings.pending_budget,
-                settings.max_pending_spans,
-            ),
+            queue: Queue::new(settings.pending_budget, settings.max_pending_spans),
             span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
         }));
@@ -220,13 +167,6 @@ impl Pipeline {
     /// Stops new spans, exports what is pending and shuts the exporters
     /// down, waiting until `deadline` at most.
     pub(crate) fn shutdown(self, deadline: Instant) -> Result<(), FlushError> {
-        {
-            let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
-            if installed.is_some_and(|shared| std::ptr::eq(shared, self.shared)) {
-                *installed = None;
-            }
-        }
-        GENERATION.fetch_add(1, Ordering::AcqRel);
         // Spans that end from here on were not finished when shutdown began.
         self.shared.open.store(false, Ordering::Relaxed);
         self.thread.shutdown(deadline)
@@ -286,6 +226,7 @@ pub(crate) mod testing {
                 sinks,
                 span_starts,
                 on_wake: None,
+                monotonic_clock: false,
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
                 pending_budget: 1 << 20,

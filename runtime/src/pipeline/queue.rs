@@ -11,11 +11,12 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
 use super::extra::Extra;
 use super::record::Record;
+use crate::sync::MutexExt;
 
 /// Records a lane holds before it spills into the overflow.
 const LANE_CAPACITY: usize = 1024;
@@ -27,10 +28,14 @@ const POOL_CAPACITY: usize = 64;
 /// Pushes between two looks at how full the lane is.
 const PUSHES_PER_CHECK: u32 = 64;
 
+/// Tells the queues of successive pipelines apart in each thread's lane.
+static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The queue of one installed pipeline.
 #[derive(Debug)]
 pub(crate) struct Queue {
-    generation: u64,
+    /// Unique in the process: a thread's lane belongs to one queue.
+    id: u64,
     lanes: Mutex<Vec<Lane>>,
     overflow: Mutex<Overflow>,
     /// Bytes the overflow may hold.
@@ -61,7 +66,7 @@ struct Overflow {
 
 /// This thread's end of its lane.
 struct LocalLane {
-    generation: u64,
+    queue_id: u64,
     records: rtrb::Producer<Record>,
     returns: rtrb::Consumer<Box<Extra>>,
     // The boxes themselves are what is reused: a span holds its extra by box.
@@ -75,9 +80,9 @@ thread_local! {
 }
 
 impl Queue {
-    pub(crate) fn new(generation: u64, budget: usize, max_records: Option<usize>) -> Self {
+    pub(crate) fn new(budget: usize, max_records: Option<usize>) -> Self {
         Queue {
-            generation,
+            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             max_records,
             lanes: Mutex::new(Vec::new()),
             overflow: Mutex::new(Overflow::default()),
@@ -129,10 +134,7 @@ impl Queue {
 
     /// This thread's lane of this queue, registered on first use.
     fn local_lane<'a>(&self, slot: &'a mut Option<LocalLane>) -> &'a mut LocalLane {
-        if slot
-            .as_ref()
-            .is_none_or(|lane| lane.generation != self.generation)
-        {
+        if slot.as_ref().is_none_or(|lane| lane.queue_id != self.id) {
             let (records, consumer) = rtrb::RingBuffer::new(LANE_CAPACITY);
             let (producer, returns) = rtrb::RingBuffer::new(RETURN_CAPACITY);
             self.lock_lanes().push(Lane {
@@ -142,7 +144,7 @@ impl Queue {
             // An old lane's pool is still good; its rings go.
             let pool = slot.take().map(|old| old.pool).unwrap_or_default();
             *slot = Some(LocalLane {
-                generation: self.generation,
+                queue_id: self.id,
                 records,
                 returns,
                 pool,
@@ -160,7 +162,7 @@ impl Queue {
     #[cold]
     fn spill(&self, record: Record) {
         let bytes = record.footprint();
-        let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut overflow = self.overflow.locked();
         let full = self
             .max_records
             .is_some_and(|max| overflow.records.len() >= max);
@@ -217,7 +219,7 @@ impl Queue {
     }
 
     fn lock_lanes(&self) -> MutexGuard<'_, Vec<Lane>> {
-        self.lanes.lock().unwrap_or_else(PoisonError::into_inner)
+        self.lanes.locked()
     }
 
     /// Takes up to `limit` pending records, oldest lanes first, handing each
@@ -250,7 +252,7 @@ impl Queue {
         }
         if taken < limit {
             let spilled: Vec<Record> = {
-                let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut overflow = self.overflow.locked();
                 let count = (limit - taken).min(overflow.records.len());
                 let spilled: Vec<Record> = overflow.records.drain(..count).collect();
                 overflow.bytes -= spilled.iter().map(Record::footprint).sum::<usize>();
@@ -270,7 +272,7 @@ impl Queue {
     /// is never counted twice or missed while it moves.
     pub(crate) fn ended(&self) -> u64 {
         let lanes = self.lock_lanes();
-        let overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+        let overflow = self.overflow.locked();
         let waiting: usize =
             lanes.iter().map(|lane| lane.records.slots()).sum::<usize>() + overflow.records.len();
         self.taken.load(Ordering::Relaxed) + waiting as u64 + self.dropped.load(Ordering::Relaxed)
@@ -283,12 +285,6 @@ impl Queue {
             .iter()
             .map(|lane| lane.records.slots())
             .sum();
-        in_lanes
-            + self
-                .overflow
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .records
-                .len()
+        in_lanes + self.overflow.locked().records.len()
     }
 }

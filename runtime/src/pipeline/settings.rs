@@ -37,6 +37,9 @@ pub(crate) struct Settings {
     /// Called on the export thread each time it wakes (a few times a
     /// second at least).
     pub(crate) on_wake: Option<fn()>,
+    /// Time spans with the monotonic clock even where the time-stamp
+    /// counter is usable (the first pipeline of the process decides).
+    pub(crate) monotonic_clock: bool,
 }
 
 /// Span limits, applied as spans record (counts) and on export (lengths).

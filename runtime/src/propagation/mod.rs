@@ -90,10 +90,10 @@ mod traceparent;
 mod tracestate;
 mod trust;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 pub use carrier::Carrier;
@@ -101,22 +101,11 @@ pub use trust::{Trust, extract_with, incoming_link};
 
 use conform::{Conforming, ConformingInjector};
 
-type SharedPropagator = Arc<dyn TextMapPropagator + Send + Sync>;
+use crate::global_state::{self, SharedPropagator};
 
-static PROPAGATOR: RwLock<Option<SharedPropagator>> = RwLock::new(None);
-
+/// The propagator in force: the one `traced::init()` set, else W3C.
 fn propagator() -> SharedPropagator {
-    if let Some(propagator) = PROPAGATOR
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .as_ref()
-    {
-        return propagator.clone();
-    }
-    let mut slot = PROPAGATOR
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    slot.get_or_insert_with(|| Arc::new(w3c())).clone()
+    global_state::propagator_or(|| Arc::new(w3c()))
 }
 
 /// W3C Trace Context and W3C Baggage: the default.
@@ -125,13 +114,6 @@ pub(crate) fn w3c() -> TextMapCompositePropagator {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
-}
-
-/// Replaces the propagator `inject` and `extract` use (done by `traced::init()`).
-pub(crate) fn set_propagator(propagator: SharedPropagator) {
-    *PROPAGATOR
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(propagator);
 }
 
 /// Writes the current context (span, trace state, baggage) into `carrier`.
@@ -187,7 +169,8 @@ mod tests {
     use opentelemetry::{Context, KeyValue};
     use opentelemetry_sdk::propagation::TraceContextPropagator;
 
-    use super::{extract, set_propagator, w3c};
+    use super::{extract, w3c};
+    use crate::global_state::set_propagator;
 
     /// A vendor propagator with a field of its own, installed beside W3C.
     #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! The console exporter: a sink of the export thread that gathers the spans
 //! of each trace and prints the whole trace as one waterfall once it is
-//! complete.
+//! complete, with the log records of the trace under their spans
+//! ([`log_records`]).
 //!
 //! A trace is complete when its local root has ended and every span of it
 //! started in this process has ended too ([`RunningSpans`], told of every
@@ -13,6 +14,9 @@
 //! the export thread, never on the application's. With tail sampling, only
 //! kept traces come here, each marked with why it was kept.
 
+mod log_records;
+mod running_spans;
+
 use std::collections::{HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -23,10 +27,11 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::running_spans::RunningSpans;
 use super::waterfall::{Options, Style, render, terminal_width};
-use crate::logs::TraceLogs;
+use crate::config::ConsoleSettings;
 use crate::pipeline::{KeepReason, Sink, TraceDecision, is_local_root};
+pub(crate) use log_records::{ConsoleLogs, LineSink, TraceLogs};
+use running_spans::RunningSpans;
 
 /// Open traces kept at most before the oldest is printed incomplete.
 pub(crate) const MAX_OPEN_TRACES: usize = 1024;
@@ -89,10 +94,11 @@ impl Traces {
 }
 
 impl ConsoleSink {
-    /// Prints to stderr, in colour when stderr is a terminal and `NO_COLOR` is
-    /// unset.
-    pub(crate) fn stderr() -> Self {
-        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    /// Prints to stderr, in colour when stderr is a terminal and the
+    /// settings allow it (`NO_COLOR` unset), as wide as `COLUMNS` or the
+    /// terminal.
+    pub(crate) fn stderr(settings: &ConsoleSettings) -> Self {
+        let colour = std::io::stderr().is_terminal() && settings.colour;
         let output: Output = Arc::new(|text: &str| {
             // A closed stderr must not take the program down.
             let _ = std::io::stderr().lock().write_all(text.as_bytes());
@@ -102,7 +108,7 @@ impl ConsoleSink {
             output,
             if colour { Style::Colour } else { Style::Plain },
         );
-        console.width = terminal_width();
+        console.width = terminal_width(settings.columns);
         console
     }
 

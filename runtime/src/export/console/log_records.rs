@@ -6,7 +6,7 @@
 //! console, print at once, one line each.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
@@ -15,7 +15,8 @@ use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 
-use crate::export::LogLine;
+use crate::export::waterfall::LogLine;
+use crate::sync::MutexExt;
 
 pub(crate) const MAX_LOGS_PER_TRACE: usize = 256;
 pub(crate) const MAX_TRACES: usize = 1024;
@@ -53,14 +54,14 @@ pub(crate) struct Kept {
 impl TraceLogs {
     /// Takes the records of `trace_id` (none if it has none).
     pub(crate) fn take(&self, trace_id: TraceId) -> Kept {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = self.held.locked();
         let kept = held.traces.remove(&trace_id).unwrap_or_default();
         held.order.retain(|id| *id != trace_id);
         kept
     }
 
     fn keep(&self, trace_id: TraceId, line: LogLine) {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut held = self.held.locked();
         if !held.traces.contains_key(&trace_id) {
             while held.traces.len() >= MAX_TRACES {
                 let Some(oldest) = held.order.pop_front() else {

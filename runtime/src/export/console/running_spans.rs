@@ -4,11 +4,12 @@
 //! exporter is on.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use opentelemetry::trace::TraceId;
 
 use crate::pipeline::SpanStarts;
+use crate::sync::MutexExt;
 
 #[derive(Debug, Default)]
 pub(crate) struct RunningSpans {
@@ -56,6 +57,6 @@ impl RunningSpans {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TraceId, usize>> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+        self.running.locked()
     }
 }

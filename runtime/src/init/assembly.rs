@@ -1,0 +1,227 @@
+//! One assembly for every signal: per exporter (the console, OTLP), what it
+//! contributes to spans and to logs, built once from config's resolved
+//! values. Adding a signal adds one part to each exporter's arm here.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
+
+use super::guard::{ExporterError, InitError};
+use crate::config::{CustomExporter, Export, OtlpSettings, Resolved, Signal};
+use crate::export::{ConsoleLogs, ConsoleSink, Delivery, LineSink, TraceLogs};
+use crate::logs::AtLeast;
+use crate::pipeline::{Sink, SpanStarts};
+
+/// What the exporters contribute to each signal.
+#[derive(Default)]
+pub(super) struct Assembly {
+    /// Where the export thread sends spans.
+    pub(super) span_sinks: Vec<Box<dyn Sink>>,
+    /// Told of every span that starts (the console waits for whole traces).
+    pub(super) span_starts: Option<Arc<dyn SpanStarts>>,
+    /// Counts of the spans sent over OTLP.
+    pub(super) span_delivery: Option<Arc<Delivery>>,
+    /// The logger provider, when log records go anywhere.
+    pub(super) log_provider: Option<SdkLoggerProvider>,
+}
+
+/// Builds what `config` asks of each exporter. An exporter that cannot be
+/// built is left out with a warning, unless `config.strict`.
+pub(super) fn assemble(config: &Resolved, resource: &Resource) -> Result<Assembly, InitError> {
+    let mut parts = Parts {
+        assembly: Assembly::default(),
+        logs: SdkLoggerProvider::builder().with_resource(resource.clone()),
+        log_processors: 0,
+        config,
+    };
+    let console_spans = config.export.contains(&Export::Console);
+    let console_logs = config.logs.export.contains(&Export::Console);
+    if console_spans || console_logs {
+        parts.console(console_spans, console_logs);
+    }
+    let otlp_spans = otlp_settings(&config.export);
+    let otlp_logs = otlp_settings(&config.logs.export);
+    if otlp_spans.is_some() || otlp_logs.is_some() {
+        parts.otlp(otlp_spans, otlp_logs)?;
+    }
+    parts.assembly.span_sinks.extend(
+        config
+            .span_exporters
+            .iter()
+            .filter_map(CustomExporter::take),
+    );
+    let Parts {
+        mut assembly,
+        logs,
+        log_processors,
+        ..
+    } = parts;
+    assembly.log_provider = (log_processors > 0).then(|| logs.build());
+    Ok(assembly)
+}
+
+fn otlp_settings(exports: &[Export]) -> Option<&OtlpSettings> {
+    exports.iter().find_map(|export| match export {
+        Export::Otlp(settings) => Some(settings),
+        Export::Console => None,
+    })
+}
+
+/// The assembly under way.
+struct Parts<'a> {
+    assembly: Assembly,
+    logs: LoggerProviderBuilder,
+    log_processors: usize,
+    config: &'a Resolved,
+}
+
+impl Parts<'_> {
+    /// The console: spans as waterfalls, log records under their spans (or
+    /// one line each when spans do not print there).
+    fn console(&mut self, spans: bool, logs: bool) {
+        // Log records of a trace print under its spans when both go here.
+        let held = (spans && logs).then(|| Arc::new(TraceLogs::default()));
+        if spans {
+            let mut console = ConsoleSink::stderr(&self.config.console);
+            if let Some(held) = &held {
+                console = console.with_logs(Arc::clone(held));
+            }
+            let starts: Arc<dyn SpanStarts> = console.span_starts();
+            self.assembly.span_starts = Some(starts);
+            self.assembly.span_sinks.push(Box::new(console));
+        }
+        if logs {
+            let stderr: LineSink = Arc::new(|line: &str| {
+                // A closed stderr must not take the program down.
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            });
+            self.add_log_processor(ConsoleLogs {
+                held,
+                untraced: stderr,
+            });
+        }
+    }
+
+    /// OTLP: spans and log records to a collector, each with its own
+    /// settings, on one export runtime.
+    #[cfg(feature = "otlp")]
+    fn otlp(
+        &mut self,
+        spans: Option<&OtlpSettings>,
+        logs: Option<&OtlpSettings>,
+    ) -> Result<(), InitError> {
+        use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
+
+        use crate::config::{protocol_hint, redact_url};
+        use crate::export::{CountExported, ExportRuntime, otlp_log_exporter, otlp_span_exporter};
+        use crate::pipeline::ExporterSink;
+
+        let runtime = match ExportRuntime::start() {
+            Ok(runtime) => runtime,
+            Err(reason) => {
+                let signal = if spans.is_some() {
+                    Signal::Traces
+                } else {
+                    Signal::Logs
+                };
+                return self.left_out(signal, reason);
+            }
+        };
+        if let Some(settings) = spans {
+            warn_of_gzip_code_cannot_override(settings);
+            match otlp_span_exporter(settings, &runtime) {
+                Ok(exporter) => {
+                    let delivery = Arc::new(Delivery::default());
+                    self.assembly
+                        .span_sinks
+                        .push(Box::new(ExporterSink(CountExported {
+                            inner: exporter,
+                            delivery: Arc::clone(&delivery),
+                            destination: redact_url(&settings.endpoint),
+                            hint: protocol_hint(settings),
+                        })));
+                    self.assembly.span_delivery = Some(delivery);
+                }
+                Err(reason) => self.left_out(Signal::Traces, reason)?,
+            }
+        }
+        if let Some(settings) = logs {
+            warn_of_gzip_code_cannot_override(settings);
+            match otlp_log_exporter(settings, &runtime) {
+                Ok(exporter) => {
+                    let batch = &self.config.logs.batch;
+                    let batch = BatchConfigBuilder::default()
+                        .with_scheduled_delay(batch.schedule_delay)
+                        .with_max_queue_size(batch.max_queue_size)
+                        .with_max_export_batch_size(batch.max_export_batch_size)
+                        .build();
+                    self.add_log_processor(
+                        BatchLogProcessor::builder(exporter)
+                            .with_batch_config(batch)
+                            .build(),
+                    );
+                }
+                Err(reason) => self.left_out(Signal::Logs, reason)?,
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "otlp"))]
+    fn otlp(
+        &mut self,
+        spans: Option<&OtlpSettings>,
+        logs: Option<&OtlpSettings>,
+    ) -> Result<(), InitError> {
+        let reason = "it needs the `otlp` feature of traced";
+        if spans.is_some() {
+            self.left_out(Signal::Traces, reason)?;
+        }
+        if logs.is_some() {
+            self.left_out(Signal::Logs, reason)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a processor to the logger provider, keeping records from the
+    /// configured level up.
+    fn add_log_processor<P>(&mut self, processor: P)
+    where
+        P: opentelemetry_sdk::logs::LogProcessor + 'static,
+    {
+        let logs = std::mem::replace(&mut self.logs, SdkLoggerProvider::builder());
+        self.logs = logs.with_log_processor(AtLeast {
+            inner: processor,
+            level: self.config.logs.level,
+        });
+        self.log_processors += 1;
+    }
+
+    /// An exporter of `signal` that cannot be built: an error under strict
+    /// checking, else a warning, and the signal goes on without it.
+    fn left_out(&self, signal: Signal, reason: impl Into<String>) -> Result<(), InitError> {
+        let error = ExporterError::new(signal, reason);
+        if self.config.strict {
+            return Err(InitError::Exporter(error));
+        }
+        match signal {
+            Signal::Traces => eprintln!("traced: OTLP export is off: {}", error.reason()),
+            _ => eprintln!("traced: OTLP export of {signal} is off: {}", error.reason()),
+        }
+        Ok(())
+    }
+}
+
+/// opentelemetry-otlp applies a gzip named in the environment over gRPC even
+/// when code asked for none: said once, when it happens.
+#[cfg(feature = "otlp")]
+fn warn_of_gzip_code_cannot_override(settings: &OtlpSettings) {
+    if let Some(setting) = &settings.gzip_from_env_over_grpc {
+        eprintln!(
+            "traced: {setting} still applies over gRPC although code asked for no compression: \
+             opentelemetry-otlp reads it itself"
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Installing tracing, flushing it and taking it down again.
+//!
+//! `init()` resolves the configuration ([`crate::config`]), assembles what
+//! each exporter contributes to each signal ([`assembly`]), starts the span
+//! pipeline and the logs, and registers the result, [`Installed`], as the
+//! process's running set-up ([`crate::global_state`]). The guard, the free
+//! [`flush`] and the SIGTERM/SIGINT handling all go through it.
+
+mod assembly;
+mod guard;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry::global;
+use opentelemetry_sdk::error::OTelSdkError;
+
+pub use guard::{ExporterError, InitError, ShutdownError, TracingGuard};
+
+use crate::config::{
+    Config, Env, Resolved, Signal, build_propagator, build_resource, print_warnings,
+};
+use crate::dispatch;
+use crate::export::{Delivery, DeliveryReport};
+use crate::global_state::{self, Installation};
+use crate::logs::LogPipeline;
+use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
+use crate::sync::MutexExt;
+use guard::GuardDropped;
+
+/// Sets tracing up from the `OTEL_*` environment: resource, sampler,
+/// propagators, span limits, batching and exporters. With no exporter and no
+/// OTLP endpoint configured, finished traces print to stderr as waterfall
+/// trees; with an endpoint, spans go there over OTLP (`http://` or
+/// `https://`).
+///
+/// Keep the returned guard alive for as long as the program traces:
+/// dropping it flushes every finished span and shuts the provider down,
+/// waiting at most [`Config::shutdown_timeout`](crate::Config::shutdown_timeout).
+/// `let _ = traced::init()` drops it at once; write `let _guard = ..`.
+///
+/// A configuration value that cannot be used is reported on stderr and
+/// replaced by its default; see [`Config::strict`](crate::Config::strict).
+///
+/// Only one set-up is installed at a time: calling `init()` again while a
+/// guard is alive returns [`InitError::AlreadyInitialised`]; after the guard is
+/// dropped, `init()` may be called again.
+///
+/// # Ending the process
+///
+/// - **SIGTERM and SIGINT** (Unix): when the program has no handler of its
+///   own for the signal at the time of `init()`, `traced` installs one that
+///   flushes every finished span (within the shutdown timeout) and then ends
+///   the process as the signal would have. A program that handles the
+///   signal itself, before or after `init()` (directly, or through tokio,
+///   `signal-hook` or `ctrlc`), keeps full control: `traced` then only
+///   flushes, and never ends the process. For a graceful shutdown in tokio
+#[cfg_attr(
+    feature = "tokio",
+    doc = "   services, see [`shutdown_signal`](crate::shutdown_signal)."
+)]
+#[cfg_attr(
+    not(feature = "tokio"),
+    doc = "   services, see `shutdown_signal` (feature `tokio`)."
+)]
+/// - **`std::process::exit`** runs no destructors, so the guard cannot
+///   flush: call [`flush`] (or drop the guard) first.
+///
+/// ```
+/// let guard = traced::init()?;
+/// assert!(matches!(traced::init(), Err(traced::InitError::AlreadyInitialised)));
+/// drop(guard);
+/// # Ok::<(), traced::InitError>(())
+/// ```
+pub fn init() -> Result<TracingGuard, InitError> {
+    Config::new().init()
+}
+
+impl Config {
+    /// Installs this configuration; see [`crate::init`].
+    pub fn init(self) -> Result<TracingGuard, InitError> {
+        let env = Env::process();
+        let resolved = self.resolve(&env)?;
+        print_warnings(&env);
+        install(resolved)
+    }
+}
+
+/// Sends every span that has ended so far, waiting at most the configured
+/// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
+/// when `init()` has not set tracing up. With tail sampling, the traces it
+/// still holds are decided first, on what they showed so far.
+///
+/// Call it before `std::process::exit`, which runs no destructor, so the
+/// guard cannot flush:
+///
+/// ```no_run
+/// let _guard = traced::init()?;
+/// // ...
+/// if let Err(error) = traced::flush() {
+///     eprintln!("tracing: {error}");
+/// }
+/// std::process::exit(3);
+/// # Ok::<(), traced::InitError>(())
+/// ```
+pub fn flush() -> Result<(), ShutdownError> {
+    match global_state::setup::<Installed>() {
+        Some(installed) => installed.flush(installed.shutdown_timeout),
+        None => Ok(()),
+    }
+}
+
+fn install(config: Resolved) -> Result<TracingGuard, InitError> {
+    let installed = global_state::install_setup(InitError::AlreadyInitialised, || {
+        build(config).map(Arc::new)
+    })?;
+    global_state::set_guard_dropped_reported(false);
+    #[cfg(unix)]
+    crate::signals::install_default_handlers();
+    Ok(TracingGuard {
+        installed: Some(installed),
+    })
+}
+
+fn build(config: Resolved) -> Result<Installed, InitError> {
+    global_state::set_propagator(Arc::new(build_propagator(&config.propagators)));
+    global::set_text_map_propagator(build_propagator(&config.propagators));
+    let shutdown_timeout = config.shutdown_timeout;
+    if config.disabled {
+        dispatch::reprobe();
+        return Ok(Installed {
+            pipeline: Mutex::new(None),
+            logs: Mutex::new(None),
+            span_delivery: None,
+            shutdown_timeout,
+        });
+    }
+    let resource = build_resource(config.resource_attributes.clone());
+    let assembly = assembly::assemble(&config, &resource)?;
+    let logs = LogPipeline::start(&config.logs, assembly.log_provider);
+    let recording = !assembly.span_sinks.is_empty();
+    let settings = Settings {
+        sampler: config.sampler,
+        root_sampler: config.root_sampler,
+        recording,
+        limits: config.limits,
+        resource,
+        sinks: assembly.span_sinks,
+        span_starts: assembly.span_starts,
+        max_export_batch_size: config.batch.max_export_batch_size,
+        schedule_delay: config.batch.schedule_delay,
+        pending_budget: config.pending_memory,
+        max_pending_spans: config
+            .batch
+            .queue_size_set
+            .then_some(config.batch.max_queue_size),
+        tail_sampling: config.tail_sampling.filter(|_| recording),
+        on_wake: Some(dispatch::check_native_slot),
+        monotonic_clock: config.monotonic_clock,
+    };
+    let pipeline = Pipeline::start(settings);
+    dispatch::install_native(pipeline.shared());
+    Ok(Installed {
+        pipeline: Mutex::new(Some(pipeline)),
+        logs: Mutex::new(Some(logs)),
+        span_delivery: assembly.span_delivery,
+        shutdown_timeout,
+    })
+}
+
+/// What `init()` installed, with a bounded flush and shutdown: the one place
+/// the guard, [`flush`] and the signal handling take tracing through.
+#[derive(Debug)]
+pub(crate) struct Installed {
+    pipeline: Mutex<Option<Pipeline>>,
+    logs: Mutex<Option<LogPipeline>>,
+    span_delivery: Option<Arc<Delivery>>,
+    /// The configured bound on a flush or shutdown.
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Installation for Installed {
+    /// When the signal is `ending` the process (nobody else handles it),
+    /// tracing is taken down: recording stops and everything queued is sent.
+    /// Otherwise the program owns the signal and goes on: what has finished
+    /// is flushed, and nothing else.
+    fn on_termination_signal(&self, ending: bool) {
+        let result = if ending {
+            // The process is ending: spans started from here on are not news.
+            global_state::set_guard_dropped_reported(true);
+            let shut = self.shutdown(self.shutdown_timeout);
+            global_state::remove_setup(self);
+            shut
+        } else {
+            self.flush(self.shutdown_timeout)
+        };
+        if let Err(error) = result {
+            eprintln!("traced: flushing on a termination signal: {error}");
+        }
+    }
+}
+
+impl Installed {
+    /// Sends every span and log record ended so far; returns once it is sent
+    /// or `deadline` has passed.
+    pub(crate) fn flush(&self, deadline: Duration) -> Result<(), ShutdownError> {
+        let until = Instant::now() + deadline;
+        if let Some(logs) = self.logs.locked().as_ref() {
+            logs.flush().map_err(log_error)?;
+        }
+        match self.pipeline.locked().as_ref() {
+            Some(pipeline) => pipeline.flush(until).map_err(ShutdownError::from),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops recording, sends what is left within `deadline` and shuts the
+    /// exporters down.
+    fn shutdown(&self, deadline: Duration) -> Result<(), ShutdownError> {
+        let until = Instant::now() + deadline;
+        // Logs first: their last records may belong to spans still queued.
+        let logs_shut = match self.logs.locked().take() {
+            Some(logs) => logs.shutdown(deadline).map_err(log_error),
+            None => Ok(()),
+        };
+        let Some(pipeline) = self.pipeline.locked().take() else {
+            return logs_shut;
+        };
+        // New spans go nowhere from here on (the first one says so once); the
+        // pipeline then sends what is queued, within the bound.
+        let shared = pipeline.shared();
+        dispatch::uninstall_native(shared, GuardDropped);
+        let tail_sampling = pipeline.tail_sampling_handle();
+        let shut = pipeline.shutdown(until).map_err(ShutdownError::from);
+        let tail_report = tail_sampling.map(|counters| counters.report());
+        if let Some(tail_report) = &tail_report {
+            eprintln!("traced: {tail_report}");
+        }
+        let report = self
+            .span_delivery
+            .as_ref()
+            .map(|delivery| delivery.report(shared.queue.ended(), sampled_out(tail_report)));
+        match (report, shut.and(logs_shut)) {
+            (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
+            (_, Err(error)) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    fn delivery(&self) -> Option<DeliveryReport> {
+        let pipeline = self.pipeline.locked();
+        let pipeline = pipeline.as_ref()?;
+        let ended = pipeline.shared().queue.ended();
+        self.span_delivery
+            .as_ref()
+            .map(|delivery| delivery.report(ended, sampled_out(pipeline.tail_sampling())))
+    }
+
+    fn tail_sampling(&self) -> Option<TailSamplingReport> {
+        self.pipeline.locked().as_ref()?.tail_sampling()
+    }
+}
+
+/// A failed flush or shutdown of the logs.
+fn log_error(error: OTelSdkError) -> ShutdownError {
+    match error {
+        OTelSdkError::Timeout(waited) => ShutdownError::TimedOut(waited),
+        error => ShutdownError::Exporter(ExporterError::new(Signal::Logs, error.to_string())),
+    }
+}
+
+/// Spans tail sampling dropped: not lost.
+fn sampled_out(tail_sampling: Option<TailSamplingReport>) -> u64 {
+    tail_sampling.map_or(0, |report| report.dropped_spans)
+}
+
+/// Takes down what `init()` installed, and frees the slot for the next
+/// `init()`.
+fn take_down(installed: &Arc<Installed>, deadline: Duration) -> Result<(), ShutdownError> {
+    let result = installed.shutdown(deadline);
+    global_state::remove_setup(&**installed);
+    result
+}
