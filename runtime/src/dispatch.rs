@@ -6,9 +6,9 @@
 //! costs a lock, a boxed tracer and a boxed span even when nothing listens. So
 //! the first traced call probes the global slot once, under [`transition`]:
 //!
-//! - the no-op: a [`Placeholder`] takes its place, behaving exactly like the
+//! - the no-op: a [`MarkedNoop`] takes its place, behaving exactly like the
 //!   no-op; a traced call then costs one atomic load.
-//! - a provider somebody else installed: it is wrapped in a [`Watched`]
+//! - a provider somebody else installed: it is wrapped in a [`MarkedProvider`]
 //!   provider that forwards everything to it, and each thread keeps one
 //!   tracer per call site for it.
 //! - `traced::init()` installs the native pipeline's provider itself
@@ -54,7 +54,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, InstrumentationScope, global};
 
 use crate::global_state::{self, ROUTING, transition};
-use crate::pipeline::{self, CallSite, NativeTracerProvider, Shared};
+use crate::pipeline::{self, CallSite, NativeTracerProvider, PipelineCore};
 
 const UNPROBED: u8 = 0;
 const NOTHING_INSTALLED: u8 = 1;
@@ -83,7 +83,7 @@ pub(crate) enum Target {
     /// Nothing records spans.
     Off,
     /// The native pipeline.
-    Native(&'static Shared),
+    Native(&'static PipelineCore),
     /// A provider somebody else installed; [`foreign_tracer`] has this call
     /// site's tracer for it.
     Foreign,
@@ -277,7 +277,7 @@ fn probe() -> bool {
     }
     let state = if global_provider_is_noop() {
         let id = next_wrapper_id();
-        global::set_tracer_provider(Placeholder { id });
+        global::set_tracer_provider(MarkedNoop { id });
         ROUTING.wrapper_id.store(id, Ordering::Release);
         NOTHING_INSTALLED
     } else {
@@ -297,7 +297,7 @@ fn next_wrapper_id() -> u64 {
 /// [`transition`].
 fn watch_foreign(provider: GlobalTracerProvider, parent_based: bool) {
     let id = next_wrapper_id();
-    global::set_tracer_provider(Watched {
+    global::set_tracer_provider(MarkedProvider {
         provider: provider.clone(),
         id,
     });
@@ -308,10 +308,10 @@ fn watch_foreign(provider: GlobalTracerProvider, parent_based: bool) {
 
 /// Makes the native pipeline `shared` the target of traced calls and its
 /// provider the global one.
-pub(crate) fn install_native(shared: &'static Shared) {
+pub(crate) fn install_native(shared: &'static PipelineCore) {
     let _transition = transition();
     let id = next_wrapper_id();
-    global::set_tracer_provider(Watched {
+    global::set_tracer_provider(MarkedProvider {
         provider: NativeTracerProvider::new(shared),
         id,
     });
@@ -327,7 +327,7 @@ pub(crate) fn install_native(shared: &'static Shared) {
 /// Whether traced calls and the global slot go to the native pipeline
 /// `shared`.
 #[cfg(feature = "testing")]
-pub(crate) fn native_installed(shared: &'static Shared) -> bool {
+pub(crate) fn native_installed(shared: &'static PipelineCore) -> bool {
     let _transition = transition();
     ROUTING.state.load(Ordering::Acquire) == NATIVE
         && global_state::native().is_some_and(|native| std::ptr::eq(native, shared))
@@ -338,7 +338,7 @@ pub(crate) fn native_installed(shared: &'static Shared) -> bool {
 /// still there, out of the global slot, putting `replacement` (a provider
 /// that records nothing) in its place: a provider the application installed
 /// after `init()` stays.
-pub(crate) fn uninstall_native<P>(shared: &'static Shared, replacement: P)
+pub(crate) fn uninstall_native<P>(shared: &'static PipelineCore, replacement: P)
 where
     P: TracerProvider<Tracer = NoopTracer> + Send + Sync + 'static,
 {
@@ -462,11 +462,11 @@ fn global_provider_is_noop() -> bool {
 
 /// Stands in for the default no-op provider; see the module docs.
 #[derive(Debug)]
-struct Placeholder {
+struct MarkedNoop {
     id: u64,
 }
 
-impl TracerProvider for Placeholder {
+impl TracerProvider for MarkedNoop {
     type Tracer = NoopTracer;
 
     fn tracer_with_scope(&self, scope: InstrumentationScope) -> NoopTracer {
@@ -475,7 +475,7 @@ impl TracerProvider for Placeholder {
     }
 }
 
-impl Drop for Placeholder {
+impl Drop for MarkedNoop {
     fn drop(&mut self) {
         if ROUTING.wrapper_id.load(Ordering::Acquire) == self.id {
             global_state::next_generation();
@@ -486,12 +486,12 @@ impl Drop for Placeholder {
 
 /// Forwards to a provider while it sits in the global slot; see the module docs.
 #[derive(Debug)]
-struct Watched<P> {
+struct MarkedProvider<P> {
     provider: P,
     id: u64,
 }
 
-impl TracerProvider for Watched<GlobalTracerProvider> {
+impl TracerProvider for MarkedProvider<GlobalTracerProvider> {
     type Tracer = BoxedTracer;
 
     fn tracer_with_scope(&self, scope: InstrumentationScope) -> BoxedTracer {
@@ -502,7 +502,7 @@ impl TracerProvider for Watched<GlobalTracerProvider> {
     }
 }
 
-impl TracerProvider for Watched<NativeTracerProvider> {
+impl TracerProvider for MarkedProvider<NativeTracerProvider> {
     type Tracer = pipeline::NativeTracer;
 
     fn tracer_with_scope(&self, scope: InstrumentationScope) -> pipeline::NativeTracer {
@@ -511,7 +511,7 @@ impl TracerProvider for Watched<NativeTracerProvider> {
     }
 }
 
-impl<P> Drop for Watched<P> {
+impl<P> Drop for MarkedProvider<P> {
     fn drop(&mut self) {
         // Only the wrapper traced believes is installed may send traced calls
         // back to the probe; an older one going away changes nothing.

@@ -17,7 +17,7 @@ use opentelemetry::global::GlobalTracerProvider;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 
-use crate::pipeline::Shared;
+use crate::pipeline::PipelineCore;
 use crate::sync::{MutexExt, RwLockExt};
 
 // ---------------------------------------------------------------------------
@@ -108,7 +108,7 @@ pub(crate) fn next_generation() {
 #[derive(Clone, Default)]
 pub(crate) struct Destinations {
     /// The native pipeline `traced::init()` (or `traced::testing`) installed.
-    pub(crate) native: Option<&'static Shared>,
+    pub(crate) native: Option<&'static PipelineCore>,
     /// A tracer provider somebody else put in the global slot, as last seen.
     pub(crate) foreign: Option<GlobalTracerProvider>,
 }
@@ -138,13 +138,13 @@ pub(crate) fn set_destinations(change: impl FnOnce(&mut Destinations)) {
 
 thread_local! {
     /// The native pipeline as this thread last saw it, with its generation.
-    static NATIVE_SEEN: Cell<(u64, Option<&'static Shared>)> = const { Cell::new((0, None)) };
+    static NATIVE_SEEN: Cell<(u64, Option<&'static PipelineCore>)> = const { Cell::new((0, None)) };
 }
 
 /// The native pipeline, if one is installed: a thread-local read and an
 /// atomic load while nothing changes.
 #[inline]
-pub(crate) fn native() -> Option<&'static Shared> {
+pub(crate) fn native() -> Option<&'static PipelineCore> {
     let generation = generation();
     NATIVE_SEEN
         .try_with(|seen| {
@@ -160,7 +160,7 @@ pub(crate) fn native() -> Option<&'static Shared> {
 }
 
 #[cold]
-fn native_now() -> Option<&'static Shared> {
+fn native_now() -> Option<&'static PipelineCore> {
     DESTINATIONS.locked().native
 }
 

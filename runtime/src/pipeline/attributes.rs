@@ -4,8 +4,8 @@
 
 use opentelemetry::{Key, KeyValue, Value};
 
-use super::Shared;
-use super::extra::Extra;
+use super::PipelineCore;
+use super::span_details::SpanDetails;
 
 /// Collects a span's attributes while it starts.
 #[derive(Debug)]
@@ -17,8 +17,8 @@ pub struct Attributes {
 enum Sink {
     List(Vec<KeyValue>),
     Native {
-        shared: &'static Shared,
-        extra: Option<Box<Extra>>,
+        shared: &'static PipelineCore,
+        extra: Option<Box<SpanDetails>>,
     },
 }
 
@@ -30,7 +30,7 @@ impl Attributes {
         }
     }
 
-    pub(crate) fn native(shared: &'static Shared) -> Self {
+    pub(crate) fn native(shared: &'static PipelineCore) -> Self {
         Attributes {
             sink: Sink::Native {
                 shared,
@@ -62,7 +62,7 @@ impl Attributes {
         }
     }
 
-    pub(crate) fn into_extra(self) -> Option<Box<Extra>> {
+    pub(crate) fn into_extra(self) -> Option<Box<SpanDetails>> {
         match self.sink {
             Sink::List(_) => None,
             Sink::Native { extra, .. } => extra,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::Shared;
+use super::PipelineCore;
 use super::clock::WallClock;
 use super::convert::span_data;
 use super::sink::{Sink, TraceDecision};
@@ -108,7 +108,7 @@ pub(crate) struct ExportThread {
 
 impl ExportThread {
     pub(crate) fn start(
-        shared: &'static Shared,
+        shared: &'static PipelineCore,
         mut sinks: Vec<Box<dyn Sink>>,
         resource: &Resource,
         batching: Batching,
@@ -180,7 +180,7 @@ impl ExportThread {
 }
 
 struct Worker {
-    shared: &'static Shared,
+    shared: &'static PipelineCore,
     sinks: Vec<Box<dyn Sink>>,
     immediate: bool,
     clock: WallClock,

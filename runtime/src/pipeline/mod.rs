@@ -20,7 +20,6 @@ mod attributes;
 mod clock;
 mod convert;
 mod export_thread;
-mod extra;
 mod ids;
 mod links;
 mod queue;
@@ -30,6 +29,7 @@ mod settings;
 mod sink;
 mod site;
 mod span;
+mod span_details;
 mod start;
 mod tail;
 mod tracer;
@@ -59,7 +59,7 @@ use queue::Queue;
 /// What the span path reads while a pipeline is installed: fixed from
 /// installation to shutdown, and never freed (one per `init()`).
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct PipelineCore {
     pub(crate) sampler: Sampler,
     pub(crate) parent_based: bool,
     pub(crate) rule: sampling::Rule,
@@ -72,7 +72,7 @@ pub(crate) struct Shared {
     open: AtomicBool,
 }
 
-impl Shared {
+impl PipelineCore {
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
         self.open.load(Ordering::Relaxed)
@@ -82,7 +82,7 @@ impl Shared {
 /// An installed pipeline: its export thread and what the span path reads.
 #[derive(Debug)]
 pub(crate) struct Pipeline {
-    shared: &'static Shared,
+    shared: &'static PipelineCore,
     thread: ExportThread,
     tail_sampling: Option<Arc<tail::Counters>>,
 }
@@ -90,7 +90,7 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// Starts the export thread. Spans reach the pipeline through
     /// [`NativeTracerProvider`], and through [`start`] for those who hold its
-    /// [`Shared`].
+    /// [`PipelineCore`].
     pub(crate) fn start(settings: Settings) -> Pipeline {
         clock::choose(settings.monotonic_clock);
         let parent_based = matches!(settings.sampler, Sampler::ParentBased(_));
@@ -99,7 +99,7 @@ impl Pipeline {
         } else {
             sampling::Rule::of(Some(&settings.sampler))
         };
-        let shared: &'static Shared = Box::leak(Box::new(Shared {
+        let shared: &'static PipelineCore = Box::leak(Box::new(PipelineCore {
             sampler: settings.sampler,
             parent_based,
             rule,
@@ -135,7 +135,7 @@ impl Pipeline {
         }
     }
 
-    pub(crate) fn shared(&self) -> &'static Shared {
+    pub(crate) fn shared(&self) -> &'static PipelineCore {
         self.shared
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Each thread that ends a span gets a lane: a single-producer ring of
 //! records it alone writes and the export thread alone reads, plus a ring the
-//! other way that brings its [`Extra`] boxes back for reuse, so nothing a
+//! other way that brings its [`SpanDetails`] boxes back for reuse, so nothing a
 //! thread allocates per span is freed on another. A full ring spills into a
 //! shared overflow list, which is bounded by memory: past the budget, spans
 //! are dropped and counted. Lanes of threads that have exited are drained,
@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
-use super::extra::Extra;
 use super::record::Record;
+use super::span_details::SpanDetails;
 use crate::sync::MutexExt;
 
 /// Records a lane holds before it spills into the overflow.
@@ -54,7 +54,7 @@ pub(crate) struct Queue {
 #[derive(Debug)]
 struct Lane {
     records: rtrb::Consumer<Record>,
-    returns: rtrb::Producer<Box<Extra>>,
+    returns: rtrb::Producer<Box<SpanDetails>>,
 }
 
 /// Records that found their lane full, oldest first.
@@ -68,10 +68,10 @@ struct Overflow {
 struct LocalLane {
     queue_id: u64,
     records: rtrb::Producer<Record>,
-    returns: rtrb::Consumer<Box<Extra>>,
+    returns: rtrb::Consumer<Box<SpanDetails>>,
     // The boxes themselves are what is reused: a span holds its extra by box.
     #[allow(clippy::vec_box)]
-    pool: Vec<Box<Extra>>,
+    pool: Vec<Box<SpanDetails>>,
     pushes: u32,
 }
 
@@ -191,7 +191,7 @@ impl Queue {
 
     /// An empty extra for a span starting on this thread: reused when one is
     /// at hand.
-    pub(crate) fn take_extra(&self) -> Box<Extra> {
+    pub(crate) fn take_extra(&self) -> Box<SpanDetails> {
         LANE.try_with(|lane| {
             let mut lane = lane.try_borrow_mut().ok()?;
             let lane = self.local_lane(&mut lane);
@@ -228,7 +228,7 @@ impl Queue {
     pub(crate) fn drain(
         &self,
         limit: usize,
-        mut each: impl FnMut(Record, &mut dyn FnMut(Box<Extra>)),
+        mut each: impl FnMut(Record, &mut dyn FnMut(Box<SpanDetails>)),
     ) -> usize {
         let mut taken = 0;
         {

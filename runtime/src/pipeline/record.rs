@@ -4,8 +4,8 @@
 use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
 
 use super::clock::Tick;
-use super::extra::Extra;
 use super::site::CallSite;
+use super::span_details::SpanDetails;
 
 #[derive(Debug)]
 pub(crate) struct Record {
@@ -20,7 +20,7 @@ pub(crate) struct Record {
     /// OpenTelemetry API, whose name, kind and scope are in `extra`.
     pub(crate) site: Option<&'static CallSite>,
     pub(crate) trace_state: TraceState,
-    pub(crate) extra: Option<Box<Extra>>,
+    pub(crate) extra: Option<Box<SpanDetails>>,
 }
 
 impl Record {

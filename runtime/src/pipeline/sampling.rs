@@ -8,7 +8,7 @@ use opentelemetry::trace::{SpanContext, SpanKind, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, ShouldSample};
 
-use super::Shared;
+use super::PipelineCore;
 
 /// How the spans the sampler decides (roots, or every span when it is not
 /// parent-based) are decided.
@@ -44,7 +44,7 @@ impl Rule {
 /// nothing but export would observe such a span.
 #[inline]
 pub(crate) fn sampled(
-    shared: &Shared,
+    shared: &PipelineCore,
     parent_cx: Option<&Context>,
     parent: &SpanContext,
     trace_id: TraceId,

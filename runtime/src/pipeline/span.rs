@@ -8,11 +8,11 @@ use std::time::SystemTime;
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, Status};
 use opentelemetry::{KeyValue, trace};
 
-use super::Shared;
+use super::PipelineCore;
 use super::clock::{self, Tick};
-use super::extra::Extra;
 use super::record::Record;
 use super::site::CallSite;
+use super::span_details::SpanDetails;
 
 /// The end time that tells a native span to end now, on its own clock: no
 /// span ends at the Unix epoch.
@@ -26,8 +26,8 @@ pub(crate) struct NativeSpan {
     parent_is_remote: bool,
     start: Tick,
     site: Option<&'static CallSite>,
-    extra: Option<Box<Extra>>,
-    shared: &'static Shared,
+    extra: Option<Box<SpanDetails>>,
+    shared: &'static PipelineCore,
     recording: bool,
 }
 
@@ -35,7 +35,7 @@ impl NativeSpan {
     /// A span that records from now until it ends.
     #[inline]
     pub(crate) fn recording(
-        shared: &'static Shared,
+        shared: &'static PipelineCore,
         span_context: SpanContext,
         parent_span_id: SpanId,
         parent_is_remote: bool,
@@ -57,7 +57,7 @@ impl NativeSpan {
     }
 
     /// A span that carries ids and a sampling decision and records nothing.
-    pub(crate) fn non_recording(shared: &'static Shared, span_context: SpanContext) -> Self {
+    pub(crate) fn non_recording(shared: &'static PipelineCore, span_context: SpanContext) -> Self {
         NativeSpan {
             span_context,
             parent_span_id: SpanId::INVALID,
@@ -72,13 +72,13 @@ impl NativeSpan {
 
     /// This span's extra part, taken from the pool on first use.
     #[inline]
-    pub(crate) fn extra(&mut self) -> &mut Extra {
+    pub(crate) fn extra(&mut self) -> &mut SpanDetails {
         let queue = &self.shared.queue;
         self.extra.get_or_insert_with(|| queue.take_extra())
     }
 
     /// Attributes collected before the span started, moved in whole.
-    pub(crate) fn set_extra(&mut self, extra: Box<Extra>) {
+    pub(crate) fn set_extra(&mut self, extra: Box<SpanDetails>) {
         self.extra = Some(extra);
     }
 }

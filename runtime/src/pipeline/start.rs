@@ -7,7 +7,7 @@ use super::attributes::Attributes;
 use super::links::Links;
 use super::site::CallSite;
 use super::span::NativeSpan;
-use super::{Shared, ids, sampling};
+use super::{PipelineCore, ids, sampling};
 
 /// W3C Trace Context Level 2's `random` flag, which every trace this
 /// pipeline starts carries: its ids are random in all 128 bits ([`ids`]).
@@ -55,7 +55,7 @@ enum Planned {
 /// The new span's ids, flags and trace state, and whether it records.
 #[inline]
 pub(crate) fn plan_child(
-    shared: &Shared,
+    shared: &PipelineCore,
     parent_cx: Option<&Context>,
     parent: &SpanContext,
     name: &str,
@@ -90,13 +90,13 @@ pub(crate) fn plan_child(
 /// No span at all: telemetry is suppressed there, or an unsampled parent
 /// decides for its children.
 #[inline(always)]
-fn no_span(shared: &Shared, parent: &SpanContext, suppressed: bool) -> bool {
+fn no_span(shared: &PipelineCore, parent: &SpanContext, suppressed: bool) -> bool {
     suppressed || shared.parent_based && parent.is_valid() && !parent.is_sampled()
 }
 
 #[inline(never)]
 fn plan(
-    shared: &Shared,
+    shared: &PipelineCore,
     site: &CallSite,
     parent_cx: Option<&Context>,
     parent: &SpanContext,
@@ -122,7 +122,7 @@ fn plan(
 /// may call traced functions).
 #[inline]
 pub(crate) fn start<L, A>(
-    shared: &'static Shared,
+    shared: &'static PipelineCore,
     site: &'static CallSite,
     parent: Parent<'_>,
     links: L,

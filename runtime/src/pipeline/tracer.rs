@@ -7,18 +7,18 @@ use std::time::SystemTime;
 use opentelemetry::trace::{SpanBuilder, SpanContext, SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, InstrumentationScope, trace};
 
-use super::Shared;
+use super::PipelineCore;
 use super::span::NativeSpan;
 use super::start::plan_child;
 
 /// Hands out [`NativeTracer`]s for the pipeline it was installed with.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct NativeTracerProvider {
-    shared: &'static Shared,
+    shared: &'static PipelineCore,
 }
 
 impl NativeTracerProvider {
-    pub(crate) fn new(shared: &'static Shared) -> Self {
+    pub(crate) fn new(shared: &'static PipelineCore) -> Self {
         NativeTracerProvider { shared }
     }
 }
@@ -37,7 +37,7 @@ impl trace::TracerProvider for NativeTracerProvider {
 /// Starts native spans under one instrumentation scope.
 #[derive(Debug)]
 pub(crate) struct NativeTracer {
-    shared: &'static Shared,
+    shared: &'static PipelineCore,
     scope: InstrumentationScope,
 }
 

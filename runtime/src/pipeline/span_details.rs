@@ -13,7 +13,7 @@ use super::Limits;
 
 /// Everything about a span that is not fixed at its call site.
 #[derive(Debug, Default)]
-pub(crate) struct Extra {
+pub(crate) struct SpanDetails {
     /// Set by `update_name`, or the name of a span from another tracer.
     pub(crate) name: Option<Cow<'static, str>>,
     /// The kind of a span from another tracer.
@@ -32,7 +32,7 @@ pub(crate) struct Extra {
     pub(crate) end_time: Option<SystemTime>,
 }
 
-impl Extra {
+impl SpanDetails {
     /// Empties it for reuse, keeping the vectors' capacity.
     pub(crate) fn clear(&mut self) {
         self.name = None;
@@ -75,7 +75,7 @@ impl Extra {
 
     /// Memory it holds, roughly: what a pending span costs beyond its record.
     pub(crate) fn footprint(&self) -> usize {
-        size_of::<Extra>()
+        size_of::<SpanDetails>()
             + self.attributes.capacity() * size_of::<KeyValue>()
             + self.events.capacity() * size_of::<Event>()
             + self.links.capacity() * size_of::<Link>()
