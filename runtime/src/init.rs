@@ -15,9 +15,7 @@ use opentelemetry::trace::TracerProvider;
 use opentelemetry::trace::noop::NoopTracer;
 use opentelemetry_sdk::error::OTelSdkError;
 
-use crate::config::{
-    ConfigError, CustomExporter, Export, Resolved, build_propagator, build_resource,
-};
+use crate::config::{ConfigError, CustomExporter, Export, Resolved, build_resource};
 #[cfg(feature = "otlp")]
 use crate::export::CountExported;
 use crate::export::{ConsoleSink, Delivery, DeliveryReport};
@@ -149,8 +147,8 @@ pub(crate) fn install(config: Resolved) -> Result<TracingGuard, InitError> {
 }
 
 fn build(config: Resolved) -> Result<Installed, InitError> {
-    propagation::set_propagator(Arc::new(build_propagator(&config.propagators)));
-    global::set_text_map_propagator(build_propagator(&config.propagators));
+    propagation::set_propagator(Arc::new(propagation::composite(&config.propagators)));
+    global::set_text_map_propagator(propagation::composite(&config.propagators));
     let shutdown_timeout = config.shutdown_timeout;
     if config.disabled {
         dispatch::reprobe();

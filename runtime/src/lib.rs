@@ -92,8 +92,7 @@ mod task;
 pub mod testing;
 
 pub use config::{
-    B3Encoding, B3Propagator, Compression, Config, ConfigError, ExceptionSignal, Exporter,
-    JaegerPropagator, Propagator, Protocol, TailSampling,
+    Compression, Config, ConfigError, ExceptionSignal, Exporter, Propagator, Protocol, TailSampling,
 };
 pub use export::DeliveryReport;
 #[cfg(feature = "tokio")]
@@ -107,6 +106,8 @@ pub use init::{InitError, ShutdownError, TracingGuard, flush, init};
 /// `spawn` (feature `tokio`) for the shortcut.
 pub use opentelemetry::context::FutureExt;
 pub use pipeline::TailSamplingReport;
+pub use propagation::b3::{B3Encoding, B3Propagator};
+pub use propagation::jaeger::JaegerPropagator;
 pub use suppress::{SuppressGuard, is_suppressed, suppress, suppressed};
 pub use task::{bind, spawn_thread};
 #[cfg(feature = "tokio")]

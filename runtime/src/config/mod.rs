@@ -24,8 +24,7 @@ pub use otlp::{Compression, Protocol};
 pub(crate) use otlp::{OtlpSettings, Signal};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{Tls, protocol_hint};
-pub(crate) use propagators::build as build_propagator;
-pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
+pub use propagators::Propagator;
 pub(crate) use resource::{build as build_resource, service_name};
 
 pub use logs::ExceptionSignal;

@@ -82,10 +82,14 @@
 //! public internet: the caller's trace is not continued, the new root links
 //! to it, and its baggage is kept only if asked.
 
+pub(crate) mod b3;
 mod baggage;
 mod carrier;
+mod composite;
 mod conform;
+pub(crate) mod jaeger;
 mod received;
+mod remote_parent;
 mod traceparent;
 mod tracestate;
 mod trust;
@@ -93,12 +97,13 @@ mod trust;
 use std::sync::{Arc, RwLock};
 
 use opentelemetry::Context;
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry::propagation::TextMapPropagator;
 
 pub use carrier::Carrier;
+pub(crate) use composite::composite;
 pub use trust::{Trust, extract_with, incoming_link};
 
+use composite::w3c;
 use conform::{Conforming, ConformingInjector};
 
 type SharedPropagator = Arc<dyn TextMapPropagator + Send + Sync>;
@@ -117,14 +122,6 @@ fn propagator() -> SharedPropagator {
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     slot.get_or_insert_with(|| Arc::new(w3c())).clone()
-}
-
-/// W3C Trace Context and W3C Baggage: the default.
-pub(crate) fn w3c() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
-    ])
 }
 
 /// Replaces the propagator `inject` and `extract` use (done by `traced::init()`).
