@@ -59,7 +59,9 @@
 //!   Values are percent-decoded with invalid UTF-8 replaced by U+FFFD (upstream
 //!   drops the member) and may contain `=` (upstream cuts the value there). At
 //!   most 64 members and 8192 bytes are kept, dropping whole members (upstream
-//!   drops the entire header above 8192 bytes). Keys and properties are read
+//!   drops the entire header above 8192 bytes). A member is measured before
+//!   it is decoded, one that cannot fit is dropped unread, and reading stops
+//!   once the budget is full, so a flood costs no more than what is kept. Keys and properties are read
 //!   as sent (upstream percent-decodes them, so `k%41` arrives as `kA`, and a
 //!   property `p=a%20b` comes back with a space that makes the member invalid
 //!   on the next hop). When sending, `%` and every
