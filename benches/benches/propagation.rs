@@ -1,7 +1,9 @@
 //! What `traced::propagation::extract` costs for a request's headers: the
 //! usual W3C fields, and baggage floods a hostile caller can send (a 390 KB
 //! member, members past a full budget) beside a header of the same size
-//! that is not propagated.
+//! that is not propagated. And what `inject` costs for a caller's context
+//! sent on with no span of ours: as it came when sampled, under a new
+//! parent id when not.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -61,6 +63,28 @@ fn main() {
     for (name, headers) in &cases {
         group.bench_function(*name, |b| {
             b.iter(|| traced::propagation::extract(black_box(headers)))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("inject");
+    for flags in ["01", "00"] {
+        let received = headers(&[(
+            "traceparent",
+            format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}"),
+        )]);
+        let cx = traced::propagation::extract(&received);
+        let name = if flags == "01" {
+            "a sampled caller's context, sent as it came"
+        } else {
+            "an unsampled caller's context, under a new parent id"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut carrier: HashMap<String, String> = HashMap::new();
+                traced::propagation::inject_context(black_box(&cx), &mut carrier);
+                carrier
+            })
         });
     }
     group.finish();

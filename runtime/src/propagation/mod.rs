@@ -69,8 +69,12 @@
 //!   `%` and `\` as they are, so `50%25` arrives as `50%`).
 //!
 //! Under an unsampled parent, `traced::init()`'s parent-based sampler makes no
-//! span at all: `inject` then sends the caller's `traceparent` and
-//! `tracestate` on as they came, as a pass-through service does.
+//! span at all, so the current span is still the caller's. `inject` then
+//! sends the caller's trace id, flags (`random` included) and `tracestate`
+//! under a new parent id for each outgoing request, as the non-recording
+//! span an OpenTelemetry SDK makes there would: the W3C suite asks a service
+//! for a parent id of its own. Only `inject` pays for that id; a sampled
+//! caller's context sent on with no span of ours keeps the caller's id.
 //!
 //! # Suppression
 //!
