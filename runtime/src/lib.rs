@@ -94,8 +94,8 @@ mod task;
 pub mod testing;
 
 pub use config::{
-    B3Encoding, B3Propagator, Compression, Config, ConfigError, ExceptionSignal, Exporter,
-    JaegerPropagator, Propagator, Protocol, Signal, TailSampling,
+    Compression, Config, ConfigError, ExceptionSignal, Exporter, Propagator, Protocol, Signal,
+    TailSampling,
 };
 pub use export::DeliveryReport;
 #[cfg(feature = "tokio")]
@@ -109,6 +109,8 @@ pub use init::{ExporterError, InitError, ShutdownError, TracingGuard, flush, ini
 /// `spawn` (feature `tokio`) for the shortcut.
 pub use opentelemetry::context::FutureExt;
 pub use pipeline::TailSamplingReport;
+pub use propagation::b3::{B3Encoding, B3Propagator};
+pub use propagation::jaeger::JaegerPropagator;
 pub use suppress::{SuppressGuard, is_suppressed, suppress, suppressed};
 pub use task::{bind, spawn_thread};
 #[cfg(feature = "tokio")]

@@ -18,8 +18,8 @@ const LAYERS: &[&[&str]] = &[
     &["exception"],
     &["logs", "signals"],
     &["export"],
-    &["config"],
     &["propagation"],
+    &["config"],
     &["dispatch", "suppress"],
     &["global_state"],
     &["pipeline"],
@@ -34,7 +34,7 @@ const STATICS_ELSEWHERE: &[(&str, &str)] = &[
     ("pipeline/clock.rs", "FALLBACK"),
     ("pipeline/queue.rs", "NEXT_QUEUE_ID"),
     // Constants built on first use, never changed.
-    ("config/propagators/jaeger.rs", "HEADER_FIELDS"),
+    ("propagation/jaeger.rs", "HEADER_FIELDS"),
     ("logs/route.rs", "RECORDS"),
 ];
 

@@ -25,8 +25,7 @@ pub(crate) use otlp::OtlpSettings;
 pub use otlp::{Compression, Protocol, Signal};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{Tls, protocol_hint};
-pub(crate) use propagators::build as build_propagator;
-pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
+pub use propagators::Propagator;
 pub(crate) use resource::{build_resource, service_name};
 
 pub use logs::ExceptionSignal;

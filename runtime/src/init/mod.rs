@@ -18,9 +18,9 @@ use opentelemetry_sdk::error::OTelSdkError;
 pub use guard::{ExporterError, InitError, ShutdownError, TracingGuard};
 
 use crate::config::{
-    Config, Env, Resolved, Signal, build_propagator, build_resource, print_warnings,
+    Config, Env, Resolved, Signal, build_resource, print_warnings,
 };
-use crate::dispatch;
+use crate::{dispatch, propagation};
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
@@ -123,8 +123,8 @@ fn install(config: Resolved) -> Result<TracingGuard, InitError> {
 }
 
 fn build(config: Resolved) -> Result<Installed, InitError> {
-    global_state::set_propagator(Arc::new(build_propagator(&config.propagators)));
-    global::set_text_map_propagator(build_propagator(&config.propagators));
+    global_state::set_propagator(Arc::new(propagation::composite(&config.propagators)));
+    global::set_text_map_propagator(propagation::composite(&config.propagators));
     let shutdown_timeout = config.shutdown_timeout;
     if config.disabled {
         dispatch::reprobe();
