@@ -73,7 +73,6 @@ pub use traced_macros::{traced, traced_impl, untraced};
 mod config;
 pub mod current;
 mod dispatch;
-mod exception;
 mod export;
 #[cfg(feature = "tokio")]
 mod graceful;
@@ -86,6 +85,7 @@ mod pipeline;
 pub mod propagation;
 #[cfg(unix)]
 mod signals;
+mod span_error;
 mod suppress;
 mod task;
 #[cfg(feature = "testing")]

@@ -430,6 +430,35 @@ async fn a_caller_giving_up_ends_the_server_span_as_cancelled() {
     assert_eq!(attr(server, "http.response.status_code"), None);
 }
 
+/// A caller that stops waiting (its own timeout around `send`) drops the
+/// request: the client span ends there, as cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_a_reqwest_request_dropped_before_its_answer_ends_as_cancelled() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let client = traced_client("tests/1.0");
+
+    let (gave_up, trace_id) = in_new_trace(|| async {
+        let send = client.get(format!("http://{b}/stuck")).send();
+        tokio::time::timeout(Duration::from_millis(100), send)
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(gave_up, "/stuck never answers");
+
+    let spans = spans_of(trace_id, 1).await;
+    let client_span = find(&spans, "GET", SpanKind::Client);
+    assert!(
+        client_span
+            .events
+            .iter()
+            .any(|event| event.name == "cancelled"),
+        "{:?}",
+        client_span.events
+    );
+    assert_eq!(attr(client_span, "http.response.status_code"), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suppressed_caller_makes_no_client_span_and_the_server_does_not_sample() {
     let b = serve(service_b(Trust::Continue)).await;

@@ -1,13 +1,15 @@
+//! The response body of a traced request, which keeps the request's span
+//! open until its last frame.
+
 use std::fmt::{self, Display};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::Context;
-use opentelemetry::trace::TraceContextExt;
 use pin_project_lite::pin_project;
 
-use super::semconv;
+use super::exchange::Exchange;
+use super::in_flight::Call;
 
 pin_project! {
     /// A response body that keeps its request's span open until the last
@@ -17,20 +19,20 @@ pin_project! {
     pub struct TracedBody<B> {
         #[pin]
         inner: B,
-        end: Option<BodyEnd>,
+        end: Option<Exchange>,
     }
 
     impl<B> PinnedDrop for TracedBody<B> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(end) = this.project().end.take() {
-                end.dropped();
+                end.body_dropped();
             }
         }
     }
 }
 
 impl<B> TracedBody<B> {
-    pub(crate) fn new(inner: B, end: BodyEnd) -> Self {
+    pub(crate) fn new(inner: B, end: Exchange) -> Self {
         TracedBody {
             inner,
             end: Some(end),
@@ -75,7 +77,7 @@ where
             }
             Some(Err(error)) => {
                 if let Some(end) = this.end.take() {
-                    end.failed(error.to_string());
+                    end.body_failed(error.to_string());
                 }
             }
             None => {
@@ -93,56 +95,5 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// How a request's span ends with its response body.
-#[derive(Debug)]
-pub(crate) enum BodyEnd {
-    /// Everything was recorded from the response head: end the span.
-    Http(Context),
-    /// The gRPC status may still come in the trailers.
-    #[cfg(feature = "grpc")]
-    Grpc(super::grpc::CallEnd),
-}
-
-impl BodyEnd {
-    fn context(&self) -> &Context {
-        match self {
-            BodyEnd::Http(cx) => cx,
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.context(),
-        }
-    }
-
-    fn trailers(&mut self, trailers: &http::HeaderMap) {
-        match self {
-            BodyEnd::Http(_) => {
-                let _ = trailers;
-            }
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.trailers(trailers),
-        }
-    }
-
-    fn finished(self) {
-        match self {
-            BodyEnd::Http(cx) => cx.span().end(),
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.finished(),
-        }
-    }
-
-    fn failed(self, message: String) {
-        semconv::record_error(&self.context().span(), "body", message);
-        self.finished();
-    }
-
-    fn dropped(self) {
-        match self {
-            BodyEnd::Http(cx) => cx.span().end(),
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.dropped(),
-        }
     }
 }

@@ -40,7 +40,7 @@
 //! The layer reads `traceparent`, `tracestate` and `baggage` from every
 //! request. Continuing them is right behind your own gateway, where callers
 //! are your services; at a public edge it hands strangers some control. What
-//! each [`Trust`] lets a caller do:
+//! each [`Trust`](super::Trust) lets a caller do:
 //!
 //! | a caller can | `Continue` (default) | `NewRootWithLink` | `NewRootWithLinkKeepBaggage` |
 //! |---|---|---|---|
@@ -74,27 +74,25 @@
 //! and panics in the handler (the panic keeps unwinding); 4xx answers leave it
 //! unset, as the semantic conventions say for servers.
 
-use super::open_span::OpenSpan;
 use std::fmt::Display;
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::{Context, KeyValue};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{BodyEnd, TracedBody};
-use super::semconv;
-use super::trust::{self, Trust};
+use super::body::TracedBody;
+use super::exchange::Exchange;
+use super::options::{ServerOptions, server_options};
+use super::request_span;
+pub use super::response_future::ResponseFuture;
+use super::semconv::{self, Authority};
 
 /// Layer that gives every request a SERVER span; see the [module docs](self).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct HttpServerLayer {
-    trust: Trust,
+    options: ServerOptions,
 }
 
 impl HttpServerLayer {
@@ -103,19 +101,7 @@ impl HttpServerLayer {
         HttpServerLayer::default()
     }
 
-    /// How far to trust the context requests arrive with: continue it (the
-    /// default) or, at a public edge, start a new trace linked to it.
-    ///
-    /// ```
-    /// use traced::integrations::{HttpServerLayer, Trust};
-    ///
-    /// let public_edge = HttpServerLayer::new().trust(Trust::NewRootWithLink);
-    /// # let _ = public_edge;
-    /// ```
-    pub fn trust(mut self, trust: Trust) -> Self {
-        self.trust = trust;
-        self
-    }
+    server_options!(HttpServerLayer);
 }
 
 impl<S> Layer<S> for HttpServerLayer {
@@ -124,7 +110,7 @@ impl<S> Layer<S> for HttpServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpServerService {
             inner,
-            trust: self.trust,
+            options: self.options.clone(),
         }
     }
 }
@@ -133,7 +119,7 @@ impl<S> Layer<S> for HttpServerLayer {
 #[derive(Clone, Debug)]
 pub struct HttpServerService<S> {
     inner: S,
-    trust: Trust,
+    options: ServerOptions,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
@@ -150,94 +136,22 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let cx = start_span(&request, self.trust);
-        let inner = {
-            let _attached = cx.clone().attach();
-            match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
-                Ok(inner) => inner,
-                Err(payload) => {
-                    crate::exception::record_panic(&cx.span(), Some(&*payload));
-                    cx.span().end();
-                    resume_unwind(payload)
-                }
-            }
-        };
-        ResponseFuture {
-            inner,
-            span: OpenSpan::new(cx),
-        }
+        let cx = start_span(&request, &self.options);
+        ResponseFuture::new(Exchange::Http(cx), || self.inner.call(request))
     }
 }
 
-pin_project! {
-    /// The response future of [`HttpServerService`]: runs the handler with the
-    /// request's span current.
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        // Dropped unfinished when the server gives up on the request.
-        span: OpenSpan,
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<http::Response<ResBody>, E>>,
-    E: Display,
-{
-    type Output = Result<http::Response<TracedBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Some(cx) = this.span.take() else {
-            panic!("`ResponseFuture` polled after completion");
-        };
-        let polled = {
-            let _attached = cx.clone().attach();
-            catch_unwind(AssertUnwindSafe(|| this.inner.poll(task)))
-        };
-        match polled {
-            Ok(Poll::Pending) => {
-                this.span.put_back(cx);
-                Poll::Pending
-            }
-            Ok(Poll::Ready(Ok(response))) => {
-                record_response(&cx, &response);
-                Poll::Ready(Ok(
-                    response.map(|body| TracedBody::new(body, BodyEnd::Http(cx)))
-                ))
-            }
-            Ok(Poll::Ready(Err(error))) => {
-                semconv::record_error(&cx.span(), "service", error.to_string());
-                cx.span().end();
-                Poll::Ready(Err(error))
-            }
-            Err(payload) => {
-                crate::exception::record_panic(&cx.span(), Some(&*payload));
-                cx.span().end();
-                resume_unwind(payload)
-            }
-        }
-    }
-}
-
-fn start_span<B>(request: &http::Request<B>, trust: Trust) -> Context {
-    let (parent, links) = trust::resolve(request.headers(), trust);
+fn start_span<B>(request: &http::Request<B>, options: &ServerOptions) -> Context {
     let route = route(request);
     let method = semconv::span_method(request.method());
     let name = match &route {
         Some(route) => format!("{method} {route}"),
         None => method.to_owned(),
     };
-    let mut builder = SpanBuilder::from_name(name)
+    let builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
         .with_attributes(request_attributes(request, route));
-    if !links.is_empty() {
-        builder = builder.with_links(links);
-    }
-    let span = semconv::tracer().build_with_context(builder, &parent);
-    parent.with_span(span)
+    request_span::start_server(request.headers(), options.trust, builder)
 }
 
 fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> Vec<KeyValue> {
@@ -248,22 +162,10 @@ fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> V
     }
     let uri = original_uri(request);
     attributes.push(KeyValue::new("url.path", uri.path().to_owned()));
-    let scheme = uri.scheme_str().unwrap_or("http").to_owned();
-    let authority = uri
-        .authority()
-        .map(|authority| authority.as_str())
-        .or_else(|| {
-            request
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|host| host.to_str().ok())
-        });
-    if let Some((host, port)) = authority.and_then(semconv::host_and_port) {
-        attributes.push(KeyValue::new("server.address", host));
-        if let Some(port) = port.or_else(|| semconv::default_port(&scheme)) {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+    if let Some(server) = Authority::of_request(uri, request.headers()) {
+        server.push(&mut attributes);
     }
+    let scheme = uri.scheme_str().unwrap_or("http").to_owned();
     attributes.push(KeyValue::new("url.scheme", scheme));
     if let Some(agent) = request
         .headers()
@@ -281,18 +183,6 @@ fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> V
         attributes.push(KeyValue::new("network.protocol.version", version));
     }
     attributes
-}
-
-fn record_response<B>(cx: &Context, response: &http::Response<B>) {
-    let span = cx.span();
-    let status = response.status();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
-    if status.is_server_error() {
-        semconv::record_error(&span, status.as_str().to_owned(), status.to_string());
-    }
 }
 
 #[cfg(feature = "axum")]

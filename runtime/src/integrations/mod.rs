@@ -39,20 +39,32 @@
 mod baggage_hosts;
 #[cfg(feature = "tower")]
 mod body;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod client_call;
+#[cfg(feature = "tower")]
+mod exchange;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+#[cfg(feature = "grpc")]
+mod grpc_call;
 #[cfg(feature = "tower")]
 pub mod http_client;
 #[cfg(feature = "tower")]
 pub mod http_server;
-#[cfg(feature = "tower")]
-mod open_span;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod in_flight;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod options;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod request_span;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
-mod semconv;
 #[cfg(feature = "tower")]
-mod trust;
+mod response_future;
+mod semconv;
 
+#[cfg(feature = "tower")]
+pub use crate::propagation::Trust;
 #[cfg(feature = "tower")]
 pub use body::TracedBody;
 #[cfg(feature = "grpc")]
@@ -63,5 +75,3 @@ pub use http_client::HttpClientLayer;
 pub use http_server::HttpServerLayer;
 #[cfg(feature = "reqwest")]
 pub use reqwest::TracingMiddleware;
-#[cfg(feature = "tower")]
-pub use trust::Trust;
