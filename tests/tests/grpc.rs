@@ -452,14 +452,14 @@ async fn a_stream_dropped_early_ends_both_spans_as_cancelled() {
             None,
             "no status was received"
         );
+        assert_eq!(attr(span, "error.type"), Some(&Value::from("cancelled")));
         assert_eq!(span.status, SpanStatus::Unset);
     }
 }
 
-/// A scanner trying paths: one span name for all, whatever the path.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repro_unknown_services_never_become_span_names() {
-    let b = serve_b().await;
+/// Calls each of `paths`, methods B does not have, in a new trace through
+/// the client layer; returns the trace id.
+async fn call_missing_methods(b: SocketAddr, paths: Vec<PathAndQuery>) -> TraceId {
     let channel = Endpoint::from_shared(format!("http://{b}"))
         .unwrap()
         .connect_lazy();
@@ -468,27 +468,33 @@ async fn repro_unknown_services_never_become_span_names() {
             .layer(GrpcClientLayer::new())
             .service(channel),
     );
-    let ((), trace_id) = {
-        let (output, _) = capture_async(|| {
-            let trace_id = Context::current().span().span_context().trace_id();
-            async move {
-                for probe in ["/scanner.Probe1/Get", "/wp-admin.X/y", "/demo.Echo/Shout"] {
-                    client.ready().await.unwrap();
-                    let result = client
-                        .unary(
-                            Request::new(SayRequest::default()),
-                            PathAndQuery::from_static(probe),
-                            ProstCodec::<SayRequest, SayReply>::default(),
-                        )
-                        .await;
-                    assert_eq!(result.unwrap_err().code(), Code::Unimplemented, "{probe}");
-                }
-                ((), trace_id)
+    let (trace_id, _) = capture_async(|| {
+        let trace_id = Context::current().span().span_context().trace_id();
+        async move {
+            for path in paths {
+                client.ready().await.unwrap();
+                let result = client
+                    .unary(
+                        Request::new(SayRequest::default()),
+                        path.clone(),
+                        ProstCodec::<SayRequest, SayReply>::default(),
+                    )
+                    .await;
+                assert_eq!(result.unwrap_err().code(), Code::Unimplemented, "{path}");
             }
-        })
-        .await;
-        output
-    };
+            trace_id
+        }
+    })
+    .await;
+    trace_id
+}
+
+/// A scanner trying paths: one span name for all, whatever the path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_unknown_services_never_become_span_names() {
+    let b = serve_b().await;
+    let probes = ["/scanner.Probe1/Get", "/wp-admin.X/y", "/demo.Echo/Shout"];
+    let trace_id = call_missing_methods(b, probes.map(PathAndQuery::from_static).into()).await;
     let spans = spans_of(trace_id, 6).await;
     let servers: Vec<_> = spans
         .iter()
@@ -500,6 +506,33 @@ async fn repro_unknown_services_never_become_span_names() {
         assert_eq!(attr(span, "rpc.service"), Some(&Value::from("_OTHER")));
         assert_eq!(attr(span, "rpc.method"), Some(&Value::from("_OTHER")));
     }
+}
+
+/// A method name as long as a caller likes: capped in the client's span, and
+/// never a span name on the server, which does not have the method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_a_huge_method_name_is_capped() {
+    const CAP: usize = 2048;
+    let b = serve_b().await;
+    let method = "M".repeat(5_000);
+    let path = PathAndQuery::try_from(format!("/demo.Echo/{method}")).unwrap();
+    let trace_id = call_missing_methods(b, vec![path]).await;
+    let spans = spans_of(trace_id, 2).await;
+    let client_span = spans
+        .iter()
+        .find(|span| span.span_kind == SpanKind::Client)
+        .expect("the client span");
+    let kept = attr(client_span, "rpc.method")
+        .unwrap()
+        .as_str()
+        .into_owned();
+    assert!(kept == method[..CAP], "{} bytes kept", kept.len());
+    assert_eq!(client_span.name.len(), "demo.Echo/".len() + CAP);
+    let server_span = find(&spans, "grpc", SpanKind::Server);
+    assert_eq!(
+        attr(server_span, "rpc.method"),
+        Some(&Value::from("_OTHER"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

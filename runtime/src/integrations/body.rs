@@ -20,25 +20,38 @@ pin_project! {
         #[pin]
         inner: B,
         end: Option<Exchange>,
+        // The body has said it is at its end, or that nothing of it is left:
+        // a server stops polling there and drops it.
+        at_end: bool,
     }
 
     impl<B> PinnedDrop for TracedBody<B> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(end) = this.project().end.take() {
-                end.body_dropped();
+            let this = this.project();
+            if let Some(end) = this.end.take() {
+                end.body_dropped(*this.at_end);
             }
         }
     }
 }
 
-impl<B> TracedBody<B> {
+impl<B: Body> TracedBody<B> {
     pub(crate) fn new(inner: B, end: Exchange) -> Self {
         TracedBody {
+            at_end: at_end(&inner),
             inner,
             end: Some(end),
         }
     }
+}
 
+/// Whether `body` has nothing more to send: it says so, or says that none
+/// of its known length is left.
+fn at_end<B: Body>(body: &B) -> bool {
+    body.is_end_stream() || body.size_hint().exact() == Some(0)
+}
+
+impl<B> TracedBody<B> {
     /// The wrapped body.
     pub fn get_ref(&self) -> &B {
         &self.inner
@@ -66,11 +79,12 @@ where
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
         let _attached = this.end.as_ref().map(|end| end.context().clone().attach());
-        let frame = ready!(this.inner.poll_frame(cx));
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
         match &frame {
             Some(Ok(frame)) => {
+                *this.at_end = at_end(&*this.inner);
                 if let (Some(trailers), Some(end)) = (frame.trailers_ref(), this.end.as_mut()) {
                     end.trailers(trailers);
                 }

@@ -18,19 +18,50 @@ use super::in_flight::Call;
 #[derive(Debug)]
 pub(crate) enum Exchange {
     /// An HTTP server span.
-    Http(Context),
+    Http(HttpSpan),
     /// A gRPC call, whose status may still come in the trailers.
     #[cfg(feature = "grpc")]
     Grpc(GrpcCall),
 }
 
+/// An HTTP server span, and what tells a response cut off from one sent
+/// whole.
+#[derive(Debug)]
+pub(crate) struct HttpSpan {
+    cx: Context,
+    /// A HEAD request: its response has no body.
+    head_request: bool,
+    /// A CONNECT request: a successful response has no body (a tunnel).
+    connect_request: bool,
+    /// The response has no body, or it has been sent to its end.
+    body_done: bool,
+}
+
 impl Exchange {
+    /// The exchange of an HTTP request with the `method`, whose server span
+    /// is that of `cx`.
+    pub(crate) fn http(cx: Context, method: &http::Method) -> Self {
+        Exchange::Http(HttpSpan {
+            cx,
+            head_request: method == http::Method::HEAD,
+            connect_request: method == http::Method::CONNECT,
+            body_done: false,
+        })
+    }
+
     /// The response head arrived.
     pub(crate) fn head<B>(&mut self, response: &http::Response<B>) {
         match self {
-            Exchange::Http(cx) => {
-                let span = cx.span();
+            Exchange::Http(http) => {
+                let span = http.cx.span();
                 let status = response.status();
+                // What HTTP sends without a body, whatever the service's
+                // response holds.
+                http.body_done = http.head_request
+                    || status.is_informational()
+                    || status == http::StatusCode::NO_CONTENT
+                    || status == http::StatusCode::NOT_MODIFIED
+                    || http.connect_request && status.is_success();
                 span.set_attribute(KeyValue::new(
                     "http.response.status_code",
                     i64::from(status.as_u16()),
@@ -49,19 +80,20 @@ impl Exchange {
     /// The service failed with `error` instead of answering.
     pub(crate) fn service_failed<E: Display>(self, error: &E) {
         match self {
-            Exchange::Http(cx) => {
-                crate::span_error::record(&cx.span(), "service", error.to_string(), None);
-                cx.span().end();
+            Exchange::Http(http) => {
+                let span = http.cx.span();
+                crate::span_error::record(&span, "service", error.to_string(), None);
+                span.end();
             }
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.failed(std::any::type_name::<E>(), error.to_string()),
         }
     }
 
-    /// Trailers of the response body.
+    /// Trailers of the response body: its last frame.
     pub(crate) fn trailers(&mut self, trailers: &http::HeaderMap) {
         match self {
-            Exchange::Http(_) => {}
+            Exchange::Http(http) => http.body_done = true,
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.trailers(trailers),
         }
@@ -71,7 +103,7 @@ impl Exchange {
     /// The body's last frame was sent.
     pub(crate) fn finished(self) {
         match self {
-            Exchange::Http(cx) => cx.span().end(),
+            Exchange::Http(http) => http.cx.span().end(),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.finished(),
         }
@@ -83,10 +115,14 @@ impl Exchange {
         self.finished();
     }
 
-    /// The body was dropped before its last frame.
-    pub(crate) fn body_dropped(self) {
+    /// The body was dropped before its end was polled: `at_end` when all
+    /// of it was sent all the same (the server stops asking once a body says
+    /// it is at its end). Otherwise the client went away midway: the
+    /// response was cut off.
+    pub(crate) fn body_dropped(self, at_end: bool) {
         match self {
-            Exchange::Http(cx) => cx.span().end(),
+            Exchange::Http(http) if at_end || http.body_done => http.cx.span().end(),
+            Exchange::Http(http) => super::in_flight::end_cancelled(&http.cx),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.abandoned(),
         }
@@ -96,7 +132,7 @@ impl Exchange {
 impl Call for Exchange {
     fn context(&self) -> &Context {
         match self {
-            Exchange::Http(cx) => cx,
+            Exchange::Http(http) => &http.cx,
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.context(),
         }
@@ -104,7 +140,7 @@ impl Call for Exchange {
 
     fn panicked(self, payload: &(dyn Any + Send)) {
         match self {
-            Exchange::Http(cx) => super::in_flight::end_panicked(&cx, payload),
+            Exchange::Http(http) => super::in_flight::end_panicked(&http.cx, payload),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.panicked(payload),
         }
@@ -112,7 +148,7 @@ impl Call for Exchange {
 
     fn abandoned(self) {
         match self {
-            Exchange::Http(cx) => super::in_flight::end_cancelled(&cx),
+            Exchange::Http(http) => super::in_flight::end_cancelled(&http.cx),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.abandoned(),
         }

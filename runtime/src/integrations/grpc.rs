@@ -30,7 +30,11 @@
 //! it (`UNIMPLEMENTED` with no message, before any response message). The status code is read from the response headers or, for
 //! calls that stream, from the trailers: a span ends when its response stream
 //! ends, so a server-streaming call is timed to its last message. A stream
-//! dropped before its end ends the span with an event `cancelled`.
+//! dropped before its end ends the span with an event `cancelled` and
+//! `error.type = "cancelled"`. `rpc.service`, `rpc.method` (and so span
+//! names) and `server.address` are cut to 2 KiB
+//! ([`GrpcServerLayer::max_attribute_bytes`],
+//! [`GrpcClientLayer::max_attribute_bytes`]).
 //!
 //! A handler that panics ends its span with status Error and an `exception`
 //! event carrying the panic message; the panic keeps unwinding.
@@ -59,6 +63,7 @@ use super::options::{ClientOptions, ServerOptions, client_options, server_option
 use super::request_span;
 pub use super::response_future::ResponseFuture;
 use super::semconv::Authority;
+use super::value_cap::ValueCap;
 use crate::propagation::Carrier;
 
 impl Carrier for MetadataMap {
@@ -175,6 +180,15 @@ enum Role {
     },
 }
 
+impl Role {
+    fn cap(&self) -> ValueCap {
+        match self {
+            Role::Server(options) => options.cap,
+            Role::Client { options, .. } => options.cap,
+        }
+    }
+}
+
 /// The service [`GrpcServerLayer`] and [`GrpcClientLayer`] wrap around
 /// yours.
 #[derive(Clone, Debug)]
@@ -187,6 +201,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Error: Display,
+    ResBody: http_body::Body,
 {
     type Response = http::Response<TracedBody<ResBody>>;
     type Error = S::Error;
@@ -197,11 +212,12 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let names = rpc_names(request.uri().path());
+        let cap = self.role.cap();
+        let names = rpc_names(request.uri().path(), cap);
         let server = Authority::of_request(request.uri(), request.headers());
         let call = match &self.role {
             Role::Server(options) => {
-                let builder = span_builder(&names, SpanKind::Server, server);
+                let builder = span_builder(&names, SpanKind::Server, server, cap);
                 let cx = request_span::start_server(request.headers(), options.trust, builder);
                 GrpcCall::server(cx, names)
             }
@@ -211,7 +227,7 @@ where
             } => {
                 let server = server.or_else(|| configured.clone());
                 let host = server.as_ref().map(|server| server.host.clone());
-                let builder = span_builder(&names, SpanKind::Client, server);
+                let builder = span_builder(&names, SpanKind::Client, server, cap);
                 let cx = request_span::start_client(
                     builder,
                     &options.baggage,
@@ -225,8 +241,8 @@ where
     }
 }
 
-/// `rpc.service` and `rpc.method` from a request path.
-fn rpc_names(path: &str) -> (String, String) {
+/// `rpc.service` and `rpc.method` from a request path, each cut to `cap`.
+fn rpc_names(path: &str, cap: ValueCap) -> (String, String) {
     path.strip_prefix('/')
         .and_then(|path| path.split_once('/'))
         .filter(|(service, method)| {
@@ -234,7 +250,7 @@ fn rpc_names(path: &str) -> (String, String) {
         })
         .map_or_else(
             || (OTHER.to_owned(), OTHER.to_owned()),
-            |(service, method)| (service.to_owned(), method.to_owned()),
+            |(service, method)| (cap.str(service), cap.str(method)),
         )
 }
 
@@ -244,6 +260,7 @@ fn span_builder(
     (service, method): &(String, String),
     kind: SpanKind,
     server: Option<Authority>,
+    cap: ValueCap,
 ) -> SpanBuilder {
     let name = if service == OTHER {
         UNKNOWN_METHOD.to_owned()
@@ -256,7 +273,7 @@ fn span_builder(
         attributes.push(KeyValue::new("rpc.method", method.clone()));
     }
     if let Some(server) = server {
-        server.push(&mut attributes);
+        server.push(cap, &mut attributes);
     }
     SpanBuilder::from_name(name)
         .with_kind(kind)

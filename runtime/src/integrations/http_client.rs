@@ -33,7 +33,11 @@
 //! `password`, `passwd`, `secret`, `auth`); other query parameters are kept,
 //! since they identify the resource. Status is Error when the request fails
 //! (connection refused, timeout) or the answer is a 4xx or 5xx, as the
-//! semantic conventions ask of client spans.
+//! semantic conventions ask of client spans. A request dropped before its
+//! response head (the caller stopped waiting) ends its span with an event
+//! `cancelled` and `error.type = "cancelled"`. `url.full`, the method and the
+//! host are cut to 2 KiB ([`HttpClientLayer::max_attribute_bytes`]), so a
+//! URL built from what a caller sent cannot make the span large.
 //!
 //! # Baggage
 //!
@@ -59,6 +63,7 @@ use super::in_flight::{Answer, InFlight};
 use super::options::{ClientOptions, client_options};
 use super::request_span;
 use super::semconv::{self, Authority};
+use super::value_cap::ValueCap;
 
 /// Layer that gives every outgoing request a CLIENT span and propagates its
 /// context; see the [module docs](self).
@@ -109,7 +114,7 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let server = Authority::of_request(request.uri(), request.headers());
-        let builder = span_builder(&request, server.clone());
+        let builder = span_builder(&request, server.clone(), self.options.cap);
         let cx = request_span::start_client(
             builder,
             &self.options.baggage,
@@ -155,14 +160,19 @@ impl<ResBody, E: Display> Answer<Result<http::Response<ResBody>, E>> for ClientC
     }
 }
 
-fn span_builder<B>(request: &http::Request<B>, server: Option<Authority>) -> SpanBuilder {
+/// The span of `request`, each value taken from the request cut to `cap`.
+fn span_builder<B>(
+    request: &http::Request<B>,
+    server: Option<Authority>,
+    cap: ValueCap,
+) -> SpanBuilder {
     let mut attributes = Vec::with_capacity(6);
-    semconv::method_attributes(request.method(), &mut attributes);
+    semconv::method_attributes(request.method(), cap, &mut attributes);
     if let Some(url) = semconv::full_url(request.uri()) {
-        attributes.push(KeyValue::new("url.full", url));
+        attributes.push(KeyValue::new("url.full", cap.string(url)));
     }
     if let Some(server) = server {
-        server.push(&mut attributes);
+        server.push(cap, &mut attributes);
     }
     SpanBuilder::from_name(semconv::span_method(request.method()))
         .with_kind(SpanKind::Client)

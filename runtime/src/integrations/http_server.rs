@@ -69,10 +69,20 @@
 //! `http.response.status_code`, `server.address`, `server.port`,
 //! `user_agent.original`, `client.address`, `network.peer.address`,
 //! `network.peer.port`, `network.protocol.version`, and `error.type` on
-//! failures. A request the server stops serving before answering (the client
-//! went away) ends its span with an event `cancelled`. Status is Error for 5xx responses, service errors
-//! and panics in the handler (the panic keeps unwinding); 4xx answers leave it
-//! unset, as the semantic conventions say for servers.
+//! failures. Status is Error for 5xx responses, service errors and panics in
+//! the handler (the panic keeps unwinding); 4xx answers leave it unset, as
+//! the semantic conventions say for servers.
+//!
+//! A request that does not complete, because the server stops serving it
+//! before answering or the client goes away while the response body is being
+//! sent (a download cut off midway), ends its span with an event `cancelled`
+//! and `error.type = "cancelled"`; its status stays unset. A response sent
+//! whole, or one HTTP sends without a body (`HEAD`, 204, 304), is not
+//! cancelled.
+//!
+//! Values taken from the request (the path, user agent, method, host, route)
+//! are cut to 2 KiB, at a character boundary, whatever the caller sends:
+//! [`HttpServerLayer::max_attribute_bytes`] sets another length.
 
 use std::fmt::Display;
 use std::task::{Context as TaskContext, Poll};
@@ -88,6 +98,7 @@ use super::options::{ServerOptions, server_options};
 use super::request_span;
 pub use super::response_future::ResponseFuture;
 use super::semconv::{self, Authority};
+use super::value_cap::ValueCap;
 
 /// Layer that gives every request a SERVER span; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
@@ -126,6 +137,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Error: Display,
+    ResBody: http_body::Body,
 {
     type Response = http::Response<TracedBody<ResBody>>;
     type Error = S::Error;
@@ -137,12 +149,14 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let cx = start_span(&request, &self.options);
-        ResponseFuture::new(Exchange::Http(cx), || self.inner.call(request))
+        let exchange = Exchange::http(cx, request.method());
+        ResponseFuture::new(exchange, || self.inner.call(request))
     }
 }
 
 fn start_span<B>(request: &http::Request<B>, options: &ServerOptions) -> Context {
-    let route = route(request);
+    let cap = options.cap;
+    let route = route(request).map(|route| cap.string(route));
     let method = semconv::span_method(request.method());
     let name = match &route {
         Some(route) => format!("{method} {route}"),
@@ -150,29 +164,34 @@ fn start_span<B>(request: &http::Request<B>, options: &ServerOptions) -> Context
     };
     let builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(request_attributes(request, route));
+        .with_attributes(request_attributes(request, route, cap));
     request_span::start_server(request.headers(), options.trust, builder)
 }
 
-fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> Vec<KeyValue> {
+/// The request's attributes, each value taken from the request cut to `cap`.
+fn request_attributes<B>(
+    request: &http::Request<B>,
+    route: Option<String>,
+    cap: ValueCap,
+) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(12);
-    semconv::method_attributes(request.method(), &mut attributes);
+    semconv::method_attributes(request.method(), cap, &mut attributes);
     if let Some(route) = route {
         attributes.push(KeyValue::new("http.route", route));
     }
     let uri = original_uri(request);
-    attributes.push(KeyValue::new("url.path", uri.path().to_owned()));
+    attributes.push(KeyValue::new("url.path", cap.str(uri.path())));
     if let Some(server) = Authority::of_request(uri, request.headers()) {
-        server.push(&mut attributes);
+        server.push(cap, &mut attributes);
     }
-    let scheme = uri.scheme_str().unwrap_or("http").to_owned();
+    let scheme = cap.str(uri.scheme_str().unwrap_or("http"));
     attributes.push(KeyValue::new("url.scheme", scheme));
     if let Some(agent) = request
         .headers()
         .get(http::header::USER_AGENT)
         .and_then(|agent| agent.to_str().ok())
     {
-        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+        attributes.push(KeyValue::new("user_agent.original", cap.str(agent)));
     }
     if let Some(peer) = peer_address(request) {
         attributes.push(KeyValue::new("client.address", peer.ip().to_string()));

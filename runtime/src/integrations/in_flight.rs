@@ -9,8 +9,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, KeyValue};
 use pin_project_lite::pin_project;
 
 /// One request awaiting its answer, with the span it will end.
@@ -37,10 +37,13 @@ pub(crate) fn end_panicked(cx: &Context, payload: &(dyn Any + Send)) {
     span.end();
 }
 
-/// Ends the span of `cx` as cancelled: an event `cancelled`.
+/// Ends the span of `cx` as cancelled: an event `cancelled`, and
+/// `error.type = "cancelled"`, since the request did not complete (status
+/// stays unset: nothing failed).
 pub(crate) fn end_cancelled(cx: &Context) {
     let span = cx.span();
     span.add_event("cancelled", Vec::new());
+    span.set_attribute(KeyValue::new("error.type", "cancelled"));
     span.end();
 }
 

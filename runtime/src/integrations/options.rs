@@ -1,25 +1,53 @@
 //! What the integrations are told, written once for every layer that takes
 //! it: how far a server layer trusts its callers, which hosts a client sends
-//! baggage to. Each layer keeps its options in a field `options` and gets
-//! the builder methods from the macros here.
+//! baggage to, how long a value taken from a request may be. Each layer keeps
+//! its options in a field `options` and gets the builder methods from the
+//! macros here.
 #![cfg_attr(
     not(feature = "tower"),
     allow(dead_code, unused_macros, unused_imports)
 )]
 
 use super::baggage_hosts::BaggageHosts;
+use super::value_cap::ValueCap;
 use crate::propagation::Trust;
 
 /// The options of a server layer.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ServerOptions {
     pub(crate) trust: Trust,
+    pub(crate) cap: ValueCap,
 }
 
 /// The options of a client layer or middleware.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClientOptions {
     pub(crate) baggage: BaggageHosts,
+    pub(crate) cap: ValueCap,
+}
+
+/// `max_attribute_bytes`, the same on every layer, over its `options.cap`.
+macro_rules! max_attribute_bytes {
+    ($layer:ident) => {
+        /// The longest value, in bytes, this layer records from a request:
+        /// the path, URL, user agent, method, host, route and RPC names, and
+        /// span names made of them, are cut to it at a character boundary.
+        /// What a caller sends then cannot make a span large, whatever
+        /// [`Config::max_attribute_value_length`](crate::Config::max_attribute_value_length)
+        /// says (unlimited by default, as the specification asks). The
+        /// default, 2048, is the URL length browsers, CDNs and the sitemap
+        /// protocol keep to: real values stay whole. `usize::MAX` records
+        /// values whole.
+        ///
+        /// ```
+        #[doc = concat!("let layer = traced::integrations::", stringify!($layer), "::new().max_attribute_bytes(512);")]
+        /// # let _ = layer;
+        /// ```
+        pub fn max_attribute_bytes(mut self, bytes: usize) -> Self {
+            self.options.cap = $crate::integrations::value_cap::ValueCap::new(bytes);
+            self
+        }
+    };
 }
 
 /// The builder methods of the server layer `$layer`, over its
@@ -41,6 +69,8 @@ macro_rules! server_options {
             self.options.trust = trust;
             self
         }
+
+        $crate::integrations::options::max_attribute_bytes!($layer);
     };
 }
 
@@ -66,7 +96,9 @@ macro_rules! client_options {
             self.options.baggage = $crate::integrations::baggage_hosts::BaggageHosts::only(hosts);
             self
         }
+
+        $crate::integrations::options::max_attribute_bytes!($client);
     };
 }
 
-pub(crate) use {client_options, server_options};
+pub(crate) use {client_options, max_attribute_bytes, server_options};

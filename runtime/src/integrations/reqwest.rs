@@ -29,7 +29,9 @@
 //! 4xx and 5xx answers. Baggage goes to every host unless
 //! [`TracingMiddleware::baggage_only_to`] names the ones that may have it. A
 //! request dropped before its response head (a timeout around `send`) ends
-//! its span with an event `cancelled`.
+//! its span with an event `cancelled` and `error.type = "cancelled"`.
+//! `url.full`, the method and the host are cut to 2 KiB
+//! ([`TracingMiddleware::max_attribute_bytes`]).
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanBuilder, SpanKind};
@@ -40,6 +42,7 @@ use super::in_flight::{Answer, InFlight};
 use super::options::{ClientOptions, client_options};
 use super::request_span;
 use super::semconv;
+use super::value_cap::ValueCap;
 
 /// Middleware for `reqwest_middleware::ClientBuilder::with`; see the
 /// [module docs](self).
@@ -67,7 +70,7 @@ impl Middleware for TracingMiddleware {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let host = request.url().host_str().map(str::to_owned);
         let cx = request_span::start_client(
-            span_builder(&request),
+            span_builder(&request, self.options.cap),
             &self.options.baggage,
             host.as_deref(),
             request.headers_mut(),
@@ -100,14 +103,15 @@ fn error_type(error: &reqwest_middleware::Error) -> &'static str {
     }
 }
 
-fn span_builder(request: &reqwest::Request) -> SpanBuilder {
+/// The span of `request`, each value taken from the request cut to `cap`.
+fn span_builder(request: &reqwest::Request, cap: ValueCap) -> SpanBuilder {
     let url = request.url();
     let mut attributes = Vec::with_capacity(6);
-    semconv::method_attributes(request.method(), &mut attributes);
-    attributes.push(KeyValue::new("url.full", full_url(url)));
+    semconv::method_attributes(request.method(), cap, &mut attributes);
+    attributes.push(KeyValue::new("url.full", cap.string(full_url(url))));
     if let Some(host) = url.host_str() {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        attributes.push(KeyValue::new("server.address", host.to_owned()));
+        attributes.push(KeyValue::new("server.address", cap.str(host)));
     }
     if let Some(port) = url.port_or_known_default() {
         attributes.push(KeyValue::new("server.port", i64::from(port)));

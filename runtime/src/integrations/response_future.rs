@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::body::TracedBody;
@@ -36,6 +37,7 @@ impl<F> ResponseFuture<F> {
 impl<F, ResBody, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: Body,
     E: Display,
 {
     type Output = Result<http::Response<TracedBody<ResBody>>, E>;
@@ -45,7 +47,7 @@ where
     }
 }
 
-impl<ResBody, E: Display> Answer<Result<http::Response<ResBody>, E>> for Exchange {
+impl<ResBody: Body, E: Display> Answer<Result<http::Response<ResBody>, E>> for Exchange {
     type Output = Result<http::Response<TracedBody<ResBody>>, E>;
 
     fn answered(mut self, answer: Result<http::Response<ResBody>, E>) -> Self::Output {

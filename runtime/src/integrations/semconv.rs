@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanRef;
 
+use super::value_cap::ValueCap;
+
 /// `http.request.method`: the methods the conventions know, or `_OTHER`.
 pub(crate) fn method(method: &http::Method) -> &'static str {
     match *method {
@@ -25,13 +27,13 @@ pub(crate) fn method(method: &http::Method) -> &'static str {
 
 /// Method attributes: `http.request.method`, plus `http.request.method_original`
 /// for a method outside the known set.
-pub(crate) fn method_attributes(raw: &http::Method, attributes: &mut Vec<KeyValue>) {
+pub(crate) fn method_attributes(raw: &http::Method, cap: ValueCap, attributes: &mut Vec<KeyValue>) {
     let known = method(raw);
     attributes.push(KeyValue::new("http.request.method", known));
     if known == "_OTHER" {
         attributes.push(KeyValue::new(
             "http.request.method_original",
-            raw.as_str().to_owned(),
+            cap.str(raw.as_str()),
         ));
     }
 }
@@ -96,9 +98,9 @@ impl Authority {
         Some(Authority { host, port })
     }
 
-    /// `server.address` and, when known, `server.port`.
-    pub(crate) fn push(self, attributes: &mut Vec<KeyValue>) {
-        attributes.push(KeyValue::new("server.address", self.host));
+    /// `server.address`, cut to `cap`, and, when known, `server.port`.
+    pub(crate) fn push(self, cap: ValueCap, attributes: &mut Vec<KeyValue>) {
+        attributes.push(KeyValue::new("server.address", cap.string(self.host)));
         if let Some(port) = self.port {
             attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
@@ -317,7 +319,7 @@ mod tests {
         assert_eq!(method(&custom), "_OTHER");
         assert_eq!(span_method(&custom), "HTTP");
         let mut attributes = Vec::new();
-        method_attributes(&custom, &mut attributes);
+        method_attributes(&custom, ValueCap::default(), &mut attributes);
         assert_eq!(
             attributes[1],
             KeyValue::new("http.request.method_original", "PURGE")
