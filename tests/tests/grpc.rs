@@ -144,6 +144,40 @@ impl tower::Service<http::Request<Body>> for EchoServer {
     }
 }
 
+/// A health service, as `grpc.health.v1.Health` is polled: its check runs
+/// `greet`, and answers whether tracing was suppressed.
+#[derive(Clone)]
+struct HealthServer;
+
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+
+impl NamedService for HealthServer {
+    const NAME: &'static str = "grpc.health.v1.Health";
+}
+
+async fn check(_request: Request<SayRequest>) -> Result<Response<SayReply>, Status> {
+    let greeting = greet("health").await?;
+    let message = format!("{greeting}, suppressed={}", traced::is_suppressed());
+    Ok(Response::new(SayReply { message }))
+}
+
+impl tower::Service<http::Request<Body>> for HealthServer {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
+            Ok(grpc.unary(service_fn(check), request).await)
+        })
+    }
+}
+
 async fn serve_b() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -506,6 +540,64 @@ async fn repro_unknown_services_never_become_span_names() {
         assert_eq!(attr(span, "rpc.service"), Some(&Value::from("_OTHER")));
         assert_eq!(attr(span, "rpc.method"), Some(&Value::from("_OTHER")));
     }
+}
+
+/// The health service left out: its calls have no span and nothing beneath
+/// is traced, while the other services' calls are traced as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skipped_service_has_no_span_and_nothing_beneath_is_traced() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        Server::builder()
+            .layer(GrpcServerLayer::new().skip_services(["grpc.health.v1.Health"]))
+            .add_service(HealthServer)
+            .add_service(EchoServer)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await
+            .unwrap();
+    });
+    let channel = Endpoint::from_shared(format!("http://{b}"))
+        .unwrap()
+        .connect_lazy();
+    let mut client = tonic::client::Grpc::new(
+        ServiceBuilder::new()
+            .layer(GrpcClientLayer::new())
+            .service(channel),
+    );
+    let ((replies, trace_id), _) = capture_async(|| {
+        let trace_id = Context::current().span().span_context().trace_id();
+        async move {
+            let mut replies = Vec::new();
+            for path in [HEALTH_CHECK, SAY] {
+                client.ready().await.unwrap();
+                let name = "alice".to_owned();
+                let reply = client
+                    .unary(
+                        Request::new(SayRequest { name }),
+                        PathAndQuery::from_static(path),
+                        ProstCodec::<SayRequest, SayReply>::default(),
+                    )
+                    .await;
+                replies.push(reply.unwrap().into_inner().message);
+            }
+            (replies, trace_id)
+        }
+    })
+    .await;
+    assert_eq!(replies, ["hello health, suppressed=true", "hello alice"]);
+
+    // The two client spans, and Say's server span and its greet span: a
+    // skipped call's spans would have ended before its reply was read.
+    let spans = spans_of(trace_id, 4).await;
+    let names: Vec<_> = spans
+        .iter()
+        .map(|span| (&span.name, &span.span_kind))
+        .collect();
+    assert_eq!(spans.len(), 4, "{names:?}");
+    find(&spans, "grpc.health.v1.Health/Check", SpanKind::Client);
+    let say = find(&spans, "demo.Echo/Say", SpanKind::Server);
+    assert_child(find(&spans, "greet", SpanKind::Internal), say);
 }
 
 /// A method name as long as a caller likes: capped in the client's span, and

@@ -909,6 +909,99 @@ async fn responses_sent_whole_are_not_cancelled() {
     }
 }
 
+// ---- health checks left out ----
+
+/// A check beneath a health endpoint: traced, unless tracing is suppressed.
+#[traced]
+async fn check_database() -> bool {
+    tokio::task::yield_now().await;
+    traced::is_suppressed()
+}
+
+/// Whether the health check ran suppressed, and whether the service it
+/// calls sampled the request.
+async fn health(client: ClientWithMiddleware, downstream: SocketAddr) -> String {
+    let suppressed = check_database().await;
+    let url = format!("http://{downstream}/sampled");
+    let sampled = client.get(url).send().await.unwrap().text().await.unwrap();
+    format!("suppressed={suppressed} downstream sampled={sampled}")
+}
+
+/// A service whose health and readiness checks call `downstream`, and whose
+/// layer skips them and Kubernetes' probes.
+fn service_with_health_checks(downstream: SocketAddr) -> Router {
+    let client = traced_client("health/1.0");
+    let check = get(move || health(client.clone(), downstream));
+    let is_probe = |request: &http::request::Parts| {
+        let agent = request.headers.get("user-agent");
+        agent.is_some_and(|agent| agent.as_bytes().starts_with(b"kube-probe/"))
+    };
+    Router::new()
+        .route("/health", check.clone())
+        .route("/ready", check)
+        .route("/users/{id}", get(user))
+        .layer(
+            HttpServerLayer::new()
+                .skip_paths(["/health"])
+                .skip_paths(["/ready"])
+                .skip_if(is_probe),
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_requests_have_no_span_and_nothing_beneath_is_traced() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let a = serve(service_with_health_checks(b)).await;
+    let client = traced_client("tests/1.0");
+    let probe = traced_client("kube-probe/1.30");
+
+    let (answers, trace_id) = in_new_trace(|| async {
+        let get = |client: &ClientWithMiddleware, path: &str| {
+            let request = client.get(format!("http://{a}{path}")).send();
+            async move { request.await.unwrap().text().await.unwrap() }
+        };
+        [
+            get(&client, "/health").await,
+            get(&client, "/ready?verbose=1").await,
+            get(&probe, "/users/7").await,
+            get(&client, "/users/7").await,
+        ]
+    })
+    .await;
+    let skipped = "suppressed=true downstream sampled=false";
+    assert_eq!(answers[..2], [skipped, skipped], "skipped paths");
+    let user = "alice (tenant acme)";
+    assert_eq!(
+        answers[2..],
+        [user, user],
+        "a skipped probe keeps the baggage"
+    );
+
+    // The test's 4 client spans, and the one request not skipped: its server
+    // span, load_user and query_name. A skipped request's spans would have
+    // ended before its answer was read.
+    let spans = spans_of(trace_id, 7).await;
+    let names: Vec<_> = spans
+        .iter()
+        .map(|span| (&span.name, span.span_kind.clone()))
+        .collect();
+    assert_eq!(spans.len(), 7, "{names:?}");
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(servers.len(), 1, "{names:?}");
+    assert_eq!(
+        attr(servers[0], "user_agent.original"),
+        Some(&s("tests/1.0"))
+    );
+    assert!(!spans.iter().any(|span| span.name == "check_database"));
+    assert_eq!(
+        spans.iter().filter(|span| span.name == "load_user").count(),
+        1
+    );
+}
+
 #[test]
 fn every_test_here_passes_on_a_user_provider() {
     traced_tests::rerun_on_a_user_provider();

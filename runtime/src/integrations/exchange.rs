@@ -22,6 +22,9 @@ pub(crate) enum Exchange {
     /// A gRPC call, whose status may still come in the trailers.
     #[cfg(feature = "grpc")]
     Grpc(GrpcCall),
+    /// A request the layer skips: no span; the service and the body run in
+    /// this context, where tracing is suppressed.
+    Skipped(Context),
 }
 
 /// An HTTP server span, and what tells a response cut off from one sent
@@ -74,6 +77,7 @@ impl Exchange {
             }
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.head(response),
+            Exchange::Skipped(_) => {}
         }
     }
 
@@ -87,6 +91,7 @@ impl Exchange {
             }
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.failed(std::any::type_name::<E>(), error.to_string()),
+            Exchange::Skipped(_) => {}
         }
     }
 
@@ -96,6 +101,7 @@ impl Exchange {
             Exchange::Http(http) => http.body_done = true,
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.trailers(trailers),
+            Exchange::Skipped(_) => {}
         }
         let _ = trailers;
     }
@@ -106,12 +112,15 @@ impl Exchange {
             Exchange::Http(http) => http.cx.span().end(),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.finished(),
+            Exchange::Skipped(_) => {}
         }
     }
 
     /// The body failed with `message`.
     pub(crate) fn body_failed(self, message: String) {
-        crate::span_error::record(&self.context().span(), "body", message, None);
+        if !matches!(self, Exchange::Skipped(_)) {
+            crate::span_error::record(&self.context().span(), "body", message, None);
+        }
         self.finished();
     }
 
@@ -125,6 +134,7 @@ impl Exchange {
             Exchange::Http(http) => super::in_flight::end_cancelled(&http.cx),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.abandoned(),
+            Exchange::Skipped(_) => {}
         }
     }
 }
@@ -135,6 +145,7 @@ impl Call for Exchange {
             Exchange::Http(http) => &http.cx,
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.context(),
+            Exchange::Skipped(cx) => cx,
         }
     }
 
@@ -143,6 +154,7 @@ impl Call for Exchange {
             Exchange::Http(http) => super::in_flight::end_panicked(&http.cx, payload),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.panicked(payload),
+            Exchange::Skipped(_) => {}
         }
     }
 
@@ -151,6 +163,7 @@ impl Call for Exchange {
             Exchange::Http(http) => super::in_flight::end_cancelled(&http.cx),
             #[cfg(feature = "grpc")]
             Exchange::Grpc(call) => call.abandoned(),
+            Exchange::Skipped(_) => {}
         }
     }
 }

@@ -39,6 +39,11 @@
 //! A handler that panics ends its span with status Error and an `exception`
 //! event carrying the panic message; the panic keeps unwinding.
 //!
+//! [`GrpcServerLayer::skip_services`] (a health service polled every few
+//! seconds) and [`GrpcServerLayer::skip_if`] leave calls out: a skipped call
+//! gets no span and runs with tracing suppressed, as under
+//! [`traced::suppress`](crate::suppress).
+//!
 //! Status Error follows the semantic conventions: on the server for
 //! `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`
 //! and `DATA_LOSS` (the others are the caller's mistakes); on the client for
@@ -108,6 +113,27 @@ impl GrpcServerLayer {
     /// A layer that continues the caller's trace.
     pub fn new() -> Self {
         GrpcServerLayer::default()
+    }
+
+    /// Leaves out the calls to these services, named as in the request
+    /// path (`package.Service`): a health service polled every few seconds,
+    /// reflection. A skipped call gets no span and runs with tracing
+    /// suppressed, as under [`traced::suppress`](crate::suppress): nothing it
+    /// calls is traced, and the calls it makes tell downstream services not
+    /// to sample.
+    ///
+    /// ```
+    /// let layer = traced::integrations::GrpcServerLayer::new()
+    ///     .skip_services(["grpc.health.v1.Health"]);
+    /// # let _ = layer;
+    /// ```
+    pub fn skip_services<I, S>(mut self, services: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.skip = self.options.skip.names(services);
+        self
     }
 
     server_options!(GrpcServerLayer);
@@ -180,15 +206,6 @@ enum Role {
     },
 }
 
-impl Role {
-    fn cap(&self) -> ValueCap {
-        match self {
-            Role::Server(options) => options.cap,
-            Role::Client { options, .. } => options.cap,
-        }
-    }
-}
-
 /// The service [`GrpcServerLayer`] and [`GrpcClientLayer`] wrap around
 /// yours.
 #[derive(Clone, Debug)]
@@ -212,46 +229,71 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let cap = self.role.cap();
-        let names = rpc_names(request.uri().path(), cap);
-        let server = Authority::of_request(request.uri(), request.headers());
-        let call = match &self.role {
+        let exchange = match &self.role {
             Role::Server(options) => {
-                let builder = span_builder(&names, SpanKind::Server, server, cap);
-                let cx = request_span::start_server(request.headers(), options.trust, builder);
-                GrpcCall::server(cx, names)
+                let skipped;
+                (skipped, request) = options.skip.skips(request, |request| {
+                    method_path(request.uri().path()).map(|(service, _)| service)
+                });
+                if skipped {
+                    Exchange::Skipped(request_span::suppressed(request.headers(), options.trust))
+                } else {
+                    Exchange::Grpc(server_call(&request, options))
+                }
             }
-            Role::Client {
-                server: configured,
-                options,
-            } => {
-                let server = server.or_else(|| configured.clone());
-                let host = server.as_ref().map(|server| server.host.clone());
-                let builder = span_builder(&names, SpanKind::Client, server, cap);
-                let cx = request_span::start_client(
-                    builder,
-                    &options.baggage,
-                    host.as_deref(),
-                    request.headers_mut(),
-                );
-                GrpcCall::client(cx)
+            Role::Client { server, options } => {
+                Exchange::Grpc(client_call(&mut request, server.as_ref(), options))
             }
         };
-        ResponseFuture::new(Exchange::Grpc(call), || self.inner.call(request))
+        ResponseFuture::new(exchange, || self.inner.call(request))
     }
 }
 
-/// `rpc.service` and `rpc.method` from a request path, each cut to `cap`.
-fn rpc_names(path: &str, cap: ValueCap) -> (String, String) {
+/// Starts the SERVER span of a call.
+fn server_call<B>(request: &http::Request<B>, options: &ServerOptions) -> GrpcCall {
+    let names = rpc_names(request.uri().path(), options.cap);
+    let server = Authority::of_request(request.uri(), request.headers());
+    let builder = span_builder(&names, SpanKind::Server, server, options.cap);
+    let cx = request_span::start_server(request.headers(), options.trust, builder);
+    GrpcCall::server(cx, names)
+}
+
+/// Starts the CLIENT span of a call to `configured` (unless the request
+/// names its server) and sends its context in the request's metadata.
+fn client_call<B>(
+    request: &mut http::Request<B>,
+    configured: Option<&Authority>,
+    options: &ClientOptions,
+) -> GrpcCall {
+    let names = rpc_names(request.uri().path(), options.cap);
+    let server =
+        Authority::of_request(request.uri(), request.headers()).or_else(|| configured.cloned());
+    let host = server.as_ref().map(|server| server.host.clone());
+    let builder = span_builder(&names, SpanKind::Client, server, options.cap);
+    let cx = request_span::start_client(
+        builder,
+        &options.baggage,
+        host.as_deref(),
+        request.headers_mut(),
+    );
+    GrpcCall::client(cx)
+}
+
+/// The service and method a request path `/package.Service/Method` names.
+fn method_path(path: &str) -> Option<(&str, &str)> {
     path.strip_prefix('/')
         .and_then(|path| path.split_once('/'))
         .filter(|(service, method)| {
             !service.is_empty() && !method.is_empty() && !method.contains('/')
         })
-        .map_or_else(
-            || (OTHER.to_owned(), OTHER.to_owned()),
-            |(service, method)| (cap.str(service), cap.str(method)),
-        )
+}
+
+/// `rpc.service` and `rpc.method` from a request path, each cut to `cap`.
+fn rpc_names(path: &str, cap: ValueCap) -> (String, String) {
+    method_path(path).map_or_else(
+        || (OTHER.to_owned(), OTHER.to_owned()),
+        |(service, method)| (cap.str(service), cap.str(method)),
+    )
 }
 
 /// The span of a call to the method `names`: a client knows its method; a

@@ -55,6 +55,32 @@
 //! baggage while clients must not choose trace ids. The client layers can
 //! also keep baggage from leaving for other hosts (`baggage_only_to`).
 //!
+//! # Leaving health checks out
+//!
+//! [`HttpServerLayer::skip_paths`] and [`HttpServerLayer::skip_if`] leave
+//! requests out: a skipped request gets no span and runs with tracing
+//! suppressed, as under [`traced::suppress`](crate::suppress), so nothing it
+//! calls is traced and the calls it makes tell downstream services not to
+//! sample.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use traced::integrations::HttpServerLayer;
+//!
+//! let app: Router = Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .route("/users/{id}", get(|| async { "alice" }))
+//!     .layer(
+//!         HttpServerLayer::new()
+//!             .skip_paths(["/health", "/ready"])
+//!             .skip_if(|request| request.uri.path().starts_with("/internal/")),
+//!     );
+//! ```
+//!
+//! `#[traced(suppress)]` on a handler is not enough for this: the layer has
+//! started the request's span before the handler runs, and suppression only
+//! silences what runs beneath it.
+//!
 //! # With hyper or another tower stack
 //!
 //! The layer wraps any `Service<http::Request<B>>` answering
@@ -112,6 +138,32 @@ impl HttpServerLayer {
         HttpServerLayer::default()
     }
 
+    /// Leaves out the requests for these paths (health checks, readiness
+    /// probes): each is compared whole with the path the client sent,
+    /// without its query (`/health` skips `/health?full=1`, not
+    /// `/health/db`; [`skip_if`](Self::skip_if) takes any rule). A skipped
+    /// request gets no span and runs with tracing suppressed, as under
+    /// [`traced::suppress`](crate::suppress): nothing it calls is traced,
+    /// and the requests it makes tell downstream services not to sample.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use traced::integrations::HttpServerLayer;
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/health", get(|| async { "ok" }))
+    ///     .route("/users/{id}", get(|| async { "alice" }))
+    ///     .layer(HttpServerLayer::new().skip_paths(["/health", "/ready"]));
+    /// ```
+    pub fn skip_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.skip = self.options.skip.names(paths);
+        self
+    }
+
     server_options!(HttpServerLayer);
 }
 
@@ -148,8 +200,16 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let cx = start_span(&request, &self.options);
-        let exchange = Exchange::http(cx, request.method());
+        let options = &self.options;
+        let (skipped, request) = options
+            .skip
+            .skips(request, |request| Some(original_uri(request).path()));
+        let exchange = if skipped {
+            Exchange::Skipped(request_span::suppressed(request.headers(), options.trust))
+        } else {
+            let cx = start_span(&request, options);
+            Exchange::http(cx, request.method())
+        };
         ResponseFuture::new(exchange, || self.inner.call(request))
     }
 }

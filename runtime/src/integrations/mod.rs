@@ -74,6 +74,8 @@ pub mod reqwest;
 #[cfg(feature = "tower")]
 mod response_future;
 mod semconv;
+#[cfg(feature = "tower")]
+mod skip;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod value_cap;
 

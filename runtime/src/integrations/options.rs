@@ -1,22 +1,23 @@
 //! What the integrations are told, written once for every layer that takes
-//! it: how far a server layer trusts its callers, which hosts a client sends
-//! baggage to, how long a value taken from a request may be. Each layer keeps
-//! its options in a field `options` and gets the builder methods from the
-//! macros here.
-#![cfg_attr(
-    not(feature = "tower"),
-    allow(dead_code, unused_macros, unused_imports)
-)]
+//! it: how far a server layer trusts its callers and which requests it
+//! skips, which hosts a client sends baggage to, how long a value taken from
+//! a request may be. Each layer keeps its options in a field `options` and
+//! gets the builder methods from the macros here.
 
 use super::baggage_hosts::BaggageHosts;
+#[cfg(feature = "tower")]
+use super::skip::Skip;
 use super::value_cap::ValueCap;
+#[cfg(feature = "tower")]
 use crate::propagation::Trust;
 
 /// The options of a server layer.
+#[cfg(feature = "tower")]
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ServerOptions {
     pub(crate) trust: Trust,
     pub(crate) cap: ValueCap,
+    pub(crate) skip: Skip,
 }
 
 /// The options of a client layer or middleware.
@@ -52,6 +53,7 @@ macro_rules! max_attribute_bytes {
 
 /// The builder methods of the server layer `$layer`, over its
 /// `options: ServerOptions`.
+#[cfg(feature = "tower")]
 macro_rules! server_options {
     ($layer:ident) => {
         /// How far to trust the context requests arrive with: continue it
@@ -67,6 +69,29 @@ macro_rules! server_options {
         /// ```
         pub fn trust(mut self, trust: $crate::propagation::Trust) -> Self {
             self.options.trust = trust;
+            self
+        }
+
+        /// Leaves out the requests for which `predicate` holds; it sees the
+        /// request's head (method, URI, headers, extensions). A skipped
+        /// request gets no span and runs with tracing suppressed, as under
+        /// [`traced::suppress`](crate::suppress): nothing it calls is
+        /// traced, and the requests it makes tell downstream services not
+        /// to sample. Predicates and skipped names add up: a request is
+        /// skipped when any of them says so.
+        ///
+        /// ```
+        #[doc = concat!("let layer = traced::integrations::", stringify!($layer), "::new().skip_if(|request| {")]
+        ///     let agent = request.headers.get("user-agent");
+        ///     agent.is_some_and(|agent| agent.as_bytes().starts_with(b"kube-probe/"))
+        /// });
+        /// # let _ = layer;
+        /// ```
+        pub fn skip_if<F>(mut self, predicate: F) -> Self
+        where
+            F: Fn(&http::request::Parts) -> bool + Send + Sync + 'static,
+        {
+            self.options.skip = self.options.skip.predicate(predicate);
             self
         }
 
@@ -101,4 +126,6 @@ macro_rules! client_options {
     };
 }
 
-pub(crate) use {client_options, max_attribute_bytes, server_options};
+#[cfg(feature = "tower")]
+pub(crate) use server_options;
+pub(crate) use {client_options, max_attribute_bytes};

@@ -30,6 +30,13 @@ pub(crate) fn start_server<C: Carrier + ?Sized>(
     start(builder, &parent)
 }
 
+/// The context a skipped request runs in: the caller's, as far as `trust`
+/// believes it, with tracing suppressed. Nothing beneath is traced, and the
+/// trace goes on to other services marked not sampled.
+pub(crate) fn suppressed<C: Carrier + ?Sized>(carrier: &C, trust: Trust) -> Context {
+    propagation::extract_with(carrier, trust).with_telemetry_suppressed()
+}
+
 /// A CLIENT span under the current context, its context written into the
 /// request's `headers`: with the baggage when `host` may have it.
 pub(crate) fn start_client<C: Carrier + ?Sized>(
