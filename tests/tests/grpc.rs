@@ -108,14 +108,34 @@ async fn watch(_request: Request<CountRequest>) -> Result<Response<CountStream>,
 }
 
 /// What generated server code does: route by path, decode, call, encode.
+/// `DemoServer<false>` is `demo.Echo`; `DemoServer<true>` is a health
+/// service, as `grpc.health.v1.Health` is polled. The router sends each only
+/// the calls for its name.
 #[derive(Clone)]
-struct EchoServer;
+struct DemoServer<const HEALTH: bool>;
 
-impl NamedService for EchoServer {
+const ECHO: DemoServer<false> = DemoServer;
+const HEALTH: DemoServer<true> = DemoServer;
+
+impl NamedService for DemoServer<false> {
     const NAME: &'static str = "demo.Echo";
 }
 
-impl tower::Service<http::Request<Body>> for EchoServer {
+impl NamedService for DemoServer<true> {
+    const NAME: &'static str = "grpc.health.v1.Health";
+}
+
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+
+/// The health check: runs `greet`, and answers whether tracing was
+/// suppressed.
+async fn check(_request: Request<SayRequest>) -> Result<Response<SayReply>, Status> {
+    let greeting = greet("health").await?;
+    let message = format!("{greeting}, suppressed={}", traced::is_suppressed());
+    Ok(Response::new(SayReply { message }))
+}
+
+impl<const HEALTH: bool> tower::Service<http::Request<Body>> for DemoServer<HEALTH> {
     type Response = http::Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
@@ -129,6 +149,10 @@ impl tower::Service<http::Request<Body>> for EchoServer {
             SAY => Box::pin(async move {
                 let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
                 Ok(grpc.unary(service_fn(say), request).await)
+            }),
+            HEALTH_CHECK => Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
+                Ok(grpc.unary(service_fn(check), request).await)
             }),
             COUNT => Box::pin(async move {
                 let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
@@ -144,47 +168,19 @@ impl tower::Service<http::Request<Body>> for EchoServer {
     }
 }
 
-/// A health service, as `grpc.health.v1.Health` is polled: its check runs
-/// `greet`, and answers whether tracing was suppressed.
-#[derive(Clone)]
-struct HealthServer;
-
-const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
-
-impl NamedService for HealthServer {
-    const NAME: &'static str = "grpc.health.v1.Health";
-}
-
-async fn check(_request: Request<SayRequest>) -> Result<Response<SayReply>, Status> {
-    let greeting = greet("health").await?;
-    let message = format!("{greeting}, suppressed={}", traced::is_suppressed());
-    Ok(Response::new(SayReply { message }))
-}
-
-impl tower::Service<http::Request<Body>> for HealthServer {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
-            Ok(grpc.unary(service_fn(check), request).await)
-        })
-    }
-}
-
 async fn serve_b() -> SocketAddr {
+    serve_b_with(GrpcServerLayer::new()).await
+}
+
+/// B, with its health service, behind `layer`.
+async fn serve_b_with(layer: GrpcServerLayer) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         Server::builder()
-            .layer(GrpcServerLayer::new())
-            .add_service(EchoServer)
+            .layer(layer)
+            .add_service(HEALTH)
+            .add_service(ECHO)
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
             .await
             .unwrap();
@@ -491,9 +487,13 @@ async fn a_stream_dropped_early_ends_both_spans_as_cancelled() {
     }
 }
 
-/// Calls each of `paths`, methods B does not have, in a new trace through
-/// the client layer; returns the trace id.
-async fn call_missing_methods(b: SocketAddr, paths: Vec<PathAndQuery>) -> TraceId {
+/// Calls each of `paths` of B with `name`, in a new trace through the client
+/// layer: the answers and the trace id.
+async fn call_b(
+    b: SocketAddr,
+    paths: Vec<PathAndQuery>,
+    name: &str,
+) -> (Vec<Result<String, Status>>, TraceId) {
     let channel = Endpoint::from_shared(format!("http://{b}"))
         .unwrap()
         .connect_lazy();
@@ -502,24 +502,35 @@ async fn call_missing_methods(b: SocketAddr, paths: Vec<PathAndQuery>) -> TraceI
             .layer(GrpcClientLayer::new())
             .service(channel),
     );
-    let (trace_id, _) = capture_async(|| {
+    let name = name.to_owned();
+    let (output, _) = capture_async(|| {
         let trace_id = Context::current().span().span_context().trace_id();
         async move {
+            let mut answers = Vec::new();
             for path in paths {
                 client.ready().await.unwrap();
-                let result = client
+                let reply = client
                     .unary(
-                        Request::new(SayRequest::default()),
-                        path.clone(),
+                        Request::new(SayRequest { name: name.clone() }),
+                        path,
                         ProstCodec::<SayRequest, SayReply>::default(),
                     )
                     .await;
-                assert_eq!(result.unwrap_err().code(), Code::Unimplemented, "{path}");
+                answers.push(reply.map(|reply| reply.into_inner().message));
             }
-            trace_id
+            (answers, trace_id)
         }
     })
     .await;
+    output
+}
+
+/// Calls each of `paths`, methods B does not have: the trace id.
+async fn call_missing_methods(b: SocketAddr, paths: Vec<PathAndQuery>) -> TraceId {
+    let (answers, trace_id) = call_b(b, paths, "").await;
+    for answer in answers {
+        assert_eq!(answer.unwrap_err().code(), Code::Unimplemented);
+    }
     trace_id
 }
 
@@ -546,46 +557,12 @@ async fn repro_unknown_services_never_become_span_names() {
 /// is traced, while the other services' calls are traced as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_skipped_service_has_no_span_and_nothing_beneath_is_traced() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        Server::builder()
-            .layer(GrpcServerLayer::new().skip_services(["grpc.health.v1.Health"]))
-            .add_service(HealthServer)
-            .add_service(EchoServer)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-            .await
-            .unwrap();
-    });
-    let channel = Endpoint::from_shared(format!("http://{b}"))
-        .unwrap()
-        .connect_lazy();
-    let mut client = tonic::client::Grpc::new(
-        ServiceBuilder::new()
-            .layer(GrpcClientLayer::new())
-            .service(channel),
-    );
-    let ((replies, trace_id), _) = capture_async(|| {
-        let trace_id = Context::current().span().span_context().trace_id();
-        async move {
-            let mut replies = Vec::new();
-            for path in [HEALTH_CHECK, SAY] {
-                client.ready().await.unwrap();
-                let name = "alice".to_owned();
-                let reply = client
-                    .unary(
-                        Request::new(SayRequest { name }),
-                        PathAndQuery::from_static(path),
-                        ProstCodec::<SayRequest, SayReply>::default(),
-                    )
-                    .await;
-                replies.push(reply.unwrap().into_inner().message);
-            }
-            (replies, trace_id)
-        }
-    })
-    .await;
-    assert_eq!(replies, ["hello health, suppressed=true", "hello alice"]);
+    let layer = GrpcServerLayer::new().skip_services(["grpc.health.v1.Health"]);
+    let b = serve_b_with(layer).await;
+    let paths = [HEALTH_CHECK, SAY].map(PathAndQuery::from_static).into();
+    let (answers, trace_id) = call_b(b, paths, "alice").await;
+    let answers: Vec<_> = answers.into_iter().map(Result::unwrap).collect();
+    assert_eq!(answers, ["hello health, suppressed=true", "hello alice"]);
 
     // The two client spans, and Say's server span and its greet span: a
     // skipped call's spans would have ended before its reply was read.
