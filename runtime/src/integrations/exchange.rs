@@ -1,14 +1,13 @@
-//! One request a server layer or the gRPC client layer traces, from the call
+//! One request through a server layer or the gRPC client layer, from the call
 //! of the service to the last frame of the response body: an HTTP server
 //! span has all but its end from the response head; a gRPC call may still
-//! learn its status from the trailers.
+//! learn its status from the trailers; a skipped request records nothing.
 
 use std::any::Any;
 use std::fmt::Display;
 
-use opentelemetry::Context;
-use opentelemetry::KeyValue;
 use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, KeyValue};
 
 #[cfg(feature = "grpc")]
 use super::grpc_call::GrpcCall;
