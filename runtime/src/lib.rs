@@ -73,7 +73,6 @@ pub use traced_macros::{traced, traced_impl, untraced};
 mod config;
 pub mod current;
 mod dispatch;
-mod exception;
 mod export;
 mod global_state;
 #[cfg(feature = "tokio")]
@@ -87,6 +86,7 @@ mod pipeline;
 pub mod propagation;
 #[cfg(unix)]
 mod signals;
+mod span_error;
 mod suppress;
 mod sync;
 mod task;

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["lib", "testing"],
     &["__private", "integrations"],
     &["init", "current", "messaging", "task", "graceful"],
-    &["exception"],
+    &["span_error"],
     &["logs", "signals"],
     &["export"],
     &["propagation"],
