@@ -6,6 +6,7 @@ mod future;
 mod outcome;
 mod site;
 mod span;
+mod status_error;
 
 pub use attr::{AttrProbe, Attributes, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
@@ -23,4 +24,5 @@ pub mod probe {
     pub use super::outcome::{
         AnyOutput, ViaAnyResult, ViaDebugError, ViaDisplayError, ViaOkValue, ViaOutput,
     };
+    pub use super::status_error::{ViaStatus, ViaStatusAndJson, ViaStatusAndMessage};
 }
