@@ -15,7 +15,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::collector::target_dir;
+use traced_peers::target_dir;
 
 /// PEM files of one test's public key infrastructure.
 #[derive(Debug)]

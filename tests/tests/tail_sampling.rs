@@ -20,8 +20,8 @@ use traced::opentelemetry_sdk::trace::{
     Sampler, SamplingDecision, ShouldSample, SpanData, SpanExporter,
 };
 use traced::{TailSampling, TracingGuard, traced};
+use traced_peers::Collector;
 use traced_tests::child::{in_child, rerun};
-use traced_tests::collector::Collector;
 
 /// An exporter that keeps every batch it is given, as given.
 #[derive(Clone, Debug, Default)]
