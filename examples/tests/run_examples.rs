@@ -263,7 +263,7 @@ fn articles_and_suggestions_print_their_parts_of_one_trace() {
 
 #[test]
 fn articles_and_suggestions_arrive_at_the_collector_as_one_trace() {
-    let collector = traced_tests::collector::Collector::start();
+    let collector = traced_peers::Collector::start();
     let endpoint = collector.grpc_endpoint();
     run_with(
         "articles",
@@ -308,7 +308,7 @@ fn articles_and_suggestions_arrive_at_the_collector_as_one_trace() {
 
 #[test]
 fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
-    let collector = traced_tests::collector::Collector::start();
+    let collector = traced_peers::Collector::start();
     let endpoint = collector.http_endpoint();
     let text = stderr(&run_with(
         "shop",
@@ -344,7 +344,7 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
     // The log lines arrive as logs of the same trace, each with its span. Log
     // records are not tail sampled: the chairs' arrive too, under their own
     // trace ids.
-    let lamp = |logs: &[traced_tests::collector::ReceivedLog]| {
+    let lamp = |logs: &[traced_peers::ReceivedLog]| {
         logs.iter()
             .filter(|l| l.trace_id == reserve.trace_id)
             .cloned()
@@ -365,7 +365,7 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
 
 #[test]
 fn otlp_sends_to_the_collector_the_environment_names() {
-    let collector = traced_tests::collector::Collector::start();
+    let collector = traced_peers::Collector::start();
     let endpoint = collector.http_endpoint();
     let text = stderr(&run_with(
         "otlp",

@@ -1,7 +1,6 @@
 //! Shared helpers for the behaviour tests of `traced`.
 
 pub mod alloc;
-pub mod collector;
 pub mod tls;
 
 use std::time::Duration;

@@ -15,7 +15,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::collector::{peers_venv, target_dir};
+use traced_peers::{peers_venv, target_dir};
 
 /// PEM files of one test's public key infrastructure.
 #[derive(Debug)]

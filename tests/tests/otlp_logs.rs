@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use traced::{Config, ExceptionSignal, Protocol, traced};
-use traced_tests::collector::{Collector, ReceivedLog, ReceivedSpan};
+use traced_peers::{Collector, ReceivedLog, ReceivedSpan};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use traced::{Config, Protocol, ShutdownError, traced};
-use traced_tests::collector::{Collector, ReceivedSpan};
+use traced_peers::{Collector, ReceivedSpan};
 use traced_tests::tls::{Certificates, ClientAuth, Terminator};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());

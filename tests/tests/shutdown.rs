@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use traced_tests::collector::{Collector, ReceivedSpan, unwrap_typed};
+use traced_peers::{Collector, ReceivedSpan, unwrap_typed};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;

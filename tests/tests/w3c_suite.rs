@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use traced_tests::collector::{free_port, peers_venv};
+use traced_peers::{free_port, peers_venv};
 
 const CASES: usize = 41;
 

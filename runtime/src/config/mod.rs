@@ -178,8 +178,10 @@ impl Config {
     }
 
     /// Which traces are recorded (else `OTEL_TRACES_SAMPLER(_ARG)`, else
-    /// parent-based always-on). Under [`Config::tail_sampling`], only its
-    /// ratio is used, as the tail sampling ratio's default.
+    /// parent-based always-on). Under [`Config::tail_sampling`], it is
+    /// replaced, and only the ratio of a trace-id-ratio sampler is used, as
+    /// the tail sampling ratio's default (0 for any other sampler; see
+    /// [`TailSampling`](crate::TailSampling#the-ratio-of-the-rest)).
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
         self
@@ -188,7 +190,11 @@ impl Config {
     /// Decides which traces to keep when they end, in this process (else
     /// `TRACED_TAIL_SAMPLING`, else off): a trace with an error, a panic or
     /// a cancellation, a slow one, and a ratio of the rest. See
-    /// [`TailSampling`] for the settings.
+    /// [`TailSampling`] for the settings. The ratio of the rest is
+    /// [`TailSampling::ratio`] when set; else the head sampler's ratio when
+    /// it is `traceidratio` or `parentbased_traceidratio`, and 0 under any
+    /// other head sampler, `always_on` and the default included: then only
+    /// failed, panicked, cancelled and slow traces are kept.
     ///
     /// The spans of each local trace (one trace id in this process) wait on
     /// the export thread until a local root has ended, plus a grace for

@@ -5,6 +5,7 @@ mod attr;
 mod future;
 mod outcome;
 mod span;
+mod status_error;
 
 pub use crate::pipeline::{Attributes, CallSite, Kind, LinkTarget, Links, Parent};
 pub use attr::{AttrProbe, DisplayOrDebug, NativeValue};
@@ -22,4 +23,5 @@ pub mod probe {
     pub use super::outcome::{
         AnyOutput, ViaAnyResult, ViaDebugError, ViaDisplayError, ViaOkValue, ViaOutput,
     };
+    pub use super::status_error::{ViaStatus, ViaStatusAndJson, ViaStatusAndMessage};
 }
