@@ -112,6 +112,7 @@ fn capturer() -> &'static Capturer {
             pending_budget: 256 * 1024 * 1024,
             max_pending_spans: None,
             tail_sampling: None,
+            metrics: None,
         };
         Capturer::Native {
             pipeline: Pipeline::start(settings),

@@ -17,15 +17,13 @@ use opentelemetry_sdk::error::OTelSdkError;
 
 pub use guard::{ExporterError, InitError, ShutdownError, TracingGuard};
 
-use crate::config::{
-    Config, Env, Resolved, Signal, build_resource, print_warnings,
-};
-use crate::{dispatch, propagation};
+use crate::config::{Config, Env, Resolved, Signal, build_resource, print_warnings};
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
 use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
 use crate::sync::MutexExt;
+use crate::{dispatch, propagation};
 use guard::GuardDropped;
 
 /// Sets tracing up from the `OTEL_*` environment: resource, sampler,
@@ -157,6 +155,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         tail_sampling: config.tail_sampling.filter(|_| recording),
         on_wake: Some(dispatch::check_native_slot),
         monotonic_clock: config.monotonic_clock,
+        metrics: None,
     };
     let pipeline = Pipeline::start(settings);
     dispatch::install_native(pipeline.shared());

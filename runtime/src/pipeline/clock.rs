@@ -10,6 +10,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Tick(fastant::Instant);
 
+impl Tick {
+    /// Nanoseconds from `earlier` to this tick; 0 when `earlier` is later.
+    #[inline]
+    pub(crate) fn nanos_since(self, earlier: Tick) -> u64 {
+        u64::try_from(self.0.saturating_duration_since(earlier.0).as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
 /// Which clock ticks are read from: chosen once per process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {

@@ -15,6 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::PipelineCore;
 use super::clock::WallClock;
 use super::convert::span_data;
+use super::metrics::SpanMetrics;
 use super::sink::{Sink, TraceDecision};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
@@ -114,9 +115,13 @@ impl ExportThread {
         batching: Batching,
         tail: Option<TailSampler>,
         on_wake: Option<fn()>,
+        mut metrics: Option<SpanMetrics>,
     ) -> ExportThread {
         for sink in &mut sinks {
             sink.set_resource(resource);
+        }
+        if let Some(metrics) = &mut metrics {
+            metrics.set_resource(resource);
         }
         let control = Arc::new(Control::default());
         let worker = Worker {
@@ -131,6 +136,7 @@ impl ExportThread {
             control: Arc::clone(&control),
             tail,
             on_wake,
+            metrics,
         };
         let handle = thread::Builder::new()
             .name("traced-export".into())
@@ -190,6 +196,7 @@ struct Worker {
     control: Arc<Control>,
     tail: Option<TailSampler>,
     on_wake: Option<fn()>,
+    metrics: Option<SpanMetrics>,
 }
 
 impl Worker {
@@ -218,6 +225,13 @@ impl Worker {
             {
                 self.export_pending();
             }
+            if let Some(metrics) = &mut self.metrics {
+                if flush_sinks {
+                    metrics.flush();
+                } else if shutdown.is_none() {
+                    metrics.tick(Instant::now());
+                }
+            }
             if flush_sinks {
                 let errors: Vec<String> = self
                     .sinks
@@ -232,6 +246,9 @@ impl Worker {
                 self.control.changed.notify_all();
             }
             if let Some(deadline) = shutdown {
+                if let Some(metrics) = &mut self.metrics {
+                    metrics.shutdown(deadline);
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
                 let errors: Vec<String> = self
                     .sinks
@@ -256,7 +273,9 @@ impl Worker {
         } else {
             BATCHED_WAKE.min(self.batching.schedule_delay)
         };
-        match self.tail.as_ref().and_then(TailSampler::next_due) {
+        let due = self.tail.as_ref().and_then(TailSampler::next_due);
+        let metrics_due = self.metrics.as_ref().map(SpanMetrics::next_due);
+        match due.into_iter().chain(metrics_due).min() {
             Some(due) => wake.min(due.saturating_duration_since(Instant::now())),
             None => wake,
         }
@@ -275,10 +294,15 @@ impl Worker {
             let clock = &self.clock;
             let pending = &mut self.pending;
             let tail = &mut self.tail;
+            let metrics = &mut self.metrics;
             let taken = self
                 .shared
                 .queue
                 .drain(room.min(left), |mut record, give_back| {
+                    if let Some(metrics) = metrics {
+                        // Before tail sampling: every span counts.
+                        metrics.measure(&record, clock, tail.is_none());
+                    }
                     if let Some(tail) = tail.as_mut().filter(|_| record.extra.is_none()) {
                         tail.admit(HeldSpan::Bare(record), clock, now);
                         return;
@@ -347,9 +371,15 @@ impl Worker {
                         sink.decided(trace_id, TraceDecision::Kept(reason));
                     }
                     for span in spans.converted.drain(..) {
+                        if let Some(metrics) = &mut self.metrics {
+                            metrics.kept_span(&span, &self.clock);
+                        }
                         self.push_pending(span);
                     }
                     for record in spans.bare.drain(..) {
+                        if let Some(metrics) = &mut self.metrics {
+                            metrics.kept_record(&record, &self.clock);
+                        }
                         let span = span_data(&record, &self.clock, &self.shared.limits);
                         self.push_pending(span);
                     }

@@ -22,6 +22,7 @@ mod convert;
 mod export_thread;
 mod ids;
 mod links;
+mod metrics;
 mod queue;
 mod record;
 mod sampling;
@@ -44,6 +45,10 @@ use opentelemetry_sdk::trace::Sampler;
 pub use attributes::Attributes;
 pub(crate) use export_thread::{ExportThread, FlushError};
 pub use links::{LinkTarget, Links};
+pub(crate) use metrics::{
+    Data, Exemplar, HistogramPoint, Metric, MetricSink, MetricsSettings, MetricsSnapshot,
+    NumberPoint, Summary, SummaryRow, Temporality,
+};
 pub(crate) use settings::{Limits, Settings};
 pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
 pub use site::{CallSite, Kind};
@@ -113,6 +118,9 @@ impl Pipeline {
             .tail_sampling
             .as_ref()
             .map(|_| Arc::new(tail::Counters::default()));
+        let metrics = settings
+            .metrics
+            .map(|metrics| metrics::SpanMetrics::new(shared, metrics, counters.clone()));
         let sampler = settings
             .tail_sampling
             .zip(counters.clone())
@@ -127,6 +135,7 @@ impl Pipeline {
             },
             sampler,
             settings.on_wake,
+            metrics,
         );
         Pipeline {
             shared,
@@ -185,7 +194,9 @@ pub(crate) mod testing {
     use opentelemetry_sdk::trace::Sampler;
 
     use super::sink::Sink;
-    use super::{Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy};
+    use super::{
+        Limits, MetricsSettings, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy,
+    };
 
     #[derive(Debug)]
     pub(crate) struct LocalPipeline {
@@ -198,7 +209,7 @@ pub(crate) mod testing {
             span_starts: Option<Arc<dyn SpanStarts>>,
             sampler: Sampler,
         ) -> Self {
-            Self::with_settings(sinks, span_starts, sampler, None)
+            Self::with_settings(sinks, span_starts, sampler, None, None)
         }
 
         /// The same, with tail sampling by `policy`.
@@ -208,7 +219,22 @@ pub(crate) mod testing {
             policy: TailPolicy,
         ) -> Self {
             let sampler = Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
-            Self::with_settings(sinks, span_starts, sampler, Some(policy))
+            Self::with_settings(sinks, span_starts, sampler, Some(policy), None)
+        }
+
+        /// A pipeline that measures its spans into `metrics`, with tail
+        /// sampling by `policy` when given.
+        pub(crate) fn start_with_metrics(
+            sinks: Vec<Box<dyn Sink>>,
+            sampler: Sampler,
+            policy: Option<TailPolicy>,
+            metrics: MetricsSettings,
+        ) -> Self {
+            let sampler = match policy {
+                Some(_) => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+                None => sampler,
+            };
+            Self::with_settings(sinks, None, sampler, policy, Some(metrics))
         }
 
         fn with_settings(
@@ -216,6 +242,7 @@ pub(crate) mod testing {
             span_starts: Option<Arc<dyn SpanStarts>>,
             sampler: Sampler,
             tail_sampling: Option<TailPolicy>,
+            metrics: Option<MetricsSettings>,
         ) -> Self {
             let settings = Settings {
                 root_sampler: None,
@@ -232,6 +259,7 @@ pub(crate) mod testing {
                 pending_budget: 1 << 20,
                 max_pending_spans: None,
                 tail_sampling,
+                metrics,
             };
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),
@@ -240,6 +268,10 @@ pub(crate) mod testing {
 
         pub(crate) fn provider(&self) -> NativeTracerProvider {
             NativeTracerProvider::new(self.pipeline().shared)
+        }
+
+        pub(crate) fn shared(&self) -> &'static super::PipelineCore {
+            self.pipeline().shared
         }
 
         fn pipeline(&self) -> &Pipeline {

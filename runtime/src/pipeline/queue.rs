@@ -278,6 +278,32 @@ impl Queue {
         self.taken.load(Ordering::Relaxed) + waiting as u64 + self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Spans dropped because the overflow was over its bound.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Spans the export thread has taken.
+    pub(crate) fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    /// Records the queue holds at most: every lane's ring, and the
+    /// overflow's bound (a count when one was asked for, else what its
+    /// memory budget holds of records without an extra).
+    pub(crate) fn capacity(&self) -> u64 {
+        let lanes = self.lock_lanes().len() * LANE_CAPACITY;
+        let overflow = self
+            .max_records
+            .unwrap_or(self.budget / size_of::<Record>());
+        (lanes + overflow) as u64
+    }
+
+    /// Bytes the overflow holds now, and may hold at most.
+    pub(crate) fn memory(&self) -> (usize, usize) {
+        (self.overflow.locked().bytes, self.budget)
+    }
+
     /// Records waiting in lanes and the overflow.
     pub(crate) fn pending(&self) -> usize {
         let in_lanes: usize = self

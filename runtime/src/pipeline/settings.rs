@@ -7,6 +7,7 @@ use std::time::Duration;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::Sampler;
 
+use super::metrics::MetricsSettings;
 use super::sink::{Sink, SpanStarts};
 use super::tail::TailPolicy;
 
@@ -34,6 +35,9 @@ pub(crate) struct Settings {
     pub(crate) max_pending_spans: Option<usize>,
     /// Which traces to keep, when they are decided at their end.
     pub(crate) tail_sampling: Option<TailPolicy>,
+    /// RED metrics from the spans, and the pipeline's health, when
+    /// metrics are exported.
+    pub(crate) metrics: Option<MetricsSettings>,
     /// Called on the export thread each time it wakes (a few times a
     /// second at least).
     pub(crate) on_wake: Option<fn()>,

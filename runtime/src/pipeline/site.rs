@@ -44,6 +44,8 @@ pub struct CallSite {
     pub(crate) line: u32,
     crate_name: &'static str,
     crate_version: Option<&'static str>,
+    /// Whether its spans count into the RED metrics.
+    metrics: bool,
     scope: OnceLock<InstrumentationScope>,
 }
 
@@ -71,8 +73,21 @@ impl CallSite {
                 None => "unknown",
             },
             crate_version,
+            metrics: true,
             scope: OnceLock::new(),
         }
+    }
+
+    /// The same call site, its spans left out of the RED metrics
+    /// (`#[traced(metrics = false)]`).
+    pub const fn without_metrics(mut self) -> Self {
+        self.metrics = false;
+        self
+    }
+
+    /// Whether its spans count into the RED metrics.
+    pub(crate) fn metrics(&self) -> bool {
+        self.metrics
     }
 
     /// The instrumentation scope: the annotated crate's package name and version.
