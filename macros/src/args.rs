@@ -16,9 +16,11 @@ mod kw {
     syn::custom_keyword!(parent);
     syn::custom_keyword!(link);
     syn::custom_keyword!(suppress);
+    syn::custom_keyword!(metrics);
 }
 
-pub(crate) const OPTION_NAMES: &str = "name, kind, attrs, ret, root, parent, link, suppress, crate";
+pub(crate) const OPTION_NAMES: &str =
+    "name, kind, attrs, ret, root, parent, link, suppress, metrics, crate";
 
 /// The span kinds `kind = ..` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub(crate) struct Options {
     pub(crate) parent: Option<(Keyword, Expr)>,
     pub(crate) links: Vec<(Keyword, Expr)>,
     pub(crate) suppress: Option<Keyword>,
+    /// `metrics = false` leaves the spans out of the RED metrics.
+    pub(crate) metrics: Option<(Keyword, bool)>,
     pub(crate) krate: Option<(Keyword, Path)>,
 }
 
@@ -93,7 +97,14 @@ impl Options {
         set.extend(self.parent.as_ref().map(|(k, _)| k));
         set.extend(self.links.iter().map(|(k, _)| k));
         set.extend(self.suppress.as_ref());
+        set.extend(self.metrics.as_ref().map(|(k, _)| k));
         set
+    }
+
+    /// Whether the spans count into the RED metrics (`metrics = ..`,
+    /// `true` unless written).
+    pub(crate) fn metrics(&self) -> bool {
+        self.metrics.as_ref().is_none_or(|(_, on)| *on)
     }
 
     /// `self` (a method's own options) over `defaults` (its impl block's),
@@ -121,6 +132,7 @@ impl Options {
             parent: self.parent,
             links: self.links,
             suppress: self.suppress.or_else(|| defaults.suppress.clone()),
+            metrics: self.metrics.or_else(|| defaults.metrics.clone()),
             krate: self.krate.or_else(|| defaults.krate.clone()),
         }
     }
@@ -268,6 +280,11 @@ fn parse_option(input: ParseStream<'_>, options: &mut Options) -> syn::Result<()
     } else if lookahead.peek(kw::suppress) {
         let k = keyword("suppress", input.parse::<kw::suppress>()?.span);
         set_once(&mut options.suppress, k.clone(), &k)
+    } else if lookahead.peek(kw::metrics) {
+        let k = keyword("metrics", input.parse::<kw::metrics>()?.span);
+        input.parse::<Token![=]>()?;
+        let on = parse_switch(input, "metrics")?;
+        set_once(&mut options.metrics, (k.clone(), on), &k)
     } else if lookahead.peek(Token![crate]) {
         let k = keyword("crate", input.parse::<Token![crate]>()?.span);
         input.parse::<Token![=]>()?;
@@ -301,6 +318,18 @@ fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
         expr,
         "`name` takes a string literal, like `name = \"GET /articles/{id}\"`; \
          span names must be fixed (low cardinality): record variable parts with `attrs(..)`",
+    ))
+}
+
+/// `true` or `false`, for the option `name`.
+fn parse_switch(input: ParseStream<'_>, name: &str) -> syn::Result<bool> {
+    if input.peek(syn::LitBool) {
+        return Ok(input.parse::<syn::LitBool>()?.value);
+    }
+    let expr: Expr = input.parse()?;
+    Err(syn::Error::new_spanned(
+        expr,
+        format!("`{name}` takes `true` or `false`, like `{name} = false`"),
     ))
 }
 

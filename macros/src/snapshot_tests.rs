@@ -274,6 +274,14 @@ snapshot!(
 );
 
 snapshot!(
+    option_metrics_off,
+    traced(metrics = false, kind = server),
+    fn health() -> &'static str {
+        "ok"
+    }
+);
+
+snapshot!(
     option_crate,
     traced(crate = my::reexported::traced),
     fn load() {}
@@ -407,6 +415,15 @@ snapshot!(impl_overrides_and_opt_out, traced_impl(kind = client, attrs(db.system
         fn helper(&self, #[allow(unused)] id: u64) -> u64 { id }
 
         fn clear(&self) {}
+    }
+);
+
+snapshot!(impl_metrics_off_but_one_method, traced_impl(metrics = false),
+    impl Probe {
+        fn ready(&self) -> bool { true }
+
+        #[traced(metrics = true)]
+        fn check(&self) -> bool { self.ready() }
     }
 );
 

@@ -156,7 +156,7 @@ pub mod testing;
 
 pub use config::{
     Compression, Config, ConfigError, ExceptionSignal, Exporter, Propagator, Protocol, Signal,
-    TailSampling,
+    SpanMetrics, TailSampling,
 };
 pub use export::DeliveryReport;
 #[cfg(feature = "tokio")]

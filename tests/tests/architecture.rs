@@ -36,6 +36,9 @@ const STATICS_ELSEWHERE: &[(&str, &str)] = &[
     // Constants built on first use, never changed.
     ("propagation/jaeger.rs", "HEADER_FIELDS"),
     ("logs/route.rs", "RECORDS"),
+    // Tables built at compile time, never changed.
+    ("private/status_error.rs", "CODE_DIGITS"),
+    ("private/status_error.rs", "CODES"),
 ];
 
 fn runtime_src() -> PathBuf {

@@ -146,6 +146,7 @@ fn call_site(
     let file = quote_spanned!(at=> ::core::file!());
     let line = quote_spanned!(at=> ::core::line!());
     let site = &locals.site;
+    let without_metrics = (!options.metrics()).then(|| quote!(.without_metrics()));
     quote! {
         static #site: #krate::__private::CallSite = #krate::__private::CallSite::new(
             #name,
@@ -155,7 +156,7 @@ fn call_site(
             #line,
             ::core::option_env!("CARGO_PKG_NAME"),
             ::core::option_env!("CARGO_PKG_VERSION"),
-        );
+        )#without_metrics;
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod env;
 mod logs;
+mod metrics;
 mod otlp;
 mod propagators;
 mod resource;
@@ -31,6 +32,9 @@ pub(crate) use resource::{build_resource, service_name};
 pub use logs::ExceptionSignal;
 pub(crate) use logs::Logs;
 use logs::LogsOverrides;
+pub(crate) use metrics::Metrics;
+use metrics::MetricsOverrides;
+pub use metrics::SpanMetrics;
 pub use tail_sampling::TailSampling;
 
 use crate::pipeline::{ExporterSink, Limits, Sink, TailPolicy};
@@ -87,6 +91,7 @@ pub struct Config {
     pending_memory: Option<usize>,
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
+    metrics: MetricsOverrides,
     tail_sampling: Option<TailSampling>,
 }
 
@@ -490,6 +495,7 @@ impl Config {
             .exporters
             .unwrap_or_else(|| exporters_from_env(env, endpoint_set, own_exporter));
         let logs_otlp = self.otlp.clone();
+        let metrics_otlp = self.otlp.clone();
         let export = exports(&exporters, self.otlp, env, Signal::Traces);
         let from_env = self.sampler.is_none();
         let sampler = self.sampler.unwrap_or_else(|| sampler::from_env(env));
@@ -514,6 +520,7 @@ impl Config {
         let batch = self.batch.resolve(env, &SPAN_BATCH);
         let export = with_deadlines(export, batch.export_timeout);
         let logs = self.logs.resolve(env, &export, logs_otlp);
+        let metrics = self.metrics.resolve(env, &export, metrics_otlp);
         let pending_memory = self.pending_memory.unwrap_or_else(|| {
             env.positive("TRACED_MAX_PENDING_MEMORY_MIB", "64")
                 .map_or(DEFAULT_PENDING_MEMORY, |mib| {
@@ -542,6 +549,7 @@ impl Config {
             pending_memory,
             span_exporters: self.span_exporters,
             logs,
+            metrics,
             tail_sampling,
             console: ConsoleSettings::from_env(env),
             monotonic_clock: monotonic_clock(env),
@@ -807,6 +815,7 @@ pub(crate) struct Resolved {
     /// Exporters handed over in code.
     pub(crate) span_exporters: Vec<CustomExporter>,
     pub(crate) logs: Logs,
+    pub(crate) metrics: Metrics,
     /// Which traces to keep when they end; `None`: all.
     pub(crate) tail_sampling: Option<TailPolicy>,
     pub(crate) console: ConsoleSettings,

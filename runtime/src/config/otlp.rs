@@ -1,6 +1,6 @@
 //! `OTEL_EXPORTER_OTLP_*`: where and how OTLP export sends one signal
-//! (traces, or logs), with the signal-specific variables
-//! (`OTEL_EXPORTER_OTLP_TRACES_*`, `OTEL_EXPORTER_OTLP_LOGS_*`) winning over
+//! (traces, logs or metrics), with the signal-specific variables
+//! (`OTEL_EXPORTER_OTLP_TRACES_*`, `_LOGS_*`, `_METRICS_*`) winning over
 //! the general ones and what code sets winning over both.
 
 use std::fmt;
@@ -39,6 +39,8 @@ pub enum Signal {
     Traces,
     /// Log records.
     Logs,
+    /// Metrics.
+    Metrics,
 }
 
 impl fmt::Display for Signal {
@@ -46,6 +48,7 @@ impl fmt::Display for Signal {
         f.write_str(match self {
             Signal::Traces => "spans",
             Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
         })
     }
 }
@@ -99,11 +102,24 @@ const LOGS: Vars = Vars {
     insecure: "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
 };
 
+const METRICS: Vars = Vars {
+    endpoint: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    compression: "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+    certificate: "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+    client_certificate: "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+    client_key: "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+    insecure: "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
+};
+
 impl Signal {
     fn vars(self) -> &'static Vars {
         match self {
             Signal::Traces => &TRACES,
             Signal::Logs => &LOGS,
+            Signal::Metrics => &METRICS,
         }
     }
 
@@ -112,6 +128,7 @@ impl Signal {
         match self {
             Signal::Traces => "/v1/traces",
             Signal::Logs => "/v1/logs",
+            Signal::Metrics => "/v1/metrics",
         }
     }
 }

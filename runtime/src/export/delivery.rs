@@ -83,6 +83,14 @@ impl Delivery {
         }
     }
 
+    /// Spans exported, and in failed exports, so far.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.exported.load(Ordering::Acquire),
+            self.failed.load(Ordering::Acquire),
+        )
+    }
+
     fn record(&self, spans: u64, result: &OTelSdkResult, destination: &str, hint: Option<&str>) {
         match result {
             Ok(()) => {

@@ -1,16 +1,25 @@
-//! Exporters: where finished spans and log records go (OTLP, the console
-//! waterfall), and the counting of what was delivered.
+//! Exporters: where finished spans, log records and metrics go (OTLP, the
+//! console waterfall and its table of calls per span name), and the
+//! counting of what was delivered.
 
 mod console;
 mod delivery;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_metrics;
 mod waterfall;
 
-pub(crate) use console::{ConsoleLogs, ConsoleSink, LineSink, TraceLogs};
+pub(crate) use console::{
+    ConsoleInstruments, ConsoleLogs, ConsoleSink, LineSink, Output, RedTable, TraceLogs,
+};
 #[cfg(feature = "otlp")]
 pub(crate) use delivery::CountExported;
 pub(crate) use delivery::Delivery;
 pub use delivery::DeliveryReport;
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{ExportRuntime, otlp_log_exporter, otlp_span_exporter};
+#[cfg(feature = "otlp")]
+pub(crate) use otlp_metrics::{
+    ApplicationMetrics, MetricsClient, OtlpMetricSink, SpanExporterHealth,
+};

@@ -96,7 +96,7 @@ impl ExportRuntime {
         Ok(Arc::new(ExportRuntime(Some(runtime))))
     }
 
-    fn runtime(&self) -> &tokio::runtime::Runtime {
+    pub(super) fn runtime(&self) -> &tokio::runtime::Runtime {
         match &self.0 {
             Some(runtime) => runtime,
             None => unreachable!("the runtime goes only when dropped"),
@@ -132,7 +132,7 @@ fn on_runtime<E>(
 }
 
 /// Header names and values were checked while resolving the configuration.
-fn header_map(settings: &OtlpSettings) -> http::HeaderMap {
+pub(super) fn header_map(settings: &OtlpSettings) -> http::HeaderMap {
     settings
         .headers
         .iter()
@@ -153,6 +153,19 @@ fn grpc<B>(builder: B, settings: &OtlpSettings) -> Result<B, String>
 where
     B: WithTonicConfig + WithExportConfig,
 {
+    let mut builder = builder
+        .with_channel(grpc_channel(settings)?)
+        .with_timeout(upstream_timeout(settings.deadline))
+        .with_interceptor(SetMetadata::of(settings));
+    if settings.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder)
+}
+
+/// A channel to the collector of `settings`, connected on first use (inside
+/// the export runtime).
+pub(super) fn grpc_channel(settings: &OtlpSettings) -> Result<tonic::transport::Channel, String> {
     let mut endpoint = tonic::transport::Endpoint::from_shared(settings.endpoint.clone())
         .map_err(|error| format!("the endpoint {}: {error}", redacted(settings)))?;
     if settings.endpoint.starts_with("https://") {
@@ -163,16 +176,7 @@ where
     if let Some(deadline) = settings.deadline {
         endpoint = endpoint.timeout(deadline);
     }
-    let metadata =
-        opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(settings));
-    let mut builder = builder
-        .with_channel(endpoint.connect_lazy())
-        .with_timeout(upstream_timeout(settings.deadline))
-        .with_interceptor(SetMetadata(metadata));
-    if settings.compression == Compression::Gzip {
-        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
-    }
-    Ok(builder)
+    Ok(endpoint.connect_lazy())
 }
 
 fn grpc_tls(tls: &Tls) -> Result<tonic::transport::ClientTlsConfig, String> {
@@ -193,7 +197,17 @@ fn grpc_tls(tls: &Tls) -> Result<tonic::transport::ClientTlsConfig, String> {
 /// Sets the resolved headers on every gRPC request, over those
 /// opentelemetry-otlp read from the environment.
 #[derive(Clone)]
-struct SetMetadata(opentelemetry_otlp::tonic_types::metadata::MetadataMap);
+pub(super) struct SetMetadata(opentelemetry_otlp::tonic_types::metadata::MetadataMap);
+
+impl SetMetadata {
+    pub(super) fn of(settings: &OtlpSettings) -> Self {
+        SetMetadata(
+            opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
+                settings,
+            )),
+        )
+    }
+}
 
 impl tonic::service::Interceptor for SetMetadata {
     fn call(
@@ -214,19 +228,8 @@ fn http<B>(builder: B, settings: &OtlpSettings, network_error: NetworkError) -> 
 where
     B: WithHttpConfig + WithExportConfig,
 {
-    let tls = rustls_config(&settings.tls, settings.endpoint.starts_with("https://"))?;
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client = opentelemetry_http::hyper::HyperClient::new(
-        connector,
-        upstream_timeout(settings.deadline),
-        None,
-    );
     let client = SetHeaders {
-        client,
+        client: hyper_client(settings)?,
         headers: header_map(settings),
         uncompressed: settings.compression == Compression::None,
         network_error,
@@ -241,6 +244,27 @@ where
     }
     Ok(builder)
 }
+
+/// The HTTP client of `settings`: hyper over rustls, each request bounded
+/// by the export deadline.
+pub(super) fn hyper_client(settings: &OtlpSettings) -> Result<HyperClient, String> {
+    let tls = rustls_config(&settings.tls, settings.endpoint.starts_with("https://"))?;
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(opentelemetry_http::hyper::HyperClient::new(
+        connector,
+        upstream_timeout(settings.deadline),
+        None,
+    ))
+}
+
+/// hyper over rustls, as OTLP over HTTP uses it.
+pub(super) type HyperClient = opentelemetry_http::hyper::HyperClient<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+>;
 
 /// rustls with the ring provider; roots only for `https://` endpoints.
 fn rustls_config(tls: &Tls, https: bool) -> Result<rustls::ClientConfig, String> {
@@ -293,9 +317,7 @@ fn rustls_config(tls: &Tls, https: bool) -> Result<rustls::ClientConfig, String>
 /// gzip.
 #[derive(Debug)]
 struct SetHeaders {
-    client: opentelemetry_http::hyper::HyperClient<
-        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    >,
+    client: HyperClient,
     headers: http::HeaderMap,
     uncompressed: bool,
     network_error: NetworkError,
@@ -340,13 +362,13 @@ impl HttpClient for SetHeaders {
     }
 }
 
-fn redacted(settings: &OtlpSettings) -> String {
+pub(super) fn redacted(settings: &OtlpSettings) -> String {
     crate::config::redact_url(&settings.endpoint)
 }
 
 /// An error with its sources: transport errors keep the cause (a refused
 /// certificate, say) in their source chain.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

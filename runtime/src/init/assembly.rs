@@ -1,18 +1,23 @@
 //! One assembly for every signal: per exporter (the console, OTLP), what it
-//! contributes to spans and to logs, built once from config's resolved
-//! values. Adding a signal adds one part to each exporter's arm here.
+//! contributes to spans, to logs and to metrics, built once from config's
+//! resolved values. Adding a signal adds one part to each exporter's arm
+//! here.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 
 use super::guard::{ExporterError, InitError};
 use crate::config::{CustomExporter, Export, OtlpSettings, Resolved, Signal};
-use crate::export::{ConsoleLogs, ConsoleSink, Delivery, LineSink, TraceLogs};
+use crate::export::{
+    ConsoleInstruments, ConsoleLogs, ConsoleSink, Delivery, LineSink, Output, RedTable, TraceLogs,
+};
 use crate::logs::AtLeast;
-use crate::pipeline::{Sink, SpanStarts};
+use crate::pipeline::{MetricSink, Sink, SpanStarts};
 
 /// What the exporters contribute to each signal.
 #[derive(Default)]
@@ -25,6 +30,11 @@ pub(super) struct Assembly {
     pub(super) span_delivery: Option<Arc<Delivery>>,
     /// The logger provider, when log records go anywhere.
     pub(super) log_provider: Option<SdkLoggerProvider>,
+    /// Where the export thread sends the span metrics and its health.
+    pub(super) metric_sinks: Vec<Box<dyn MetricSink>>,
+    /// The meter provider of the application's own instruments, when
+    /// metrics go anywhere.
+    pub(super) meter_provider: Option<SdkMeterProvider>,
 }
 
 /// Builds what `config` asks of each exporter. An exporter that cannot be
@@ -34,17 +44,21 @@ pub(super) fn assemble(config: &Resolved, resource: &Resource) -> Result<Assembl
         assembly: Assembly::default(),
         logs: SdkLoggerProvider::builder().with_resource(resource.clone()),
         log_processors: 0,
+        meters: SdkMeterProvider::builder().with_resource(resource.clone()),
+        meter_readers: 0,
         config,
     };
     let console_spans = config.export.contains(&Export::Console);
     let console_logs = config.logs.export.contains(&Export::Console);
-    if console_spans || console_logs {
-        parts.console(console_spans, console_logs);
+    let console_metrics = config.metrics.export.contains(&Export::Console);
+    if console_spans || console_logs || console_metrics {
+        parts.console(console_spans, console_logs, console_metrics);
     }
     let otlp_spans = otlp_settings(&config.export);
     let otlp_logs = otlp_settings(&config.logs.export);
-    if otlp_spans.is_some() || otlp_logs.is_some() {
-        parts.otlp(otlp_spans, otlp_logs)?;
+    let otlp_metrics = otlp_settings(&config.metrics.export);
+    if otlp_spans.is_some() || otlp_logs.is_some() || otlp_metrics.is_some() {
+        parts.otlp(otlp_spans, otlp_logs, otlp_metrics)?;
     }
     parts.assembly.span_sinks.extend(
         config
@@ -56,9 +70,12 @@ pub(super) fn assemble(config: &Resolved, resource: &Resource) -> Result<Assembl
         mut assembly,
         logs,
         log_processors,
+        meters,
+        meter_readers,
         ..
     } = parts;
     assembly.log_provider = (log_processors > 0).then(|| logs.build());
+    assembly.meter_provider = (meter_readers > 0).then(|| meters.build());
     Ok(assembly)
 }
 
@@ -74,13 +91,16 @@ struct Parts<'a> {
     assembly: Assembly,
     logs: LoggerProviderBuilder,
     log_processors: usize,
+    meters: MeterProviderBuilder,
+    meter_readers: usize,
     config: &'a Resolved,
 }
 
 impl Parts<'_> {
     /// The console: spans as waterfalls, log records under their spans (or
-    /// one line each when spans do not print there).
-    fn console(&mut self, spans: bool, logs: bool) {
+    /// one line each when spans do not print there), and at shutdown the
+    /// table of calls per span name and the application's instruments.
+    fn console(&mut self, spans: bool, logs: bool, metrics: bool) {
         // Log records of a trace print under its spans when both go here.
         let held = (spans && logs).then(|| Arc::new(TraceLogs::default()));
         if spans {
@@ -102,20 +122,33 @@ impl Parts<'_> {
                 untraced: stderr,
             });
         }
+        if metrics {
+            let stderr: Output = Arc::new(|text: &str| {
+                let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            });
+            self.assembly
+                .metric_sinks
+                .push(Box::new(RedTable::new(Arc::clone(&stderr))));
+            self.add_meter_reader(ConsoleInstruments::new(stderr));
+        }
     }
 
-    /// OTLP: spans and log records to a collector, each with its own
-    /// settings, on one export runtime.
+    /// OTLP: spans, log records and metrics to a collector, each with its
+    /// own settings, on one export runtime.
     #[cfg(feature = "otlp")]
     fn otlp(
         &mut self,
         spans: Option<&OtlpSettings>,
         logs: Option<&OtlpSettings>,
+        metrics: Option<&OtlpSettings>,
     ) -> Result<(), InitError> {
         use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
 
-        use crate::config::{protocol_hint, redact_url};
-        use crate::export::{CountExported, ExportRuntime, otlp_log_exporter, otlp_span_exporter};
+        use crate::config::{Protocol, protocol_hint, redact_url};
+        use crate::export::{
+            ApplicationMetrics, CountExported, ExportRuntime, MetricsClient, OtlpMetricSink,
+            SpanExporterHealth, otlp_log_exporter, otlp_span_exporter,
+        };
         use crate::pipeline::ExporterSink;
 
         let runtime = match ExportRuntime::start() {
@@ -123,8 +156,10 @@ impl Parts<'_> {
             Err(reason) => {
                 let signal = if spans.is_some() {
                     Signal::Traces
-                } else {
+                } else if logs.is_some() {
                     Signal::Logs
+                } else {
+                    Signal::Metrics
                 };
                 return self.left_out(signal, reason);
             }
@@ -166,6 +201,34 @@ impl Parts<'_> {
                 Err(reason) => self.left_out(Signal::Logs, reason)?,
             }
         }
+        if let Some(settings) = metrics {
+            match MetricsClient::new(settings, &runtime) {
+                Ok(client) => {
+                    let client = Arc::new(client);
+                    let spans = spans.zip(self.assembly.span_delivery.as_ref()).map(
+                        |(settings, delivery)| SpanExporterHealth {
+                            delivery: Arc::clone(delivery),
+                            component_type: match settings.protocol {
+                                Protocol::Grpc => "otlp_grpc_span_exporter",
+                                _ => "otlp_http_span_exporter",
+                            },
+                        },
+                    );
+                    self.assembly
+                        .metric_sinks
+                        .push(Box::new(OtlpMetricSink::new(
+                            Arc::clone(&client),
+                            spans,
+                            self.config.metrics.span_temporality(),
+                        )));
+                    self.add_meter_reader(ApplicationMetrics::new(
+                        client,
+                        self.config.metrics.temporality,
+                    ));
+                }
+                Err(reason) => self.left_out(Signal::Metrics, reason)?,
+            }
+        }
         Ok(())
     }
 
@@ -174,6 +237,7 @@ impl Parts<'_> {
         &mut self,
         spans: Option<&OtlpSettings>,
         logs: Option<&OtlpSettings>,
+        metrics: Option<&OtlpSettings>,
     ) -> Result<(), InitError> {
         let reason = "it needs the `otlp` feature of traced";
         if spans.is_some() {
@@ -181,6 +245,9 @@ impl Parts<'_> {
         }
         if logs.is_some() {
             self.left_out(Signal::Logs, reason)?;
+        }
+        if metrics.is_some() {
+            self.left_out(Signal::Metrics, reason)?;
         }
         Ok(())
     }
@@ -197,6 +264,17 @@ impl Parts<'_> {
             level: self.config.logs.level,
         });
         self.log_processors += 1;
+    }
+
+    /// Adds a reader of the application's instruments to the meter
+    /// provider, collecting every export interval and at shutdown.
+    fn add_meter_reader<E: PushMetricExporter>(&mut self, exporter: E) {
+        let reader = PeriodicReader::builder(exporter)
+            .with_interval(self.config.metrics.interval)
+            .build();
+        let meters = std::mem::replace(&mut self.meters, SdkMeterProvider::builder());
+        self.meters = meters.with_reader(reader);
+        self.meter_readers += 1;
     }
 
     /// An exporter of `signal` that cannot be built: an error under strict

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opentelemetry::global;
+use opentelemetry::metrics::NoopMeterProvider;
 use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 pub use guard::{ExporterError, InitError, ShutdownError, TracingGuard};
 
@@ -21,7 +23,7 @@ use crate::config::{Config, Env, Resolved, Signal, build_resource, print_warning
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
-use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
+use crate::pipeline::{MetricsSettings, Pipeline, Settings, TailSamplingReport};
 use crate::sync::MutexExt;
 use crate::{dispatch, propagation};
 use guard::GuardDropped;
@@ -129,6 +131,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         return Ok(Installed {
             pipeline: Mutex::new(None),
             logs: Mutex::new(None),
+            meters: Mutex::new(None),
             span_delivery: None,
             shutdown_timeout,
         });
@@ -136,7 +139,23 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
     let resource = build_resource(config.resource_attributes.clone());
     let assembly = assembly::assemble(&config, &resource)?;
     let logs = LogPipeline::start(&config.logs, assembly.log_provider);
-    let recording = !assembly.span_sinks.is_empty();
+    let exporting_spans = !assembly.span_sinks.is_empty();
+    let metrics = (!assembly.metric_sinks.is_empty()).then(|| MetricsSettings {
+        interval: config.metrics.interval,
+        temporality: config.metrics.span_temporality(),
+        cardinality_limit: config.metrics.cardinality_limit,
+        kinds: config.metrics.span_kinds.clone(),
+        exemplars: exporting_spans,
+        sinks: assembly.metric_sinks,
+    });
+    // Spans are recorded for their metrics too, where only metrics go out.
+    let recording = exporting_spans
+        || metrics
+            .as_ref()
+            .is_some_and(|metrics| !metrics.kinds.is_empty());
+    if let Some(meters) = &assembly.meter_provider {
+        global::set_meter_provider(meters.clone());
+    }
     let settings = Settings {
         sampler: config.sampler,
         root_sampler: config.root_sampler,
@@ -152,16 +171,17 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
             .batch
             .queue_size_set
             .then_some(config.batch.max_queue_size),
-        tail_sampling: config.tail_sampling.filter(|_| recording),
+        tail_sampling: config.tail_sampling.filter(|_| exporting_spans),
         on_wake: Some(dispatch::check_native_slot),
         monotonic_clock: config.monotonic_clock,
-        metrics: None,
+        metrics,
     };
     let pipeline = Pipeline::start(settings);
     dispatch::install_native(pipeline.shared());
     Ok(Installed {
         pipeline: Mutex::new(Some(pipeline)),
         logs: Mutex::new(Some(logs)),
+        meters: Mutex::new(assembly.meter_provider),
         span_delivery: assembly.span_delivery,
         shutdown_timeout,
     })
@@ -173,6 +193,8 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
 pub(crate) struct Installed {
     pipeline: Mutex<Option<Pipeline>>,
     logs: Mutex<Option<LogPipeline>>,
+    /// The meter provider of the application's instruments.
+    meters: Mutex<Option<SdkMeterProvider>>,
     span_delivery: Option<Arc<Delivery>>,
     /// The configured bound on a flush or shutdown.
     pub(crate) shutdown_timeout: Duration,
@@ -207,6 +229,9 @@ impl Installed {
         if let Some(logs) = self.logs.locked().as_ref() {
             logs.flush().map_err(log_error)?;
         }
+        if let Some(meters) = self.meters.locked().as_ref() {
+            meters.force_flush().map_err(metrics_error)?;
+        }
         match self.pipeline.locked().as_ref() {
             Some(pipeline) => pipeline.flush(until).map_err(ShutdownError::from),
             None => Ok(()),
@@ -231,6 +256,14 @@ impl Installed {
         dispatch::uninstall_native(shared, GuardDropped);
         let tail_sampling = pipeline.tail_sampling_handle();
         let shut = pipeline.shutdown(until).map_err(ShutdownError::from);
+        let meters_shut = match self.meters.locked().take() {
+            Some(meters) => {
+                let left = until.saturating_duration_since(Instant::now());
+                global::set_meter_provider(NoopMeterProvider::new());
+                meters.shutdown_with_timeout(left).map_err(metrics_error)
+            }
+            None => Ok(()),
+        };
         let tail_report = tail_sampling.map(|counters| counters.report());
         if let Some(tail_report) = &tail_report {
             eprintln!("traced: {tail_report}");
@@ -239,7 +272,7 @@ impl Installed {
             .span_delivery
             .as_ref()
             .map(|delivery| delivery.report(shared.queue.ended(), sampled_out(tail_report)));
-        match (report, shut.and(logs_shut)) {
+        match (report, shut.and(logs_shut).and(meters_shut)) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
             (_, Err(error)) => Err(error),
             _ => Ok(()),
@@ -265,6 +298,14 @@ fn log_error(error: OTelSdkError) -> ShutdownError {
     match error {
         OTelSdkError::Timeout(waited) => ShutdownError::TimedOut(waited),
         error => ShutdownError::Exporter(ExporterError::new(Signal::Logs, error.to_string())),
+    }
+}
+
+/// A failed flush or shutdown of the application's instruments.
+fn metrics_error(error: OTelSdkError) -> ShutdownError {
+    match error {
+        OTelSdkError::Timeout(waited) => ShutdownError::TimedOut(waited),
+        error => ShutdownError::Exporter(ExporterError::new(Signal::Metrics, error.to_string())),
     }
 }
 

@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::PipelineCore;
 use super::clock::WallClock;
 use super::convert::span_data;
-use super::metrics::SpanMetrics;
+use super::metrics::RedMetrics;
 use super::sink::{Sink, TraceDecision};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
@@ -115,7 +115,7 @@ impl ExportThread {
         batching: Batching,
         tail: Option<TailSampler>,
         on_wake: Option<fn()>,
-        mut metrics: Option<SpanMetrics>,
+        mut metrics: Option<RedMetrics>,
     ) -> ExportThread {
         for sink in &mut sinks {
             sink.set_resource(resource);
@@ -196,7 +196,7 @@ struct Worker {
     control: Arc<Control>,
     tail: Option<TailSampler>,
     on_wake: Option<fn()>,
-    metrics: Option<SpanMetrics>,
+    metrics: Option<RedMetrics>,
 }
 
 impl Worker {
@@ -274,7 +274,7 @@ impl Worker {
             BATCHED_WAKE.min(self.batching.schedule_delay)
         };
         let due = self.tail.as_ref().and_then(TailSampler::next_due);
-        let metrics_due = self.metrics.as_ref().map(SpanMetrics::next_due);
+        let metrics_due = self.metrics.as_ref().map(RedMetrics::next_due);
         match due.into_iter().chain(metrics_due).min() {
             Some(due) => wake.min(due.saturating_duration_since(Instant::now())),
             None => wake,

@@ -45,10 +45,11 @@ use opentelemetry_sdk::trace::Sampler;
 pub use attributes::Attributes;
 pub(crate) use export_thread::{ExportThread, FlushError};
 pub use links::{LinkTarget, Links};
-pub(crate) use metrics::{
-    Data, Exemplar, HistogramPoint, Metric, MetricSink, MetricsSettings, MetricsSnapshot,
-    NumberPoint, Summary, SummaryRow, Temporality,
-};
+#[cfg(test)]
+pub(crate) use metrics::SummaryRow;
+#[cfg(feature = "otlp")]
+pub(crate) use metrics::{Data, Exemplar, HistogramPoint, Metric, NumberPoint};
+pub(crate) use metrics::{MetricSink, MetricsSettings, MetricsSnapshot, Summary, Temporality};
 pub(crate) use settings::{Limits, Settings};
 pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
 pub use site::{CallSite, Kind};
@@ -120,7 +121,7 @@ impl Pipeline {
             .map(|_| Arc::new(tail::Counters::default()));
         let metrics = settings
             .metrics
-            .map(|metrics| metrics::SpanMetrics::new(shared, metrics, counters.clone()));
+            .map(|metrics| metrics::RedMetrics::new(shared, metrics, counters.clone()));
         let sampler = settings
             .tail_sampling
             .zip(counters.clone())

@@ -1,8 +1,8 @@
 //! A real OpenTelemetry collector for tests: rotel, installed from PyPI into
 //! a pinned virtualenv (with the Python peers of the cross-language tests),
 //! listening for OTLP over gRPC and HTTP on free loopback ports, logging
-//! every received span and log record in detail. Tests read the spans and
-//! log records back from that log. The standard library only, so that the
+//! every received span, log record and metric data point in detail. Tests
+//! read them back from that log. The standard library only, so that the
 //! examples' tests can use it without building a test harness into
 //! `cargo run --example`.
 //!
@@ -154,6 +154,7 @@ impl Collector {
             ])
             .args(["--exporter", "blackhole"])
             .args(["--debug-log", "traces", "--debug-log", "logs"])
+            .args(["--debug-log", "metrics"])
             .args(["--debug-log-verbosity", "detailed"])
             .arg("--pid-file")
             .arg(self.log.with_extension("pid"))
@@ -216,6 +217,22 @@ impl Collector {
     /// Every span received so far, in arrival order.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         parse_log(&self.log_text())
+    }
+
+    /// Every metric received so far, in arrival order: one entry per metric
+    /// per export request.
+    pub fn metrics(&self) -> Vec<ReceivedMetric> {
+        parse_metrics(&self.log_text())
+    }
+
+    /// Polls until `done` holds for the metrics received (and the log has
+    /// stopped changing), or `timeout` passes; returns what arrived either way.
+    pub fn wait_for_metrics(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[ReceivedMetric]) -> bool,
+    ) -> Vec<ReceivedMetric> {
+        self.wait_until(timeout, parse_metrics, done)
     }
 
     /// Polls until `done` holds for the log records received (and the log has
@@ -430,7 +447,10 @@ pub fn parse_log_records(text: &str) -> Vec<ReceivedLog> {
     let mut current: Option<ReceivedLog> = None;
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with("ResourceLog #") || trimmed.starts_with("ResourceSpans #") {
+        if trimmed.starts_with("ResourceLog #")
+            || trimmed.starts_with("ResourceSpans #")
+            || trimmed.starts_with("ResourceMetrics #")
+        {
             logs.extend(current.take());
             in_logs = trimmed.starts_with("ResourceLog #");
             resource.clear();
@@ -485,6 +505,211 @@ pub fn parse_log_records(text: &str) -> Vec<ReceivedLog> {
     logs
 }
 
+/// One metric of one export request, as the collector logged it.
+/// Attribute values keep rotel's typed form, as for spans.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReceivedMetric {
+    /// `service.name` of the resource.
+    pub service_name: String,
+    /// The instrumentation scope's name.
+    pub scope_name: String,
+    pub name: String,
+    pub description: String,
+    pub unit: String,
+    /// `Histogram`, `Sum`, `Gauge`, ...
+    pub data_type: String,
+    /// `AGGREGATION_TEMPORALITY_CUMULATIVE` or `..._DELTA`; empty for gauges.
+    pub temporality: String,
+    /// For sums.
+    pub monotonic: Option<bool>,
+    pub points: Vec<ReceivedPoint>,
+}
+
+/// One data point of a received metric.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReceivedPoint {
+    pub attributes: Vec<(String, String)>,
+    /// Nanoseconds since the Unix epoch.
+    pub start: u64,
+    pub time: u64,
+    /// A sum's or a gauge's value, as logged (`3`, `2.5`).
+    pub value: Option<String>,
+    /// A histogram's count, sum, min and max.
+    pub count: Option<u64>,
+    pub sum: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub bounds: Vec<f64>,
+    pub bucket_counts: Vec<u64>,
+    pub exemplars: Vec<ReceivedExemplar>,
+}
+
+impl ReceivedPoint {
+    /// The typed value of attribute `key`.
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        find(&self.attributes, key)
+    }
+}
+
+/// An exemplar of a data point.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReceivedExemplar {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    pub value: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MetricSection {
+    Resource,
+    Descriptor,
+    PointAttributes,
+    Point,
+    Exemplar,
+}
+
+/// Parses the metrics of rotel's `--debug-log metrics` detailed output.
+pub fn parse_metrics(text: &str) -> Vec<ReceivedMetric> {
+    let mut metrics: Vec<ReceivedMetric> = Vec::new();
+    let mut in_metrics = false;
+    let mut resource: Vec<(String, String)> = Vec::new();
+    let mut scope = String::new();
+    let mut section = MetricSection::Resource;
+    let mut current: Option<ReceivedMetric> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("ResourceMetrics #")
+            || trimmed.starts_with("ResourceSpans #")
+            || trimmed.starts_with("ResourceLog #")
+        {
+            metrics.extend(current.take());
+            in_metrics = trimmed.starts_with("ResourceMetrics #");
+            resource.clear();
+            section = MetricSection::Resource;
+            continue;
+        }
+        if !in_metrics {
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix("InstrumentationScope") {
+            metrics.extend(current.take());
+            scope = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        } else if trimmed.starts_with("Metric #") {
+            metrics.extend(current.take());
+            current = Some(ReceivedMetric {
+                service_name: find(&resource, "service.name")
+                    .map(|value| unwrap_typed(value).to_owned())
+                    .unwrap_or_default(),
+                scope_name: scope.clone(),
+                ..ReceivedMetric::default()
+            });
+            section = MetricSection::Descriptor;
+        } else if let Some(metric) = current.as_mut() {
+            parse_metric_line(metric, &mut section, trimmed);
+        } else if section == MetricSection::Resource
+            && let Some(pair) = arrow_pair(trimmed)
+        {
+            resource.push(pair);
+        }
+    }
+    metrics.extend(current);
+    metrics
+}
+
+fn parse_metric_line(metric: &mut ReceivedMetric, section: &mut MetricSection, trimmed: &str) {
+    if trimmed.starts_with("HistogramDataPoints #") || trimmed.starts_with("NumberDataPoints #") {
+        metric.points.push(ReceivedPoint::default());
+        *section = MetricSection::Point;
+        return;
+    }
+    if trimmed == "Data point attributes:" {
+        *section = MetricSection::PointAttributes;
+        return;
+    }
+    if trimmed.starts_with("Exemplar #") {
+        if let Some(point) = metric.points.last_mut() {
+            point.exemplars.push(ReceivedExemplar::default());
+        }
+        *section = MetricSection::Exemplar;
+        return;
+    }
+    if trimmed == "Exemplars:" {
+        return;
+    }
+    if let Some((key, value)) = arrow_pair(trimmed) {
+        match *section {
+            MetricSection::Descriptor => match key.as_str() {
+                "Name" => metric.name = value,
+                "Description" => metric.description = value,
+                "Unit" => metric.unit = value,
+                "DataType" => metric.data_type = value,
+                "AggregationTemporality" => metric.temporality = value,
+                "IsMonotonic" => metric.monotonic = Some(value == "true"),
+                _ => {}
+            },
+            MetricSection::PointAttributes => {
+                if let Some(point) = metric.points.last_mut() {
+                    point.attributes.push((key, value));
+                }
+            }
+            MetricSection::Exemplar => {
+                if let Some(exemplar) = metric
+                    .points
+                    .last_mut()
+                    .and_then(|point| point.exemplars.last_mut())
+                {
+                    match key.as_str() {
+                        "Trace ID" => exemplar.trace_id = value,
+                        "Span ID" => exemplar.span_id = value,
+                        "Value" => exemplar.value = value.parse().unwrap_or_default(),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        return;
+    }
+    let Some(point) = metric.points.last_mut() else {
+        return;
+    };
+    // `Buckets #3, Count: 2` and `ExplicitBounds #0: 0.005`.
+    if let Some(rest) = trimmed.strip_prefix("Buckets #") {
+        if let Some((_, count)) = rest.split_once("Count:") {
+            point
+                .bucket_counts
+                .push(count.trim().parse().unwrap_or_default());
+        }
+        return;
+    }
+    if let Some(rest) = trimmed.strip_prefix("ExplicitBounds #") {
+        if let Some((_, bound)) = rest.split_once(':') {
+            point.bounds.push(bound.trim().parse().unwrap_or_default());
+        }
+        return;
+    }
+    let Some((field, value)) = trimmed.split_once(':') else {
+        return;
+    };
+    let value = value.trim();
+    match field.trim() {
+        "StartTimestamp" => point.start = value.parse().unwrap_or_default(),
+        "Timestamp" => point.time = value.parse().unwrap_or_default(),
+        "Value" => point.value = Some(value.to_owned()),
+        "Count" => point.count = value.parse().ok(),
+        "Sum" => point.sum = value.parse().ok(),
+        "Min" => point.min = value.parse().ok(),
+        "Max" => point.max = value.parse().ok(),
+        _ => {}
+    }
+}
+
 fn find<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -513,10 +738,11 @@ pub fn parse_log(text: &str) -> Vec<ReceivedSpan> {
             spans.push(span);
         }
     };
+    // Log records and metrics are not spans.
     let mut in_logs = false;
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed.starts_with("ResourceLog #") {
+        if trimmed.starts_with("ResourceLog #") || trimmed.starts_with("ResourceMetrics #") {
             finish(&mut spans, &mut current);
             in_logs = true;
         } else if trimmed.starts_with("ResourceSpans #") {
@@ -724,6 +950,109 @@ Body: Str(starting)
     Span ID        : 
 Flags: 0
 ";
+
+    const METRICS: &str = "\
+ResourceMetrics #0
+Resource SchemaURL: 
+Resource attributes:
+     -> service.name: Str(py)
+ScopeMetrics #0
+ScopeMetrics SchemaURL: 
+InstrumentationScope scope.m 1.0
+Metric #0
+Descriptor:
+     -> Name: http.server.request.duration
+     -> Description: 
+     -> Unit: s
+     -> DataType: Histogram
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+HistogramDataPoints #0
+Data point attributes:
+     -> http.route: Str(/a)
+     -> http.response.status_code: Int(200)
+StartTimestamp: 1796629644319521764
+Timestamp: 1796629644319704546
+Count: 1
+Sum: 0.02
+Min: 0.02
+Max: 0.02
+ExplicitBounds #0: 0
+ExplicitBounds #1: 5
+Buckets #0, Count: 0
+Buckets #1, Count: 1
+Buckets #2, Count: 0
+Exemplars:
+Exemplar #0
+     -> Trace ID: dbd5b6864539cb66040b9ff7dc3fec15
+     -> Span ID: 96f266649607f847
+     -> Timestamp: 1796629644319414518
+     -> Value: 0.02
+Metric #1
+Descriptor:
+     -> Name: function.calls
+     -> Description: 
+     -> Unit: 
+     -> DataType: Sum
+     -> IsMonotonic: true
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+NumberDataPoints #0
+Data point attributes:
+     -> function: Str(f)
+StartTimestamp: 1796629644319599150
+Timestamp: 1796629644319704546
+Value: 3
+";
+
+    #[test]
+    fn parses_metrics_and_keeps_them_out_of_spans_and_logs() {
+        let text = format!("{LOG}{METRICS}{LOGS}");
+        let metrics = parse_metrics(&text);
+        assert_eq!(metrics.len(), 2, "{metrics:#?}");
+        let histogram = &metrics[0];
+        assert_eq!(
+            (
+                histogram.service_name.as_str(),
+                histogram.scope_name.as_str(),
+                histogram.name.as_str(),
+                histogram.unit.as_str(),
+                histogram.data_type.as_str()
+            ),
+            (
+                "py",
+                "scope.m",
+                "http.server.request.duration",
+                "s",
+                "Histogram"
+            )
+        );
+        let point = &histogram.points[0];
+        assert_eq!(point.attribute("http.route"), Some("Str(/a)"));
+        assert_eq!(point.attributes.len(), 2);
+        assert_eq!(
+            (point.count, point.sum, point.min),
+            (Some(1), Some(0.02), Some(0.02))
+        );
+        assert_eq!(point.bounds, [0.0, 5.0]);
+        assert_eq!(point.bucket_counts, [0, 1, 0]);
+        assert_eq!(point.start, 1796629644319521764);
+        assert_eq!(
+            point.exemplars,
+            [ReceivedExemplar {
+                trace_id: "dbd5b6864539cb66040b9ff7dc3fec15".into(),
+                span_id: "96f266649607f847".into(),
+                value: 0.02
+            }]
+        );
+        let sum = &metrics[1];
+        assert_eq!(sum.monotonic, Some(true));
+        assert_eq!(sum.points[0].value.as_deref(), Some("3"));
+        assert_eq!(sum.points[0].attribute("function"), Some("Str(f)"));
+        // Neither spans nor log records take anything from the metrics.
+        let spans = parse_log(&text);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[1].attributes.len(), 2, "{:?}", spans[1].attributes);
+        assert_eq!(parse_log_records(&text).len(), 2);
+    }
 
     #[test]
     fn parses_log_records_and_keeps_them_out_of_spans() {

@@ -14,7 +14,9 @@
 //! the export thread, never on the application's. With tail sampling, only
 //! kept traces come here, each marked with why it was kept.
 
+mod instruments;
 mod log_records;
+mod red_table;
 mod running_spans;
 
 use std::collections::{HashMap, VecDeque};
@@ -30,7 +32,9 @@ use opentelemetry_sdk::trace::SpanData;
 use super::waterfall::{Options, Style, render, terminal_width};
 use crate::config::ConsoleSettings;
 use crate::pipeline::{KeepReason, Sink, TraceDecision, is_local_root};
+pub(crate) use instruments::ConsoleInstruments;
 pub(crate) use log_records::{ConsoleLogs, LineSink, TraceLogs};
+pub(crate) use red_table::RedTable;
 use running_spans::RunningSpans;
 
 /// Open traces kept at most before the oldest is printed incomplete.

@@ -2,7 +2,7 @@
 //! export thread: the threads that make spans do nothing more.
 //!
 //! Every span the export thread takes is measured before tail sampling
-//! holds it ([`SpanMetrics::measure`]), so the counts cover every recorded
+//! holds it ([`RedMetrics::measure`]), so the counts cover every recorded
 //! call whichever traces are kept; under head ratio sampling each span
 //! counts for the inverse of the ratio. A span goes to the semantic
 //! conventions' duration histogram of its kind ([`classify`]) or to
@@ -10,7 +10,7 @@
 //! capped ([`series`]). Exemplars point only at spans that are exported:
 //! without tail sampling that is every measured span; with it, a span is
 //! offered as an exemplar only when its trace is kept
-//! ([`SpanMetrics::kept_record`], [`SpanMetrics::kept_span`]), so a dropped
+//! ([`RedMetrics::kept_record`], [`RedMetrics::kept_span`]), so a dropped
 //! trace never becomes one.
 //!
 //! Every export interval, and at each flush and the shutdown, a collection
@@ -49,11 +49,13 @@ use series::Table;
 use summary::SummaryTable;
 
 pub(crate) use sink::MetricSink;
+#[cfg(feature = "otlp")]
+pub(crate) use snapshot::Exemplar;
+#[cfg(test)]
+pub(crate) use snapshot::SummaryRow;
 pub(crate) use snapshot::{
-    Data, Exemplar, HistogramPoint, Metric, MetricsSnapshot, NumberPoint, Summary, SummaryRow,
-    Temporality,
+    Data, HistogramPoint, Metric, MetricsSnapshot, NumberPoint, Summary, Temporality,
 };
-
 /// What the metrics of a pipeline are built from.
 #[derive(Debug)]
 pub(crate) struct MetricsSettings {
@@ -65,6 +67,8 @@ pub(crate) struct MetricsSettings {
     /// The kinds of span measured; empty: none, and only the pipeline's
     /// health is reported.
     pub(crate) kinds: Vec<Kind>,
+    /// Spans are exported, so exemplars may point at them.
+    pub(crate) exemplars: bool,
     pub(crate) sinks: Vec<Box<dyn MetricSink>>,
 }
 
@@ -106,8 +110,9 @@ struct SiteEntry {
 
 /// The metrics of one pipeline, owned by its export thread.
 #[derive(Debug)]
-pub(crate) struct SpanMetrics {
+pub(crate) struct RedMetrics {
     measured: [bool; 5],
+    exemplars: bool,
     tables: Vec<Table>,
     sites: HashMap<usize, SiteEntry, BuildHasherDefault<AddressHash>>,
     summary: Option<SummaryTable>,
@@ -144,7 +149,7 @@ fn weight_of(rule: sampling::Rule) -> f64 {
     }
 }
 
-impl SpanMetrics {
+impl RedMetrics {
     pub(crate) fn new(
         shared: &'static PipelineCore,
         settings: MetricsSettings,
@@ -162,8 +167,9 @@ impl SpanMetrics {
             .any(|sink| sink.wants_summary())
             .then(|| SummaryTable::new(limit));
         let now = SystemTime::now();
-        SpanMetrics {
+        RedMetrics {
             measured,
+            exemplars: settings.exemplars,
             tables: Family::ALL
                 .iter()
                 .map(|family| Table::new(*family, limit, temporality))
@@ -191,11 +197,12 @@ impl SpanMetrics {
         }
     }
 
-    /// Measures a span as it reaches the export thread. `exported` says its
-    /// span goes to the exporters as it is (no tail sampling), so it may
-    /// be an exemplar now.
+    /// Measures a span as it reaches the export thread. `exported` says it
+    /// goes to the exporters as it is (no tail sampling), so it may be an
+    /// exemplar now.
     #[inline]
     pub(crate) fn measure(&mut self, record: &Record, clock: &WallClock, exported: bool) {
+        let exported = exported && self.exemplars;
         if let (None, Some(site)) = (&record.extra, record.site) {
             let entry = self.site_entry(site);
             if entry.series == SKIPPED {
@@ -294,6 +301,9 @@ impl SpanMetrics {
     /// A bare record of a kept trace is exported: it may be an exemplar of
     /// the series it was measured into.
     pub(crate) fn kept_record(&mut self, record: &Record, clock: &WallClock) {
+        if !self.exemplars {
+            return;
+        }
         if let (None, Some(site)) = (&record.extra, record.site) {
             let Some(entry) = self.sites.get(&(std::ptr::from_ref(site) as usize)) else {
                 return;
@@ -318,6 +328,9 @@ impl SpanMetrics {
 
     /// A converted span of a kept trace is exported: the same.
     pub(crate) fn kept_span(&mut self, span: &SpanData, clock: &WallClock) {
+        if !self.exemplars {
+            return;
+        }
         self.kept(&Finished::of_span(span), clock);
     }
 

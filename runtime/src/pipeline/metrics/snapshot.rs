@@ -1,6 +1,8 @@
 //! What one collection hands to the metric sinks: plain values in the
 //! shape of the OpenTelemetry metrics data model (sums, gauges, histograms
 //! with exemplars), for the OTLP encoder and the console to read.
+// Without OTLP, only the console's summary is read.
+#![cfg_attr(not(feature = "otlp"), allow(dead_code))]
 
 use std::time::{Duration, SystemTime};
 
@@ -24,12 +26,8 @@ pub(crate) struct MetricsSnapshot {
 }
 
 impl MetricsSnapshot {
-    /// Data points in all.
-    pub(crate) fn points(&self) -> usize {
-        self.metrics.iter().map(|metric| metric.data.points()).sum()
-    }
-
     /// The metric named `name`, if it has points.
+    #[cfg(test)]
     pub(crate) fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|metric| metric.name == name)
     }
@@ -54,15 +52,6 @@ pub(crate) enum Data {
         temporality: Temporality,
         points: Vec<HistogramPoint>,
     },
-}
-
-impl Data {
-    pub(crate) fn points(&self) -> usize {
-        match self {
-            Data::Sum { points, .. } => points.len(),
-            Data::Histogram { points, .. } => points.len(),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]

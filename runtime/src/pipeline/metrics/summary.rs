@@ -21,6 +21,9 @@ struct Row {
     name: Box<str>,
     calls: u64,
     errors: u64,
+    /// Shortest and longest: a percentile never says more or less.
+    shortest: u64,
+    longest: u64,
     buckets: Box<[u32]>,
 }
 
@@ -89,6 +92,8 @@ impl SummaryTable {
             name: name.into(),
             calls: 0,
             errors: 0,
+            shortest: u64::MAX,
+            longest: 0,
             buckets: vec![0; BUCKETS].into_boxed_slice(),
         });
         u32::try_from(self.rows.len() - 1).expect("rows are capped far below 2^32")
@@ -99,6 +104,8 @@ impl SummaryTable {
         let row = &mut self.rows[row as usize];
         row.calls += 1;
         row.errors += u64::from(failed);
+        row.shortest = row.shortest.min(nanos);
+        row.longest = row.longest.max(nanos);
         let bucket = &mut row.buckets[bucket(nanos)];
         *bucket = bucket.saturating_add(1);
     }
@@ -114,9 +121,9 @@ impl SummaryTable {
                 name: row.name.to_string(),
                 calls: scale(row.calls),
                 errors: scale(row.errors),
-                p50: percentile(&row.buckets, row.calls, 0.50),
-                p95: percentile(&row.buckets, row.calls, 0.95),
-                p99: percentile(&row.buckets, row.calls, 0.99),
+                p50: percentile(row, 0.50),
+                p95: percentile(row, 0.95),
+                p99: percentile(row, 0.99),
             })
             .collect();
         rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.name.cmp(&b.name)));
@@ -128,14 +135,15 @@ impl SummaryTable {
     }
 }
 
-/// The duration under which `quantile` of the calls fell.
-fn percentile(buckets: &[u32], calls: u64, quantile: f64) -> Duration {
-    let rank = ((calls as f64 * quantile).ceil() as u64).max(1);
+/// The duration under which `quantile` of the calls of `row` fell.
+fn percentile(row: &Row, quantile: f64) -> Duration {
+    let rank = ((row.calls as f64 * quantile).ceil() as u64).max(1);
     let mut seen = 0;
-    for (at, count) in buckets.iter().enumerate() {
+    for (at, count) in row.buckets.iter().enumerate() {
         seen += u64::from(*count);
         if seen >= rank {
-            return Duration::from_nanos(middle(at));
+            let nanos = middle(at).clamp(row.shortest, row.longest);
+            return Duration::from_nanos(nanos);
         }
     }
     Duration::ZERO
@@ -168,6 +176,13 @@ mod tests {
         assert!(near(checkout.p50, 50.0), "{:?}", checkout.p50);
         assert!(near(checkout.p95, 95.0), "{:?}", checkout.p95);
         assert!(near(checkout.p99, 99.0), "{:?}", checkout.p99);
+        // One call: every percentile is its duration, exactly.
+        let once = table.row("once");
+        table.record(once, 29_999_000_000, false);
+        let summary = table.summary(1.0);
+        let once = summary.rows.iter().find(|row| row.name == "once").unwrap();
+        assert_eq!(once.p99, Duration::from_millis(29_999));
+        assert_eq!(once.p50, Duration::from_millis(29_999));
         assert!(!summary.estimated);
     }
 

@@ -17,6 +17,7 @@ use super::super::site::{CallSite, Kind};
 use super::super::start::{Parent, Started, start};
 use super::super::tail::TailPolicy;
 use super::super::testing::LocalPipeline;
+use super::snapshot::Exemplar;
 use super::*;
 
 /// Keeps every collection it is given.
@@ -72,6 +73,7 @@ fn settings(sink: &Collections, limit: usize, temporality: Temporality) -> Metri
         temporality,
         cardinality_limit: limit,
         kinds: ALL_KINDS.to_vec(),
+        exemplars: true,
         sinks: vec![Box::new(sink.clone())],
     }
 }
@@ -253,25 +255,35 @@ fn errors_count_apart_with_their_type() {
     );
 }
 
-static SITE: CallSite = CallSite::new(
-    "load_cart",
-    Kind::Internal,
-    "shop::cart::load_cart",
-    "cart.rs",
-    7,
-    Some("shop"),
-    Some("1.0.0"),
-);
-static QUIET: CallSite = CallSite::new(
-    "health",
-    Kind::Server,
-    "shop::health",
-    "health.rs",
-    1,
-    Some("shop"),
-    None,
-)
-.without_metrics();
+/// The call site of a `#[traced] fn load_cart()`, as the expansion's
+/// `static` holds it.
+fn load_cart() -> &'static CallSite {
+    Box::leak(Box::new(CallSite::new(
+        "load_cart",
+        Kind::Internal,
+        "shop::cart::load_cart",
+        "cart.rs",
+        7,
+        Some("shop"),
+        Some("1.0.0"),
+    )))
+}
+
+/// `#[traced(kind = server, metrics = false)] fn health()`.
+fn health() -> &'static CallSite {
+    Box::leak(Box::new(
+        CallSite::new(
+            "health",
+            Kind::Server,
+            "shop::health",
+            "health.rs",
+            1,
+            Some("shop"),
+            None,
+        )
+        .without_metrics(),
+    ))
+}
 
 /// A `#[traced]` call of `site`, as the expansion makes it; sampled out,
 /// nothing is recorded.
@@ -289,9 +301,10 @@ fn traced_functions_count_per_call_site_and_opt_outs_do_not() {
         None,
         settings(&sink, 2000, Temporality::Cumulative),
     );
+    let (load_cart, health) = (load_cart(), health());
     for _ in 0..5 {
-        traced_call(&pipeline, &SITE);
-        traced_call(&pipeline, &QUIET);
+        traced_call(&pipeline, load_cart);
+        traced_call(&pipeline, health);
     }
     pipeline.flush();
     assert_eq!(
@@ -338,7 +351,8 @@ fn only_the_chosen_kinds_are_measured() {
     let mut metrics = settings(&sink, 2000, Temporality::Cumulative);
     metrics.kinds = vec![Kind::Server];
     let (pipeline, _) = pipeline(always(), None, metrics);
-    traced_call(&pipeline, &SITE);
+    let site = load_cart();
+    traced_call(&pipeline, site);
     timed_span(
         &pipeline,
         "GET /",
@@ -373,6 +387,7 @@ fn exemplars_point_only_at_kept_traces_and_counts_cover_every_trace() {
         Some(TailPolicy::errors_only()),
         settings(&sink, 2000, Temporality::Cumulative),
     );
+    let site = load_cart();
     let mut failed = HashSet::new();
     let mut all = HashSet::new();
     for n in 0..200 {
@@ -390,7 +405,7 @@ fn exemplars_point_only_at_kept_traces_and_counts_cover_every_trace() {
         if n % 5 == 0 {
             failed.insert(trace);
         }
-        traced_call(&pipeline, &SITE);
+        traced_call(&pipeline, site);
     }
     pipeline.flush();
     let snapshot = sink.last();
@@ -489,9 +504,10 @@ fn head_sampling_scales_counts_by_the_ratio() {
         None,
         settings(&sink, 2000, Temporality::Cumulative),
     );
+    let site = load_cart();
     const CALLS: i64 = 8000;
     for _ in 0..CALLS {
-        traced_call(&pipeline, &SITE);
+        traced_call(&pipeline, site);
     }
     pipeline.flush();
     let snapshot = sink.last();
@@ -513,8 +529,9 @@ fn the_pipeline_reports_its_own_health() {
         None,
         settings(&sink, 2000, Temporality::Cumulative),
     );
+    let site = load_cart();
     for _ in 0..3 {
-        traced_call(&pipeline, &SITE);
+        traced_call(&pipeline, site);
     }
     pipeline.flush();
     let snapshot = sink.last();
@@ -542,6 +559,7 @@ fn the_summary_has_calls_errors_and_percentiles_per_span_name() {
         None,
         settings(&sink, 2000, Temporality::Cumulative),
     );
+    let site = load_cart();
     for n in 1..=20 {
         timed_span(
             &pipeline,
@@ -552,7 +570,7 @@ fn the_summary_has_calls_errors_and_percentiles_per_span_name() {
             n == 20,
         );
     }
-    traced_call(&pipeline, &SITE);
+    traced_call(&pipeline, site);
     pipeline.flush();
     let summary = sink.last().summary.expect("asked for");
     let checkout = &summary.rows[0];

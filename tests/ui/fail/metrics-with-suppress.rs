@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(suppress, metrics = false)]
+fn health() {}
+
+fn main() {}
