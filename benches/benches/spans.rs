@@ -12,9 +12,9 @@ use criterion::{BenchmarkGroup, Criterion};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
-    init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns,
-    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_recording_with_metrics,
+    init_tail_sampling, init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider,
+    sdk_fns, traced_fns, tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Calls made by the timed loops, to check every recorded span arrived.
@@ -504,11 +504,12 @@ fn thread_cpu_now() -> Duration {
 /// wall time counts and this does not.
 fn calling_thread_cpu(c: &mut Criterion) {
     let mut group = c.benchmark_group("calling_thread_cpu");
-    for (pipeline, tail_ratio) in [("traced", None), ("traced (tail sampling)", Some(0.01))] {
+    for pipeline in ["traced", "traced (metrics)", "traced (tail sampling)"] {
         let exporter = CountingExporter::default();
-        let guard = match tail_ratio {
-            None => init_recording(exporter),
-            Some(ratio) => init_tail_sampling(exporter, ratio),
+        let guard = match pipeline {
+            "traced" => init_recording(exporter),
+            "traced (metrics)" => init_recording_with_metrics(exporter),
+            _ => init_tail_sampling(exporter, 0.01),
         };
         let shapes: [(&str, &dyn Fn()); 3] = [
             ("sync", &|| {

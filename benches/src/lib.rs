@@ -261,6 +261,63 @@ pub fn init_recording(exporter: CountingExporter) -> traced::TracingGuard {
         .expect("init with a counting exporter")
 }
 
+/// [`init_recording`] with the RED metrics on: every span measured on the
+/// export thread, and the metrics sent over OTLP/HTTP every second to
+/// [`metrics_sink`], a local endpoint that takes and drops them.
+pub fn init_recording_with_metrics(exporter: CountingExporter) -> traced::TracingGuard {
+    traced::Config::new()
+        .exporter(traced::Exporter::None)
+        .span_exporter(exporter)
+        .metrics_exporter(traced::Exporter::Otlp)
+        .otlp_endpoint(metrics_sink())
+        .otlp_protocol(traced::Protocol::HttpProtobuf)
+        .metrics_export_interval(Duration::from_secs(1))
+        .init()
+        .expect("init with metrics")
+}
+
+/// An OTLP/HTTP endpoint on loopback that answers every request with
+/// `200 OK` and keeps nothing: the metrics' cost without the collector's.
+pub fn metrics_sink() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the metrics sink");
+    let address = listener.local_addr().expect("its address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let line = line.trim_end();
+                        if line.is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                    if reader.get_mut().write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
 /// [`init_recording`] with tail sampling on, keeping `ratio` of the traces
 /// (none of the benchmarked spans fails or is slow).
 pub fn init_tail_sampling(exporter: CountingExporter, ratio: f64) -> traced::TracingGuard {

@@ -13,13 +13,23 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
-    init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns, thread_cpu, traced_fns,
-    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_recording_with_metrics,
+    init_tail_sampling, init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns, thread_cpu,
+    traced_fns, tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Spans between two flushes in the paced rows, unless given.
 const PACE: u64 = 4096;
+
+/// How a paced row's pipeline is set up.
+#[derive(Clone, Copy)]
+enum SetUp {
+    Plain,
+    /// With the RED metrics.
+    Metrics,
+    /// With tail sampling keeping this ratio.
+    Tail(f64),
+}
 
 struct Measured {
     wall: Duration,
@@ -148,35 +158,48 @@ fn main() {
     let sync = || {
         black_box(traced_fns::sync(black_box(1)));
     };
-    for (name, span, ratio) in [
+    // The same with the RED metrics on (`Metrics` rows): each span is also
+    // measured on the export thread, and the metrics leave every second.
+    for (name, span, set_up) in [
         (
             "#[traced] (native, flushed every PACE spans)",
             &sync as &dyn Fn(),
-            None,
+            SetUp::Plain,
         ),
-        ("  + tail sampling, every trace dropped", &sync, Some(0.0)),
-        ("  + tail sampling, every trace kept", &sync, Some(1.0)),
+        ("  + metrics", &sync, SetUp::Metrics),
+        (
+            "  + tail sampling, every trace dropped",
+            &sync,
+            SetUp::Tail(0.0),
+        ),
+        (
+            "  + tail sampling, every trace kept",
+            &sync,
+            SetUp::Tail(1.0),
+        ),
         (
             "#[traced] 3 attributes (native, flushed every PACE)",
             &attrs3,
-            None,
+            SetUp::Plain,
         ),
+        ("  + metrics (3 attributes)", &attrs3, SetUp::Metrics),
         (
             "  + tail sampling (3 attributes), every trace dropped",
             &attrs3,
-            Some(0.0),
+            SetUp::Tail(0.0),
         ),
         (
             "  + tail sampling (3 attributes), every trace kept",
             &attrs3,
-            Some(1.0),
+            SetUp::Tail(1.0),
         ),
     ] {
         run(&mut rows, &only, spans, name, |spans| {
             let exporter = CountingExporter::default();
-            let guard = match ratio {
-                Some(ratio) => init_tail_sampling(exporter.clone(), ratio),
-                None => init_recording(exporter.clone()),
+            let guard = match set_up {
+                SetUp::Tail(ratio) => init_tail_sampling(exporter.clone(), ratio),
+                SetUp::Metrics => init_recording_with_metrics(exporter.clone()),
+                SetUp::Plain => init_recording(exporter.clone()),
             };
             for n in 0..spans {
                 span();
