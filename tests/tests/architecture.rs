@@ -159,11 +159,21 @@ impl<'ast> Visit<'ast> for CrateRefs {
     }
 
     fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
-        if self.depth_in_test == 0 {
+        if self.depth_in_test == 0 && holds_state(&item.ty) {
             self.statics.push(item.ident.to_string());
         }
         syn::visit::visit_item_static(self, item);
     }
+}
+
+/// Whether a static of this type can change after it is made (a lock, an
+/// atomic, a cell, something made on first use): process-wide state. A
+/// static of any other type is a constant table.
+fn holds_state(ty: &syn::Type) -> bool {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    ["Mutex", "RwLock", "Atomic", "Once", "Lazy", "Cell", "Condvar"]
+        .iter()
+        .any(|word| text.contains(word))
 }
 
 struct Module {
