@@ -2,13 +2,16 @@
 //! sends them to the sinks: in batches of `max_batch`, at least every
 //! `schedule_delay`, at once for immediate sinks, and whenever a flush asks.
 //! With tail sampling, spans go through the [`TailSampler`] first, and a
-//! kept trace joins a batch whole.
+//! kept trace joins a batch whole. Telemetry is suppressed on the thread, so
+//! that nothing a sink does (an instrumented HTTP client, an exporter that
+//! logs) comes back to it to be exported.
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
@@ -194,6 +197,7 @@ struct Worker {
 
 impl Worker {
     fn run(mut self) {
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
         self.pending.reserve(self.batching.max_batch);
         loop {
             let (flush_ticket, flush_sinks, shutdown) = {
