@@ -358,7 +358,9 @@ impl Config {
     }
 
     /// Longest wait before a batch is sent (else `OTEL_BSP_SCHEDULE_DELAY`,
-    /// else 5 s).
+    /// else 5 s). A delay under 10 ms (`0` included) sends what has arrived
+    /// each time the export thread looks: every 10 ms, or sooner when a
+    /// thread's queue fills; the thread never spins.
     pub fn schedule_delay(mut self, delay: Duration) -> Self {
         self.batch.schedule_delay = Some(delay);
         self

@@ -33,6 +33,11 @@ pub(crate) struct Batching {
 /// immediate sink.
 const IMMEDIATE_WAKE: Duration = Duration::from_millis(20);
 const BATCHED_WAKE: Duration = Duration::from_millis(200);
+/// The shortest sleep: a schedule delay below it (`0` included) means
+/// "export what has arrived each time the thread wakes", not a busy loop.
+const MIN_WAKE: Duration = Duration::from_millis(10);
+/// How often, at most, the thread calls `on_wake`.
+const ON_WAKE_EVERY: Duration = Duration::from_millis(50);
 
 /// Why a flush or shutdown did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +75,8 @@ struct ControlState {
     error: Option<String>,
     shutdown_requested: Option<Instant>,
     stopped: bool,
+    /// Times the thread went round its loop.
+    wakes: u64,
 }
 
 impl Control {
@@ -131,6 +138,7 @@ impl ExportThread {
             // Made on the export thread, which frees it once exported.
             pending: Vec::new(),
             last_export: Instant::now(),
+            last_on_wake: None,
             control: Arc::clone(&control),
             tail,
             on_wake,
@@ -180,6 +188,12 @@ impl ExportThread {
             None => Ok(()),
         }
     }
+
+    /// Times the thread has gone round its loop so far.
+    #[cfg(test)]
+    pub(crate) fn wakes(&self) -> u64 {
+        self.control.lock().wakes
+    }
 }
 
 struct Worker {
@@ -190,6 +204,7 @@ struct Worker {
     batching: Batching,
     pending: Vec<SpanData>,
     last_export: Instant,
+    last_on_wake: Option<Instant>,
     control: Arc<Control>,
     tail: Option<TailSampler>,
     on_wake: Option<fn()>,
@@ -202,6 +217,7 @@ impl Worker {
         loop {
             let (flush_ticket, flush_sinks, shutdown) = {
                 let mut state = self.control.lock();
+                state.wakes += 1;
                 (
                     (state.flush_requested > state.flush_done).then_some(state.flush_requested),
                     std::mem::take(&mut state.flush_sinks),
@@ -210,9 +226,7 @@ impl Worker {
             };
             let everything = flush_ticket.is_some() || shutdown.is_some();
             self.clock.refresh();
-            if let Some(on_wake) = self.on_wake {
-                on_wake();
-            }
+            self.call_on_wake();
             self.drain();
             // A flush or the shutdown cannot wait for traces to settle.
             self.release_decided(flush_sinks || shutdown.is_some());
@@ -252,18 +266,33 @@ impl Worker {
         }
     }
 
+    /// Calls `on_wake`, at most every [`ON_WAKE_EVERY`] however often the
+    /// thread wakes.
+    fn call_on_wake(&mut self) {
+        let Some(on_wake) = self.on_wake else {
+            return;
+        };
+        if self
+            .last_on_wake
+            .is_none_or(|last| last.elapsed() >= ON_WAKE_EVERY)
+        {
+            self.last_on_wake = Some(Instant::now());
+            on_wake();
+        }
+    }
+
     /// How long to sleep when nothing wakes the thread: until the next held
-    /// trace falls due, at most.
+    /// trace falls due, at most, and never less than [`MIN_WAKE`].
     fn sleep(&self) -> Duration {
-        let wake = if self.immediate {
+        let mut wake = if self.immediate {
             IMMEDIATE_WAKE
         } else {
             BATCHED_WAKE.min(self.batching.schedule_delay)
         };
-        match self.tail.as_ref().and_then(TailSampler::next_due) {
-            Some(due) => wake.min(due.saturating_duration_since(Instant::now())),
-            None => wake,
+        if let Some(due) = self.tail.as_ref().and_then(TailSampler::next_due) {
+            wake = wake.min(due.saturating_duration_since(Instant::now()));
         }
+        wake.max(MIN_WAKE)
     }
 
     /// Takes what the lanes and the overflow hold, exporting full batches on
@@ -404,3 +433,6 @@ impl Worker {
         state.error.get_or_insert(error);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -217,22 +217,35 @@ pub(crate) mod testing {
             sampler: Sampler,
             tail_sampling: Option<TailPolicy>,
         ) -> Self {
-            let settings = Settings {
+            Self::configured(sinks, |settings| {
+                settings.span_starts = span_starts;
+                settings.sampler = sampler;
+                settings.tail_sampling = tail_sampling;
+            })
+        }
+
+        /// A pipeline to `sinks`, with the settings `configure` leaves.
+        pub(crate) fn configured(
+            sinks: Vec<Box<dyn Sink>>,
+            configure: impl FnOnce(&mut Settings),
+        ) -> Self {
+            let mut settings = Settings {
                 root_sampler: None,
-                sampler,
+                sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
                 recording: true,
                 limits: Limits::default(),
                 resource: Resource::builder_empty().with_service_name("shop").build(),
                 sinks,
-                span_starts,
+                span_starts: None,
                 on_wake: None,
                 monotonic_clock: false,
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
                 pending_budget: 1 << 20,
                 max_pending_spans: None,
-                tail_sampling,
+                tail_sampling: None,
             };
+            configure(&mut settings);
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),
             }
@@ -244,6 +257,11 @@ pub(crate) mod testing {
 
         fn pipeline(&self) -> &Pipeline {
             self.pipeline.as_ref().expect("running")
+        }
+
+        /// Times the export thread has gone round its loop.
+        pub(crate) fn export_thread_wakes(&self) -> u64 {
+            self.pipeline().thread.wakes()
         }
 
         /// What tail sampling has decided so far.

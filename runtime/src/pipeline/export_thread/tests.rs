@@ -1,0 +1,125 @@
+//! The export thread on real spans, through a pipeline of its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use crate::pipeline::sink::ExporterSink;
+use crate::pipeline::testing::LocalPipeline;
+
+/// An exporter whose exports all wait until it is
+/// opened, counting what passes and how many waited at once.
+#[derive(Clone, Debug, Default)]
+struct Gate(Arc<Mutex<GateState>>);
+
+#[derive(Debug, Default)]
+struct GateState {
+    open: bool,
+    in_flight: usize,
+    most_in_flight: usize,
+    items: usize,
+    wakers: Vec<Waker>,
+}
+
+impl Gate {
+    fn opened() -> Gate {
+        let gate = Gate::default();
+        gate.open();
+        gate
+    }
+
+    fn open(&self) {
+        let mut state = self.0.lock().unwrap();
+        state.open = true;
+        state.wakers.drain(..).for_each(Waker::wake);
+    }
+
+    fn state<T>(&self, read: impl FnOnce(&GateState) -> T) -> T {
+        read(&self.0.lock().unwrap())
+    }
+
+    fn pass(&self, items: usize) -> Passing {
+        Passing {
+            gate: self.clone(),
+            items,
+            counted: false,
+        }
+    }
+}
+
+struct Passing {
+    gate: Gate,
+    items: usize,
+    counted: bool,
+}
+
+impl Future for Passing {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let gate = self.gate.clone();
+        let mut state = gate.0.lock().unwrap();
+        if !self.counted {
+            self.counted = true;
+            state.in_flight += 1;
+            state.most_in_flight = state.most_in_flight.max(state.in_flight);
+        }
+        if state.open {
+            state.in_flight -= 1;
+            state.items += self.items;
+            Poll::Ready(())
+        } else {
+            state.wakers.push(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+impl SpanExporter for Gate {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.pass(batch.len()).await;
+        Ok(())
+    }
+}
+
+/// Waits (10 s at most) until `done` holds; panics naming `what` if not.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} did not happen");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn end_spans(pipeline: &LocalPipeline, count: usize) {
+    let tracer = pipeline.provider().tracer("test");
+    for _ in 0..count {
+        tracer.start("work").end();
+    }
+}
+
+#[test]
+fn repro_a_schedule_delay_of_zero_exports_on_each_wake_without_spinning() {
+    let gate = Gate::opened();
+    let pipeline = LocalPipeline::configured(
+        vec![Box::new(ExporterSink(gate.clone()))],
+        |settings| settings.schedule_delay = Duration::ZERO,
+    );
+    // Idle: the thread looks at most every MIN_WAKE (10 ms), so about 50
+    // times in half a second on any machine (a loaded one looks less
+    // often); spinning, it went round hundreds of thousands of times.
+    let before = pipeline.export_thread_wakes();
+    std::thread::sleep(Duration::from_millis(500));
+    let wakes = pipeline.export_thread_wakes() - before;
+    assert!(wakes <= 150, "{wakes} wake-ups in 500 ms of idling");
+    end_spans(&pipeline, 1);
+    eventually("the span left without a flush", || {
+        gate.state(|state| state.items) == 1
+    });
+}
