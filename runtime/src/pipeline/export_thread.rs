@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::PipelineCore;
 use super::clock::WallClock;
 use super::convert::span_data;
-use super::sink::{Sink, TraceDecision};
+use super::sink::{Sink, TraceDecision, guarded};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
 
@@ -240,7 +240,7 @@ impl Worker {
                 let errors: Vec<String> = self
                     .sinks
                     .iter_mut()
-                    .filter_map(|sink| sink.force_flush().err())
+                    .filter_map(|sink| guarded("flushing", || sink.force_flush(), Err).err())
                     .map(|error| error.to_string())
                     .collect();
                 errors.into_iter().for_each(|error| self.failed(error));
@@ -254,7 +254,7 @@ impl Worker {
                 let errors: Vec<String> = self
                     .sinks
                     .iter_mut()
-                    .filter_map(|sink| sink.shutdown(left).err())
+                    .filter_map(|sink| guarded("shutting down", || sink.shutdown(left), Err).err())
                     .map(|error| error.to_string())
                     .collect();
                 errors.into_iter().for_each(|error| self.failed(error));
@@ -416,11 +416,11 @@ impl Worker {
         };
         let mut errors = Vec::new();
         for sink in others {
-            if let Err(error) = sink.export(batch.clone()) {
+            if let Err(error) = guarded("exporting", || sink.export(batch.clone()), Err) {
                 errors.push(error.to_string());
             }
         }
-        if let Err(error) = last.export(batch) {
+        if let Err(error) = guarded("exporting", || last.export(batch), Err) {
             errors.push(error.to_string());
         }
         for error in errors {

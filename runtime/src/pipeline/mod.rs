@@ -185,7 +185,9 @@ pub(crate) mod testing {
     use opentelemetry_sdk::trace::Sampler;
 
     use super::sink::Sink;
-    use super::{Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy};
+    use super::{
+        FlushError, Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy,
+    };
 
     #[derive(Debug)]
     pub(crate) struct LocalPipeline {
@@ -257,6 +259,18 @@ pub(crate) mod testing {
 
         fn pipeline(&self) -> &Pipeline {
             self.pipeline.as_ref().expect("running")
+        }
+
+        /// Exports what has ended, flushes the sinks, and says how that went.
+        pub(crate) fn try_flush(&self) -> Result<(), FlushError> {
+            self.pipeline()
+                .flush(Instant::now() + Duration::from_secs(10))
+        }
+
+        /// Shuts the pipeline down, and says how that went.
+        pub(crate) fn shutdown(mut self) -> Result<(), FlushError> {
+            let pipeline = self.pipeline.take().expect("running");
+            pipeline.shutdown(Instant::now() + Duration::from_secs(10))
         }
 
         /// Times the export thread has gone round its loop.

@@ -1,6 +1,8 @@
 //! Where the export thread sends finished spans: any
 //! `opentelemetry_sdk::trace::SpanExporter` (OTLP, in-memory for tests), and
-//! the console; and what else a sink may be told about the spans.
+//! the console; and what else a sink may be told about the spans. Every call
+//! into a sink is guarded: a panic fails that call (an export, a flush, a
+//! shutdown), never the export thread.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -35,6 +37,20 @@ pub(crate) trait Sink: Send + fmt::Debug {
     fn decided(&mut self, _trace_id: TraceId, _decision: TraceDecision) {}
 }
 
+/// The error of a sink that panicked while `doing` something.
+pub(crate) fn panicked(doing: &str) -> OTelSdkError {
+    OTelSdkError::InternalFailure(format!("the exporter panicked while {doing}"))
+}
+
+/// Runs a sink's call, turning a panic into a failure of `doing`.
+pub(crate) fn guarded<T>(
+    doing: &str,
+    call: impl FnOnce() -> T,
+    on_panic: impl FnOnce(OTelSdkError) -> T,
+) -> T {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|_| on_panic(panicked(doing)))
+}
+
 /// What tail sampling decided about one trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TraceDecision {
@@ -51,21 +67,14 @@ pub(crate) trait SpanStarts: Send + Sync + fmt::Debug {
 }
 
 /// A `SpanExporter` as a sink: its export future is driven to completion on
-/// the export thread; a panic inside it fails the batch, not the thread.
+/// the export thread.
 #[derive(Debug)]
 pub(crate) struct ExporterSink<E>(pub(crate) E);
 
 impl<E: SpanExporter> Sink for ExporterSink<E> {
     fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
         let exporter = &self.0;
-        catch_unwind(AssertUnwindSafe(|| {
-            futures_executor::block_on(exporter.export(batch))
-        }))
-        .unwrap_or_else(|_| {
-            Err(OTelSdkError::InternalFailure(
-                "the exporter panicked".into(),
-            ))
-        })
+        futures_executor::block_on(exporter.export(batch))
     }
 
     fn force_flush(&mut self) -> OTelSdkResult {

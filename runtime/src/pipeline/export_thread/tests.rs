@@ -1,4 +1,5 @@
-//! The export thread on real spans, through a pipeline of its own.
+//! The export thread on real spans, through a pipeline of its own: sinks
+//! that panic, and an idle thread that stays idle.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use super::FlushError;
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::testing::LocalPipeline;
 
@@ -104,13 +106,64 @@ fn end_spans(pipeline: &LocalPipeline, count: usize) {
     }
 }
 
+/// Keeps every span; panics when asked to flush or shut down.
+#[derive(Debug)]
+struct PanicsOnFlushAndShutdown(Gate);
+
+impl SpanExporter for PanicsOnFlushAndShutdown {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        SpanExporter::export(&self.0, batch).await
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        panic!("flush exploded");
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        panic!("shutdown exploded");
+    }
+}
+
+#[test]
+fn repro_the_export_thread_survives_a_sink_whose_flush_or_shutdown_panics() {
+    let gate = Gate::opened();
+    let pipeline = LocalPipeline::configured(
+        vec![Box::new(ExporterSink(PanicsOnFlushAndShutdown(
+            gate.clone(),
+        )))],
+        |_| {},
+    );
+    for ended in 1..=2 {
+        end_spans(&pipeline, 1);
+        match pipeline.try_flush() {
+            Err(FlushError::Export(error)) => {
+                assert_eq!(
+                    error,
+                    "Operation failed: the exporter panicked while flushing"
+                );
+            }
+            other => panic!("a failed flush, not {other:?}"),
+        }
+        assert_eq!(gate.state(|state| state.items), ended, "still exporting");
+    }
+    match pipeline.shutdown() {
+        Err(FlushError::Export(error)) => {
+            assert_eq!(
+                error,
+                "Operation failed: the exporter panicked while shutting down"
+            );
+        }
+        other => panic!("a failed shutdown, not {other:?}"),
+    }
+}
+
 #[test]
 fn repro_a_schedule_delay_of_zero_exports_on_each_wake_without_spinning() {
     let gate = Gate::opened();
-    let pipeline = LocalPipeline::configured(
-        vec![Box::new(ExporterSink(gate.clone()))],
-        |settings| settings.schedule_delay = Duration::ZERO,
-    );
+    let pipeline =
+        LocalPipeline::configured(vec![Box::new(ExporterSink(gate.clone()))], |settings| {
+            settings.schedule_delay = Duration::ZERO
+        });
     // Idle: the thread looks at most every MIN_WAKE (10 ms), so about 50
     // times in half a second on any machine (a loaded one looks less
     // often); spinning, it went round hundreds of thousands of times.
