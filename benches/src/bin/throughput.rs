@@ -4,12 +4,14 @@
 //! resident memory (before, and at its peak).
 //!
 //! ```text
-//! throughput [--grpc] ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
-//! throughput [--grpc] --burst ENDPOINT THREADS SPANS_PER_THREAD
+//! throughput [--grpc] [--concurrent N] ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
+//! throughput [--grpc] [--concurrent N] --burst ENDPOINT THREADS SPANS_PER_THREAD
 //! throughput --stalled THREADS SPANS_PER_THREAD PENDING_MIB
 //! ```
 //!
-//! OTLP over HTTP/protobuf, or over gRPC with `--grpc`.
+//! OTLP over HTTP/protobuf, or over gRPC with `--grpc`; `--concurrent N`
+//! allows N exports in flight (else `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, else
+//! traced's default).
 //!
 //! Without a rate each thread makes spans as fast as it can; with one it
 //! paces itself to that many spans per second. `--burst` drops the guard as
@@ -64,6 +66,9 @@ fn main() {
     } else {
         Protocol::HttpProtobuf
     };
+    let concurrent = args
+        .next_if_eq("--concurrent")
+        .map(|_| number(args.next(), "N"));
     let first = args.next().expect("ENDPOINT, --burst or --stalled");
     let (mode, endpoint) = match first.as_str() {
         "--stalled" => ("stalled", stalled_endpoint()),
@@ -78,7 +83,11 @@ fn main() {
         _ => (last.map(|rate| number(Some(rate), "RATE_PER_THREAD")), 64),
     };
     let rss_before = status_kib("VmRSS:");
-    let guard = Config::new()
+    let mut config = Config::new();
+    if let Some(exports) = concurrent {
+        config = config.max_concurrent_exports(usize::try_from(exports).expect("N"));
+    }
+    let guard = config
         .service_name("throughput")
         .exporter(Exporter::Otlp)
         .otlp_endpoint(endpoint.clone())
@@ -135,7 +144,11 @@ fn main() {
         || "as fast as possible".to_owned(),
         |rate| format!("{rate} spans/s each"),
     );
-    println!("{mode}: {endpoint}, {threads} threads x {per_thread} spans, {pace}");
+    let exports = concurrent.map_or_else(|| "default".to_owned(), |n| n.to_string());
+    println!(
+        "{mode}: {endpoint}, {threads} threads x {per_thread} spans, {pace}, exports in flight: \
+         {exports}"
+    );
     println!(
         "produced in {:.3} s ({:.0} spans/s offered); delivered {} in {:.3} s ({:.0} spans/s)",
         produced.as_secs_f64(),

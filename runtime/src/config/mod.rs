@@ -86,6 +86,7 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     strict: bool,
     pending_memory: Option<usize>,
+    max_concurrent_exports: Option<usize>,
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
     tail_sampling: Option<TailSampling>,
@@ -406,12 +407,24 @@ impl Config {
     }
 
     /// Memory that finished spans waiting for export may take beyond the
-    /// per-thread queues, in bytes (else `TRACED_MAX_PENDING_MEMORY_MIB`,
-    /// else 64 MiB). Past it, spans are dropped and counted: a collector that
-    /// stalls cannot make the program grow without bound, and a burst is
-    /// still delivered whole.
+    /// per-thread queues, in bytes, batches in flight to the collector
+    /// included (else `TRACED_MAX_PENDING_MEMORY_MIB`, else 64 MiB). Past it,
+    /// spans are dropped and counted: a collector that stalls cannot make the
+    /// program grow without bound, and a burst is still delivered whole.
     pub fn max_pending_memory(mut self, bytes: usize) -> Self {
         self.pending_memory = Some(bytes);
+        self
+    }
+
+    /// Export requests in flight at once, per exporter and signal (else
+    /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, else 4). One at a time caps
+    /// delivery at one batch per round trip to the collector, which over
+    /// gRPC is a few milliseconds even on loopback; a few in flight let the
+    /// round trips overlap. Batches may arrive in any order, and a batch in
+    /// flight counts against [`Config::max_pending_memory`] until the
+    /// collector answered it; a flush or shutdown waits for all of them.
+    pub fn max_concurrent_exports(mut self, exports: usize) -> Self {
+        self.max_concurrent_exports = Some(exports);
         self
     }
 
@@ -454,7 +467,7 @@ impl Config {
     where
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
-        let sink: Box<dyn Sink> = Box::new(ExporterSink(exporter));
+        let sink: Box<dyn Sink> = Box::new(ExporterSink::new(exporter));
         self.span_exporters
             .push(CustomExporter(Arc::new(Mutex::new(Some(sink)))));
         self
@@ -517,6 +530,24 @@ impl Config {
                     mib.saturating_mul(1024 * 1024)
                 })
         });
+        let max_concurrent_exports = match self.max_concurrent_exports {
+            Some(0) => {
+                env.warn(
+                    "Config::max_concurrent_exports",
+                    "0",
+                    "a whole number, 1 or more",
+                    DEFAULT_CONCURRENT_EXPORTS.to_string(),
+                );
+                DEFAULT_CONCURRENT_EXPORTS
+            }
+            Some(exports) => exports,
+            None => env
+                .positive(
+                    "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+                    &DEFAULT_CONCURRENT_EXPORTS.to_string(),
+                )
+                .unwrap_or(DEFAULT_CONCURRENT_EXPORTS),
+        };
         let deadline = export.iter().find_map(|export| match export {
             Export::Otlp(settings) => settings.deadline,
             Export::Console => None,
@@ -537,6 +568,7 @@ impl Config {
             shutdown_timeout,
             strict,
             pending_memory,
+            max_concurrent_exports,
             span_exporters: self.span_exporters,
             logs,
             tail_sampling,
@@ -799,8 +831,11 @@ pub(crate) struct Resolved {
     pub(crate) shutdown_timeout: Duration,
     /// An exporter that cannot be built is an error, not a warning.
     pub(crate) strict: bool,
-    /// Bytes of finished spans that may wait for export beyond the lanes.
+    /// Bytes of finished spans that may wait for export beyond the lanes,
+    /// batches in flight included.
     pub(crate) pending_memory: usize,
+    /// Export requests in flight per exporter and signal, at most.
+    pub(crate) max_concurrent_exports: usize,
     /// Exporters handed over in code.
     pub(crate) span_exporters: Vec<CustomExporter>,
     pub(crate) logs: Logs,
@@ -840,6 +875,9 @@ pub(crate) fn monotonic_clock(env: &Env) -> bool {
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.
 const DEFAULT_PENDING_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Export requests in flight per exporter and signal, unless told otherwise.
+const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
 
 /// One exporter with its settings.
 #[derive(Debug, PartialEq, Eq)]

@@ -136,7 +136,7 @@ impl Parts<'_> {
                     let delivery = Arc::new(Delivery::default());
                     self.assembly
                         .span_sinks
-                        .push(Box::new(ExporterSink(CountExported {
+                        .push(Box::new(ExporterSink::new(CountExported {
                             inner: exporter,
                             delivery: Arc::clone(&delivery),
                             destination: redact_url(&settings.endpoint),

@@ -24,7 +24,7 @@ use crate::dispatch;
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
-use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
+use crate::pipeline::{MemoryBudget, Pipeline, Settings, TailSamplingReport};
 use crate::sync::MutexExt;
 use guard::GuardDropped;
 
@@ -149,7 +149,8 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         span_starts: assembly.span_starts,
         max_export_batch_size: config.batch.max_export_batch_size,
         schedule_delay: config.batch.schedule_delay,
-        pending_budget: config.pending_memory,
+        max_concurrent_exports: config.max_concurrent_exports,
+        budget: MemoryBudget::new(config.pending_memory),
         max_pending_spans: config
             .batch
             .queue_size_set

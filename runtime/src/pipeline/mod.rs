@@ -15,12 +15,18 @@
 //!
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
+//!
+//! Exports run concurrently up to a limit per sink ([`in_flight`]); what
+//! waits for export, batches in flight included, shares one memory budget
+//! ([`budget`]).
 
 mod attributes;
+mod budget;
 mod clock;
 mod convert;
 mod export_thread;
 mod ids;
+mod in_flight;
 mod links;
 mod queue;
 mod record;
@@ -42,10 +48,11 @@ use std::time::Instant;
 use opentelemetry_sdk::trace::Sampler;
 
 pub use attributes::Attributes;
-pub(crate) use export_thread::{ExportThread, FlushError};
+pub(crate) use budget::MemoryBudget;
+pub(crate) use export_thread::{Batching, ExportThread, FlushError};
 pub use links::{LinkTarget, Links};
 pub(crate) use settings::{Limits, Settings};
-pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
+pub(crate) use sink::{ExporterSink, Exporting, Sink, SpanStarts, TraceDecision};
 pub use site::{CallSite, Kind};
 pub(crate) use span::END_NOW;
 pub use start::Parent;
@@ -105,7 +112,7 @@ impl Pipeline {
             rule,
             recording: settings.recording,
             limits: settings.limits.clone(),
-            queue: Queue::new(settings.pending_budget, settings.max_pending_spans),
+            queue: Queue::new(&settings.budget, settings.max_pending_spans),
             span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
         }));
@@ -119,14 +126,18 @@ impl Pipeline {
             .map(|(policy, counters)| tail::TailSampler::new(policy, counters));
         let thread = ExportThread::start(
             shared,
-            settings.sinks,
             &settings.resource,
-            export_thread::Batching {
-                max_batch: settings.max_export_batch_size,
-                schedule_delay: settings.schedule_delay,
+            export_thread::Exports {
+                sinks: settings.sinks,
+                batching: Batching {
+                    max_batch: settings.max_export_batch_size,
+                    schedule_delay: settings.schedule_delay,
+                },
+                budget: settings.budget,
+                max_concurrent_exports: settings.max_concurrent_exports,
+                tail: sampler,
+                on_wake: settings.on_wake,
             },
-            sampler,
-            settings.on_wake,
         );
         Pipeline {
             shared,
@@ -186,7 +197,8 @@ pub(crate) mod testing {
 
     use super::sink::Sink;
     use super::{
-        FlushError, Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy,
+        FlushError, Limits, MemoryBudget, NativeTracerProvider, Pipeline, Settings, SpanStarts,
+        TailPolicy,
     };
 
     #[derive(Debug)]
@@ -243,7 +255,8 @@ pub(crate) mod testing {
                 monotonic_clock: false,
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
-                pending_budget: 1 << 20,
+                max_concurrent_exports: 1,
+                budget: MemoryBudget::new(1 << 20),
                 max_pending_spans: None,
                 tail_sampling: None,
             };

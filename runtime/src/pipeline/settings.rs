@@ -7,6 +7,7 @@ use std::time::Duration;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::Sampler;
 
+use super::budget::MemoryBudget;
 use super::sink::{Sink, SpanStarts};
 use super::tail::TailPolicy;
 
@@ -28,9 +29,12 @@ pub(crate) struct Settings {
     pub(crate) span_starts: Option<Arc<dyn SpanStarts>>,
     pub(crate) max_export_batch_size: usize,
     pub(crate) schedule_delay: Duration,
-    /// Bytes of finished spans that may wait for export beyond the lanes.
-    pub(crate) pending_budget: usize,
-    /// How many of them at most, when a count was asked for.
+    /// Exports in flight per sink, at most.
+    pub(crate) max_concurrent_exports: usize,
+    /// Bytes of finished spans that may wait for export beyond the lanes,
+    /// batches in flight included.
+    pub(crate) budget: Arc<MemoryBudget>,
+    /// How many spans at most, when a count was asked for.
     pub(crate) max_pending_spans: Option<usize>,
     /// Which traces to keep, when they are decided at their end.
     pub(crate) tail_sampling: Option<TailPolicy>,

@@ -1,11 +1,17 @@
 //! Where the export thread sends finished spans: any
 //! `opentelemetry_sdk::trace::SpanExporter` (OTLP, in-memory for tests), and
-//! the console; and what else a sink may be told about the spans. Every call
-//! into a sink is guarded: a panic fails that call (an export, a flush, a
-//! shutdown), never the export thread.
+//! the console; and what else a sink may be told about the spans.
+//!
+//! An export either finishes at once (the console) or is a future the export
+//! thread polls beside the other exports in flight. Every call into a sink
+//! is guarded: a panic fails that call (an export, a flush, a shutdown),
+//! never the export thread.
 
 use std::fmt;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TraceId;
@@ -15,9 +21,29 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::KeepReason;
 
-/// A destination of the export thread. Calls block until done.
+/// An export under way, polled on the export thread.
+pub(crate) type ExportFuture = Pin<Box<dyn Future<Output = OTelSdkResult> + Send>>;
+
+/// What a sink makes of a batch.
+pub(crate) enum Exporting {
+    /// Done already.
+    Done(OTelSdkResult),
+    /// Done when the future completes; other exports may run meanwhile.
+    InFlight(ExportFuture),
+}
+
+impl fmt::Debug for Exporting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exporting::Done(result) => f.debug_tuple("Done").field(result).finish(),
+            Exporting::InFlight(_) => f.write_str("InFlight"),
+        }
+    }
+}
+
+/// A destination of the export thread's spans.
 pub(crate) trait Sink: Send + fmt::Debug {
-    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult;
+    fn export(&mut self, batch: Vec<SpanData>) -> Exporting;
 
     /// Whether spans go out as soon as they reach the export thread (the
     /// console) instead of in batches.
@@ -66,26 +92,39 @@ pub(crate) trait SpanStarts: Send + Sync + fmt::Debug {
     fn started(&self, trace_id: TraceId);
 }
 
-/// A `SpanExporter` as a sink: its export future is driven to completion on
-/// the export thread.
+/// A `SpanExporter` as a sink: each batch's export is a future of its own,
+/// so several may be in flight (the exporter takes `&self`).
 #[derive(Debug)]
-pub(crate) struct ExporterSink<E>(pub(crate) E);
+pub(crate) struct ExporterSink<E> {
+    exporter: Arc<E>,
+}
 
-impl<E: SpanExporter> Sink for ExporterSink<E> {
-    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let exporter = &self.0;
-        futures_executor::block_on(exporter.export(batch))
+impl<E> ExporterSink<E> {
+    pub(crate) fn new(exporter: E) -> Self {
+        ExporterSink {
+            exporter: Arc::new(exporter),
+        }
+    }
+}
+
+impl<E: SpanExporter + 'static> Sink for ExporterSink<E> {
+    fn export(&mut self, batch: Vec<SpanData>) -> Exporting {
+        let exporter = Arc::clone(&self.exporter);
+        Exporting::InFlight(Box::pin(async move { exporter.export(batch).await }))
     }
 
     fn force_flush(&mut self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.exporter.force_flush()
     }
 
     fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.exporter.shutdown_with_timeout(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
+        // Set while the pipeline is built, before any export holds a clone.
+        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
+            exporter.set_resource(resource);
+        }
     }
 }

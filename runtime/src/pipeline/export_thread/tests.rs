@@ -1,5 +1,6 @@
-//! The export thread on real spans, through a pipeline of its own: sinks
-//! that panic, and an idle thread that stays idle.
+//! The export thread on real spans, through a pipeline of its own: exports
+//! in flight and the memory budget they hold, sinks that panic, and an idle
+//! thread that stays idle.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::FlushError;
+use crate::pipeline::budget::MemoryBudget;
 use crate::pipeline::sink::ExporterSink;
 use crate::pipeline::testing::LocalPipeline;
 
@@ -106,6 +108,36 @@ fn end_spans(pipeline: &LocalPipeline, count: usize) {
     }
 }
 
+#[test]
+fn exports_overlap_up_to_the_limit_hold_their_bytes_and_a_flush_waits_for_them() {
+    let gate = Gate::default();
+    let budget = MemoryBudget::new(64 << 20);
+    let pipeline = LocalPipeline::configured(
+        vec![Box::new(ExporterSink::new(gate.clone()))],
+        |settings| {
+            settings.max_export_batch_size = 10;
+            settings.schedule_delay = Duration::from_millis(10);
+            settings.max_concurrent_exports = 3;
+            settings.budget = Arc::clone(&budget);
+        },
+    );
+    end_spans(&pipeline, 100);
+    eventually("three exports in flight", || {
+        gate.state(|state| state.in_flight) == 3
+    });
+    assert!(budget.used() > 0, "the batches in flight hold their bytes");
+    std::thread::scope(|scope| {
+        let flushing = scope.spawn(|| pipeline.try_flush());
+        gate.open();
+        assert_eq!(flushing.join().unwrap(), Ok(()));
+    });
+    assert_eq!(
+        gate.state(|state| (state.items, state.most_in_flight)),
+        (100, 3)
+    );
+    assert_eq!(budget.used(), 0, "every batch gave its bytes back");
+}
+
 /// Keeps every span; panics when asked to flush or shut down.
 #[derive(Debug)]
 struct PanicsOnFlushAndShutdown(Gate);
@@ -128,7 +160,7 @@ impl SpanExporter for PanicsOnFlushAndShutdown {
 fn repro_the_export_thread_survives_a_sink_whose_flush_or_shutdown_panics() {
     let gate = Gate::opened();
     let pipeline = LocalPipeline::configured(
-        vec![Box::new(ExporterSink(PanicsOnFlushAndShutdown(
+        vec![Box::new(ExporterSink::new(PanicsOnFlushAndShutdown(
             gate.clone(),
         )))],
         |_| {},
@@ -160,10 +192,10 @@ fn repro_the_export_thread_survives_a_sink_whose_flush_or_shutdown_panics() {
 #[test]
 fn repro_a_schedule_delay_of_zero_exports_on_each_wake_without_spinning() {
     let gate = Gate::opened();
-    let pipeline =
-        LocalPipeline::configured(vec![Box::new(ExporterSink(gate.clone()))], |settings| {
-            settings.schedule_delay = Duration::ZERO
-        });
+    let pipeline = LocalPipeline::configured(
+        vec![Box::new(ExporterSink::new(gate.clone()))],
+        |settings| settings.schedule_delay = Duration::ZERO,
+    );
     // Idle: the thread looks at most every MIN_WAKE (10 ms), so about 50
     // times in half a second on any machine (a loaded one looks less
     // often); spinning, it went round hundreds of thousands of times.
