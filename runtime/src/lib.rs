@@ -97,7 +97,7 @@ pub use config::{
     B3Encoding, B3Propagator, Compression, Config, ConfigError, ExceptionSignal, Exporter,
     JaegerPropagator, Propagator, Protocol, Signal, TailSampling,
 };
-pub use export::DeliveryReport;
+pub use export::{DeliveryReport, LogDeliveryReport};
 #[cfg(feature = "tokio")]
 pub use graceful::shutdown_signal;
 pub use init::{ExporterError, InitError, ShutdownError, TracingGuard, flush, init};

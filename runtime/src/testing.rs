@@ -111,6 +111,7 @@ fn capturer() -> &'static Capturer {
             schedule_delay: Duration::from_millis(50),
             max_concurrent_exports: 1,
             budget: MemoryBudget::new(256 * 1024 * 1024),
+            logs: None,
             max_pending_spans: None,
             tail_sampling: None,
         };

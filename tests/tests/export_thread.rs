@@ -60,3 +60,74 @@ fn repro_an_instrumented_exporter_does_not_feed_itself() {
         "one export of the one application span, and nothing of the exporter's own"
     );
 }
+
+/// The names of this process's threads (Linux: `/proc/self/task/*/comm`).
+#[cfg(target_os = "linux")]
+fn thread_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|task| {
+            let comm = task.ok()?.path().join("comm");
+            Some(std::fs::read_to_string(comm).ok()?.trim().to_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The threads that tracing libraries start, by their names: traced's, and
+/// the OpenTelemetry SDK's (its log batch thread, say).
+#[cfg(target_os = "linux")]
+fn library_threads() -> Vec<String> {
+    thread_names()
+        .into_iter()
+        .filter(|name| name.starts_with("traced-") || name.starts_with("OpenTelemetry"))
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn repro_spans_and_logs_over_otlp_take_two_background_threads() {
+    const NAME: &str = "repro_spans_and_logs_over_otlp_take_two_background_threads";
+    // In a process of its own: no other test's threads come and go.
+    if !traced_tests::child::in_child() {
+        traced_tests::child::rerun(NAME, &[]);
+        return;
+    }
+    let before = library_threads();
+    let guard = Config::new()
+        .otlp_endpoint(format!(
+            "http://127.0.0.1:{}",
+            traced_tests::collector::free_port()
+        ))
+        .init()
+        .expect("init");
+    checkout();
+    // A new thread carries its parent's name until it names itself: wait
+    // (10 s at most) until no thread but this one carries this one's.
+    let own = std::fs::read_to_string("/proc/thread-self/comm").expect("this thread's name");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while thread_names()
+        .iter()
+        .filter(|name| **name == own.trim())
+        .count()
+        > 1
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut started = library_threads();
+    for name in &before {
+        if let Some(at) = started.iter().position(|started| started == name) {
+            started.remove(at);
+        }
+    }
+    drop(guard);
+    // The signal thread is started once per process, by the first init().
+    started.retain(|name| name != "traced-signals");
+    assert_eq!(
+        started,
+        ["traced-export", "traced-otlp"],
+        "one export thread for spans and logs, one OTLP runtime worker"
+    );
+}

@@ -119,26 +119,23 @@ fn main() {
     }
     let produced = start.elapsed();
     let total = threads * per_thread;
+    // (ended, exported, dropped, failed)
     let report = match mode {
         "paced" => {
             guard.flush().expect("flush");
             let report = guard.delivery().expect("OTLP reports delivery");
             drop(guard);
-            report
+            (report.ended, report.exported, report.dropped, report.failed)
         }
         _ => match guard.shutdown() {
-            Ok(()) => traced::DeliveryReport {
-                ended: total,
-                exported: total,
-                failed: 0,
-                dropped: 0,
-                sampled_out: 0,
-                last_error: None,
-            },
-            Err(ShutdownError::Undelivered(report)) => report,
+            Ok(()) => (total, total, 0, 0),
+            Err(ShutdownError::Undelivered(report)) => {
+                (report.ended, report.exported, report.dropped, report.failed)
+            }
             Err(other) => panic!("shutting down: {other}"),
         },
     };
+    let (ended, exported, dropped, failed) = report;
     let elapsed = start.elapsed();
     let pace = rate.map_or_else(
         || "as fast as possible".to_owned(),
@@ -153,20 +150,20 @@ fn main() {
         "produced in {:.3} s ({:.0} spans/s offered); delivered {} in {:.3} s ({:.0} spans/s)",
         produced.as_secs_f64(),
         total as f64 / produced.as_secs_f64(),
-        report.exported,
+        exported,
         elapsed.as_secs_f64(),
-        report.exported as f64 / elapsed.as_secs_f64(),
+        exported as f64 / elapsed.as_secs_f64(),
     );
-    let lost = report.ended - report.exported;
+    let lost = ended - exported;
     println!(
         "not delivered {lost} ({:.2} %: {} dropped, {} in failed exports); resident memory {rss_before} KiB before, {} KiB at the peak",
         lost as f64 * 100.0 / total as f64,
-        report.dropped,
-        report.failed,
+        dropped,
+        failed,
         status_kib("VmHWM:"),
     );
-    assert_eq!(report.ended, total, "every span that ended is counted");
+    assert_eq!(ended, total, "every span that ended is counted");
     if mode == "burst" {
-        assert_eq!(report.exported, total, "a burst is delivered whole");
+        assert_eq!(exported, total, "a burst is delivered whole");
     }
 }

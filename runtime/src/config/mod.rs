@@ -406,11 +406,12 @@ impl Config {
         self
     }
 
-    /// Memory that finished spans waiting for export may take beyond the
-    /// per-thread queues, in bytes, batches in flight to the collector
-    /// included (else `TRACED_MAX_PENDING_MEMORY_MIB`, else 64 MiB). Past it,
-    /// spans are dropped and counted: a collector that stalls cannot make the
-    /// program grow without bound, and a burst is still delivered whole.
+    /// Memory that finished spans and log records waiting for export may
+    /// take beyond the per-thread queues, in bytes, batches in flight to the
+    /// collector included (else `TRACED_MAX_PENDING_MEMORY_MIB`, else
+    /// 64 MiB): one budget for every signal. Past it, spans and records are
+    /// dropped and counted: a collector that stalls cannot make the program
+    /// grow without bound, and a burst is still delivered whole.
     pub fn max_pending_memory(mut self, bytes: usize) -> Self {
         self.pending_memory = Some(bytes);
         self
@@ -831,8 +832,8 @@ pub(crate) struct Resolved {
     pub(crate) shutdown_timeout: Duration,
     /// An exporter that cannot be built is an error, not a warning.
     pub(crate) strict: bool,
-    /// Bytes of finished spans that may wait for export beyond the lanes,
-    /// batches in flight included.
+    /// Bytes of finished spans and log records that may wait for export
+    /// beyond the lanes, batches in flight included.
     pub(crate) pending_memory: usize,
     /// Export requests in flight per exporter and signal, at most.
     pub(crate) max_concurrent_exports: usize,

@@ -1,18 +1,20 @@
-//! The one memory budget of a pipeline: bytes of finished spans waiting for
-//! export beyond the per-thread lanes, and of batches the exporters have not
-//! finished with. Whatever would take the total over
+//! The one memory budget of a pipeline: bytes of finished spans and log
+//! records waiting for export beyond the per-thread lanes, and of batches
+//! the exporters have not finished with. Whatever would take the total over
 //! it is dropped (and counted) where it is queued. And what things weigh
 //! against it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{Event, Link};
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry_sdk::logs::SdkLogRecord;
 use opentelemetry_sdk::trace::SpanData;
 
-/// Bytes that may wait for export, shared by the queue and the batches in
-/// flight.
+/// Bytes that may wait for export, shared by every signal's queue and the
+/// batches in flight.
 #[derive(Debug)]
 pub(crate) struct MemoryBudget {
     limit: usize,
@@ -115,6 +117,39 @@ pub(crate) fn span_data_footprint(span: &SpanData) -> usize {
         + attributes(&span.attributes, span.attributes.capacity())
         + events
         + span.links.links.capacity() * size_of::<Link>()
+}
+
+/// What a queued log record and its scope keep in memory, roughly: the
+/// record, the scope, and the text and bytes of the body, the attributes and
+/// the scope's name.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) fn log_footprint(record: &SdkLogRecord, scope: &InstrumentationScope) -> usize {
+    size_of::<SdkLogRecord>()
+        + size_of::<InstrumentationScope>()
+        + record.body().map_or(0, any_value_bytes)
+        + record
+            .attributes_iter()
+            .map(|(key, value)| key.as_str().len() + any_value_bytes(value))
+            .sum::<usize>()
+        + scope.name().len()
+        + scope.attributes().count() * size_of::<KeyValue>()
+}
+
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+fn any_value_bytes(value: &AnyValue) -> usize {
+    match value {
+        AnyValue::String(text) => text.as_str().len(),
+        AnyValue::Bytes(bytes) => bytes.len(),
+        AnyValue::ListAny(values) => values
+            .iter()
+            .map(|value| size_of::<AnyValue>() + any_value_bytes(value))
+            .sum(),
+        AnyValue::Map(map) => map
+            .iter()
+            .map(|(key, value)| size_of::<AnyValue>() + key.as_str().len() + any_value_bytes(value))
+            .sum(),
+        _ => 0,
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! The one thread that drains every lane, turns records into `SpanData` and
-//! sends them to the sinks: in batches of `max_batch`, at least every
-//! `schedule_delay`, at once for immediate sinks, and whenever a flush asks.
-//! With tail sampling, spans go through the [`TailSampler`] first, and a
-//! kept trace joins a batch whole.
+//! The one thread that exports every signal. It drains every lane, turns
+//! records into `SpanData` and sends them to the span sinks: in batches of
+//! `max_batch`, at least every `schedule_delay`, at once for immediate sinks,
+//! and whenever a flush asks. With tail sampling, spans go through the
+//! [`TailSampler`] first, and a kept trace joins a batch whole. Log records
+//! take the same way from their own queue ([`LogBatches`]).
 //!
 //! Exports run concurrently, up to a limit per sink ([`InFlight`]), each
 //! batch holding its bytes against the pipeline's one memory budget until it
@@ -23,7 +24,8 @@ use super::PipelineCore;
 use super::budget::{MemoryBudget, Reservation, span_data_footprint};
 use super::clock::WallClock;
 use super::convert::span_data;
-use super::in_flight::InFlight;
+use super::in_flight::{InFlight, SignalKind, SinkId};
+use super::log_batches::{LogBatches, LogExport};
 use super::sink::{Exporting, Sink, TraceDecision, guarded};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
@@ -40,6 +42,7 @@ pub(crate) struct Batching {
 pub(crate) struct Exports {
     pub(crate) sinks: Vec<Box<dyn Sink>>,
     pub(crate) batching: Batching,
+    pub(crate) logs: Option<LogExport>,
     pub(crate) budget: Arc<MemoryBudget>,
     /// Exports in flight per sink, at most.
     pub(crate) max_concurrent_exports: usize,
@@ -62,15 +65,15 @@ const ON_WAKE_EVERY: Duration = Duration::from_millis(50);
 pub(crate) enum FlushError {
     /// The deadline passed first.
     Timeout(Duration),
-    /// An exporter failed.
-    Export(String),
+    /// An exporter of `signal` failed.
+    Export { signal: SignalKind, error: String },
 }
 
 impl fmt::Display for FlushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FlushError::Timeout(waited) => write!(f, "not done after {waited:?}"),
-            FlushError::Export(error) => write!(f, "export failed: {error}"),
+            FlushError::Export { error, .. } => write!(f, "export failed: {error}"),
         }
     }
 }
@@ -90,7 +93,7 @@ struct ControlState {
     flush_sinks: bool,
     flush_done: u64,
     /// The first export error since the last completed flush.
-    error: Option<String>,
+    error: Option<(SignalKind, String)>,
     shutdown_requested: Option<Instant>,
     stopped: bool,
     /// Times the thread went round its loop.
@@ -130,7 +133,7 @@ impl Control {
 impl ControlState {
     fn take_error(&mut self) -> Result<(), FlushError> {
         match self.error.take() {
-            Some(error) => Err(FlushError::Export(error)),
+            Some((signal, error)) => Err(FlushError::Export { signal, error }),
             None => Ok(()),
         }
     }
@@ -152,6 +155,7 @@ impl ExportThread {
         let Exports {
             mut sinks,
             batching,
+            logs,
             budget,
             max_concurrent_exports,
             tail,
@@ -160,6 +164,8 @@ impl ExportThread {
         for sink in &mut sinks {
             sink.set_resource(resource);
         }
+        let log_queue = logs.as_ref().map(|logs| Arc::clone(&logs.queue));
+        let logs = logs.map(|logs| LogBatches::new(logs, resource, &budget));
         let control = Arc::new(Control::default());
         let worker_control = Arc::clone(&control);
         let handle = thread::Builder::new()
@@ -181,17 +187,21 @@ impl ExportThread {
                     on_wake,
                     budget,
                     in_flight: InFlight::new(max_concurrent_exports),
+                    logs,
                 }
                 .run();
             })
             .expect("spawning the export thread");
         let thread = handle.thread().clone();
         shared.queue.set_exporter(thread.clone());
+        if let Some(queue) = log_queue {
+            queue.set_exporter(thread.clone());
+        }
         ExportThread { control, thread }
     }
 
-    /// Exports every span queued before this call, and waits for every
-    /// export in flight; with `sinks`, the sinks flush too (the
+    /// Exports every span and log record queued before this call, and waits
+    /// for every export in flight; with `sinks`, the sinks flush too (the
     /// console prints traces still open).
     pub(crate) fn flush(&self, deadline: Instant, sinks: bool) -> Result<(), FlushError> {
         let started = Instant::now();
@@ -247,6 +257,7 @@ struct Worker {
     on_wake: Option<fn()>,
     budget: Arc<MemoryBudget>,
     in_flight: InFlight,
+    logs: Option<LogBatches>,
 }
 
 impl Worker {
@@ -276,13 +287,16 @@ impl Worker {
             {
                 self.export_pending();
             }
+            if let Some(logs) = &mut self.logs {
+                logs.work(everything, &mut self.in_flight);
+            }
             if everything {
                 self.in_flight.wait_all();
             }
             if flush_sinks {
                 for sink in &mut self.sinks {
                     if let Err(error) = guarded("flushing", || sink.force_flush(), Err) {
-                        failed(&self.control, error.to_string());
+                        failed(&self.control, SignalKind::Spans, error.to_string());
                     }
                 }
             }
@@ -320,19 +334,28 @@ impl Worker {
         let left = deadline.saturating_duration_since(Instant::now());
         for sink in &mut self.sinks {
             if let Err(error) = guarded("shutting down", || sink.shutdown(left), Err) {
-                failed(&self.control, error.to_string());
+                failed(&self.control, SignalKind::Spans, error.to_string());
+            }
+        }
+        if let Some(logs) = &mut self.logs {
+            for error in logs.shutdown(left) {
+                failed(&self.control, SignalKind::Logs, error);
             }
         }
     }
 
-    /// How long to sleep when nothing wakes the thread: until the next held
-    /// trace falls due, at most, and never less than [`MIN_WAKE`].
+    /// How long to sleep when nothing wakes the thread: until the next
+    /// batch of log records or held trace falls due, at most, and never
+    /// less than [`MIN_WAKE`].
     fn sleep(&self) -> Duration {
         let mut wake = if self.immediate {
             IMMEDIATE_WAKE
         } else {
             BATCHED_WAKE.min(self.batching.schedule_delay)
         };
+        if let Some(logs) = &self.logs {
+            wake = wake.min(logs.due_in());
+        }
         if let Some(due) = self.tail.as_ref().and_then(TailSampler::next_due) {
             wake = wake.min(due.saturating_duration_since(Instant::now()));
         }
@@ -469,7 +492,11 @@ impl Worker {
         let last = self.sinks.len().saturating_sub(1);
         let mut batch = Some(batch);
         for (index, sink) in self.sinks.iter_mut().enumerate() {
-            self.in_flight.wait_for_room(index);
+            let id = SinkId {
+                signal: SignalKind::Spans,
+                index,
+            };
+            self.in_flight.wait_for_room(id);
             let spans = if index == last {
                 batch.take()
             } else {
@@ -481,22 +508,22 @@ impl Worker {
                 || sink.export(spans),
                 |error| Exporting::Done(Err(error)),
             );
-            self.in_flight.start(index, exporting, &held);
+            self.in_flight.start(id, exporting, &held);
         }
     }
 
     /// Notes the failures of the exports that completed, for the next flush
     /// to return.
     fn record_failures(&mut self) {
-        for error in self.in_flight.take_failures() {
-            failed(&self.control, error);
+        for (signal, error) in self.in_flight.take_failures() {
+            failed(&self.control, signal, error);
         }
     }
 }
 
 /// Keeps the first failure since the last flush, for the flush to return.
-fn failed(control: &Control, error: String) {
-    control.lock().error.get_or_insert(error);
+fn failed(control: &Control, signal: SignalKind, error: String) {
+    control.lock().error.get_or_insert((signal, error));
 }
 
 #[cfg(test)]

@@ -15,6 +15,21 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use super::budget::Reservation;
 use super::sink::{ExportFuture, Exporting, panicked};
 
+/// Which signal a sink carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignalKind {
+    Spans,
+    Logs,
+}
+
+/// One sink of the export thread: its signal and its place among that
+/// signal's sinks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SinkId {
+    pub(crate) signal: SignalKind,
+    pub(crate) index: usize,
+}
+
 /// The longest the thread sleeps between two looks at exports in flight,
 /// should a wake-up go astray.
 const LOOK_AGAIN: Duration = Duration::from_millis(50);
@@ -26,12 +41,11 @@ pub(crate) struct InFlight {
     limit: usize,
     /// Unparks the export thread.
     waker: Waker,
-    failures: Vec<String>,
+    failures: Vec<(SignalKind, String)>,
 }
 
 struct Export {
-    /// The sink's place among the sinks.
-    sink: usize,
+    sink: SinkId,
     future: ExportFuture,
     _held: Arc<Reservation>,
 }
@@ -72,9 +86,9 @@ impl InFlight {
     /// Takes over what `sink` made of a batch: a finished export is settled
     /// at once, an unfinished one waits here holding `held`. Wait for room
     /// first ([`InFlight::wait_for_room`]).
-    pub(crate) fn start(&mut self, sink: usize, exporting: Exporting, held: &Arc<Reservation>) {
+    pub(crate) fn start(&mut self, sink: SinkId, exporting: Exporting, held: &Arc<Reservation>) {
         match exporting {
-            Exporting::Done(result) => self.settle(result),
+            Exporting::Done(result) => self.settle(sink.signal, result),
             Exporting::InFlight(future) => {
                 self.exports.push(Export {
                     sink,
@@ -107,23 +121,22 @@ impl InFlight {
             .unwrap_or_else(|_| Poll::Ready(Err(panicked("exporting"))));
         match polled {
             Poll::Ready(result) => {
-                // Its batch's bytes go back to the budget with it.
-                self.exports.swap_remove(index);
-                self.settle(result);
+                let export = self.exports.swap_remove(index);
+                self.settle(export.sink.signal, result);
                 true
             }
             Poll::Pending => false,
         }
     }
 
-    fn settle(&mut self, result: OTelSdkResult) {
+    fn settle(&mut self, signal: SignalKind, result: OTelSdkResult) {
         if let Err(error) = result {
-            self.failures.push(error.to_string());
+            self.failures.push((signal, error.to_string()));
         }
     }
 
     /// Waits until `sink` may start another export.
-    pub(crate) fn wait_for_room(&mut self, sink: usize) {
+    pub(crate) fn wait_for_room(&mut self, sink: SinkId) {
         let limit = self.limit;
         self.wait_until(|exports| {
             exports.iter().filter(|export| export.sink == sink).count() < limit
@@ -146,7 +159,7 @@ impl InFlight {
     }
 
     /// The failures of the exports that completed since the last call.
-    pub(crate) fn take_failures(&mut self) -> Vec<String> {
+    pub(crate) fn take_failures(&mut self) -> Vec<(SignalKind, String)> {
         std::mem::take(&mut self.failures)
     }
 }

@@ -16,6 +16,8 @@
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
 //!
+//! The same thread exports log records: a log processor queues each one
+//! ([`log_queue`]) and the thread sends them in batches ([`log_batches`]).
 //! Exports run concurrently up to a limit per sink ([`in_flight`]); what
 //! waits for export, batches in flight included, shares one memory budget
 //! ([`budget`]).
@@ -28,6 +30,8 @@ mod export_thread;
 mod ids;
 mod in_flight;
 mod links;
+mod log_batches;
+mod log_queue;
 mod queue;
 mod record;
 mod sampling;
@@ -50,9 +54,14 @@ use opentelemetry_sdk::trace::Sampler;
 pub use attributes::Attributes;
 pub(crate) use budget::MemoryBudget;
 pub(crate) use export_thread::{Batching, ExportThread, FlushError};
+pub(crate) use in_flight::SignalKind;
 pub use links::{LinkTarget, Links};
+pub(crate) use log_batches::LogExport;
+pub(crate) use log_queue::{LogQueue, QueueLogs};
 pub(crate) use settings::{Limits, Settings};
-pub(crate) use sink::{ExporterSink, Exporting, Sink, SpanStarts, TraceDecision};
+#[cfg(feature = "otlp")]
+pub(crate) use sink::LogExporterSink;
+pub(crate) use sink::{ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision};
 pub use site::{CallSite, Kind};
 pub(crate) use span::END_NOW;
 pub use start::Parent;
@@ -133,6 +142,7 @@ impl Pipeline {
                     max_batch: settings.max_export_batch_size,
                     schedule_delay: settings.schedule_delay,
                 },
+                logs: settings.logs,
                 budget: settings.budget,
                 max_concurrent_exports: settings.max_concurrent_exports,
                 tail: sampler,
@@ -258,6 +268,7 @@ pub(crate) mod testing {
                 max_concurrent_exports: 1,
                 budget: MemoryBudget::new(1 << 20),
                 max_pending_spans: None,
+                logs: None,
                 tail_sampling: None,
             };
             configure(&mut settings);

@@ -1,6 +1,8 @@
-//! Where the export thread sends finished spans: any
-//! `opentelemetry_sdk::trace::SpanExporter` (OTLP, in-memory for tests), and
-//! the console; and what else a sink may be told about the spans.
+//! Where the export thread sends what it batches, one sink per signal and
+//! destination: spans to any `opentelemetry_sdk::trace::SpanExporter` (OTLP,
+//! in-memory for tests) or the console, log records to any
+//! `opentelemetry_sdk::logs::LogExporter`; and what else a span sink may be
+//! told about the spans.
 //!
 //! An export either finishes at once (the console) or is a future the export
 //! thread polls beside the other exports in flight. Every call into a sink
@@ -14,9 +16,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::InstrumentationScope;
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::KeepReason;
@@ -61,6 +65,19 @@ pub(crate) trait Sink: Send + fmt::Debug {
 
     /// Tail sampling decided trace `trace_id`.
     fn decided(&mut self, _trace_id: TraceId, _decision: TraceDecision) {}
+}
+
+/// A log record with the scope it was written in.
+pub(crate) type LogEntry = (SdkLogRecord, InstrumentationScope);
+
+/// A destination of the export thread's log records. A batch is shared by
+/// every log sink.
+pub(crate) trait LogSink: Send + fmt::Debug {
+    fn export(&mut self, batch: &Arc<Vec<LogEntry>>) -> Exporting;
+
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
+
+    fn set_resource(&mut self, resource: &Resource);
 }
 
 /// The error of a sink that panicked while `doing` something.
@@ -123,6 +140,46 @@ impl<E: SpanExporter + 'static> Sink for ExporterSink<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         // Set while the pipeline is built, before any export holds a clone.
+        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
+            exporter.set_resource(resource);
+        }
+    }
+}
+
+/// A `LogExporter` as a sink, as [`ExporterSink`] is for spans.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) struct LogExporterSink<E> {
+    exporter: Arc<E>,
+}
+
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+impl<E> LogExporterSink<E> {
+    pub(crate) fn new(exporter: E) -> Self {
+        LogExporterSink {
+            exporter: Arc::new(exporter),
+        }
+    }
+}
+
+impl<E: LogExporter + 'static> LogSink for LogExporterSink<E> {
+    fn export(&mut self, batch: &Arc<Vec<LogEntry>>) -> Exporting {
+        let exporter = Arc::clone(&self.exporter);
+        let batch = Arc::clone(batch);
+        Exporting::InFlight(Box::pin(async move {
+            let borrowed: Vec<(&SdkLogRecord, &InstrumentationScope)> = batch
+                .iter()
+                .map(|(record, scope)| (record, scope))
+                .collect();
+            exporter.export(LogBatch::new(&borrowed)).await
+        }))
+    }
+
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        self.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
         if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
             exporter.set_resource(resource);
         }

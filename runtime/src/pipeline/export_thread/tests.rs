@@ -1,6 +1,6 @@
-//! The export thread on real spans, through a pipeline of its own: exports
-//! in flight and the memory budget they hold, sinks that panic, and an idle
-//! thread that stays idle.
+//! The export thread on real spans and log records, through a pipeline of
+//! its own: exports in flight, the memory budget they hold, the log path,
+//! sinks that panic, and an idle thread that stays idle.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,16 +8,21 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::FlushError;
+use super::{Batching, FlushError};
 use crate::pipeline::budget::MemoryBudget;
-use crate::pipeline::sink::ExporterSink;
+use crate::pipeline::in_flight::SignalKind;
+use crate::pipeline::log_batches::LogExport;
+use crate::pipeline::log_queue::{LogQueue, QueueLogs};
+use crate::pipeline::sink::{ExporterSink, LogExporterSink};
 use crate::pipeline::testing::LocalPipeline;
 
-/// An exporter whose exports all wait until it is
+/// An exporter of spans and log records whose exports all wait until it is
 /// opened, counting what passes and how many waited at once.
 #[derive(Clone, Debug, Default)]
 struct Gate(Arc<Mutex<GateState>>);
@@ -92,6 +97,14 @@ impl SpanExporter for Gate {
     }
 }
 
+impl LogExporter for Gate {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let records = batch.iter().count();
+        self.pass(records).await;
+        Ok(())
+    }
+}
+
 /// Waits (10 s at most) until `done` holds; panics naming `what` if not.
 fn eventually(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -138,6 +151,77 @@ fn exports_overlap_up_to_the_limit_hold_their_bytes_and_a_flush_waits_for_them()
     assert_eq!(budget.used(), 0, "every batch gave its bytes back");
 }
 
+#[test]
+fn log_records_go_through_the_export_thread_whole() {
+    let gate = Gate::opened();
+    let budget = MemoryBudget::new(64 << 20);
+    let queue = LogQueue::new(&budget, None, 512);
+    let logs = LogExport {
+        queue: Arc::clone(&queue),
+        sinks: vec![Box::new(LogExporterSink::new(gate.clone()))],
+        batching: Batching {
+            max_batch: 512,
+            schedule_delay: Duration::from_secs(1),
+        },
+    };
+    let pipeline = LocalPipeline::configured(Vec::new(), |settings| {
+        settings.budget = Arc::clone(&budget);
+        settings.logs = Some(logs);
+    });
+    let provider = SdkLoggerProvider::builder()
+        .with_log_processor(QueueLogs(Arc::clone(&queue)))
+        .build();
+    let logger = provider.logger("burst");
+    for n in 0..10_000 {
+        let mut record = logger.create_log_record();
+        record.set_body(format!("line {n}").into());
+        logger.emit(record);
+    }
+    pipeline.flush();
+    assert_eq!(gate.state(|state| state.items), 10_000);
+    assert_eq!((queue.emitted(), queue.dropped()), (10_000, 0));
+    assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn log_records_past_the_budget_are_dropped_and_counted() {
+    let gate = Gate::default();
+    let budget = MemoryBudget::new(64 << 10);
+    let queue = LogQueue::new(&budget, None, 512);
+    let logs = LogExport {
+        queue: Arc::clone(&queue),
+        sinks: vec![Box::new(LogExporterSink::new(gate.clone()))],
+        batching: Batching {
+            max_batch: 512,
+            schedule_delay: Duration::from_millis(10),
+        },
+    };
+    let pipeline = LocalPipeline::configured(Vec::new(), |settings| {
+        settings.budget = Arc::clone(&budget);
+        settings.logs = Some(logs);
+    });
+    let provider = SdkLoggerProvider::builder()
+        .with_log_processor(QueueLogs(Arc::clone(&queue)))
+        .build();
+    let logger = provider.logger("flood");
+    for n in 0..10_000 {
+        let mut record = logger.create_log_record();
+        record.set_body(format!("line {n}").into());
+        logger.emit(record);
+    }
+    assert!(budget.used() <= 64 << 10, "{}", budget.used());
+    std::thread::scope(|scope| {
+        let flushing = scope.spawn(|| pipeline.try_flush());
+        gate.open();
+        assert_eq!(flushing.join().unwrap(), Ok(()));
+    });
+    let exported = gate.state(|state| state.items) as u64;
+    assert!(exported > 0 && queue.dropped() > 0, "{exported}");
+    assert_eq!(exported + queue.dropped(), 10_000);
+    assert_eq!(queue.emitted(), 10_000);
+    assert_eq!(budget.used(), 0);
+}
+
 /// Keeps every span; panics when asked to flush or shut down.
 #[derive(Debug)]
 struct PanicsOnFlushAndShutdown(Gate);
@@ -168,7 +252,8 @@ fn repro_the_export_thread_survives_a_sink_whose_flush_or_shutdown_panics() {
     for ended in 1..=2 {
         end_spans(&pipeline, 1);
         match pipeline.try_flush() {
-            Err(FlushError::Export(error)) => {
+            Err(FlushError::Export { signal, error }) => {
+                assert_eq!(signal, SignalKind::Spans);
                 assert_eq!(
                     error,
                     "Operation failed: the exporter panicked while flushing"
@@ -179,7 +264,7 @@ fn repro_the_export_thread_survives_a_sink_whose_flush_or_shutdown_panics() {
         assert_eq!(gate.state(|state| state.items), ended, "still exporting");
     }
     match pipeline.shutdown() {
-        Err(FlushError::Export(error)) => {
+        Err(FlushError::Export { error, .. }) => {
             assert_eq!(
                 error,
                 "Operation failed: the exporter panicked while shutting down"
