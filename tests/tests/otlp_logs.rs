@@ -363,8 +363,16 @@ fn repro_a_failed_log_export_is_reported_with_the_spans() {
     assert_eq!(failures.len(), 1, "the first failure, once: {stderr}");
     assert!(
         failures[0].starts_with(&format!(
-            "traced: exporting logs to {nobody}/v1/logs failed: "
+            "traced: exporting logs to {nobody}/v1/logs failed: HTTP export failed: network \
+             error: "
         )) && failures[0].contains("Connection refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "traced: spans go to {} over OTLP/HTTP; logs go to {nobody} over OTLP/HTTP",
+            collector.http_endpoint()
+        )),
         "{stderr}"
     );
     let spans = collector.wait_for(Duration::from_secs(20), |spans| !spans.is_empty());

@@ -3,6 +3,7 @@
 //! from the OpenTelemetry default.
 
 mod env;
+mod failure_hints;
 mod logs;
 mod otlp;
 mod propagators;
@@ -20,11 +21,12 @@ use opentelemetry_sdk::trace::Sampler;
 use crate::sync::MutexExt;
 pub use env::ConfigError;
 pub(crate) use env::{Env, print_warnings, redact_url};
+pub(crate) use failure_hints::FailureHints;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
-pub use otlp::{Compression, Protocol, Signal};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::{Tls, protocol_hint};
+pub(crate) use otlp::Tls;
+pub use otlp::{Compression, Protocol, Signal};
 pub(crate) use propagators::build as build_propagator;
 pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
 pub(crate) use resource::{build_resource, service_name};

@@ -15,7 +15,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::config::Signal;
+use crate::config::{FailureHints, Signal};
+use crate::pipeline::describe;
 use crate::sync::MutexExt;
 
 /// The export counts of one signal.
@@ -214,16 +215,19 @@ impl Delivery {
         self.last_error.locked().clone()
     }
 
-    fn record(&self, items: u64, result: &OTelSdkResult, destination: &str, hint: Option<&str>) {
+    fn record(&self, items: u64, result: &OTelSdkResult, destination: &str, hints: &FailureHints) {
         match result {
             Ok(()) => {
                 self.exported.fetch_add(items, Ordering::AcqRel);
             }
             Err(error) => {
                 self.failed.fetch_add(items, Ordering::AcqRel);
-                let error = redact_urls(&error.to_string());
+                let error = redact_urls(&describe(error));
                 if !self.failure_reported.swap(true, Ordering::AcqRel) {
-                    let hint = hint.map(|hint| format!(" ({hint})")).unwrap_or_default();
+                    let hint = hints
+                        .for_error(&error)
+                        .map(|hint| format!(" ({hint})"))
+                        .unwrap_or_default();
                     eprintln!(
                         "traced: exporting {} to {destination} failed: {error}{hint}; further \
                          failures are counted and reported at shutdown",
@@ -253,7 +257,7 @@ pub(crate) struct CountExported<E> {
     /// Where the items go, fit to print.
     pub(crate) destination: String,
     /// Advice printed with the first failure.
-    pub(crate) hint: Option<String>,
+    pub(crate) hints: FailureHints,
 }
 
 impl<E: SpanExporter> SpanExporter for CountExported<E> {
@@ -261,7 +265,7 @@ impl<E: SpanExporter> SpanExporter for CountExported<E> {
         let spans = batch.len() as u64;
         let result = self.inner.export(batch).await;
         self.delivery
-            .record(spans, &result, &self.destination, self.hint.as_deref());
+            .record(spans, &result, &self.destination, &self.hints);
         result
     }
 
@@ -283,7 +287,7 @@ impl<E: LogExporter> LogExporter for CountExported<E> {
         let records = batch.iter().count() as u64;
         let result = self.inner.export(batch).await;
         self.delivery
-            .record(records, &result, &self.destination, self.hint.as_deref());
+            .record(records, &result, &self.destination, &self.hints);
         result
     }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
 
+use super::destinations::Destination;
 use super::guard::{ExporterError, InitError};
 use crate::config::{CustomExporter, Export, OtlpSettings, Resolved, Signal};
 use crate::export::{ConsoleLogs, ConsoleSink, Delivery, LineSink, TraceLogs};
@@ -40,6 +41,8 @@ pub(super) struct Assembly {
     /// What every signal waiting for export may hold, batches in flight
     /// included.
     pub(super) budget: Arc<MemoryBudget>,
+    /// Where each signal goes over OTLP.
+    pub(super) destinations: Vec<Destination>,
 }
 
 /// Builds what `config` asks of each exporter. An exporter that cannot be
@@ -54,6 +57,7 @@ pub(super) fn assemble(config: &Resolved, resource: &Resource) -> Result<Assembl
             log_export: None,
             log_delivery: None,
             budget: MemoryBudget::new(config.pending_memory),
+            destinations: Vec::new(),
         },
         logs: SdkLoggerProvider::builder().with_resource(resource.clone()),
         log_processors: 0,
@@ -135,7 +139,7 @@ impl Parts<'_> {
         spans: Option<&OtlpSettings>,
         logs: Option<&OtlpSettings>,
     ) -> Result<(), InitError> {
-        use crate::config::{protocol_hint, redact_url};
+        use crate::config::{FailureHints, redact_url};
         use crate::export::{CountExported, ExportRuntime, otlp_log_exporter, otlp_span_exporter};
         use crate::pipeline::{ExporterSink, LogExporterSink};
 
@@ -161,9 +165,10 @@ impl Parts<'_> {
                             inner: exporter,
                             delivery: Arc::clone(&delivery),
                             destination: redact_url(&settings.endpoint),
-                            hint: protocol_hint(settings),
+                            hints: FailureHints::new(settings),
                         })));
                     self.assembly.span_delivery = Some(delivery);
+                    self.went_out(Signal::Traces, settings);
                 }
                 Err(reason) => self.left_out(Signal::Traces, reason)?,
             }
@@ -177,9 +182,10 @@ impl Parts<'_> {
                         inner: exporter,
                         delivery: Arc::clone(&delivery),
                         destination: redact_url(&settings.endpoint),
-                        hint: protocol_hint(settings),
+                        hints: FailureHints::new(settings),
                     })));
                     self.assembly.log_delivery = Some(delivery);
+                    self.went_out(Signal::Logs, settings);
                 }
                 Err(reason) => self.left_out(Signal::Logs, reason)?,
             }
@@ -225,6 +231,16 @@ impl Parts<'_> {
                 max_batch: batch.max_export_batch_size,
                 schedule_delay: batch.schedule_delay,
             },
+        });
+    }
+
+    /// Notes that `signal` goes over OTLP as `settings` say.
+    #[cfg(feature = "otlp")]
+    fn went_out(&mut self, signal: Signal, settings: &OtlpSettings) {
+        self.assembly.destinations.push(Destination {
+            signal,
+            collector: settings.collector(signal),
+            protocol: settings.protocol,
         });
     }
 

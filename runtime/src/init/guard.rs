@@ -201,7 +201,9 @@ impl fmt::Display for ShutdownError {
         match self {
             ShutdownError::Undelivered(report) => report.fmt(f),
             ShutdownError::TimedOut(waited) => write!(f, "not done after {waited:?}"),
-            ShutdownError::Exporter(error) => write!(f, "export failed: {error}"),
+            ShutdownError::Exporter(error) => {
+                write!(f, "exporting {} failed: {}", error.signal, error.reason)
+            }
         }
     }
 }

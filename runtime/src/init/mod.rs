@@ -7,6 +7,7 @@
 //! [`flush`] and the SIGTERM/SIGINT handling all go through it.
 
 mod assembly;
+mod destinations;
 mod guard;
 
 use std::sync::{Arc, Mutex};
@@ -138,6 +139,9 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
     }
     let resource = build_resource(config.resource_attributes.clone());
     let assembly = assembly::assemble(&config, &resource)?;
+    if let Some(line) = destinations::announcement(&assembly.destinations) {
+        eprintln!("{line}");
+    }
     let log_delivery = assembly.log_delivery.zip(
         assembly
             .log_export

@@ -26,7 +26,7 @@ use super::clock::WallClock;
 use super::convert::span_data;
 use super::in_flight::{InFlight, SignalKind, SinkId};
 use super::log_batches::{LogBatches, LogExport};
-use super::sink::{Exporting, Sink, TraceDecision, guarded};
+use super::sink::{Exporting, Sink, TraceDecision, describe, guarded};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
 
@@ -296,7 +296,7 @@ impl Worker {
             if flush_sinks {
                 for sink in &mut self.sinks {
                     if let Err(error) = guarded("flushing", || sink.force_flush(), Err) {
-                        failed(&self.control, SignalKind::Spans, error.to_string());
+                        failed(&self.control, SignalKind::Spans, describe(&error));
                     }
                 }
             }
@@ -334,7 +334,7 @@ impl Worker {
         let left = deadline.saturating_duration_since(Instant::now());
         for sink in &mut self.sinks {
             if let Err(error) = guarded("shutting down", || sink.shutdown(left), Err) {
-                failed(&self.control, SignalKind::Spans, error.to_string());
+                failed(&self.control, SignalKind::Spans, describe(&error));
             }
         }
         if let Some(logs) = &mut self.logs {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use opentelemetry_sdk::error::OTelSdkResult;
 
 use super::budget::Reservation;
-use super::sink::{ExportFuture, Exporting, panicked};
+use super::sink::{ExportFuture, Exporting, describe, panicked};
 
 /// Which signal a sink carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +131,7 @@ impl InFlight {
 
     fn settle(&mut self, signal: SignalKind, result: OTelSdkResult) {
         if let Err(error) = result {
-            self.failures.push((signal, error.to_string()));
+            self.failures.push((signal, describe(&error)));
         }
     }
 

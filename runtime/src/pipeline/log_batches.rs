@@ -12,7 +12,7 @@ use super::budget::{MemoryBudget, Reservation};
 use super::export_thread::Batching;
 use super::in_flight::{InFlight, SignalKind, SinkId};
 use super::log_queue::LogQueue;
-use super::sink::{Exporting, LogEntry, LogSink, guarded};
+use super::sink::{Exporting, LogEntry, LogSink, describe, guarded};
 
 /// Where the export thread sends log records, and how it batches them.
 #[derive(Debug)]
@@ -125,7 +125,7 @@ impl LogBatches {
         self.sinks
             .iter_mut()
             .filter_map(|sink| guarded("shutting down", || sink.shutdown(timeout), Err).err())
-            .map(|error| error.to_string())
+            .map(|error| describe(&error))
             .collect()
     }
 }

@@ -61,7 +61,9 @@ pub(crate) use log_queue::{LogQueue, QueueLogs};
 pub(crate) use settings::{Limits, Settings};
 #[cfg(feature = "otlp")]
 pub(crate) use sink::LogExporterSink;
-pub(crate) use sink::{ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision};
+pub(crate) use sink::{
+    ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision, describe,
+};
 pub use site::{CallSite, Kind};
 pub(crate) use span::END_NOW;
 pub use start::Parent;

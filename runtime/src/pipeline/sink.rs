@@ -80,6 +80,30 @@ pub(crate) trait LogSink: Send + fmt::Debug {
     fn set_resource(&mut self, resource: &Resource);
 }
 
+/// What an exporter's error says, said once: without the SDK's
+/// `Operation failed: ` in front (the message it goes into says what
+/// failed), and without a cause its source chain repeats
+/// (`tcp connect error: tcp connect error: ..`, `invalid peer certificate:
+/// UnknownIssuer: invalid peer certificate: UnknownIssuer`).
+pub(crate) fn describe(error: &OTelSdkError) -> String {
+    let text = match error {
+        OTelSdkError::InternalFailure(reason) => reason.clone(),
+        OTelSdkError::Timeout(waited) => format!("timed out after {waited:?}"),
+        other => other.to_string(),
+    };
+    let mut said: Vec<&str> = Vec::new();
+    for part in text.split(": ") {
+        said.push(part);
+        // A run of causes just said again is said once.
+        if let Some(run) = (1..=said.len() / 2)
+            .find(|&run| said[said.len() - run..] == said[said.len() - 2 * run..said.len() - run])
+        {
+            said.truncate(said.len() - run);
+        }
+    }
+    said.join(": ")
+}
+
 /// The error of a sink that panicked while `doing` something.
 pub(crate) fn panicked(doing: &str) -> OTelSdkError {
     OTelSdkError::InternalFailure(format!("the exporter panicked while {doing}"))
@@ -183,5 +207,41 @@ impl<E: LogExporter + 'static> LogSink for LogExporterSink<E> {
         if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
             exporter.set_resource(resource);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use opentelemetry_sdk::error::OTelSdkError;
+
+    use super::describe;
+
+    #[test]
+    fn repro_an_export_error_says_operation_failed_and_its_causes_once() {
+        let refused = OTelSdkError::InternalFailure(
+            "TonicTracesClient export failed with gRPC code: Unavailable: transport error: tcp \
+             connect error: tcp connect error: Connection refused (os error 111)"
+                .into(),
+        );
+        assert_eq!(
+            describe(&refused),
+            "TonicTracesClient export failed with gRPC code: Unavailable: transport error: tcp \
+             connect error: Connection refused (os error 111)"
+        );
+        let untrusted = OTelSdkError::InternalFailure(
+            "transport error: invalid peer certificate: UnknownIssuer: invalid peer certificate: \
+             UnknownIssuer"
+                .into(),
+        );
+        assert_eq!(
+            describe(&untrusted),
+            "transport error: invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(
+            describe(&OTelSdkError::Timeout(Duration::from_secs(2))),
+            "timed out after 2s"
+        );
     }
 }
