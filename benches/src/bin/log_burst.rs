@@ -11,15 +11,7 @@
 use std::time::Instant;
 
 use traced::{Config, Protocol, ShutdownError};
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
-        .expect("a memory field of /proc/self/status")
-}
+use traced_benches::status_kib;
 
 #[traced::traced]
 fn burst(lines: u64) {

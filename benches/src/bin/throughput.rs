@@ -27,16 +27,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use traced::{Config, Exporter, Protocol, ShutdownError};
-use traced_benches::traced_fns;
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
-        .expect("a memory field of /proc/self/status")
-}
+use traced_benches::{status_kib, traced_fns};
 
 /// A "collector" that takes connections and never answers.
 fn stalled_endpoint() -> String {

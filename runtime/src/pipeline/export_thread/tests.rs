@@ -151,32 +151,47 @@ fn exports_overlap_up_to_the_limit_hold_their_bytes_and_a_flush_waits_for_them()
     assert_eq!(budget.used(), 0, "every batch gave its bytes back");
 }
 
-#[test]
-fn log_records_go_through_the_export_thread_whole() {
-    let gate = Gate::opened();
-    let budget = MemoryBudget::new(64 << 20);
-    let queue = LogQueue::new(&budget, None, 512);
+/// A pipeline sending log records to `gate` within `budget`, the queue they
+/// wait in, and a logger provider that queues them there.
+fn log_pipeline(
+    gate: &Gate,
+    budget: &Arc<MemoryBudget>,
+    schedule_delay: Duration,
+) -> (LocalPipeline, Arc<LogQueue>, SdkLoggerProvider) {
+    let queue = LogQueue::new(budget, None, 512);
     let logs = LogExport {
         queue: Arc::clone(&queue),
         sinks: vec![Box::new(LogExporterSink::new(gate.clone()))],
         batching: Batching {
             max_batch: 512,
-            schedule_delay: Duration::from_secs(1),
+            schedule_delay,
         },
     };
     let pipeline = LocalPipeline::configured(Vec::new(), |settings| {
-        settings.budget = Arc::clone(&budget);
+        settings.budget = Arc::clone(budget);
         settings.logs = Some(logs);
     });
     let provider = SdkLoggerProvider::builder()
         .with_log_processor(QueueLogs(Arc::clone(&queue)))
         .build();
+    (pipeline, queue, provider)
+}
+
+fn write_lines(provider: &SdkLoggerProvider, lines: usize) {
     let logger = provider.logger("burst");
-    for n in 0..10_000 {
+    for n in 0..lines {
         let mut record = logger.create_log_record();
         record.set_body(format!("line {n}").into());
         logger.emit(record);
     }
+}
+
+#[test]
+fn log_records_go_through_the_export_thread_whole() {
+    let gate = Gate::opened();
+    let budget = MemoryBudget::new(64 << 20);
+    let (pipeline, queue, provider) = log_pipeline(&gate, &budget, Duration::from_secs(1));
+    write_lines(&provider, 10_000);
     pipeline.flush();
     assert_eq!(gate.state(|state| state.items), 10_000);
     assert_eq!((queue.emitted(), queue.dropped()), (10_000, 0));
@@ -187,28 +202,8 @@ fn log_records_go_through_the_export_thread_whole() {
 fn log_records_past_the_budget_are_dropped_and_counted() {
     let gate = Gate::default();
     let budget = MemoryBudget::new(64 << 10);
-    let queue = LogQueue::new(&budget, None, 512);
-    let logs = LogExport {
-        queue: Arc::clone(&queue),
-        sinks: vec![Box::new(LogExporterSink::new(gate.clone()))],
-        batching: Batching {
-            max_batch: 512,
-            schedule_delay: Duration::from_millis(10),
-        },
-    };
-    let pipeline = LocalPipeline::configured(Vec::new(), |settings| {
-        settings.budget = Arc::clone(&budget);
-        settings.logs = Some(logs);
-    });
-    let provider = SdkLoggerProvider::builder()
-        .with_log_processor(QueueLogs(Arc::clone(&queue)))
-        .build();
-    let logger = provider.logger("flood");
-    for n in 0..10_000 {
-        let mut record = logger.create_log_record();
-        record.set_body(format!("line {n}").into());
-        logger.emit(record);
-    }
+    let (pipeline, queue, provider) = log_pipeline(&gate, &budget, Duration::from_millis(10));
+    write_lines(&provider, 10_000);
     assert!(budget.used() <= 64 << 10, "{}", budget.used());
     std::thread::scope(|scope| {
         let flushing = scope.spawn(|| pipeline.try_flush());
