@@ -9,7 +9,7 @@
 #![cfg_attr(not(feature = "otlp"), allow(dead_code))]
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -31,6 +31,12 @@ pub(crate) struct LogQueue {
     max_records: Option<usize>,
     /// Records queued that wake the export thread for a batch.
     wake_at: usize,
+    /// Records waiting now, read without the lock: a full queue refuses a
+    /// record before copying it.
+    waiting: AtomicUsize,
+    /// Set once the export thread was woken, cleared when it takes records:
+    /// writers wake it once per batch, not once per record.
+    woken: AtomicBool,
     /// Records handed to the queue while it was open: queued or dropped.
     emitted: AtomicU64,
     dropped: AtomicU64,
@@ -60,6 +66,8 @@ impl LogQueue {
             budget: Arc::clone(budget),
             max_records,
             wake_at: batch.max(1),
+            waiting: AtomicUsize::new(0),
+            woken: AtomicBool::new(false),
             emitted: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             drop_reported: AtomicBool::new(false),
@@ -73,7 +81,9 @@ impl LogQueue {
     }
 
     fn wake_exporter(&self) {
-        if let Some(thread) = self.exporter.get() {
+        if !self.woken.swap(true, Ordering::AcqRel)
+            && let Some(thread) = self.exporter.get()
+        {
             thread.unpark();
         }
     }
@@ -85,6 +95,12 @@ impl LogQueue {
             return;
         }
         self.emitted.fetch_add(1, Ordering::Relaxed);
+        if let Some(max) = self
+            .max_records
+            .filter(|max| self.waiting.load(Ordering::Relaxed) >= *max)
+        {
+            return self.drop_one(Some(max));
+        }
         let bytes = log_footprint(record, scope);
         if !self.budget.try_take(bytes) {
             return self.drop_one(None);
@@ -101,8 +117,9 @@ impl LogQueue {
         }
         records.push_back(queued);
         let waiting = records.len();
+        self.waiting.store(waiting, Ordering::Relaxed);
         drop(records);
-        if waiting == self.wake_at {
+        if waiting >= self.wake_at {
             self.wake_exporter();
         }
     }
@@ -137,6 +154,9 @@ impl LogQueue {
             bytes += queued.bytes;
             batch.push(queued.entry);
         }
+        self.waiting.store(records.len(), Ordering::Relaxed);
+        drop(records);
+        self.woken.store(false, Ordering::Release);
         bytes
     }
 
