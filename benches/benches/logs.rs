@@ -1,8 +1,9 @@
 //! A `tracing::info!` inside a recorded `#[traced]` span: turned into an
 //! OpenTelemetry log record of that span by traced's bridge (the pipeline
-//! `traced::init()` installs: severity threshold, batch processor, OTLP
-//! exporter), beside the same event formatted by tracing-subscriber's fmt
-//! layer alone, and beside the span with no event. See BENCHMARKS.md.
+//! `traced::init()` installs: severity threshold, the export thread's log
+//! queue, OTLP exporter), beside the same event formatted by
+//! tracing-subscriber's fmt layer alone, and beside the span with no event.
+//! See BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;

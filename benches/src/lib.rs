@@ -336,3 +336,13 @@ pub fn process_cpu() -> Duration {
     // The kernel reports in USER_HZ, 100 on Linux.
     Duration::from_millis(ticks * 10)
 }
+
+/// A memory field of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in KiB.
+pub fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
+        .expect("a memory field of /proc/self/status")
+}

@@ -158,7 +158,7 @@ pub use config::{
     Compression, Config, ConfigError, ExceptionSignal, Exporter, Propagator, Protocol, Signal,
     TailSampling,
 };
-pub use export::DeliveryReport;
+pub use export::{DeliveryReport, LogDeliveryReport};
 #[cfg(feature = "tokio")]
 pub use graceful::shutdown_signal;
 pub use init::{ExporterError, InitError, ShutdownError, TracingGuard, flush, init};

@@ -61,7 +61,7 @@ use opentelemetry_sdk::trace::{
 pub use opentelemetry_sdk::logs::SdkLogRecord as LogRecord;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
-use crate::pipeline::{ExporterSink, Limits, Pipeline, Settings};
+use crate::pipeline::{ExporterSink, Limits, MemoryBudget, Pipeline, Settings};
 use crate::sync::MutexExt;
 use crate::{ExceptionSignal, dispatch};
 
@@ -103,13 +103,15 @@ fn capturer() -> &'static Capturer {
             resource: Resource::builder_empty()
                 .with_service_name("traced-testing")
                 .build(),
-            sinks: vec![Box::new(ExporterSink(exporter.clone()))],
+            sinks: vec![Box::new(ExporterSink::new(exporter.clone()))],
             span_starts: None,
             on_wake: None,
             monotonic_clock: crate::config::monotonic_clock(&crate::config::Env::process()),
             max_export_batch_size: 512,
             schedule_delay: Duration::from_millis(50),
-            pending_budget: 256 * 1024 * 1024,
+            max_concurrent_exports: 1,
+            budget: MemoryBudget::new(256 * 1024 * 1024),
+            logs: None,
             max_pending_spans: None,
             tail_sampling: None,
         };

@@ -3,6 +3,7 @@
 //! from the OpenTelemetry default.
 
 mod env;
+mod failure_hints;
 mod logs;
 mod otlp;
 mod propagators;
@@ -20,11 +21,12 @@ use opentelemetry_sdk::trace::Sampler;
 use crate::sync::MutexExt;
 pub use env::ConfigError;
 pub(crate) use env::{Env, print_warnings, redact_url};
+pub(crate) use failure_hints::FailureHints;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
-pub use otlp::{Compression, Protocol, Signal};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::{Tls, protocol_hint};
+pub(crate) use otlp::Tls;
+pub use otlp::{Compression, Protocol, Signal};
 pub use propagators::Propagator;
 pub(crate) use resource::{build_resource, service_name};
 
@@ -85,6 +87,7 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     strict: bool,
     pending_memory: Option<usize>,
+    max_concurrent_exports: Option<usize>,
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
     tail_sampling: Option<TailSampling>,
@@ -363,7 +366,9 @@ impl Config {
     }
 
     /// Longest wait before a batch is sent (else `OTEL_BSP_SCHEDULE_DELAY`,
-    /// else 5 s).
+    /// else 5 s). A delay under 10 ms (`0` included) sends what has arrived
+    /// each time the export thread looks: every 10 ms, or sooner when a
+    /// thread's queue fills; the thread never spins.
     pub fn schedule_delay(mut self, delay: Duration) -> Self {
         self.batch.schedule_delay = Some(delay);
         self
@@ -408,13 +413,26 @@ impl Config {
         self
     }
 
-    /// Memory that finished spans waiting for export may take beyond the
-    /// per-thread queues, in bytes (else `TRACED_MAX_PENDING_MEMORY_MIB`,
-    /// else 64 MiB). Past it, spans are dropped and counted: a collector that
-    /// stalls cannot make the program grow without bound, and a burst is
-    /// still delivered whole.
+    /// Memory that finished spans and log records waiting for export may
+    /// take beyond the per-thread queues, in bytes, batches in flight to the
+    /// collector included (else `TRACED_MAX_PENDING_MEMORY_MIB`, else
+    /// 64 MiB): one budget for every signal. Past it, spans and records are
+    /// dropped and counted: a collector that stalls cannot make the program
+    /// grow without bound, and a burst is still delivered whole.
     pub fn max_pending_memory(mut self, bytes: usize) -> Self {
         self.pending_memory = Some(bytes);
+        self
+    }
+
+    /// Export requests in flight at once, per exporter and signal (else
+    /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, else 4). One at a time caps
+    /// delivery at one batch per round trip to the collector, which over
+    /// gRPC is a few milliseconds even on loopback; a few in flight let the
+    /// round trips overlap. Batches may arrive in any order, and a batch in
+    /// flight counts against [`Config::max_pending_memory`] until the
+    /// collector answered it; a flush or shutdown waits for all of them.
+    pub fn max_concurrent_exports(mut self, exports: usize) -> Self {
+        self.max_concurrent_exports = Some(exports);
         self
     }
 
@@ -457,7 +475,7 @@ impl Config {
     where
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
-        let sink: Box<dyn Sink> = Box::new(ExporterSink(exporter));
+        let sink: Box<dyn Sink> = Box::new(ExporterSink::new(exporter));
         self.span_exporters
             .push(CustomExporter(Arc::new(Mutex::new(Some(sink)))));
         self
@@ -520,6 +538,24 @@ impl Config {
                     mib.saturating_mul(1024 * 1024)
                 })
         });
+        let max_concurrent_exports = match self.max_concurrent_exports {
+            Some(0) => {
+                env.warn(
+                    "Config::max_concurrent_exports",
+                    "0",
+                    "a whole number, 1 or more",
+                    DEFAULT_CONCURRENT_EXPORTS.to_string(),
+                );
+                DEFAULT_CONCURRENT_EXPORTS
+            }
+            Some(exports) => exports,
+            None => env
+                .positive(
+                    "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+                    &DEFAULT_CONCURRENT_EXPORTS.to_string(),
+                )
+                .unwrap_or(DEFAULT_CONCURRENT_EXPORTS),
+        };
         let deadline = export.iter().find_map(|export| match export {
             Export::Otlp(settings) => settings.deadline,
             Export::Console => None,
@@ -540,6 +576,7 @@ impl Config {
             shutdown_timeout,
             strict,
             pending_memory,
+            max_concurrent_exports,
             span_exporters: self.span_exporters,
             logs,
             tail_sampling,
@@ -802,8 +839,11 @@ pub(crate) struct Resolved {
     pub(crate) shutdown_timeout: Duration,
     /// An exporter that cannot be built is an error, not a warning.
     pub(crate) strict: bool,
-    /// Bytes of finished spans that may wait for export beyond the lanes.
+    /// Bytes of finished spans and log records that may wait for export
+    /// beyond the lanes, batches in flight included.
     pub(crate) pending_memory: usize,
+    /// Export requests in flight per exporter and signal, at most.
+    pub(crate) max_concurrent_exports: usize,
     /// Exporters handed over in code.
     pub(crate) span_exporters: Vec<CustomExporter>,
     pub(crate) logs: Logs,
@@ -843,6 +883,9 @@ pub(crate) fn monotonic_clock(env: &Env) -> bool {
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.
 const DEFAULT_PENDING_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Export requests in flight per exporter and signal, unless told otherwise.
+const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
 
 /// One exporter with its settings.
 #[derive(Debug, PartialEq, Eq)]

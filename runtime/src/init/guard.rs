@@ -12,13 +12,13 @@ use opentelemetry::trace::noop::NoopTracer;
 use super::{Installed, take_down};
 use crate::config::{ConfigError, Signal};
 use crate::export::DeliveryReport;
-use crate::pipeline::{FlushError, TailSamplingReport};
+use crate::pipeline::{FlushError, SignalKind, TailSamplingReport};
 use crate::{dispatch, global_state};
 
 /// Keeps tracing installed; flushes and shuts down when dropped.
 ///
 /// Dropping the guard waits at most the configured shutdown timeout and prints
-/// (once, to stderr) how many spans were not delivered, if any;
+/// (once, to stderr) how many spans and log records were not delivered, if any;
 /// [`TracingGuard::shutdown`] returns that as an error instead. With tail
 /// sampling on, shutting down also prints what it kept and dropped:
 ///
@@ -53,8 +53,9 @@ impl TracingGuard {
         }
     }
 
-    /// What became of the spans so far: ended, exported, failed, dropped.
-    /// `None` unless spans are exported over OTLP.
+    /// What became of the spans and log records so far: ended, exported,
+    /// failed, dropped, for each signal sent over OTLP. `None` unless spans or
+    /// log records go over OTLP.
     pub fn delivery(&self) -> Option<DeliveryReport> {
         self.installed
             .as_ref()
@@ -187,7 +188,7 @@ impl std::error::Error for ExporterError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ShutdownError {
-    /// Some ended spans never reached the collector.
+    /// Some ended spans or log records never reached the collector.
     Undelivered(DeliveryReport),
     /// The wait ran out before everything was sent.
     TimedOut(Duration),
@@ -200,7 +201,9 @@ impl fmt::Display for ShutdownError {
         match self {
             ShutdownError::Undelivered(report) => report.fmt(f),
             ShutdownError::TimedOut(waited) => write!(f, "not done after {waited:?}"),
-            ShutdownError::Exporter(error) => write!(f, "export failed: {error}"),
+            ShutdownError::Exporter(error) => {
+                write!(f, "exporting {} failed: {}", error.signal, error.reason)
+            }
         }
     }
 }
@@ -218,8 +221,12 @@ impl From<FlushError> for ShutdownError {
     fn from(error: FlushError) -> Self {
         match error {
             FlushError::Timeout(waited) => ShutdownError::TimedOut(waited),
-            FlushError::Export(reason) => {
-                ShutdownError::Exporter(ExporterError::new(Signal::Traces, reason))
+            FlushError::Export { signal, error } => {
+                let signal = match signal {
+                    SignalKind::Spans => Signal::Traces,
+                    SignalKind::Logs => Signal::Logs,
+                };
+                ShutdownError::Exporter(ExporterError::new(signal, error))
             }
         }
     }

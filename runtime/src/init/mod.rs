@@ -7,6 +7,7 @@
 //! [`flush`] and the SIGTERM/SIGINT handling all go through it.
 
 mod assembly;
+mod destinations;
 mod guard;
 
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,7 @@ use crate::{dispatch, propagation};
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
-use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
+use crate::pipeline::{LogQueue, Pipeline, Settings, TailSamplingReport};
 use crate::sync::MutexExt;
 use guard::GuardDropped;
 
@@ -132,11 +133,21 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
             pipeline: Mutex::new(None),
             logs: Mutex::new(None),
             span_delivery: None,
+            log_delivery: None,
             shutdown_timeout,
         });
     }
     let resource = build_resource(config.resource_attributes.clone());
     let assembly = assembly::assemble(&config, &resource)?;
+    if let Some(line) = destinations::announcement(&assembly.destinations) {
+        eprintln!("{line}");
+    }
+    let log_delivery = assembly.log_delivery.zip(
+        assembly
+            .log_export
+            .as_ref()
+            .map(|export| Arc::clone(&export.queue)),
+    );
     let logs = LogPipeline::start(&config.logs, assembly.log_provider);
     let recording = !assembly.span_sinks.is_empty();
     let settings = Settings {
@@ -149,11 +160,13 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         span_starts: assembly.span_starts,
         max_export_batch_size: config.batch.max_export_batch_size,
         schedule_delay: config.batch.schedule_delay,
-        pending_budget: config.pending_memory,
+        max_concurrent_exports: config.max_concurrent_exports,
+        budget: assembly.budget,
         max_pending_spans: config
             .batch
             .queue_size_set
             .then_some(config.batch.max_queue_size),
+        logs: assembly.log_export,
         tail_sampling: config.tail_sampling.filter(|_| recording),
         on_wake: Some(dispatch::check_native_slot),
         monotonic_clock: config.monotonic_clock,
@@ -164,6 +177,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         pipeline: Mutex::new(Some(pipeline)),
         logs: Mutex::new(Some(logs)),
         span_delivery: assembly.span_delivery,
+        log_delivery,
         shutdown_timeout,
     })
 }
@@ -175,6 +189,9 @@ pub(crate) struct Installed {
     pipeline: Mutex<Option<Pipeline>>,
     logs: Mutex<Option<LogPipeline>>,
     span_delivery: Option<Arc<Delivery>>,
+    /// Counts of the log records sent over OTLP, and the queue that counts
+    /// those written.
+    log_delivery: Option<(Arc<Delivery>, Arc<LogQueue>)>,
     /// The configured bound on a flush or shutdown.
     pub(crate) shutdown_timeout: Duration,
 }
@@ -236,10 +253,7 @@ impl Installed {
         if let Some(tail_report) = &tail_report {
             eprintln!("traced: {tail_report}");
         }
-        let report = self
-            .span_delivery
-            .as_ref()
-            .map(|delivery| delivery.report(shared.queue.ended(), sampled_out(tail_report)));
+        let report = self.report(shared.queue.ended(), sampled_out(tail_report));
         match (report, shut.and(logs_shut)) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
             (_, Err(error)) => Err(error),
@@ -250,10 +264,26 @@ impl Installed {
     fn delivery(&self) -> Option<DeliveryReport> {
         let pipeline = self.pipeline.locked();
         let pipeline = pipeline.as_ref()?;
-        let ended = pipeline.shared().queue.ended();
-        self.span_delivery
-            .as_ref()
-            .map(|delivery| delivery.report(ended, sampled_out(pipeline.tail_sampling())))
+        self.report(
+            pipeline.shared().queue.ended(),
+            sampled_out(pipeline.tail_sampling()),
+        )
+    }
+
+    /// What became of what was sent over OTLP, given the spans that ended
+    /// and those tail sampling dropped; `None` when nothing goes over OTLP.
+    fn report(&self, spans_ended: u64, sampled_out: u64) -> Option<DeliveryReport> {
+        if self.span_delivery.is_none() && self.log_delivery.is_none() {
+            return None;
+        }
+        Some(DeliveryReport::new(
+            self.span_delivery
+                .as_deref()
+                .map(|delivery| (delivery, spans_ended, sampled_out)),
+            self.log_delivery
+                .as_ref()
+                .map(|(delivery, queue)| (&**delivery, queue.emitted())),
+        ))
     }
 
     fn tail_sampling(&self) -> Option<TailSamplingReport> {

@@ -2,7 +2,9 @@
 //!
 //! `traced::init()` also sets up OpenTelemetry logs: a logger provider with
 //! the spans' resource, sending to the same place as the spans (OTLP to the
-//! same collector, through a batch processor configured by `OTEL_BLRP_*`; or
+//! same collector, batched by `OTEL_BLRP_*` on the export thread that sends
+//! the spans, within the same memory budget, every record that cannot be
+//! delivered counted in the [`DeliveryReport`](crate::DeliveryReport); or
 //! into the console waterfall, each line under its span), keeping records
 //! from [`Config::log_level`](crate::Config::log_level) up. The guard flushes
 //! and shuts it down with the spans.

@@ -15,13 +15,23 @@
 //!
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
+//!
+//! The same thread exports log records: a log processor queues each one
+//! ([`log_queue`]) and the thread sends them in batches ([`log_batches`]).
+//! Exports run concurrently up to a limit per sink ([`in_flight`]); what
+//! waits for export, batches in flight included, shares one memory budget
+//! ([`budget`]).
 
 mod attributes;
+mod budget;
 mod clock;
 mod convert;
 mod export_thread;
 mod ids;
+mod in_flight;
 mod links;
+mod log_batches;
+mod log_queue;
 mod queue;
 mod record;
 mod sampling;
@@ -42,10 +52,18 @@ use std::time::Instant;
 use opentelemetry_sdk::trace::Sampler;
 
 pub use attributes::Attributes;
-pub(crate) use export_thread::{ExportThread, FlushError};
+pub(crate) use budget::MemoryBudget;
+pub(crate) use export_thread::{Batching, ExportThread, FlushError};
+pub(crate) use in_flight::SignalKind;
 pub use links::{LinkTarget, Links};
+pub(crate) use log_batches::LogExport;
+pub(crate) use log_queue::{LogQueue, QueueLogs};
 pub(crate) use settings::{Limits, Settings};
-pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
+#[cfg(feature = "otlp")]
+pub(crate) use sink::LogExporterSink;
+pub(crate) use sink::{
+    ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision, describe,
+};
 pub use site::{CallSite, Kind};
 pub(crate) use span::END_NOW;
 pub use start::Parent;
@@ -105,7 +123,7 @@ impl Pipeline {
             rule,
             recording: settings.recording,
             limits: settings.limits.clone(),
-            queue: Queue::new(settings.pending_budget, settings.max_pending_spans),
+            queue: Queue::new(&settings.budget, settings.max_pending_spans),
             span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
         }));
@@ -119,14 +137,19 @@ impl Pipeline {
             .map(|(policy, counters)| tail::TailSampler::new(policy, counters));
         let thread = ExportThread::start(
             shared,
-            settings.sinks,
             &settings.resource,
-            export_thread::Batching {
-                max_batch: settings.max_export_batch_size,
-                schedule_delay: settings.schedule_delay,
+            export_thread::Exports {
+                sinks: settings.sinks,
+                batching: Batching {
+                    max_batch: settings.max_export_batch_size,
+                    schedule_delay: settings.schedule_delay,
+                },
+                logs: settings.logs,
+                budget: settings.budget,
+                max_concurrent_exports: settings.max_concurrent_exports,
+                tail: sampler,
+                on_wake: settings.on_wake,
             },
-            sampler,
-            settings.on_wake,
         );
         Pipeline {
             shared,
@@ -185,7 +208,10 @@ pub(crate) mod testing {
     use opentelemetry_sdk::trace::Sampler;
 
     use super::sink::Sink;
-    use super::{Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy};
+    use super::{
+        FlushError, Limits, MemoryBudget, NativeTracerProvider, Pipeline, Settings, SpanStarts,
+        TailPolicy,
+    };
 
     #[derive(Debug)]
     pub(crate) struct LocalPipeline {
@@ -217,22 +243,37 @@ pub(crate) mod testing {
             sampler: Sampler,
             tail_sampling: Option<TailPolicy>,
         ) -> Self {
-            let settings = Settings {
+            Self::configured(sinks, |settings| {
+                settings.span_starts = span_starts;
+                settings.sampler = sampler;
+                settings.tail_sampling = tail_sampling;
+            })
+        }
+
+        /// A pipeline to `sinks`, with the settings `configure` leaves.
+        pub(crate) fn configured(
+            sinks: Vec<Box<dyn Sink>>,
+            configure: impl FnOnce(&mut Settings),
+        ) -> Self {
+            let mut settings = Settings {
                 root_sampler: None,
-                sampler,
+                sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
                 recording: true,
                 limits: Limits::default(),
                 resource: Resource::builder_empty().with_service_name("shop").build(),
                 sinks,
-                span_starts,
+                span_starts: None,
                 on_wake: None,
                 monotonic_clock: false,
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
-                pending_budget: 1 << 20,
+                max_concurrent_exports: 1,
+                budget: MemoryBudget::new(1 << 20),
                 max_pending_spans: None,
-                tail_sampling,
+                logs: None,
+                tail_sampling: None,
             };
+            configure(&mut settings);
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),
             }
@@ -244,6 +285,23 @@ pub(crate) mod testing {
 
         fn pipeline(&self) -> &Pipeline {
             self.pipeline.as_ref().expect("running")
+        }
+
+        /// Exports what has ended, flushes the sinks, and says how that went.
+        pub(crate) fn try_flush(&self) -> Result<(), FlushError> {
+            self.pipeline()
+                .flush(Instant::now() + Duration::from_secs(10))
+        }
+
+        /// Shuts the pipeline down, and says how that went.
+        pub(crate) fn shutdown(mut self) -> Result<(), FlushError> {
+            let pipeline = self.pipeline.take().expect("running");
+            pipeline.shutdown(Instant::now() + Duration::from_secs(10))
+        }
+
+        /// Times the export thread has gone round its loop.
+        pub(crate) fn export_thread_wakes(&self) -> u64 {
+            self.pipeline().thread.wakes()
         }
 
         /// What tail sampling has decided so far.

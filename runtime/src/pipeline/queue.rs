@@ -11,9 +11,10 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
+use super::budget::MemoryBudget;
 use super::record::Record;
 use super::span_details::SpanDetails;
 use crate::sync::MutexExt;
@@ -38,8 +39,8 @@ pub(crate) struct Queue {
     id: u64,
     lanes: Mutex<Vec<Lane>>,
     overflow: Mutex<Overflow>,
-    /// Bytes the overflow may hold.
-    budget: usize,
+    /// What the overflow may hold, shared with the pipeline's other queues.
+    budget: Arc<MemoryBudget>,
     /// Records the overflow may hold, when a count was asked for.
     max_records: Option<usize>,
     /// Spans dropped because the overflow was over budget.
@@ -61,7 +62,6 @@ struct Lane {
 #[derive(Debug, Default)]
 struct Overflow {
     records: VecDeque<Record>,
-    bytes: usize,
 }
 
 /// This thread's end of its lane.
@@ -80,13 +80,13 @@ thread_local! {
 }
 
 impl Queue {
-    pub(crate) fn new(budget: usize, max_records: Option<usize>) -> Self {
+    pub(crate) fn new(budget: &Arc<MemoryBudget>, max_records: Option<usize>) -> Self {
         Queue {
             id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             max_records,
             lanes: Mutex::new(Vec::new()),
             overflow: Mutex::new(Overflow::default()),
-            budget,
+            budget: Arc::clone(budget),
             dropped: AtomicU64::new(0),
             taken: AtomicU64::new(0),
             drop_reported: AtomicBool::new(false),
@@ -166,13 +166,13 @@ impl Queue {
         let full = self
             .max_records
             .is_some_and(|max| overflow.records.len() >= max);
-        if full || overflow.bytes + bytes > self.budget {
+        if full || !self.budget.try_take(bytes) {
             drop(overflow);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.drop_reported.swap(true, Ordering::Relaxed) {
                 let bound = match self.max_records {
                     Some(max) if full => format!("{max} spans"),
-                    _ => format!("{} MiB", self.budget / (1024 * 1024)),
+                    _ => format!("{} MiB", self.budget.limit() / (1024 * 1024)),
                 };
                 eprintln!(
                     "traced: dropping finished spans: more than {bound} are waiting for export \
@@ -182,7 +182,6 @@ impl Queue {
             }
             drop(record);
         } else {
-            overflow.bytes += bytes;
             overflow.records.push_back(record);
             drop(overflow);
         }
@@ -255,7 +254,8 @@ impl Queue {
                 let mut overflow = self.overflow.locked();
                 let count = (limit - taken).min(overflow.records.len());
                 let spilled: Vec<Record> = overflow.records.drain(..count).collect();
-                overflow.bytes -= spilled.iter().map(Record::footprint).sum::<usize>();
+                self.budget
+                    .give_back(spilled.iter().map(Record::footprint).sum::<usize>());
                 self.taken.fetch_add(count as u64, Ordering::Relaxed);
                 spilled
             };

@@ -9,13 +9,12 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{Event, Link, TraceId};
-use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::trace::SpanData;
+use opentelemetry::trace::TraceId;
 
 use super::hash::TraceIdHash;
 use super::summary::{Facts, Summary};
 use super::{HeldSpan, Spans};
+use crate::pipeline::budget::span_data_footprint;
 
 /// Span lists kept for reuse at most, and the longest kept.
 const SPARE_LISTS: usize = 4096;
@@ -304,33 +303,9 @@ impl Held {
 /// one its vectors and the text of its string attributes.
 fn footprint(span: &HeldSpan) -> usize {
     match span {
-        HeldSpan::Converted(span) => size_of::<SpanData>() + heap(span),
+        HeldSpan::Converted(span) => span_data_footprint(span),
         HeldSpan::Bare(_) => size_of::<super::Record>(),
     }
-}
-
-fn heap(span: &SpanData) -> usize {
-    let attributes = |list: &[KeyValue], capacity: usize| {
-        capacity * size_of::<KeyValue>()
-            + list
-                .iter()
-                .map(|kv| match &kv.value {
-                    Value::String(text) => text.as_str().len(),
-                    _ => 0,
-                })
-                .sum::<usize>()
-    };
-    let events: usize = span
-        .events
-        .iter()
-        .map(|event| {
-            size_of::<Event>() + attributes(&event.attributes, event.attributes.capacity())
-        })
-        .sum();
-    span.name.len()
-        + attributes(&span.attributes, span.attributes.capacity())
-        + events
-        + span.links.links.capacity() * size_of::<Link>()
 }
 
 #[cfg(test)]
@@ -340,7 +315,7 @@ mod tests {
 
     use opentelemetry::InstrumentationScope;
     use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState};
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
     use super::*;
 

@@ -52,7 +52,7 @@ impl Batches {
 
 fn pipeline(policy: TailPolicy) -> (LocalPipeline, Batches) {
     let batches = Batches::default();
-    let sink = Box::new(ExporterSink(batches.clone()));
+    let sink = Box::new(ExporterSink::new(batches.clone()));
     (
         LocalPipeline::start_tail_sampling(vec![sink], None, policy),
         batches,
