@@ -81,6 +81,8 @@ mod graceful;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
+#[cfg(feature = "tracing")]
+mod library_spans;
 pub mod logs;
 pub mod messaging;
 mod pipeline;
@@ -101,6 +103,8 @@ pub use export::DeliveryReport;
 #[cfg(feature = "tokio")]
 pub use graceful::shutdown_signal;
 pub use init::{ExporterError, InitError, ShutdownError, TracingGuard, flush, init};
+#[cfg(feature = "tracing")]
+pub use logs::tracing_layer;
 /// Carries a context into a future: `fut.with_current_context()` keeps the
 /// context that is current now current during every poll of `fut`;
 /// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed

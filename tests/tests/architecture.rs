@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["logs", "signals"],
     &["export"],
     &["config"],
-    &["propagation"],
+    &["propagation", "library_spans"],
     &["dispatch", "suppress"],
     &["global_state"],
     &["pipeline"],

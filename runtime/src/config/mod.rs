@@ -3,6 +3,8 @@
 //! from the OpenTelemetry default.
 
 mod env;
+#[cfg(feature = "tracing")]
+mod library_spans;
 mod logs;
 mod otlp;
 mod propagators;
@@ -20,6 +22,8 @@ use opentelemetry_sdk::trace::Sampler;
 use crate::sync::MutexExt;
 pub use env::ConfigError;
 pub(crate) use env::{Env, print_warnings, redact_url};
+#[cfg(feature = "tracing")]
+pub(crate) use library_spans::library_spans_from_env;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
 pub use otlp::{Compression, Protocol, Signal};
@@ -89,6 +93,8 @@ pub struct Config {
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
     tail_sampling: Option<TailSampling>,
+    #[cfg(feature = "tracing")]
+    library_spans: Option<String>,
 }
 
 /// An exporter handed over in code; shared by clones of the `Config`, taken
@@ -540,6 +546,8 @@ impl Config {
             tail_sampling,
             console: ConsoleSettings::from_env(env),
             monotonic_clock: monotonic_clock(env),
+            #[cfg(feature = "tracing")]
+            library_spans: library_spans::resolve(self.library_spans, env),
         }
     }
 }
@@ -807,6 +815,9 @@ pub(crate) struct Resolved {
     pub(crate) console: ConsoleSettings,
     /// `TRACED_CLOCK=monotonic`.
     pub(crate) monotonic_clock: bool,
+    /// Which `tracing` spans are recorded: checked filter directives.
+    #[cfg(feature = "tracing")]
+    pub(crate) library_spans: String,
 }
 
 /// How the console exporter prints.

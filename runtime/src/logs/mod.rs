@@ -122,7 +122,7 @@ pub(crate) use pipeline::LogPipeline;
 #[cfg(feature = "testing")]
 pub(crate) use route::install_tap;
 #[cfg(feature = "tracing")]
-pub use tracing_layer::{TracingLayer, tracing_layer};
+pub use tracing_layer::tracing_layer;
 
 /// The bridges of the enabled features, each installed once per process
 /// unless the program set its own; `level` is the lowest severity wanted.

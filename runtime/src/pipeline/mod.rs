@@ -21,6 +21,8 @@ mod clock;
 mod convert;
 mod export_thread;
 mod ids;
+#[cfg(feature = "tracing")]
+mod library;
 mod links;
 mod queue;
 mod record;
@@ -43,6 +45,8 @@ use opentelemetry_sdk::trace::Sampler;
 
 pub use attributes::Attributes;
 pub(crate) use export_thread::{ExportThread, FlushError};
+#[cfg(feature = "tracing")]
+pub(crate) use library::{Shape, start_library};
 pub use links::{LinkTarget, Links};
 pub(crate) use settings::{Limits, Settings};
 pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
