@@ -1,6 +1,7 @@
 //! Process-wide state, all of it here: what `traced::init()` installed, where
 //! traced calls' spans go, what `inject`/`extract` and the log bridges use
-//! while it is installed, and the hooks traced puts into the process once
+//! while it is installed, the library-span filter and the call sites of
+//! `tracing` callsites, and the hooks traced puts into the process once
 //! (signal handlers, panic hook, log bridges). No other module keeps state
 //! for the whole process; per-thread caches compare their copy against
 //! [`generation`], which moves whenever where spans go may have changed.

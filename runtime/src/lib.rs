@@ -44,6 +44,7 @@
 //! | [`suppress`], [`suppressed`] | trace nothing beneath, tell downstream not to sample |
 //! | [`current`] | attributes, events, errors and baggage on the current span |
 //! | [`logs`] | OpenTelemetry logs tagged with their span; `tracing` and `log` bridges; exceptions |
+//! | `tracing_layer` | `tracing` spans as spans of the same trace, events as log records (feature `tracing`) |
 //! | `integrations` | HTTP server/client, reqwest and tonic layers (features below) |
 //! | `testing` | capture real spans in tests (feature `testing`) |
 //!
@@ -57,7 +58,7 @@
 //! | `axum` | | route templates, original URIs and peer addresses for the server layer |
 //! | `reqwest` | | `integrations::TracingMiddleware` for reqwest-middleware |
 //! | `grpc` | | tonic layers and the `MetadataMap` carrier |
-//! | `tracing` | | `tracing` events become log records of the current span (`logs::tracing_layer`) |
+//! | `tracing` | | `tracing` spans become spans, nested both ways with `#[traced]` ones, and events log records of the current span (`tracing_layer`) |
 //! | `log` | | `log` records become log records of the current span (`logs::log_logger`) |
 //! | `testing` | | `testing::capture` and friends, spans and log records |
 

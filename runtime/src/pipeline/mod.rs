@@ -11,7 +11,9 @@
 //!
 //! Spans that other OpenTelemetry code starts through the global tracer
 //! provider are native spans too: `init()` installs a [`NativeTracerProvider`]
-//! ([`tracer`]) as the global provider.
+//! ([`tracer`]) as the global provider. `tracing` spans start through
+//! `start_library` (feature `tracing`), with a call site made once per
+//! `tracing` callsite.
 //!
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
