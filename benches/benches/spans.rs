@@ -571,6 +571,44 @@ fn calling_thread_cpu(c: &mut Criterion) {
         }
         drop(guard);
     }
+    {
+        // The same `#[instrument]` span through traced's `tracing` layer,
+        // and through tracing-opentelemetry to the SDK's batch pipeline.
+        let exporter = CountingExporter::default();
+        let guard = init_recording(exporter);
+        tracing::subscriber::with_default(traced_subscriber(), || {
+            group.bench_function("traced-layer/sync", |b| {
+                b.iter_custom(|iters| {
+                    let start = thread_cpu_now();
+                    for _ in 0..iters {
+                        black_box(tracing_fns::sync(black_box(1)));
+                    }
+                    let spent = thread_cpu_now() - start;
+                    guard.flush().expect("flush");
+                    spent
+                });
+            });
+        });
+        drop(guard);
+        let provider = sdk_batch_provider(
+            CountingExporter::default(),
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        );
+        tracing::subscriber::with_default(tracing_subscriber_for(&provider), || {
+            group.bench_function("tracing/sync", |b| {
+                b.iter_custom(|iters| {
+                    let start = thread_cpu_now();
+                    for _ in 0..iters {
+                        black_box(tracing_fns::sync(black_box(1)));
+                    }
+                    let spent = thread_cpu_now() - start;
+                    provider.force_flush().expect("flush");
+                    spent
+                });
+            });
+        });
+        let _ = provider.shutdown();
+    }
     group.finish();
 }
 

@@ -16,9 +16,9 @@ use traced::opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
 };
 use traced::opentelemetry::{Context, Value, global};
-use traced::testing::{FinishedSpan, LogRecord, Trace, capture, capture_async, message};
+use traced::testing::{FinishedSpan, capture, capture_async};
 use traced::traced;
-use traced_tests::{assert_child, attribute, error_message, text};
+use traced_tests::{assert_child, assert_written_in, attribute, error_message, log_record, text};
 
 /// The span context current where it is called.
 fn current_span_context() -> SpanContext {
@@ -31,30 +31,6 @@ fn assert_root(span: &FinishedSpan) {
         span.parent_span_id,
         SpanId::INVALID,
         "{:?} should be a root of the capture",
-        span.name
-    );
-}
-
-/// The record whose message is `text`; panics when there is none or several.
-fn record<'a>(trace: &'a Trace, text: &str) -> &'a LogRecord {
-    let mut found = trace.logs().iter().filter(|r| message(r) == text);
-    let record = found.next().unwrap_or_else(|| {
-        let all: Vec<_> = trace.logs().iter().map(message).collect();
-        panic!("no record {text:?} in {all:?}")
-    });
-    assert!(found.next().is_none(), "several records {text:?}");
-    record
-}
-
-#[track_caller]
-fn assert_written_in(record: &LogRecord, span: &FinishedSpan) {
-    let context = record.trace_context().expect("a trace context");
-    assert_eq!(context.trace_id, span.span_context.trace_id());
-    assert_eq!(
-        context.span_id,
-        span.span_context.span_id(),
-        "{:?} not written in {:?}",
-        message(record),
         span.name
     );
 }
@@ -88,7 +64,7 @@ fn an_instrumented_function_called_by_a_traced_one_is_its_child() {
 #[test]
 fn events_inside_a_library_span_are_log_records_of_it() {
     let (_, trace) = capture(order);
-    assert_written_in(record(&trace, "counting"), trace.span("count"));
+    assert_written_in(log_record(&trace, "counting"), trace.span("count"));
 }
 
 // ---------------------------------------------------------------------------
@@ -162,7 +138,7 @@ async fn an_async_library_span_is_one_span_across_polls_and_nests_both_ways() {
     // It lasted across the sleep, from creation to close.
     let lasted = restock.end_time.duration_since(restock.start_time).unwrap();
     assert!(lasted >= Duration::from_millis(2), "{lasted:?}");
-    assert_written_in(record(&trace, "restocked"), restock);
+    assert_written_in(log_record(&trace, "restocked"), restock);
 }
 
 #[traced]

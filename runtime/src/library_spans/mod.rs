@@ -32,7 +32,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 pub(crate) use filter::{DEFAULT_FILTER, LibrarySpanFilter, parse, set_filter};
 use start::Bridged;
@@ -74,27 +74,21 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, cx: Context<'_, S>) {
-        let Some(span) = cx.span(id) else { return };
-        let extensions = span.extensions();
-        let Some(bridged) = extensions
-            .get::<Bridged>()
-            .filter(|bridged| bridged.records())
-        else {
-            return;
-        };
-        let span = bridged.cx.span();
-        let mut conventions = fields::Conventions::default();
-        values.record(&mut fields::Fields {
-            conventions: &mut conventions,
-            attribute: &mut |key, value| span.set_attribute(KeyValue::new(key, value)),
+        recording(cx.span(id), |bridged| {
+            let span = bridged.cx.span();
+            let mut conventions = fields::Conventions::default();
+            values.record(&mut fields::Fields {
+                conventions: &mut conventions,
+                attribute: &mut |key, value| span.set_attribute(KeyValue::new(key, value)),
+            });
+            if let Some(name) = conventions.name.take() {
+                span.update_name(name);
+            }
+            let status = conventions.status();
+            if status != Status::Unset {
+                span.set_status(status);
+            }
         });
-        if let Some(name) = conventions.name.take() {
-            span.update_name(name);
-        }
-        let status = conventions.status();
-        if status != Status::Unset {
-            span.set_status(status);
-        }
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, cx: Context<'_, S>) {
@@ -108,14 +102,9 @@ where
         else {
             return;
         };
-        let Some(span) = cx.span(id) else { return };
-        let extensions = span.extensions();
-        if let Some(bridged) = extensions
-            .get::<Bridged>()
-            .filter(|bridged| bridged.records())
-        {
+        recording(cx.span(id), |bridged| {
             bridged.cx.span().add_link(linked, Vec::new());
-        }
+        });
     }
 
     /// An event with an `error` field (what `#[instrument(err)]` emits)
@@ -125,21 +114,13 @@ where
         if event.metadata().fields().field("error").is_none() {
             return;
         }
-        let Some(span) = cx.event_span(event) else {
-            return;
-        };
-        let extensions = span.extensions();
-        let Some(bridged) = extensions
-            .get::<Bridged>()
-            .filter(|bridged| bridged.records())
-        else {
-            return;
-        };
-        let mut error = fields::EventError::default();
-        event.record(&mut error);
-        if let Some(description) = error.0 {
-            bridged.cx.span().set_status(Status::error(description));
-        }
+        recording(cx.event_span(event), |bridged| {
+            let mut error = fields::EventError::default();
+            event.record(&mut error);
+            if let Some(description) = error.0 {
+                bridged.cx.span().set_status(Status::error(description));
+            }
+        });
     }
 
     fn on_enter(&self, id: &Id, cx: Context<'_, S>) {
@@ -159,5 +140,20 @@ where
         if let Some(bridged) = bridged {
             bridged.end();
         }
+    }
+}
+
+/// Runs `f` with what `span` carries, when it has a span that records.
+fn recording<S>(span: Option<SpanRef<'_, S>>, f: impl FnOnce(&Bridged))
+where
+    S: for<'a> LookupSpan<'a>,
+{
+    let Some(span) = span else { return };
+    let extensions = span.extensions();
+    if let Some(bridged) = extensions
+        .get::<Bridged>()
+        .filter(|bridged| bridged.records())
+    {
+        f(bridged);
     }
 }

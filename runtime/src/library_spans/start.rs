@@ -16,7 +16,7 @@ use crate::pipeline::{self, Attributes, Parent, PipelineCore, Started};
 /// What a `tracing` span carries for traced: the OpenTelemetry context its
 /// body runs in, and how its span ends.
 #[derive(Debug)]
-pub(crate) struct Bridged {
+pub(super) struct Bridged {
     pub(super) cx: Context,
     pub(super) span: Recorded,
 }
