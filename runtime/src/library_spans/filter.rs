@@ -39,6 +39,11 @@ pub(crate) fn set_filter(directives: &str, replace: bool) {
     }
 }
 
+/// Whether a filter is in force (set by `init()` or an earlier layer).
+pub(crate) fn filter_is_set() -> bool {
+    global_state::library_span_filter().is_some()
+}
+
 fn put(directives: &str, replace: bool) -> bool {
     global_state::set_library_span_filter(replace, || {
         let filter = parse(directives).unwrap_or_else(|_| default_filter());

@@ -34,7 +34,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-pub(crate) use filter::{DEFAULT_FILTER, LibrarySpanFilter, parse, set_filter};
+pub(crate) use filter::{DEFAULT_FILTER, LibrarySpanFilter, filter_is_set, parse, set_filter};
 use start::Bridged;
 
 use crate::pipeline::Parent;

@@ -13,7 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::route::{Routed, RoutedLogger};
 use crate::config::{Env, library_spans_from_env, print_warnings};
 use crate::global_state::{self, Hook};
-use crate::library_spans::{LibrarySpanFilter, SpanBridge, set_filter};
+use crate::library_spans::{LibrarySpanFilter, SpanBridge, filter_is_set, set_filter};
 
 /// The `tracing-subscriber` layer through which traced takes what `tracing`
 /// reports: spans become spans of the same trace as `#[traced]` functions,
@@ -70,9 +70,12 @@ pub fn tracing_layer<S>() -> impl Layer<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let env = Env::process();
-    set_filter(&library_spans_from_env(&env), false);
-    print_warnings(&env);
+    // The environment's filter, unless `init()` (or an earlier layer) set one.
+    if !filter_is_set() {
+        let env = Env::process();
+        set_filter(&library_spans_from_env(&env), false);
+        print_warnings(&env);
+    }
     TracingBridge {
         spans: SpanBridge,
         records: OpenTelemetryTracingBridge::new(&Routed),
