@@ -46,7 +46,7 @@ fn main() {
         .expect("init");
     let mut group = c.benchmark_group("log_in_recorded_span");
     group.bench_function("span, no event", |b| b.iter(|| quiet(black_box(7))));
-    let bridge = tracing_subscriber::registry().with(traced::logs::tracing_layer());
+    let bridge = tracing_subscriber::registry().with(traced::tracing_layer());
     tracing::subscriber::with_default(bridge, || {
         group.bench_function("info! -> traced logs (OpenTelemetry record)", |b| {
             b.iter(|| logging(black_box(7)));

@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
     CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
     init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns,
-    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
+    traced_subscriber, tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 struct Counting;
@@ -273,6 +273,24 @@ fn allocations_per_call() {
             let path = format!("recorded ({pipeline}): {name}");
             measured.push((path.clone(), shape, native(&mut table, &guard, &path, f)));
         }
+        drop(guard);
+    }
+    {
+        // The same `#[instrument]` function as the tracing rows, recorded by
+        // traced's `tracing` layer into the native pipeline.
+        let guard = init_recording(CountingExporter::default());
+        tracing::subscriber::with_default(traced_subscriber(), || {
+            let path = "recorded (native): traced-layer/sync";
+            native(&mut table, &guard, path, &|| {
+                black_box(tracing_fns::sync(1));
+            });
+            table.row(
+                "filtered out by traced's layer: tracing/debug",
+                per_call(|| {
+                    black_box(tracing_fns::debug(1));
+                }),
+            );
+        });
         drop(guard);
     }
 

@@ -1,6 +1,7 @@
 //! Process-wide state, all of it here: what `traced::init()` installed, where
 //! traced calls' spans go, what `inject`/`extract` and the log bridges use
-//! while it is installed, and the hooks traced puts into the process once
+//! while it is installed, the library-span filter and the call sites of
+//! `tracing` callsites, and the hooks traced puts into the process once
 //! (signal handlers, panic hook, log bridges). No other module keeps state
 //! for the whole process; per-thread caches compare their copy against
 //! [`generation`], which moves whenever where spans go may have changed.
@@ -17,6 +18,8 @@ use opentelemetry::global::GlobalTracerProvider;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 
+#[cfg(feature = "tracing")]
+use crate::pipeline::CallSite;
 use crate::pipeline::PipelineCore;
 use crate::sync::{MutexExt, RwLockExt};
 
@@ -296,6 +299,62 @@ pub(crate) fn tracing_layer_added() {
 #[cfg(feature = "tracing")]
 pub(crate) fn tracing_layer_in_use() -> bool {
     TRACING_LAYER_IN_USE.load(Ordering::Acquire)
+}
+
+/// Which `tracing` spans traced's layer records: the filter `init()` set
+/// (else the one the first layer read from the environment), and whether it
+/// has span directives, whose bookkeeping runs on every span.
+#[cfg(feature = "tracing")]
+static LIBRARY_SPAN_FILTER: RwLock<Option<Arc<tracing_subscriber::EnvFilter>>> = RwLock::new(None);
+#[cfg(feature = "tracing")]
+static LIBRARY_SPAN_FILTER_DYNAMIC: AtomicBool = AtomicBool::new(false);
+
+/// The library-span filter in force, if one was set.
+#[cfg(feature = "tracing")]
+pub(crate) fn library_span_filter() -> Option<Arc<tracing_subscriber::EnvFilter>> {
+    LIBRARY_SPAN_FILTER.read_locked().clone()
+}
+
+/// Whether the filter in force has span directives.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn library_span_filter_is_dynamic() -> bool {
+    LIBRARY_SPAN_FILTER_DYNAMIC.load(Ordering::Acquire)
+}
+
+/// Puts `make()`'s filter in force: always when `replace`, else only when
+/// none is set. Returns whether it did.
+#[cfg(feature = "tracing")]
+pub(crate) fn set_library_span_filter(
+    replace: bool,
+    make: impl FnOnce() -> (tracing_subscriber::EnvFilter, bool),
+) -> bool {
+    let mut slot = LIBRARY_SPAN_FILTER.write_locked();
+    if slot.is_some() && !replace {
+        return false;
+    }
+    let (filter, dynamic) = make();
+    *slot = Some(Arc::new(filter));
+    LIBRARY_SPAN_FILTER_DYNAMIC.store(dynamic, Ordering::Release);
+    true
+}
+
+/// The call site of each `tracing` callsite whose spans were recorded, by
+/// the address of its metadata: made once per callsite, for good.
+#[cfg(feature = "tracing")]
+static LIBRARY_SITES: Mutex<std::collections::BTreeMap<usize, &'static CallSite>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+/// The call site kept for `metadata_address`, made by `make` the first time.
+#[cfg(feature = "tracing")]
+pub(crate) fn library_site(
+    metadata_address: usize,
+    make: impl FnOnce() -> CallSite,
+) -> &'static CallSite {
+    let mut sites = LIBRARY_SITES.locked();
+    sites
+        .entry(metadata_address)
+        .or_insert_with(|| Box::leak(Box::new(make())))
 }
 
 /// The socket end the signal handler writes to; -1 until installed. Read in

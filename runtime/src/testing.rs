@@ -5,7 +5,10 @@
 //! Log records are captured from the `tracing` and `log` bridges (features
 //! `tracing`, `log`; installed here when the program set no subscriber or
 //! logger of its own) and from exceptions recorded as logs, at every
-//! severity, whatever `traced::init()` is doing at the same time.
+//! severity, whatever `traced::init()` is doing at the same time. With the
+//! `tracing` feature, `tracing` spans the library-span filter lets through
+//! (`TRACED_LIBRARY_SPANS`, `info` by default) are captured as spans, nested
+//! with `#[traced]` ones.
 //!
 //! Captures go through the native pipeline `traced::init()` installs. With
 //! `TRACED_TESTING_PROVIDER=sdk` in the environment they go through an

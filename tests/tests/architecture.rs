@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["export"],
     &["propagation"],
     &["config"],
+    &["library_spans"],
     &["dispatch", "suppress"],
     &["global_state"],
     &["pipeline"],

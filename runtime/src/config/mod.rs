@@ -4,6 +4,8 @@
 
 mod env;
 mod failure_hints;
+#[cfg(feature = "tracing")]
+mod library_spans;
 mod logs;
 mod otlp;
 mod propagators;
@@ -22,6 +24,8 @@ use crate::sync::MutexExt;
 pub use env::ConfigError;
 pub(crate) use env::{Env, print_warnings, redact_url};
 pub(crate) use failure_hints::FailureHints;
+#[cfg(feature = "tracing")]
+pub(crate) use library_spans::library_spans_from_env;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
 #[cfg(feature = "otlp")]
@@ -91,6 +95,8 @@ pub struct Config {
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
     tail_sampling: Option<TailSampling>,
+    #[cfg(feature = "tracing")]
+    library_spans: Option<String>,
 }
 
 /// An exporter handed over in code; shared by clones of the `Config`, taken
@@ -582,6 +588,8 @@ impl Config {
             tail_sampling,
             console: ConsoleSettings::from_env(env),
             monotonic_clock: monotonic_clock(env),
+            #[cfg(feature = "tracing")]
+            library_spans: library_spans::resolve(self.library_spans, env),
         }
     }
 }
@@ -852,6 +860,9 @@ pub(crate) struct Resolved {
     pub(crate) console: ConsoleSettings,
     /// `TRACED_CLOCK=monotonic`.
     pub(crate) monotonic_clock: bool,
+    /// Which `tracing` spans are recorded: checked filter directives.
+    #[cfg(feature = "tracing")]
+    pub(crate) library_spans: String,
 }
 
 /// How the console exporter prints.

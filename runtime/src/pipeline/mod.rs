@@ -11,7 +11,9 @@
 //!
 //! Spans that other OpenTelemetry code starts through the global tracer
 //! provider are native spans too: `init()` installs a [`NativeTracerProvider`]
-//! ([`tracer`]) as the global provider.
+//! ([`tracer`]) as the global provider. `tracing` spans start through
+//! `start_library` (feature `tracing`), with a call site made once per
+//! `tracing` callsite.
 //!
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
@@ -29,6 +31,8 @@ mod convert;
 mod export_thread;
 mod ids;
 mod in_flight;
+#[cfg(feature = "tracing")]
+mod library;
 mod links;
 mod log_batches;
 mod log_queue;
@@ -55,6 +59,8 @@ pub use attributes::Attributes;
 pub(crate) use budget::MemoryBudget;
 pub(crate) use export_thread::{Batching, ExportThread, FlushError};
 pub(crate) use in_flight::SignalKind;
+#[cfg(feature = "tracing")]
+pub(crate) use library::{Shape, start_library};
 pub use links::{LinkTarget, Links};
 pub(crate) use log_batches::LogExport;
 pub(crate) use log_queue::{LogQueue, QueueLogs};
