@@ -5,8 +5,9 @@
 //! other way that brings its [`SpanDetails`] boxes back for reuse, so nothing a
 //! thread allocates per span is freed on another. A full ring spills into a
 //! shared overflow list, which is bounded by memory: past the budget, spans
-//! are dropped and counted. Lanes of threads that have exited are drained,
-//! then removed.
+//! are dropped and counted. The export thread takes from the lanes and the
+//! overflow in turn. Lanes of threads that have exited are drained, then
+//! removed.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -36,7 +37,7 @@ static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Queue {
     /// Unique in the process: a thread's lane belongs to one queue.
     id: u64,
-    lanes: Mutex<Vec<Lane>>,
+    lanes: Mutex<Lanes>,
     overflow: Mutex<Overflow>,
     /// Bytes the overflow may hold.
     budget: usize,
@@ -49,6 +50,16 @@ pub(crate) struct Queue {
     drop_reported: AtomicBool,
     /// The export thread, woken when a lane fills up.
     exporter: OnceLock<Thread>,
+}
+
+/// The lanes, and where the next drain begins.
+#[derive(Debug, Default)]
+struct Lanes {
+    list: Vec<Lane>,
+    /// A lane's index, or `list.len()` for the overflow.
+    next: usize,
+    /// Records on their way from the overflow to the export thread.
+    spilled: Vec<Record>,
 }
 
 #[derive(Debug)]
@@ -84,7 +95,7 @@ impl Queue {
         Queue {
             id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             max_records,
-            lanes: Mutex::new(Vec::new()),
+            lanes: Mutex::new(Lanes::default()),
             overflow: Mutex::new(Overflow::default()),
             budget,
             dropped: AtomicU64::new(0),
@@ -137,7 +148,7 @@ impl Queue {
         if slot.as_ref().is_none_or(|lane| lane.queue_id != self.id) {
             let (records, consumer) = rtrb::RingBuffer::new(LANE_CAPACITY);
             let (producer, returns) = rtrb::RingBuffer::new(RETURN_CAPACITY);
-            self.lock_lanes().push(Lane {
+            self.lock_lanes().list.push(Lane {
                 records: consumer,
                 returns: producer,
             });
@@ -218,51 +229,96 @@ impl Queue {
         .unwrap_or_default()
     }
 
-    fn lock_lanes(&self) -> MutexGuard<'_, Vec<Lane>> {
+    fn lock_lanes(&self) -> MutexGuard<'_, Lanes> {
         self.lanes.locked()
     }
 
-    /// Takes up to `limit` pending records, oldest lanes first, handing each
-    /// to `each` with a way to send its extra back to the thread that
-    /// pushed it. Returns how many were taken.
+    /// Takes up to `limit` pending records, handing each to `each` with a
+    /// way to send its extra back to the thread that pushed it. The lanes
+    /// and the overflow take turns, each up to an even share of `limit` a
+    /// round, starting one further than the drain before: under saturation
+    /// every thread's spans get through, not those of whichever lane comes
+    /// first. Returns how many were taken.
     pub(crate) fn drain(
         &self,
         limit: usize,
         mut each: impl FnMut(Record, &mut dyn FnMut(Box<SpanDetails>)),
     ) -> usize {
+        let mut lanes = self.lock_lanes();
+        let Lanes {
+            list,
+            next,
+            spilled,
+        } = &mut *lanes;
+        // The overflow's turn comes after the last lane's.
+        let turns = list.len() + 1;
+        let start = *next % turns;
+        let share = limit.div_ceil(turns).max(1);
         let mut taken = 0;
-        {
-            let mut lanes = self.lock_lanes();
-            for lane in lanes.iter_mut() {
-                while taken < limit {
-                    let Ok(record) = lane.records.pop() else {
-                        break;
-                    };
-                    taken += 1;
-                    self.taken.fetch_add(1, Ordering::Relaxed);
-                    let returns = &mut lane.returns;
-                    each(record, &mut |extra| {
-                        // A thread that left, or one whose ring back is
-                        // full: the box is freed here.
-                        let _ = returns.push(extra);
-                    });
+        'rounds: loop {
+            let mut this_round = 0;
+            for step in 0..turns {
+                let room = share.min(limit - taken);
+                if room == 0 {
+                    break 'rounds;
                 }
+                let got = match list.get_mut((start + step) % turns) {
+                    Some(lane) => self.take_from_lane(lane, room, &mut each),
+                    None => self.take_from_overflow(spilled, room, &mut each),
+                };
+                this_round += got;
+                taken += got;
             }
-            lanes.retain(|lane| !(lane.records.is_abandoned() && lane.records.is_empty()));
+            if this_round == 0 {
+                break;
+            }
         }
-        if taken < limit {
-            let spilled: Vec<Record> = {
-                let mut overflow = self.overflow.locked();
-                let count = (limit - taken).min(overflow.records.len());
-                let spilled: Vec<Record> = overflow.records.drain(..count).collect();
-                overflow.bytes -= spilled.iter().map(Record::footprint).sum::<usize>();
-                self.taken.fetch_add(count as u64, Ordering::Relaxed);
-                spilled
+        *next = (start + 1) % turns;
+        list.retain(|lane| !(lane.records.is_abandoned() && lane.records.is_empty()));
+        taken
+    }
+
+    fn take_from_lane(
+        &self,
+        lane: &mut Lane,
+        limit: usize,
+        each: &mut impl FnMut(Record, &mut dyn FnMut(Box<SpanDetails>)),
+    ) -> usize {
+        let mut taken = 0;
+        while taken < limit {
+            let Ok(record) = lane.records.pop() else {
+                break;
             };
-            for record in spilled {
-                taken += 1;
-                each(record, &mut drop);
-            }
+            taken += 1;
+            self.taken.fetch_add(1, Ordering::Relaxed);
+            let returns = &mut lane.returns;
+            each(record, &mut |extra| {
+                // A thread that left, or one whose ring back is full: the
+                // box is freed here.
+                let _ = returns.push(extra);
+            });
+        }
+        taken
+    }
+
+    /// Takes up to `limit` records from the overflow, through `spilled` so
+    /// that the overflow is not locked while they are handed on.
+    fn take_from_overflow(
+        &self,
+        spilled: &mut Vec<Record>,
+        limit: usize,
+        each: &mut impl FnMut(Record, &mut dyn FnMut(Box<SpanDetails>)),
+    ) -> usize {
+        {
+            let mut overflow = self.overflow.locked();
+            let count = limit.min(overflow.records.len());
+            spilled.extend(overflow.records.drain(..count));
+            overflow.bytes -= spilled.iter().map(Record::footprint).sum::<usize>();
+            self.taken.fetch_add(count as u64, Ordering::Relaxed);
+        }
+        let taken = spilled.len();
+        for record in spilled.drain(..) {
+            each(record, &mut drop);
         }
         taken
     }
@@ -273,8 +329,12 @@ impl Queue {
     pub(crate) fn ended(&self) -> u64 {
         let lanes = self.lock_lanes();
         let overflow = self.overflow.locked();
-        let waiting: usize =
-            lanes.iter().map(|lane| lane.records.slots()).sum::<usize>() + overflow.records.len();
+        let waiting: usize = lanes
+            .list
+            .iter()
+            .map(|lane| lane.records.slots())
+            .sum::<usize>()
+            + overflow.records.len();
         self.taken.load(Ordering::Relaxed) + waiting as u64 + self.dropped.load(Ordering::Relaxed)
     }
 
@@ -282,9 +342,101 @@ impl Queue {
     pub(crate) fn pending(&self) -> usize {
         let in_lanes: usize = self
             .lock_lanes()
+            .list
             .iter()
             .map(|lane| lane.records.slots())
             .sum();
         in_lanes + self.overflow.locked().records.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    use super::*;
+    use crate::pipeline::clock;
+
+    fn record(n: u64) -> Record {
+        let now = clock::now();
+        Record {
+            trace_id: TraceId::from(u128::from(n)),
+            span_id: SpanId::from(n),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            flags: TraceFlags::SAMPLED,
+            start: now,
+            end: now,
+            site: None,
+            trace_state: TraceState::NONE,
+            extra: None,
+        }
+    }
+
+    /// Pushes spans `from..to` from a thread of its own, which stays alive
+    /// (its lane with it) until the returned sender is dropped.
+    fn pushed_by_another_thread(
+        queue: &'static Queue,
+        spans: std::ops::Range<u64>,
+    ) -> std::sync::mpsc::Sender<()> {
+        let (done, pushed) = std::sync::mpsc::channel();
+        let (leave, stay) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            for n in spans {
+                queue.push(record(n));
+            }
+            done.send(()).unwrap();
+            let _ = stay.recv();
+        });
+        pushed.recv().unwrap();
+        leave
+    }
+
+    fn drained(queue: &Queue, limit: usize) -> Vec<u64> {
+        let mut ids = Vec::new();
+        queue.drain(limit, |record, _| {
+            ids.push(u64::from_be_bytes(record.span_id.to_bytes()));
+        });
+        ids
+    }
+
+    /// Under saturation every thread's spans get their turn: a drain takes
+    /// from each lane and from the overflow, and the next drain starts where
+    /// this one left off.
+    #[test]
+    fn repro_drain_takes_from_every_lane_and_the_overflow_in_turn() {
+        let queue: &'static Queue = Box::leak(Box::new(Queue::new(1 << 30, None)));
+        // A hot thread whose lane is full and has spilled, then a quiet one.
+        let hot = pushed_by_another_thread(queue, 0..5_000);
+        let quiet = pushed_by_another_thread(queue, 100_000..100_010);
+        let spilled: BTreeSet<u64> = queue
+            .overflow
+            .locked()
+            .records
+            .iter()
+            .map(|record| u64::from_be_bytes(record.span_id.to_bytes()))
+            .collect();
+        assert!(!spilled.is_empty());
+        let first = drained(queue, 300);
+        assert_eq!(first.len(), 300);
+        let from = |ids: &[u64], range: std::ops::Range<u64>| {
+            ids.iter().filter(|id| range.contains(id)).count()
+        };
+        assert_eq!(from(&first, 100_000..100_010), 10, "the quiet lane");
+        assert!(
+            first.iter().any(|id| spilled.contains(id)),
+            "the overflow (the hot thread's latest spans) has its turn"
+        );
+        let mut rest = Vec::new();
+        while rest.len() < 5_000 + 10 - 300 {
+            let more = drained(queue, 300);
+            assert!(!more.is_empty());
+            rest.extend(more);
+        }
+        let all: BTreeSet<u64> = first.iter().chain(&rest).copied().collect();
+        assert_eq!(all.len(), 5_010, "each span once");
+        drop((hot, quiet));
     }
 }
