@@ -403,11 +403,15 @@ impl Config {
         self
     }
 
-    /// Memory that finished spans waiting for export may take beyond the
-    /// per-thread queues, in bytes (else `TRACED_MAX_PENDING_MEMORY_MIB`,
-    /// else 64 MiB). Past it, spans are dropped and counted: a collector that
-    /// stalls cannot make the program grow without bound, and a burst is
-    /// still delivered whole.
+    /// Memory that finished spans waiting for export may take, in bytes
+    /// (else `TRACED_MAX_PENDING_MEMORY_MIB`, else 64 MiB). Past it, spans
+    /// are dropped and counted: a collector that stalls cannot make the
+    /// program grow without bound, and a burst is still delivered whole.
+    ///
+    /// Each thread that ends spans has a queue of its own, which holds 16
+    /// spans at first (about 2 KiB, outside this budget) and grows within the
+    /// budget, up to 1 024, only while the thread ends spans faster than the
+    /// export thread takes them; it shrinks again once it stays mostly empty.
     pub fn max_pending_memory(mut self, bytes: usize) -> Self {
         self.pending_memory = Some(bytes);
         self

@@ -3,15 +3,21 @@
 //! Each thread that ends a span gets a lane: a single-producer ring of
 //! records it alone writes and the export thread alone reads, plus a ring the
 //! other way that brings its [`SpanDetails`] boxes back for reuse, so nothing a
-//! thread allocates per span is freed on another. A full ring spills into a
-//! shared overflow list, which is bounded by memory: past the budget, spans
-//! are dropped and counted. The export thread takes from the lanes and the
-//! overflow in turn. Lanes of threads that have exited are drained, then
-//! removed.
+//! thread allocates per span is freed on another.
+//!
+//! One budget bounds what waits. A lane starts small ([`FIRST_CAPACITY`]
+//! records, about 2 KiB), so that thousands of threads that each ended some
+//! spans hold little; a thread that ends spans faster than the export thread
+//! takes them doubles its lane, up to [`MAX_CAPACITY`], with the bytes taken
+//! from the budget, and halves it again once it stays mostly empty. A full
+//! lane that may not grow spills into a shared overflow list, bounded by the
+//! same budget: past it, spans are dropped and counted. The export thread
+//! takes from the lanes and the overflow in turn. Lanes of threads that have
+//! exited are drained, then removed and their bytes given back.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 
@@ -19,18 +25,37 @@ use super::record::Record;
 use super::span_details::SpanDetails;
 use crate::sync::MutexExt;
 
-/// Records a lane holds before it spills into the overflow.
-const LANE_CAPACITY: usize = 1024;
-/// Extras on their way back to one thread: as many as its lane holds
-/// records, so that a lane's worth of spans with extras all come back.
-const RETURN_CAPACITY: usize = LANE_CAPACITY;
-/// Extras a thread keeps for reuse.
+/// Records a thread's lane holds at first.
+const FIRST_CAPACITY: usize = 16;
+/// Records a lane holds at most.
+const MAX_CAPACITY: usize = 1024;
+/// Extras a thread keeps for reuse, at most (and no more than its lane
+/// holds records).
 const POOL_CAPACITY: usize = 64;
-/// Pushes between two looks at how full the lane is.
-const PUSHES_PER_CHECK: u32 = 64;
+/// Looks in a row at a lane that stayed under an eighth full, after which
+/// it is halved.
+const QUIET_LOOKS: u32 = 32;
 
 /// Tells the queues of successive pipelines apart in each thread's lane.
 static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a lane of `capacity` takes: its records, and its ring back (which
+/// holds as many extras, so that a lane's worth of spans with extras all
+/// come back).
+const fn lane_bytes(capacity: usize) -> usize {
+    capacity * (size_of::<Record>() + size_of::<Box<SpanDetails>>())
+}
+
+/// Of a lane of `capacity`, what is taken from the budget: what it holds
+/// beyond the first size.
+const fn budgeted(capacity: usize) -> usize {
+    lane_bytes(capacity) - lane_bytes(FIRST_CAPACITY)
+}
+
+/// Pushes between two looks at how full a lane of `capacity` is.
+fn look_interval(capacity: usize) -> u32 {
+    (capacity / 4).clamp(1, 64) as u32
+}
 
 /// The queue of one installed pipeline.
 #[derive(Debug)]
@@ -39,10 +64,14 @@ pub(crate) struct Queue {
     id: u64,
     lanes: Mutex<Lanes>,
     overflow: Mutex<Overflow>,
-    /// Bytes the overflow may hold.
+    /// Bytes the overflow and the lanes beyond their first size may hold.
     budget: usize,
     /// Records the overflow may hold, when a count was asked for.
     max_records: Option<usize>,
+    /// Bytes the lanes hold beyond their first size.
+    lane_bytes: AtomicUsize,
+    /// Bytes the overflow holds (changed under its lock, read without).
+    overflow_bytes: AtomicUsize,
     /// Spans dropped because the overflow was over budget.
     dropped: AtomicU64,
     /// Records the export thread has taken, in all.
@@ -66,6 +95,8 @@ struct Lanes {
 struct Lane {
     records: rtrb::Consumer<Record>,
     returns: rtrb::Producer<Box<SpanDetails>>,
+    /// Bytes of it taken from the budget.
+    budgeted: usize,
 }
 
 /// Records that found their lane full, oldest first.
@@ -83,7 +114,14 @@ struct LocalLane {
     // The boxes themselves are what is reused: a span holds its extra by box.
     #[allow(clippy::vec_box)]
     pool: Vec<Box<SpanDetails>>,
-    pushes: u32,
+    /// Records the ring holds.
+    capacity: usize,
+    /// Pushes until the next look at how full the ring is.
+    until_look: u32,
+    /// The fullest the ring was at the looks since it last changed size, or
+    /// was last found quiet.
+    peak: usize,
+    looks: u32,
 }
 
 thread_local! {
@@ -94,10 +132,12 @@ impl Queue {
     pub(crate) fn new(budget: usize, max_records: Option<usize>) -> Self {
         Queue {
             id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
-            max_records,
             lanes: Mutex::new(Lanes::default()),
             overflow: Mutex::new(Overflow::default()),
             budget,
+            max_records,
+            lane_bytes: AtomicUsize::new(0),
+            overflow_bytes: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             taken: AtomicU64::new(0),
             drop_reported: AtomicBool::new(false),
@@ -123,19 +163,18 @@ impl Queue {
             let Ok(mut lane) = lane.try_borrow_mut() else {
                 return;
             };
-            let lane = self.local_lane(&mut lane);
+            let Some(lane) = self.local_lane(&mut lane) else {
+                return;
+            };
             let Some(pushed) = record.take() else { return };
             match lane.records.push(pushed) {
                 Ok(()) => {
-                    lane.pushes += 1;
-                    if lane.pushes >= PUSHES_PER_CHECK {
-                        lane.pushes = 0;
-                        if lane.records.slots() < LANE_CAPACITY / 2 {
-                            self.wake_exporter();
-                        }
+                    lane.until_look -= 1;
+                    if lane.until_look == 0 {
+                        self.look(lane);
                     }
                 }
-                Err(rtrb::PushError::Full(full)) => record = Some(full),
+                Err(rtrb::PushError::Full(full)) => record = self.push_grown(lane, full),
             }
         });
         if let Some(record) = record {
@@ -143,29 +182,129 @@ impl Queue {
         }
     }
 
-    /// This thread's lane of this queue, registered on first use.
-    fn local_lane<'a>(&self, slot: &'a mut Option<LocalLane>) -> &'a mut LocalLane {
+    /// This thread's lane of this queue, opened on first use.
+    fn local_lane<'a>(&self, slot: &'a mut Option<LocalLane>) -> Option<&'a mut LocalLane> {
         if slot.as_ref().is_none_or(|lane| lane.queue_id != self.id) {
-            let (records, consumer) = rtrb::RingBuffer::new(LANE_CAPACITY);
-            let (producer, returns) = rtrb::RingBuffer::new(RETURN_CAPACITY);
-            self.lock_lanes().list.push(Lane {
-                records: consumer,
-                returns: producer,
-            });
             // An old lane's pool is still good; its rings go.
             let pool = slot.take().map(|old| old.pool).unwrap_or_default();
+            let (records, returns) = self.open_lane(FIRST_CAPACITY)?;
             *slot = Some(LocalLane {
                 queue_id: self.id,
                 records,
                 returns,
                 pool,
-                pushes: 0,
+                capacity: FIRST_CAPACITY,
+                until_look: look_interval(FIRST_CAPACITY),
+                peak: 0,
+                looks: 0,
             });
         }
-        match slot {
-            Some(lane) => lane,
-            None => unreachable!("the lane was just made"),
+        slot.as_mut()
+    }
+
+    /// A new lane of `capacity`, registered for the export thread; `None`
+    /// when the budget has no room for it.
+    #[allow(clippy::type_complexity)]
+    fn open_lane(
+        &self,
+        capacity: usize,
+    ) -> Option<(rtrb::Producer<Record>, rtrb::Consumer<Box<SpanDetails>>)> {
+        let budgeted = budgeted(capacity);
+        if !self.reserve(budgeted) {
+            return None;
         }
+        let (records, consumer) = rtrb::RingBuffer::new(capacity);
+        let (producer, returns) = rtrb::RingBuffer::new(capacity);
+        self.lock_lanes().list.push(Lane {
+            records: consumer,
+            returns: producer,
+            budgeted,
+        });
+        Some((records, returns))
+    }
+
+    /// Takes `bytes` from the budget, if it has room.
+    fn reserve(&self, bytes: usize) -> bool {
+        if bytes == 0 {
+            return true;
+        }
+        let spilled = self.overflow_bytes.load(Ordering::Relaxed);
+        self.lane_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                (held + bytes + spilled <= self.budget).then_some(held + bytes)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, bytes: usize) {
+        if bytes > 0 {
+            self.lane_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Now and then, how full this thread's lane is: half full, it grows
+    /// (else the export thread is woken); long mostly empty, it shrinks.
+    #[cold]
+    #[inline(never)]
+    fn look(&self, lane: &mut LocalLane) {
+        lane.until_look = look_interval(lane.capacity);
+        let filled = lane.capacity - lane.records.slots();
+        if filled >= lane.capacity / 2 {
+            if !self.resize(lane, lane.capacity * 2) {
+                self.wake_exporter();
+            }
+            return;
+        }
+        lane.peak = lane.peak.max(filled);
+        lane.looks += 1;
+        if lane.looks >= QUIET_LOOKS {
+            if lane.capacity > FIRST_CAPACITY && lane.peak < lane.capacity / 8 {
+                self.resize(lane, lane.capacity / 2);
+            }
+            lane.peak = 0;
+            lane.looks = 0;
+        }
+    }
+
+    /// A full lane: a larger one takes `record` if it may grow; else the
+    /// record comes back, for the overflow.
+    #[cold]
+    #[inline(never)]
+    fn push_grown(&self, lane: &mut LocalLane, record: Record) -> Option<Record> {
+        if !self.resize(lane, lane.capacity * 2) {
+            return Some(record);
+        }
+        match lane.records.push(record) {
+            Ok(()) => None,
+            Err(rtrb::PushError::Full(record)) => Some(record),
+        }
+    }
+
+    /// Moves this thread to a new lane of `capacity`. The old one stays
+    /// with the export thread until it has been drained; the extras on their
+    /// way back in it are kept or freed here.
+    fn resize(&self, lane: &mut LocalLane, capacity: usize) -> bool {
+        if !(FIRST_CAPACITY..=MAX_CAPACITY).contains(&capacity) {
+            return false;
+        }
+        let Some((records, returns)) = self.open_lane(capacity) else {
+            return false;
+        };
+        lane.records = records;
+        let mut old_returns = std::mem::replace(&mut lane.returns, returns);
+        let keep = POOL_CAPACITY.min(capacity);
+        while let Ok(mut extra) = old_returns.pop() {
+            if lane.pool.len() < keep {
+                extra.clear();
+                lane.pool.push(extra);
+            }
+        }
+        lane.pool.truncate(keep);
+        lane.capacity = capacity;
+        lane.until_look = look_interval(capacity);
+        lane.peak = 0;
+        lane.looks = 0;
+        true
     }
 
     /// A full lane, or a thread whose thread-locals are gone: the span goes
@@ -177,7 +316,8 @@ impl Queue {
         let full = self
             .max_records
             .is_some_and(|max| overflow.records.len() >= max);
-        if full || overflow.bytes + bytes > self.budget {
+        let held = overflow.bytes + self.lane_bytes.load(Ordering::Relaxed);
+        if full || held + bytes > self.budget {
             drop(overflow);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.drop_reported.swap(true, Ordering::Relaxed) {
@@ -194,6 +334,7 @@ impl Queue {
             drop(record);
         } else {
             overflow.bytes += bytes;
+            self.overflow_bytes.fetch_add(bytes, Ordering::Relaxed);
             overflow.records.push_back(record);
             drop(overflow);
         }
@@ -205,7 +346,7 @@ impl Queue {
     pub(crate) fn take_extra(&self) -> Box<SpanDetails> {
         LANE.try_with(|lane| {
             let mut lane = lane.try_borrow_mut().ok()?;
-            let lane = self.local_lane(&mut lane);
+            let lane = self.local_lane(&mut lane)?;
             if let Some(extra) = lane.pool.pop() {
                 return Some(extra);
             }
@@ -213,7 +354,7 @@ impl Queue {
             // Everything it held is dropped here, on the thread that made
             // it, or on the thread that ended its span.
             extra.clear();
-            while lane.pool.len() < POOL_CAPACITY {
+            while lane.pool.len() < POOL_CAPACITY.min(lane.capacity) {
                 match lane.returns.pop() {
                     Ok(mut more) => {
                         more.clear();
@@ -274,7 +415,16 @@ impl Queue {
             }
         }
         *next = (start + 1) % turns;
-        list.retain(|lane| !(lane.records.is_abandoned() && lane.records.is_empty()));
+        let mut freed = 0;
+        list.retain(|lane| {
+            let gone = lane.records.is_abandoned() && lane.records.is_empty();
+            if gone {
+                freed += lane.budgeted;
+            }
+            !gone
+        });
+        drop(lanes);
+        self.release(freed);
         taken
     }
 
@@ -313,7 +463,9 @@ impl Queue {
             let mut overflow = self.overflow.locked();
             let count = limit.min(overflow.records.len());
             spilled.extend(overflow.records.drain(..count));
-            overflow.bytes -= spilled.iter().map(Record::footprint).sum::<usize>();
+            let bytes = spilled.iter().map(Record::footprint).sum::<usize>();
+            overflow.bytes -= bytes;
+            self.overflow_bytes.fetch_sub(bytes, Ordering::Relaxed);
             self.taken.fetch_add(count as u64, Ordering::Relaxed);
         }
         let taken = spilled.len();
@@ -324,8 +476,9 @@ impl Queue {
     }
 
     /// Spans ended so far: taken by the export thread, waiting, or dropped.
-    /// Counted under the locks the export thread takes them under, so a span
-    /// is never counted twice or missed while it moves.
+    /// Counted under the locks the export thread
+    /// takes them under, so a span is never counted twice or missed while it
+    /// moves.
     pub(crate) fn ended(&self) -> u64 {
         let lanes = self.lock_lanes();
         let overflow = self.overflow.locked();
@@ -438,5 +591,60 @@ mod tests {
         let all: BTreeSet<u64> = first.iter().chain(&rest).copied().collect();
         assert_eq!(all.len(), 5_010, "each span once");
         drop((hot, quiet));
+    }
+
+    /// This thread's lane of `queue`: how many records its ring holds.
+    fn capacity(queue: &Queue) -> Option<usize> {
+        LANE.with(|lane| {
+            lane.borrow()
+                .as_ref()
+                .filter(|lane| lane.queue_id == queue.id)
+                .map(|lane| lane.capacity)
+        })
+    }
+
+    #[test]
+    fn a_lane_starts_small_grows_while_it_fills_and_shrinks_once_quiet() {
+        let queue = Queue::new(1 << 30, None);
+        queue.push(record(0));
+        assert_eq!(capacity(&queue), Some(FIRST_CAPACITY));
+        // Nothing drains: the lane grows to its largest, then spills.
+        for n in 1..3000 {
+            queue.push(record(n));
+        }
+        assert_eq!(capacity(&queue), Some(MAX_CAPACITY));
+        assert!(!queue.overflow.locked().records.is_empty());
+        assert_eq!(queue.pending(), 3000);
+        assert_eq!(drained(&queue, usize::MAX).len(), 3000);
+        assert_eq!(
+            queue.lane_bytes.load(Ordering::Relaxed),
+            budgeted(MAX_CAPACITY),
+            "the smaller lanes it left were given back once drained"
+        );
+        // Drained as fast as it fills: it halves, step by step, back to the
+        // first size, and the budget has everything back.
+        for n in 0..20_000 {
+            queue.push(record(n));
+            drained(&queue, usize::MAX);
+        }
+        assert_eq!(capacity(&queue), Some(FIRST_CAPACITY));
+        assert_eq!(queue.lane_bytes.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn lanes_grow_only_as_far_as_the_budget_allows() {
+        // Room for the lanes of 32 and 64 records this thread fills on its
+        // way (the smaller is given back only once drained), and for a few
+        // spilled records.
+        let budget = budgeted(32) + budgeted(64) + 10 * size_of::<Record>();
+        let queue = Queue::new(budget, None);
+        for n in 0..1000 {
+            queue.push(record(n));
+        }
+        assert_eq!(capacity(&queue), Some(64));
+        let spilled = queue.overflow.locked().records.len();
+        assert!((1..=10).contains(&spilled), "{spilled}");
+        assert!(queue.dropped.load(Ordering::Relaxed) > 0);
+        assert_eq!(queue.ended(), 1000);
     }
 }
