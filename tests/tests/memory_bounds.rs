@@ -1,6 +1,6 @@
 //! What the native pipeline keeps in memory over a process's life, read from
 //! the resident set of a child process of its own: threads that ended spans
-//! and went idle.
+//! and went idle, and `init()` and drop repeated.
 
 use std::sync::{Arc, Barrier};
 
@@ -105,4 +105,45 @@ fn repro_idle_threads_hold_little_once_their_spans_are_exported() {
         (on - off) / MIB
     );
     drop(guard);
+}
+
+/// `init()` and drop, 300 times, each time with a burst of spans from this
+/// thread and from a thread that then exits (enough for their queues to
+/// grow to their largest): what each set-up took is given back.
+#[test]
+fn repro_init_and_drop_repeated_return_their_memory() {
+    if !in_child() {
+        rerun("repro_init_and_drop_repeated_return_their_memory", &[]);
+        return;
+    }
+    let cycle = || {
+        let guard = traced::Config::new()
+            .span_exporter(Discard)
+            .init()
+            .expect("init");
+        for n in 0..10_000 {
+            std::hint::black_box(unit_of_work(n));
+        }
+        std::thread::spawn(|| {
+            for n in 0..10_000 {
+                std::hint::black_box(unit_of_work(n));
+            }
+        })
+        .join()
+        .unwrap();
+        drop(guard);
+    };
+    for _ in 0..30 {
+        cycle();
+    }
+    let warm = resident();
+    for _ in 0..300 {
+        cycle();
+    }
+    let grown = resident() - warm;
+    eprintln!(
+        "300 more init/drop cycles: {:+.1} MiB",
+        grown as f64 / MIB as f64
+    );
+    assert!(grown < 8 * MIB, "{} MiB kept", grown / MIB);
 }

@@ -13,7 +13,8 @@
 //! lane that may not grow spills into a shared overflow list, bounded by the
 //! same budget: past it, spans are dropped and counted. The export thread
 //! takes from the lanes and the overflow in turn. Lanes of threads that have
-//! exited are drained, then removed and their bytes given back.
+//! exited are drained, then removed and their bytes given back; at shutdown
+//! [`Queue::close`] frees every lane and the overflow.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -76,6 +77,11 @@ pub(crate) struct Queue {
     dropped: AtomicU64,
     /// Records the export thread has taken, in all.
     taken: AtomicU64,
+    /// Records freed unexported: waiting when the queue closed, or ended
+    /// after.
+    abandoned: AtomicU64,
+    /// Set under the lanes' lock at shutdown: no lane opens any more.
+    closed: AtomicBool,
     drop_reported: AtomicBool,
     /// The export thread, woken when a lane fills up.
     exporter: OnceLock<Thread>,
@@ -140,6 +146,8 @@ impl Queue {
             overflow_bytes: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             taken: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
             drop_reported: AtomicBool::new(false),
             exporter: OnceLock::new(),
         }
@@ -182,7 +190,8 @@ impl Queue {
         }
     }
 
-    /// This thread's lane of this queue, opened on first use.
+    /// This thread's lane of this queue, opened on first use; `None` once the
+    /// queue is closed.
     fn local_lane<'a>(&self, slot: &'a mut Option<LocalLane>) -> Option<&'a mut LocalLane> {
         if slot.as_ref().is_none_or(|lane| lane.queue_id != self.id) {
             // An old lane's pool is still good; its rings go.
@@ -203,7 +212,7 @@ impl Queue {
     }
 
     /// A new lane of `capacity`, registered for the export thread; `None`
-    /// when the budget has no room for it.
+    /// when the budget has no room for it, or the queue is closed.
     #[allow(clippy::type_complexity)]
     fn open_lane(
         &self,
@@ -215,7 +224,13 @@ impl Queue {
         }
         let (records, consumer) = rtrb::RingBuffer::new(capacity);
         let (producer, returns) = rtrb::RingBuffer::new(capacity);
-        self.lock_lanes().list.push(Lane {
+        let mut lanes = self.lock_lanes();
+        if self.closed.load(Ordering::Relaxed) {
+            drop(lanes);
+            self.release(budgeted);
+            return None;
+        }
+        lanes.list.push(Lane {
             records: consumer,
             returns: producer,
             budgeted,
@@ -311,6 +326,10 @@ impl Queue {
     /// to the shared overflow, or is dropped and counted past the budget.
     #[cold]
     fn spill(&self, record: Record) {
+        if self.closed.load(Ordering::Relaxed) {
+            self.abandoned.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let bytes = record.footprint();
         let mut overflow = self.overflow.locked();
         let full = self
@@ -475,8 +494,33 @@ impl Queue {
         taken
     }
 
-    /// Spans ended so far: taken by the export thread, waiting, or dropped.
-    /// Counted under the locks the export thread
+    /// Frees every lane and the overflow, once the export thread takes no
+    /// more: the pipeline is shut down. Records still waiting are counted
+    /// as ended and never exported; no lane opens from here on. A thread
+    /// frees its end of a lane when it next ends a span of another
+    /// pipeline, or exits.
+    pub(crate) fn close(&self) {
+        let (lanes, spilled) = {
+            let mut lanes = self.lock_lanes();
+            self.closed.store(true, Ordering::Relaxed);
+            lanes.next = 0;
+            (
+                std::mem::take(&mut lanes.list),
+                std::mem::take(&mut lanes.spilled),
+            )
+        };
+        let overflow = std::mem::take(&mut *self.overflow.locked());
+        self.overflow_bytes.store(0, Ordering::Relaxed);
+        let waiting = lanes.iter().map(|lane| lane.records.slots()).sum::<usize>()
+            + overflow.records.len()
+            + spilled.len();
+        self.abandoned.fetch_add(waiting as u64, Ordering::Relaxed);
+        self.release(lanes.iter().map(|lane| lane.budgeted).sum());
+        drop((lanes, spilled, overflow));
+    }
+
+    /// Spans ended so far: taken by the export thread, waiting, dropped, or
+    /// abandoned at shutdown. Counted under the locks the export thread
     /// takes them under, so a span is never counted twice or missed while it
     /// moves.
     pub(crate) fn ended(&self) -> u64 {
@@ -488,7 +532,10 @@ impl Queue {
             .map(|lane| lane.records.slots())
             .sum::<usize>()
             + overflow.records.len();
-        self.taken.load(Ordering::Relaxed) + waiting as u64 + self.dropped.load(Ordering::Relaxed)
+        self.taken.load(Ordering::Relaxed)
+            + waiting as u64
+            + self.dropped.load(Ordering::Relaxed)
+            + self.abandoned.load(Ordering::Relaxed)
     }
 
     /// Records waiting in lanes and the overflow.
@@ -646,5 +693,25 @@ mod tests {
         assert!((1..=10).contains(&spilled), "{spilled}");
         assert!(queue.dropped.load(Ordering::Relaxed) > 0);
         assert_eq!(queue.ended(), 1000);
+    }
+
+    #[test]
+    fn closing_frees_every_lane_and_counts_what_waited_as_ended() {
+        let queue: &'static Queue = Box::leak(Box::new(Queue::new(1 << 30, None)));
+        let other = pushed_by_another_thread(queue, 0..100);
+        for n in 100..2100 {
+            queue.push(record(n));
+        }
+        queue.close();
+        assert_eq!(queue.pending(), 0);
+        assert!(queue.lock_lanes().list.is_empty());
+        assert_eq!(queue.lane_bytes.load(Ordering::Relaxed), 0);
+        assert_eq!(queue.ended(), 2100);
+        // A span that ends on a thread without a lane is counted, not kept.
+        pushed_by_another_thread(queue, 5000..5001);
+        assert!(queue.lock_lanes().list.is_empty());
+        assert_eq!(queue.ended(), 2101);
+        assert_eq!(drained(queue, usize::MAX).len(), 0);
+        drop(other);
     }
 }
