@@ -203,6 +203,12 @@ impl Config {
     /// collector). A `traceparent` that arrives marked not sampled is still
     /// respected. Log records are not held: they leave as they are written.
     ///
+    /// A flush ([`flush`](crate::flush), [`TracingGuard::flush`](crate::TracingGuard::flush),
+    /// the one a handled SIGTERM makes) decides the traces whose local root
+    /// has ended without waiting out their grace; a trace whose root is
+    /// still running stays held, to be judged on how it ends. The shutdown
+    /// decides every held trace.
+    ///
     /// The console prints kept traces only, each marked with why it was
     /// kept; at shutdown the guard prints how many traces were kept, for
     /// which reason, and how many dropped

@@ -88,8 +88,10 @@ impl Config {
 
 /// Sends every span that has ended so far, waiting at most the configured
 /// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
-/// when `init()` has not set tracing up. With tail sampling, the traces it
-/// still holds are decided first, on what they showed so far.
+/// when `init()` has not set tracing up. With tail sampling, the traces
+/// whose local root has ended are decided now, without waiting out their
+/// grace; a trace whose local root still runs stays held, to be decided
+/// when it ends (or at shutdown).
 ///
 /// Call it before `std::process::exit`, which runs no destructor, so the
 /// guard cannot flush:

@@ -157,6 +157,13 @@ impl Held {
         Some(self.remove(slot))
     }
 
+    /// A trace whose local root has ended, the one that settles first, its
+    /// grace over or not.
+    pub(super) fn take_settling(&mut self) -> Option<Trace> {
+        let slot = self.head(Order::Settling)?;
+        Some(self.remove(slot))
+    }
+
     /// The trace that arrived first.
     pub(super) fn take_oldest(&mut self) -> Option<Trace> {
         let slot = self.head(Order::Arrival)?;

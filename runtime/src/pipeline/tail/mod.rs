@@ -6,7 +6,9 @@
 //! ([`decisions`]). Held spans have a memory budget: over it, the oldest
 //! traces are decided early on what they showed so far. A trace held for
 //! the maximum hold, its local root still running (a server loop, a stream),
-//! is decided then, as slow, and its later spans follow as they come.
+//! is decided then, as slow, and its later spans follow as they come. A
+//! flush decides the traces whose local root has ended; only the shutdown
+//! decides every held trace.
 //!
 //! Nothing here runs on the threads that make spans: they record every span
 //! as they would without it.
@@ -153,8 +155,17 @@ impl TailSampler {
         }
     }
 
-    /// Decides every held trace on what it showed so far (a flush, the
-    /// shutdown).
+    /// Decides, besides those due, every trace whose local root has ended,
+    /// without waiting out its grace (a flush). A trace whose local root
+    /// still runs stays held: what it ends with may still keep it.
+    pub(crate) fn settle_finished(&mut self, now: Instant) {
+        self.settle(now);
+        while let Some(trace) = self.held.take_settling() {
+            self.decide(trace, false);
+        }
+    }
+
+    /// Decides every held trace on what it showed so far (the shutdown).
     pub(crate) fn settle_all(&mut self) {
         while let Some(trace) = self.held.take_oldest() {
             self.decide(trace, false);

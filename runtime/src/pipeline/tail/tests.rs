@@ -199,3 +199,31 @@ fn over_the_memory_budget_the_oldest_traces_are_decided_early() {
         .collect();
     assert_eq!(kept, failed);
 }
+
+/// A flush while a request's local root still runs leaves its trace held:
+/// the failure it ends with keeps it, whole.
+#[test]
+fn repro_a_flush_decides_only_traces_whose_local_root_has_ended() {
+    let (pipeline, batches) = pipeline(TailPolicy::errors_only());
+    let tracer = pipeline.provider().tracer("test");
+    let running = Context::current_with_span(tracer.start("request"));
+    tracer.start_with_context("query", &running).end();
+    let finished = Context::current_with_span(tracer.start("finished"));
+    fail(&finished);
+    finished.span().end();
+    pipeline.flush();
+    let names: Vec<_> = batches.spans().iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(names, ["finished"], "the running request waits");
+    assert_eq!(
+        pipeline.tail_report().kept() + pipeline.tail_report().dropped,
+        1
+    );
+    fail(&running);
+    running.span().end();
+    pipeline.flush();
+    let (names, one_batch) = batches.trace(running.span().span_context().trace_id());
+    assert_eq!(names, ["query", "request"]);
+    assert!(one_batch);
+    let report = pipeline.tail_report();
+    assert_eq!((report.errors, report.dropped), (2, 0), "{report:?}");
+}
