@@ -48,6 +48,9 @@ pub(super) struct Trace {
     first_seen: Instant,
     /// `grace` after its last local root was seen to end.
     settles_at: Option<Instant>,
+    /// Its first span started before every decision still remembered: it
+    /// may be a late part of a trace whose decision is forgotten.
+    orphan: bool,
     bytes: usize,
 }
 
@@ -55,6 +58,12 @@ impl Trace {
     /// Whether no local root of it has ended yet.
     pub(super) fn root_running(&self) -> bool {
         self.settles_at.is_none()
+    }
+
+    /// Whether it is a part of a trace decided before (an orphan in which no
+    /// local root ended), not a trace of its own.
+    pub(super) fn is_late_part(&self) -> bool {
+        self.orphan && self.root_running()
     }
 }
 
@@ -103,17 +112,42 @@ enum Order {
 }
 
 impl Held {
-    pub(super) fn add(&mut self, span: HeldSpan, facts: &Facts, now: Instant, grace: Duration) {
+    /// Adds `span` to its trace if that is held, else gives it back.
+    pub(super) fn join(
+        &mut self,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+    ) -> Option<HeldSpan> {
+        let Some(&slot) = self.index.get(&span.trace_id()) else {
+            return Some(span);
+        };
+        self.add_to(slot, span, facts, now, grace);
+        None
+    }
+
+    /// Holds `span` as the first of a trace not held yet; an `orphan` is
+    /// a span that started before every decision still remembered.
+    pub(super) fn open(
+        &mut self,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+        orphan: bool,
+    ) {
         let trace_id = span.trace_id();
         let slot = match self.index.entry(trace_id) {
             Entry::Occupied(held) => *held.get(),
             Entry::Vacant(new) => {
-                let slot = Self::open(
+                let slot = Self::slot_for(
                     &mut self.slots,
                     &mut self.free,
                     &mut self.spare,
                     trace_id,
                     now,
+                    orphan,
                 );
                 new.insert(slot);
                 self.push_back(Order::Arrival, slot);
@@ -121,6 +155,10 @@ impl Held {
                 slot
             }
         };
+        self.add_to(slot, span, facts, now, grace);
+    }
+
+    fn add_to(&mut self, slot: u32, span: HeldSpan, facts: &Facts, now: Instant, grace: Duration) {
         let bytes = footprint(&span);
         let trace = self.trace_mut(slot);
         trace.summary.add(facts);
@@ -194,12 +232,13 @@ impl Held {
     }
 
     /// A slot for a trace not held yet.
-    fn open(
+    fn slot_for(
         slots: &mut Vec<Slot>,
         free: &mut Vec<u32>,
         spare: &mut Vec<Spans>,
         trace_id: TraceId,
         now: Instant,
+        orphan: bool,
     ) -> u32 {
         let trace = Trace {
             trace_id,
@@ -207,6 +246,7 @@ impl Held {
             summary: Summary::default(),
             first_seen: now,
             settles_at: None,
+            orphan,
             bytes: PER_TRACE,
         };
         match free.pop() {
@@ -383,7 +423,9 @@ mod tests {
         fn add_span(&mut self, span: SpanData, now: Instant, grace: Duration) {
             let span = HeldSpan::Converted(span);
             let facts = Facts::of(&span, &crate::pipeline::clock::WallClock::new(), true);
-            self.add(span, &facts, now, grace);
+            if let Some(span) = self.join(span, &facts, now, grace) {
+                self.open(span, &facts, now, grace, false);
+            }
         }
     }
 
