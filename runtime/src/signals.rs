@@ -7,8 +7,9 @@
 //!   signal keeps it.
 //! - The handler only writes the signal's number to a socket (write(2) is
 //!   async-signal-safe); a thread of ours reads it and does the work.
-//! - That thread flushes, bounded by the shutdown timeout, and then ends the
-//!   process only if our handler is still the one installed. Whoever
+//! - That thread flushes, bounded by the shutdown timeout, with tracing still
+//!   on; then, if our handler is still the one installed, it stops recording,
+//!   drains once more (what ended during the flush) and ends the process. Whoever
 //!   installed a handler after us, directly or through
 //!   signal-hook-registry (tokio, `signal-hook`, `ctrlc`), owns the signal:
 //!   signal-hook-registry still calls ours first, so we flush, and do

@@ -50,7 +50,9 @@ impl TracingGuard {
     /// runs stay held.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         match &self.installed {
-            Some(installed) => installed.flush(installed.shutdown_timeout),
+            Some(installed) => {
+                installed.flush(std::time::Instant::now() + installed.shutdown_timeout)
+            }
             None => Ok(()),
         }
     }

@@ -50,8 +50,9 @@ use guard::GuardDropped;
 ///
 /// - **SIGTERM and SIGINT** (Unix): when the program has no handler of its
 ///   own for the signal at the time of `init()`, `traced` installs one that
-///   flushes every finished span (within the shutdown timeout) and then ends
-///   the process as the signal would have. A program that handles the
+///   flushes every finished span (within the shutdown timeout), sends what
+///   ended during that flush, and then ends the process as the signal would
+///   have. A program that handles the
 ///   signal itself, before or after `init()` (directly, or through tokio,
 ///   `signal-hook` or `ctrlc`), keeps full control: `traced` then only
 ///   flushes, and never ends the process. For a graceful shutdown in tokio
@@ -107,7 +108,7 @@ impl Config {
 /// ```
 pub fn flush() -> Result<(), ShutdownError> {
     match global_state::setup::<Installed>() {
-        Some(installed) => installed.flush(installed.shutdown_timeout),
+        Some(installed) => installed.flush(Instant::now() + installed.shutdown_timeout),
         None => Ok(()),
     }
 }
@@ -187,14 +188,19 @@ impl Installation for Installed {
     /// Otherwise the program owns the signal and goes on: what has finished
     /// is flushed, and nothing else.
     fn on_termination_signal(&self, ending: bool) {
+        let until = Instant::now() + self.shutdown_timeout;
         let result = if ending {
             // The process is ending: spans started from here on are not news.
             global_state::set_guard_dropped_reported(true);
-            let shut = self.shutdown(self.shutdown_timeout);
+            // What has ended leaves first, with tracing still on, so that
+            // spans ending meanwhile are recorded; the shutdown then stops
+            // recording and drains once more, just before the process ends.
+            let flushed = self.flush(until);
+            let shut = self.shutdown(until);
             global_state::remove_setup(self);
-            shut
+            flushed.and(shut)
         } else {
-            self.flush(self.shutdown_timeout)
+            self.flush(until)
         };
         if let Err(error) = result {
             eprintln!("traced: flushing on a termination signal: {error}");
@@ -204,9 +210,8 @@ impl Installation for Installed {
 
 impl Installed {
     /// Sends every span and log record ended so far; returns once it is sent
-    /// or `deadline` has passed.
-    pub(crate) fn flush(&self, deadline: Duration) -> Result<(), ShutdownError> {
-        let until = Instant::now() + deadline;
+    /// or at `until`.
+    pub(crate) fn flush(&self, until: Instant) -> Result<(), ShutdownError> {
         if let Some(logs) = self.logs.locked().as_ref() {
             logs.flush().map_err(log_error)?;
         }
@@ -216,13 +221,14 @@ impl Installed {
         }
     }
 
-    /// Stops recording, sends what is left within `deadline` and shuts the
+    /// Stops recording, sends what is left by `until` and shuts the
     /// exporters down.
-    fn shutdown(&self, deadline: Duration) -> Result<(), ShutdownError> {
-        let until = Instant::now() + deadline;
+    fn shutdown(&self, until: Instant) -> Result<(), ShutdownError> {
         // Logs first: their last records may belong to spans still queued.
         let logs_shut = match self.logs.locked().take() {
-            Some(logs) => logs.shutdown(deadline).map_err(log_error),
+            Some(logs) => logs
+                .shutdown(until.saturating_duration_since(Instant::now()))
+                .map_err(log_error),
             None => Ok(()),
         };
         let Some(pipeline) = self.pipeline.locked().take() else {
@@ -279,7 +285,7 @@ fn sampled_out(tail_sampling: Option<TailSamplingReport>) -> u64 {
 /// Takes down what `init()` installed, and frees the slot for the next
 /// `init()`.
 fn take_down(installed: &Arc<Installed>, deadline: Duration) -> Result<(), ShutdownError> {
-    let result = installed.shutdown(deadline);
+    let result = installed.shutdown(Instant::now() + deadline);
     global_state::remove_setup(&**installed);
     result
 }
