@@ -75,6 +75,8 @@ pub mod current;
 mod dispatch;
 mod exception;
 mod export;
+#[cfg(unix)]
+mod fork;
 mod global_state;
 #[cfg(feature = "tokio")]
 mod graceful;

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["__private", "integrations"],
     &["init", "current", "messaging", "task", "graceful"],
     &["exception"],
-    &["logs", "signals"],
+    &["logs", "signals", "fork"],
     &["export"],
     &["config"],
     &["propagation"],
@@ -33,6 +33,9 @@ const STATICS_ELSEWHERE: &[(&str, &str)] = &[
     ("pipeline/clock.rs", "SOURCE"),
     ("pipeline/clock.rs", "FALLBACK"),
     ("pipeline/queue.rs", "NEXT_QUEUE_ID"),
+    // Which process the engine runs in: moved in a forked child, where the
+    // parent's pipelines have no export thread.
+    ("pipeline/process.rs", "FORKS"),
     // Constants built on first use, never changed.
     ("config/propagators/jaeger.rs", "HEADER_FIELDS"),
     ("logs/route.rs", "RECORDS"),

@@ -24,7 +24,7 @@ use crate::dispatch;
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
-use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
+use crate::pipeline::{self, Pipeline, Settings, TailSamplingReport};
 use crate::sync::MutexExt;
 use guard::GuardDropped;
 
@@ -89,10 +89,11 @@ impl Config {
 
 /// Sends every span that has ended so far, waiting at most the configured
 /// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
-/// when `init()` has not set tracing up. With tail sampling, the traces
-/// whose local root has ended are decided now, without waiting out their
-/// grace; a trace whose local root still runs stays held, to be decided
-/// when it ends (or at shutdown).
+/// when `init()` has not set tracing up, and at once in a child forked after
+/// `init()` (which records nothing until it calls `init()` itself). With
+/// tail sampling, the traces whose local root has ended are decided now,
+/// without waiting out their grace; a trace whose local root still runs
+/// stays held, to be decided when it ends (or at shutdown).
 ///
 /// Call it before `std::process::exit`, which runs no destructor, so the
 /// guard cannot flush:
@@ -119,7 +120,10 @@ fn install(config: Resolved) -> Result<TracingGuard, InitError> {
     })?;
     global_state::set_guard_dropped_reported(false);
     #[cfg(unix)]
-    crate::signals::install_default_handlers();
+    {
+        crate::signals::install_default_handlers();
+        crate::fork::watch();
+    }
     Ok(TracingGuard {
         installed: Some(installed),
     })
@@ -136,6 +140,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
             logs: Mutex::new(None),
             span_delivery: None,
             shutdown_timeout,
+            forks: pipeline::forks(),
         });
     }
     let resource = build_resource(config.resource_attributes.clone());
@@ -168,6 +173,7 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         logs: Mutex::new(Some(logs)),
         span_delivery: assembly.span_delivery,
         shutdown_timeout,
+        forks: pipeline::forks(),
     })
 }
 
@@ -180,6 +186,8 @@ pub(crate) struct Installed {
     span_delivery: Option<Arc<Delivery>>,
     /// The configured bound on a flush or shutdown.
     pub(crate) shutdown_timeout: Duration,
+    /// The process that set it up, by [`pipeline::forks`].
+    forks: u32,
 }
 
 impl Installation for Installed {
@@ -206,12 +214,21 @@ impl Installation for Installed {
             eprintln!("traced: flushing on a termination signal: {error}");
         }
     }
+
+    fn inherited(&self) -> bool {
+        self.forks != pipeline::forks()
+    }
 }
 
 impl Installed {
     /// Sends every span and log record ended so far; returns once it is sent
-    /// or at `until`.
+    /// or at `until`. In a forked child, at once: its parent sends what the
+    /// two share, and the child records nothing through it.
     pub(crate) fn flush(&self, until: Instant) -> Result<(), ShutdownError> {
+        if self.inherited() {
+            say_forked();
+            return Ok(());
+        }
         if let Some(logs) = self.logs.locked().as_ref() {
             logs.flush().map_err(log_error)?;
         }
@@ -222,8 +239,12 @@ impl Installed {
     }
 
     /// Stops recording, sends what is left by `until` and shuts the
-    /// exporters down.
+    /// exporters down; in a forked child, nothing.
     fn shutdown(&self, until: Instant) -> Result<(), ShutdownError> {
+        if self.inherited() {
+            say_forked();
+            return Ok(());
+        }
         // Logs first: their last records may belong to spans still queued.
         let logs_shut = match self.logs.locked().take() {
             Some(logs) => logs
@@ -256,6 +277,9 @@ impl Installed {
     }
 
     fn delivery(&self) -> Option<DeliveryReport> {
+        if self.inherited() {
+            return None;
+        }
         let pipeline = self.pipeline.locked();
         let pipeline = pipeline.as_ref()?;
         let ended = pipeline.shared().queue.ended();
@@ -265,7 +289,20 @@ impl Installed {
     }
 
     fn tail_sampling(&self) -> Option<TailSamplingReport> {
+        if self.inherited() {
+            return None;
+        }
         self.pipeline.locked().as_ref()?.tail_sampling()
+    }
+}
+
+/// Says once, in a forked child, why its inherited set-up does nothing.
+fn say_forked() {
+    const FORKED: &str = "traced: this process was forked after traced::init(), whose export \
+                          thread runs in the parent only: spans of this process are not recorded; \
+                          call traced::init() here to record them";
+    if global_state::first_time_warned(FORKED) {
+        eprintln!("{FORKED}");
     }
 }
 

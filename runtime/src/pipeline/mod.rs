@@ -22,6 +22,7 @@ mod convert;
 mod export_thread;
 mod ids;
 mod links;
+mod process;
 mod queue;
 mod record;
 mod sampling;
@@ -44,6 +45,7 @@ use opentelemetry_sdk::trace::Sampler;
 pub use attributes::Attributes;
 pub(crate) use export_thread::{ExportThread, FlushError};
 pub use links::{LinkTarget, Links};
+pub(crate) use process::forks;
 pub(crate) use settings::{Limits, Settings};
 pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
 pub use site::{CallSite, Kind};
@@ -72,13 +74,29 @@ pub(crate) struct PipelineCore {
     pub(crate) span_starts: Option<Arc<dyn SpanStarts>>,
     /// Cleared at shutdown: spans that end afterwards are not queued.
     open: AtomicBool,
+    /// The process that started it, by [`forks`]: in a forked child it has
+    /// no export thread, and records nothing.
+    forks: u32,
 }
 
 impl PipelineCore {
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
-        self.open.load(Ordering::Relaxed)
+        self.open.load(Ordering::Relaxed) && self.forks == forks()
     }
+
+    /// Whether it was started by the parent of a forked child.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.forks != forks()
+    }
+}
+
+/// In a child right after fork(2): the parent's pipelines stop recording
+/// here, and this thread's ids start anew. Touches atomics and this
+/// thread's own thread-locals only.
+pub(crate) fn forked() {
+    process::count_fork();
+    ids::reseed();
 }
 
 /// An installed pipeline: its export thread and what the span path reads.
@@ -110,6 +128,7 @@ impl Pipeline {
             queue: Queue::new(settings.pending_budget, settings.max_pending_spans),
             span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
+            forks: forks(),
         }));
         let counters = settings
             .tail_sampling
