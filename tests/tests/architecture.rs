@@ -31,7 +31,7 @@ const STATICS_ELSEWHERE: &[(&str, &str)] = &[
     // The engine cannot look above itself: the clock it reads is a fact of
     // the machine, chosen once, and queue ids tell lanes apart.
     ("pipeline/clock.rs", "SOURCE"),
-    ("pipeline/clock.rs", "FALLBACK"),
+    ("pipeline/clock.rs", "ORIGIN"),
     ("pipeline/queue.rs", "NEXT_QUEUE_ID"),
     // Which process the engine runs in: moved in a forked child, where the
     // parent's pipelines have no export thread.
