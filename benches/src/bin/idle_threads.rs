@@ -41,7 +41,9 @@ fn main() {
         Some("off") => false,
         _ => panic!("on or off"),
     };
-    let pending_mib = args.next().map_or(64, |mib| number(Some(mib), "PENDING_MIB"));
+    let pending_mib = args
+        .next()
+        .map_or(64, |mib| number(Some(mib), "PENDING_MIB"));
     let exporter = CountingExporter::default();
     let guard = on.then(|| {
         traced::Config::new()
