@@ -95,6 +95,8 @@ struct Lanes {
     next: usize,
     /// Records on their way from the overflow to the export thread.
     spilled: Vec<Record>,
+    /// The turns of a drain that may have records.
+    waiting: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -395,10 +397,10 @@ impl Queue {
 
     /// Takes up to `limit` pending records, handing each to `each` with a
     /// way to send its extra back to the thread that pushed it. The lanes
-    /// and the overflow take turns, each up to an even share of `limit` a
-    /// round, starting one further than the drain before: under saturation
-    /// every thread's spans get through, not those of whichever lane comes
-    /// first. Returns how many were taken.
+    /// and the overflow that have records take turns, each up to an even
+    /// share of `limit` a round, starting where the drain before stopped:
+    /// under saturation every thread's spans get through, not those of
+    /// whichever lane comes first. Returns how many were taken.
     pub(crate) fn drain(
         &self,
         limit: usize,
@@ -409,31 +411,47 @@ impl Queue {
             list,
             next,
             spilled,
+            waiting,
         } = &mut *lanes;
-        // The overflow's turn comes after the last lane's.
+        // Those with records, from where the last drain stopped; the
+        // overflow's turn comes after the last lane's. Each round shares
+        // what is left among those that gave all they were asked for.
         let turns = list.len() + 1;
         let start = *next % turns;
-        let share = limit.div_ceil(turns).max(1);
+        waiting.clear();
+        waiting.extend(
+            (0..turns)
+                .map(|step| (start + step) % turns)
+                .filter(|&index| match list.get(index) {
+                    Some(lane) => !lane.records.is_empty(),
+                    None => self.overflow_bytes.load(Ordering::Relaxed) > 0,
+                }),
+        );
         let mut taken = 0;
-        'rounds: loop {
-            let mut this_round = 0;
-            for step in 0..turns {
+        let mut stopped = start;
+        while taken < limit && !waiting.is_empty() {
+            let share = (limit - taken).div_ceil(waiting.len());
+            let mut more = 0;
+            for at in 0..waiting.len() {
+                let index = waiting[at];
                 let room = share.min(limit - taken);
                 if room == 0 {
-                    break 'rounds;
+                    break;
                 }
-                let got = match list.get_mut((start + step) % turns) {
+                let got = match list.get_mut(index) {
                     Some(lane) => self.take_from_lane(lane, room, &mut each),
                     None => self.take_from_overflow(spilled, room, &mut each),
                 };
-                this_round += got;
                 taken += got;
+                stopped = index + 1;
+                if got == room {
+                    waiting[more] = index;
+                    more += 1;
+                }
             }
-            if this_round == 0 {
-                break;
-            }
+            waiting.truncate(more);
         }
-        *next = (start + 1) % turns;
+        *next = stopped % turns;
         let mut freed = 0;
         list.retain(|lane| {
             let gone = lane.records.is_abandoned() && lane.records.is_empty();
@@ -638,6 +656,24 @@ mod tests {
         let all: BTreeSet<u64> = first.iter().chain(&rest).copied().collect();
         assert_eq!(all.len(), 5_010, "each span once");
         drop((hot, quiet));
+    }
+
+    /// With more lanes holding records than a drain takes, the next drain
+    /// goes on where the last stopped: every lane is served in turn.
+    #[test]
+    fn with_more_lanes_than_a_drain_takes_each_drain_goes_on_where_the_last_stopped() {
+        let queue: &'static Queue = Box::leak(Box::new(Queue::new(1 << 30, None)));
+        let threads: Vec<_> = (0..300)
+            .map(|thread| pushed_by_another_thread(queue, thread * 10..thread * 10 + 5))
+            .collect();
+        let mut served = BTreeSet::new();
+        for _ in 0..10 {
+            let ids = drained(queue, 30);
+            assert_eq!(ids.len(), 30);
+            served.extend(ids.into_iter().map(|id| id / 10));
+        }
+        assert_eq!(served.len(), 300, "each of the 300 lanes gave one");
+        drop(threads);
     }
 
     /// This thread's lane of `queue`: how many records its ring holds.
