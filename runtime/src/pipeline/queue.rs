@@ -10,8 +10,9 @@
 //! spans hold little; a thread that ends spans faster than the export thread
 //! takes them doubles its lane, up to [`MAX_CAPACITY`], with the bytes taken
 //! from the budget, and halves it again once it stays mostly empty. A full
-//! lane that may not grow spills into a shared overflow list, bounded by the
-//! same budget: past it, spans are dropped and counted. The export thread
+//! lane that may not grow spills into a shared overflow ring, bounded by the
+//! same budget (its room counted whether used or not, and given back as it
+//! drains): past it, spans are dropped and counted. The export thread
 //! takes from the lanes and the overflow in turn. Lanes of threads that have
 //! exited are drained, then removed and their bytes given back; at shutdown
 //! [`Queue::close`] frees every lane and the overflow.
@@ -71,7 +72,8 @@ pub(crate) struct Queue {
     max_records: Option<usize>,
     /// Bytes the lanes hold beyond their first size.
     lane_bytes: AtomicUsize,
-    /// Bytes the overflow holds (changed under its lock, read without).
+    /// Bytes the overflow holds ([`Overflow::memory`], changed under its
+    /// lock, read without).
     overflow_bytes: AtomicUsize,
     /// Spans dropped because the overflow was over budget.
     dropped: AtomicU64,
@@ -111,7 +113,31 @@ struct Lane {
 #[derive(Debug, Default)]
 struct Overflow {
     records: VecDeque<Record>,
-    bytes: usize,
+    /// What the records' extras hold.
+    extras: usize,
+}
+
+/// Slots the overflow keeps when it empties.
+const OVERFLOW_KEPT: usize = 1024;
+
+impl Overflow {
+    /// Memory it holds: its ring of records, used or not, and what their
+    /// extras hold.
+    fn memory(&self) -> usize {
+        self.records.capacity() * size_of::<Record>() + self.extras
+    }
+
+    /// The same once one more record, whose extra holds `extra`, is in: the
+    /// ring doubles when it is full.
+    fn memory_with(&self, extra: usize) -> usize {
+        let capacity = self.records.capacity();
+        let capacity = if self.records.len() == capacity {
+            (capacity * 2).max(4)
+        } else {
+            capacity
+        };
+        capacity * size_of::<Record>() + self.extras + extra
+    }
 }
 
 /// This thread's end of its lane.
@@ -332,13 +358,13 @@ impl Queue {
             self.abandoned.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let bytes = record.footprint();
+        let extra = record.footprint() - size_of::<Record>();
         let mut overflow = self.overflow.locked();
         let full = self
             .max_records
             .is_some_and(|max| overflow.records.len() >= max);
-        let held = overflow.bytes + self.lane_bytes.load(Ordering::Relaxed);
-        if full || held + bytes > self.budget {
+        let held = overflow.memory_with(extra) + self.lane_bytes.load(Ordering::Relaxed);
+        if full || held > self.budget {
             drop(overflow);
             self.dropped.fetch_add(1, Ordering::Relaxed);
             if !self.drop_reported.swap(true, Ordering::Relaxed) {
@@ -354,9 +380,10 @@ impl Queue {
             }
             drop(record);
         } else {
-            overflow.bytes += bytes;
-            self.overflow_bytes.fetch_add(bytes, Ordering::Relaxed);
+            overflow.extras += extra;
             overflow.records.push_back(record);
+            self.overflow_bytes
+                .store(overflow.memory(), Ordering::Relaxed);
             drop(overflow);
         }
         self.wake_exporter();
@@ -424,7 +451,7 @@ impl Queue {
                 .map(|step| (start + step) % turns)
                 .filter(|&index| match list.get(index) {
                     Some(lane) => !lane.records.is_empty(),
-                    None => self.overflow_bytes.load(Ordering::Relaxed) > 0,
+                    None => !self.overflow.locked().records.is_empty(),
                 }),
         );
         let mut taken = 0;
@@ -500,9 +527,17 @@ impl Queue {
             let mut overflow = self.overflow.locked();
             let count = limit.min(overflow.records.len());
             spilled.extend(overflow.records.drain(..count));
-            let bytes = spilled.iter().map(Record::footprint).sum::<usize>();
-            overflow.bytes -= bytes;
-            self.overflow_bytes.fetch_sub(bytes, Ordering::Relaxed);
+            overflow.extras -= spilled
+                .iter()
+                .map(|record| record.footprint() - size_of::<Record>())
+                .sum::<usize>();
+            // A burst's room is given back as it drains.
+            let (len, capacity) = (overflow.records.len(), overflow.records.capacity());
+            if capacity > OVERFLOW_KEPT && len <= capacity / 4 {
+                overflow.records.shrink_to((len * 2).max(OVERFLOW_KEPT));
+            }
+            self.overflow_bytes
+                .store(overflow.memory(), Ordering::Relaxed);
             self.taken.fetch_add(count as u64, Ordering::Relaxed);
         }
         let taken = spilled.len();
