@@ -17,24 +17,30 @@ use opentelemetry::trace::TraceId;
 
 use super::hash::TraceIdHash;
 use super::policy::KeepReason;
+use crate::pipeline::clock::{self, Tick};
 
 /// The shortest time decisions are remembered for, whatever the maximum
 /// hold.
 pub(super) const MIN_RETENTION: Duration = Duration::from_secs(10);
 
-/// Slots a generation starts with (8 KiB); it doubles as it fills.
-const FIRST_SLOTS: usize = 1024;
+/// Slots a generation starts with (512 KiB, when its share of memory
+/// allows): thousands of traces a second fill it without its growing.
+const FIRST_SLOTS: usize = 65_536;
+/// The fewest slots a generation has, whatever its share of memory.
+const MIN_SLOTS: usize = 1024;
 
 #[derive(Debug)]
 pub(super) struct Decisions {
     current: Table,
     previous: Table,
-    /// When the current generation began.
-    current_since: Instant,
-    current_since_wall: SystemTime,
+    /// When the current generation began, on the span clock and the wall
+    /// clock.
+    current_since: (Tick, SystemTime),
+    /// When the current generation ends, unless it fills first.
+    ends: Instant,
     /// Since when every decision is remembered: the previous generation's
-    /// beginning (on the wall clock, which span starts are read on).
-    horizon: SystemTime,
+    /// beginning.
+    horizon: (Tick, SystemTime),
     retention: Duration,
     /// Slots a generation may grow to.
     max_slots: usize,
@@ -46,15 +52,17 @@ impl Decisions {
     /// both generations together in at most `memory` bytes.
     pub(super) fn new(max_hold: Duration, memory: usize, now: Instant) -> Self {
         // The largest power of two that fits half the memory.
-        let per_generation = (memory / 2 / size_of::<u64>()).max(FIRST_SLOTS);
+        let per_generation = (memory / 2 / size_of::<u64>()).max(MIN_SLOTS);
         let max_slots = 1 << per_generation.ilog2();
+        let retention = max_hold.max(MIN_RETENTION);
+        let began = (clock::now(), SystemTime::now());
         Decisions {
             current: Table::default(),
             previous: Table::default(),
-            current_since: now,
-            current_since_wall: SystemTime::now(),
-            horizon: SystemTime::now(),
-            retention: max_hold.max(MIN_RETENTION),
+            current_since: began,
+            ends: now + retention,
+            horizon: began,
+            retention,
             max_slots,
             hash: TraceIdHash::default(),
         }
@@ -68,6 +76,9 @@ impl Decisions {
         if let Some(kept) = self.current.get(hash) {
             return Some(kept);
         }
+        if self.previous.len == 0 {
+            return None;
+        }
         let kept = self.previous.get(hash)?;
         self.remember_hash(hash, kept, now);
         Some(kept)
@@ -78,14 +89,15 @@ impl Decisions {
         self.remember_hash(hash, kept, now);
     }
 
-    /// Since when every decision made is still remembered: a span that
-    /// started before it may belong to a trace whose decision is forgotten.
-    pub(super) fn horizon(&self) -> SystemTime {
+    /// Since when every decision made is still remembered, on the span
+    /// clock and the wall clock: a span that started before it may belong to
+    /// a trace whose decision is forgotten.
+    pub(super) fn horizon(&self) -> (Tick, SystemTime) {
         self.horizon
     }
 
     fn remember_hash(&mut self, hash: u64, kept: Option<KeepReason>, now: Instant) {
-        if now.saturating_duration_since(self.current_since) >= self.retention {
+        if now >= self.ends {
             self.next_generation(now);
         }
         if !self.current.insert(hash, kept, self.max_slots) {
@@ -98,9 +110,9 @@ impl Decisions {
     fn next_generation(&mut self, now: Instant) {
         std::mem::swap(&mut self.current, &mut self.previous);
         self.current.clear();
-        self.horizon = self.current_since_wall;
-        self.current_since = now;
-        self.current_since_wall = SystemTime::now();
+        self.horizon = self.current_since;
+        self.current_since = (clock::now(), SystemTime::now());
+        self.ends = now + self.retention;
     }
 
     /// Bytes the two generations take.
@@ -166,7 +178,7 @@ impl Table {
     fn insert(&mut self, hash: u64, kept: Option<KeepReason>, max_slots: usize) -> bool {
         // At most three quarters full.
         if (self.len + 1) * 4 > self.slots.len() * 3 {
-            let slots = (self.slots.len() * 2).max(FIRST_SLOTS);
+            let slots = (self.slots.len() * 2).max(FIRST_SLOTS.min(max_slots));
             if slots > max_slots {
                 return false;
             }
@@ -202,13 +214,9 @@ impl Table {
         }
     }
 
-    /// Forgets every decision, keeping the memory of at most the first size.
+    /// Forgets every decision, keeping its room for the next generation.
     fn clear(&mut self) {
-        if self.slots.len() > FIRST_SLOTS {
-            self.slots = Vec::new();
-        } else {
-            self.slots.fill(0);
-        }
+        self.slots.fill(0);
         self.len = 0;
     }
 }
@@ -276,7 +284,7 @@ mod tests {
         let before = SystemTime::now();
         // Two generations of 1 024 slots: 768 decisions each.
         let mut decisions = Decisions::new(HOLD, 16 * 1024, start);
-        assert!(decisions.horizon() >= before);
+        assert!(decisions.horizon().1 >= before);
         let ids = ids(10_000);
         for trace_id in &ids {
             decisions.remember(*trace_id, None, start);

@@ -48,9 +48,6 @@ pub(super) struct Trace {
     first_seen: Instant,
     /// `grace` after its last local root was seen to end.
     settles_at: Option<Instant>,
-    /// Its first span started before every decision still remembered: it
-    /// may be a late part of a trace whose decision is forgotten.
-    orphan: bool,
     bytes: usize,
 }
 
@@ -63,7 +60,7 @@ impl Trace {
     /// Whether it is a part of a trace decided before (an orphan in which no
     /// local root ended), not a trace of its own.
     pub(super) fn is_late_part(&self) -> bool {
-        self.orphan && self.root_running()
+        self.summary.orphan && self.root_running()
     }
 }
 
@@ -112,19 +109,9 @@ enum Order {
 }
 
 impl Held {
-    /// Adds `span` to its trace if that is held, else gives it back.
-    pub(super) fn join(
-        &mut self,
-        span: HeldSpan,
-        facts: &Facts,
-        now: Instant,
-        grace: Duration,
-    ) -> Option<HeldSpan> {
-        let Some(&slot) = self.index.get(&span.trace_id()) else {
-            return Some(span);
-        };
-        self.add_to(slot, span, facts, now, grace);
-        None
+    /// Where the trace `trace_id` is held, if it is.
+    pub(super) fn slot(&self, trace_id: TraceId) -> Option<u32> {
+        self.index.get(&trace_id).copied()
     }
 
     /// Holds `span` as the first of a trace not held yet; an `orphan` is
@@ -158,7 +145,15 @@ impl Held {
         self.add_to(slot, span, facts, now, grace);
     }
 
-    fn add_to(&mut self, slot: u32, span: HeldSpan, facts: &Facts, now: Instant, grace: Duration) {
+    /// Adds `span` to the trace held in `slot`.
+    pub(super) fn add_to(
+        &mut self,
+        slot: u32,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+    ) {
         let bytes = footprint(&span);
         let trace = self.trace_mut(slot);
         trace.summary.add(facts);
@@ -243,10 +238,12 @@ impl Held {
         let trace = Trace {
             trace_id,
             spans: spare.pop().unwrap_or_default(),
-            summary: Summary::default(),
+            summary: Summary {
+                orphan,
+                ..Summary::default()
+            },
             first_seen: now,
             settles_at: None,
-            orphan,
             bytes: PER_TRACE,
         };
         match free.pop() {
@@ -423,8 +420,9 @@ mod tests {
         fn add_span(&mut self, span: SpanData, now: Instant, grace: Duration) {
             let span = HeldSpan::Converted(span);
             let facts = Facts::of(&span, &crate::pipeline::clock::WallClock::new(), true);
-            if let Some(span) = self.join(span, &facts, now, grace) {
-                self.open(span, &facts, now, grace, false);
+            match self.slot(span.trace_id()) {
+                Some(slot) => self.add_to(slot, span, &facts, now, grace),
+                None => self.open(span, &facts, now, grace, false),
             }
         }
     }

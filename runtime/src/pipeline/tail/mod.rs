@@ -32,7 +32,7 @@ use std::time::{Instant, SystemTime};
 use opentelemetry::trace::TraceId;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::clock::WallClock;
+use super::clock::{Tick, WallClock};
 use super::record::Record;
 
 pub(crate) use policy::{KeepReason, TailPolicy};
@@ -65,10 +65,11 @@ impl HeldSpan {
         }
     }
 
-    fn start_time(&self, clock: &WallClock) -> SystemTime {
+    /// Whether it started before `tick`, which was `wall` on the wall clock.
+    fn started_before(&self, tick: Tick, wall: SystemTime) -> bool {
         match self {
-            HeldSpan::Converted(span) => span.start_time,
-            HeldSpan::Bare(record) => clock.wall_time(record.start),
+            HeldSpan::Converted(span) => span.start_time < wall,
+            HeldSpan::Bare(record) => record.start < tick,
         }
     }
 }
@@ -139,14 +140,15 @@ impl TailSampler {
     /// decided, ready to follow the decision. `clock` times a bare root.
     #[inline]
     pub(crate) fn admit(&mut self, span: HeldSpan, clock: &WallClock, now: Instant) {
+        let trace_id = span.trace_id();
         let facts = Facts::of(&span, clock, self.policy.slower_than.is_some());
         // Most spans join a trace already held; the first span of a trace,
         // and one that ends after its trace was decided, go on.
-        let Some(span) = self.held.join(span, &facts, now, self.policy.grace) else {
+        if let Some(slot) = self.held.slot(trace_id) {
+            self.held.add_to(slot, span, &facts, now, self.policy.grace);
             self.keep_within_budget(now);
             return;
-        };
-        let trace_id = span.trace_id();
+        }
         if let Some(kept) = self.decisions.follow(trace_id, now) {
             if kept.is_none() {
                 self.tally.dropped_late(1);
@@ -158,7 +160,8 @@ impl TailSampler {
             });
             return;
         }
-        let orphan = span.start_time(clock) < self.decisions.horizon();
+        let (tick, wall) = self.decisions.horizon();
+        let orphan = span.started_before(tick, wall);
         self.held.open(span, &facts, now, self.policy.grace, orphan);
         self.keep_within_budget(now);
     }
