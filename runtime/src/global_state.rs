@@ -32,6 +32,10 @@ pub(crate) trait Installation: Any + Send + Sync {
     /// SIGTERM or SIGINT arrived; `ending`: nobody else handles it, and the
     /// process ends next.
     fn on_termination_signal(&self, ending: bool);
+
+    /// Whether it was set up by the parent of this forked process: its
+    /// threads are not in this process.
+    fn inherited(&self) -> bool;
 }
 
 static SETUP: Mutex<Option<Arc<dyn Installation>>> = Mutex::new(None);
@@ -49,14 +53,18 @@ pub(crate) fn any_setup() -> Option<Arc<dyn Installation>> {
 
 /// Makes what `make` builds the running set-up, unless one runs already
 /// (then `already`); `make` runs under the slot's lock, so two `init()`s
-/// never both build.
+/// never both build. A set-up inherited from the parent of a forked child
+/// does not run here: it gives way.
 pub(crate) fn install_setup<T: Installation, E>(
     already: E,
     make: impl FnOnce() -> Result<Arc<T>, E>,
 ) -> Result<Arc<T>, E> {
     let mut slot = SETUP.locked();
-    if slot.is_some() {
-        return Err(already);
+    if let Some(current) = slot.as_ref() {
+        if !current.inherited() {
+            return Err(already);
+        }
+        forget_inherited(slot.take());
     }
     let setup = make()?;
     *slot = Some(Arc::clone(&setup) as Arc<dyn Installation>);
@@ -70,8 +78,17 @@ pub(crate) fn remove_setup<T: Installation>(setup: &T) {
         .as_ref()
         .is_some_and(|current| std::ptr::addr_eq(Arc::as_ptr(current), setup))
     {
-        *slot = None;
+        let removed = slot.take();
+        if setup.inherited() {
+            forget_inherited(removed);
+        }
     }
+}
+
+/// A forked child's copy of its parent's set-up is never dropped: taking it
+/// down would wait for threads that are not in this process.
+fn forget_inherited(setup: Option<Arc<dyn Installation>>) {
+    std::mem::forget(setup);
 }
 
 /// Whether the first span started after the guard was dropped has been
@@ -162,9 +179,14 @@ pub(crate) fn native() -> Option<&'static PipelineCore> {
         .unwrap_or_else(|_| native_now())
 }
 
+/// The native pipeline; in a forked child, not its parent's, which has no
+/// export thread here.
 #[cold]
 fn native_now() -> Option<&'static PipelineCore> {
-    DESTINATIONS.locked().native
+    DESTINATIONS
+        .locked()
+        .native
+        .filter(|native| !native.is_inherited())
 }
 
 /// How `dispatch` reaches a destination without taking a lock: its settled
@@ -267,11 +289,14 @@ pub(crate) enum Hook {
     /// The `log` crate's logger.
     #[cfg(feature = "log")]
     LogLogger = 3,
+    /// What runs in a forked child right after fork(2).
+    #[cfg(unix)]
+    Fork = 4,
 }
 
 /// What became of each hook, by [`Hook`]: not tried yet (`None`), put in
 /// place (`Some(true)`), or left to the program's own (`Some(false)`).
-static HOOKS: Mutex<[Option<bool>; 4]> = Mutex::new([None; 4]);
+static HOOKS: Mutex<[Option<bool>; 5]> = Mutex::new([None; 5]);
 
 /// Runs `install` the first time `hook` is asked for, recording whether it
 /// put the hook in place; returns that, then and every later time.
@@ -360,6 +385,9 @@ pub(crate) fn library_site(
 /// The socket end the signal handler writes to; -1 until installed. Read in
 /// the handler: an atomic, nothing that could block.
 pub(crate) static SIGNAL_WAKE: AtomicI32 = AtomicI32::new(-1);
+/// The process whose thread reads that socket: a forked child's handler
+/// finds another pid, and leaves its parent alone.
+pub(crate) static SIGNAL_PID: AtomicI32 = AtomicI32::new(0);
 /// A signal is being handled: a second one ends the process at once.
 pub(crate) static SIGNAL_HANDLING: AtomicBool = AtomicBool::new(false);
 

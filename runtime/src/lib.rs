@@ -133,6 +133,8 @@ mod config;
 pub mod current;
 mod dispatch;
 mod export;
+#[cfg(unix)]
+mod fork;
 mod global_state;
 #[cfg(feature = "tokio")]
 mod graceful;

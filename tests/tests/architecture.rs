@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["__private", "integrations"],
     &["init", "current", "messaging", "task", "graceful"],
     &["span_error"],
-    &["logs", "signals"],
+    &["logs", "signals", "fork"],
     &["export"],
     &["propagation"],
     &["config"],
@@ -32,8 +32,11 @@ const STATICS_ELSEWHERE: &[(&str, &str)] = &[
     // The engine cannot look above itself: the clock it reads is a fact of
     // the machine, chosen once, and queue ids tell lanes apart.
     ("pipeline/clock.rs", "SOURCE"),
-    ("pipeline/clock.rs", "FALLBACK"),
+    ("pipeline/clock.rs", "ORIGIN"),
     ("pipeline/queue.rs", "NEXT_QUEUE_ID"),
+    // Which process the engine runs in: moved in a forked child, where the
+    // parent's pipelines have no export thread.
+    ("pipeline/process.rs", "FORKS"),
     // Constants built on first use, never changed.
     ("propagation/jaeger.rs", "HEADER_FIELDS"),
     ("logs/route.rs", "RECORDS"),
@@ -172,9 +175,11 @@ impl<'ast> Visit<'ast> for CrateRefs {
 /// static of any other type is a constant table.
 fn holds_state(ty: &syn::Type) -> bool {
     let text = quote::ToTokens::to_token_stream(ty).to_string();
-    ["Mutex", "RwLock", "Atomic", "Once", "Lazy", "Cell", "Condvar"]
-        .iter()
-        .any(|word| text.contains(word))
+    [
+        "Mutex", "RwLock", "Atomic", "Once", "Lazy", "Cell", "Condvar",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
 }
 
 struct Module {

@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use traced::Config;
-use traced_tests::child::{in_child, rerun};
 use traced_peers::free_port;
+use traced_tests::child::{in_child, rerun};
 use traced_tests::tls::Certificates;
 
 #[traced::traced]

@@ -96,10 +96,7 @@ fn repro_spans_and_logs_over_otlp_take_two_background_threads() {
     }
     let before = library_threads();
     let guard = Config::new()
-        .otlp_endpoint(format!(
-            "http://127.0.0.1:{}",
-            traced_peers::free_port()
-        ))
+        .otlp_endpoint(format!("http://127.0.0.1:{}", traced_peers::free_port()))
         .init()
         .expect("init");
     checkout();

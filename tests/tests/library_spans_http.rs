@@ -20,8 +20,8 @@ use traced::opentelemetry::Value;
 use traced::opentelemetry::trace::SpanKind;
 use traced::testing::{FinishedSpan, capture_async};
 use traced::traced;
-use traced_tests::child::{in_child, rerun};
 use traced_peers::Collector;
+use traced_tests::child::{in_child, rerun};
 use traced_tests::{assert_child, attribute, span_named, spans_of};
 
 #[traced]

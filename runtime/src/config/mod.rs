@@ -217,6 +217,12 @@ impl Config {
     /// collector). A `traceparent` that arrives marked not sampled is still
     /// respected. Log records are not held: they leave as they are written.
     ///
+    /// A flush ([`flush`](crate::flush), [`TracingGuard::flush`](crate::TracingGuard::flush),
+    /// the one a handled SIGTERM makes) decides the traces whose local root
+    /// has ended without waiting out their grace; a trace whose root is
+    /// still running stays held, to be judged on how it ends. The shutdown
+    /// decides every held trace.
+    ///
     /// The console prints kept traces only, each marked with why it was
     /// kept; at shutdown the guard prints how many traces were kept, for
     /// which reason, and how many dropped
@@ -425,6 +431,11 @@ impl Config {
     /// 64 MiB): one budget for every signal. Past it, spans and records are
     /// dropped and counted: a collector that stalls cannot make the program
     /// grow without bound, and a burst is still delivered whole.
+    ///
+    /// Each thread that ends spans has a queue of its own, which holds 16
+    /// spans at first (about 2 KiB, outside this budget) and grows within the
+    /// budget, up to 1 024, only while the thread ends spans faster than the
+    /// export thread takes them; it shrinks again once it stays mostly empty.
     pub fn max_pending_memory(mut self, bytes: usize) -> Self {
         self.pending_memory = Some(bytes);
         self

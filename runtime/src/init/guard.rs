@@ -45,10 +45,14 @@ impl TracingGuard {
 
     /// Sends every span that has ended so far, waiting at most the
     /// configured shutdown timeout; tracing stays installed. The same as
-    /// [`traced::flush()`](crate::flush), held traces decided too.
+    /// [`traced::flush()`](crate::flush): with tail sampling, traces whose
+    /// local root has ended are decided now, and traces whose root still
+    /// runs stay held.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         match &self.installed {
-            Some(installed) => installed.flush(installed.shutdown_timeout),
+            Some(installed) => {
+                installed.flush(std::time::Instant::now() + installed.shutdown_timeout)
+            }
             None => Ok(()),
         }
     }
@@ -65,7 +69,8 @@ impl TracingGuard {
     /// What tail sampling has decided so far: traces kept, by reason, and
     /// dropped. `None` unless [`Config::tail_sampling`](crate::Config::tail_sampling)
     /// (or `TRACED_TAIL_SAMPLING`) turned it on. Traces still held are not
-    /// counted yet; [`TracingGuard::flush`] decides them.
+    /// counted yet: [`TracingGuard::flush`] decides those whose local root
+    /// has ended, and the shutdown the rest.
     pub fn tail_sampling(&self) -> Option<TailSamplingReport> {
         self.installed
             .as_ref()

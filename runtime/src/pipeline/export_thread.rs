@@ -279,8 +279,9 @@ impl Worker {
             self.call_on_wake();
             self.in_flight.poll();
             self.drain();
-            // A flush or the shutdown cannot wait for traces to settle.
-            self.release_decided(flush_sinks || shutdown.is_some());
+            // A flush decides the traces whose local root has ended without
+            // waiting out their grace; only the shutdown decides the rest.
+            self.release_decided(flush_sinks, shutdown.is_some());
             if everything
                 || self.immediate
                 || self.last_export.elapsed() >= self.batching.schedule_delay
@@ -409,14 +410,16 @@ impl Worker {
         }
     }
 
-    /// Decides the traces due (every held trace, with `everything`) and
-    /// lets them leave.
-    fn release_decided(&mut self, everything: bool) {
+    /// Decides the traces due (for a `flush`, every trace whose local root
+    /// has ended; at `shutdown`, every held trace) and lets them leave.
+    fn release_decided(&mut self, flush: bool, shutdown: bool) {
         let Some(tail) = &mut self.tail else {
             return;
         };
-        if everything {
+        if shutdown {
             tail.settle_all();
+        } else if flush {
+            tail.settle_finished(Instant::now());
         } else {
             tail.settle(Instant::now());
         }

@@ -36,6 +36,7 @@ mod library;
 mod links;
 mod log_batches;
 mod log_queue;
+mod process;
 mod queue;
 mod record;
 mod sampling;
@@ -64,6 +65,7 @@ pub(crate) use library::{Shape, start_library};
 pub use links::{LinkTarget, Links};
 pub(crate) use log_batches::LogExport;
 pub(crate) use log_queue::{LogQueue, QueueLogs};
+pub(crate) use process::forks;
 pub(crate) use settings::{Limits, Settings};
 #[cfg(feature = "otlp")]
 pub(crate) use sink::LogExporterSink;
@@ -81,7 +83,9 @@ pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
 use queue::Queue;
 
 /// What the span path reads while a pipeline is installed: fixed from
-/// installation to shutdown, and never freed (one per `init()`).
+/// installation to shutdown. Spans and per-thread caches hold it by plain
+/// reference, so it is never freed; at shutdown its queue frees its lanes
+/// and overflow, which leaves a few hundred bytes per `init()`.
 #[derive(Debug)]
 pub(crate) struct PipelineCore {
     pub(crate) sampler: Sampler,
@@ -94,13 +98,29 @@ pub(crate) struct PipelineCore {
     pub(crate) span_starts: Option<Arc<dyn SpanStarts>>,
     /// Cleared at shutdown: spans that end afterwards are not queued.
     open: AtomicBool,
+    /// The process that started it, by [`forks`]: in a forked child it has
+    /// no export thread, and records nothing.
+    forks: u32,
 }
 
 impl PipelineCore {
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
-        self.open.load(Ordering::Relaxed)
+        self.open.load(Ordering::Relaxed) && self.forks == forks()
     }
+
+    /// Whether it was started by the parent of a forked child.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.forks != forks()
+    }
+}
+
+/// In a child right after fork(2): the parent's pipelines stop recording
+/// here, and this thread's ids start anew. Touches atomics and this
+/// thread's own thread-locals only.
+pub(crate) fn forked() {
+    process::count_fork();
+    ids::reseed();
 }
 
 /// An installed pipeline: its export thread and what the span path reads.
@@ -132,6 +152,7 @@ impl Pipeline {
             queue: Queue::new(&settings.budget, settings.max_pending_spans),
             span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
+            forks: forks(),
         }));
         let counters = settings
             .tail_sampling
@@ -198,7 +219,11 @@ impl Pipeline {
     pub(crate) fn shutdown(self, deadline: Instant) -> Result<(), FlushError> {
         // Spans that end from here on were not finished when shutdown began.
         self.shared.open.store(false, Ordering::Relaxed);
-        self.thread.shutdown(deadline)
+        let shut = self.thread.shutdown(deadline);
+        // The core stays (spans still running may hold it); what it holds
+        // of any size goes.
+        self.shared.queue.close();
+        shut
     }
 }
 
@@ -283,6 +308,11 @@ pub(crate) mod testing {
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),
             }
+        }
+
+        /// What this pipeline's span queue holds of the memory budget.
+        pub(crate) fn queue_budgeted(&self) -> usize {
+            self.pipeline().shared.queue.budgeted()
         }
 
         pub(crate) fn provider(&self) -> NativeTracerProvider {

@@ -55,6 +55,12 @@ impl Trace {
     pub(super) fn root_running(&self) -> bool {
         self.settles_at.is_none()
     }
+
+    /// Whether it is a part of a trace decided before (an orphan in which no
+    /// local root ended), not a trace of its own.
+    pub(super) fn is_late_part(&self) -> bool {
+        self.summary.orphan && self.root_running()
+    }
 }
 
 #[derive(Debug)]
@@ -102,17 +108,32 @@ enum Order {
 }
 
 impl Held {
-    pub(super) fn add(&mut self, span: HeldSpan, facts: &Facts, now: Instant, grace: Duration) {
+    /// Where the trace `trace_id` is held, if it is.
+    pub(super) fn slot(&self, trace_id: TraceId) -> Option<u32> {
+        self.index.get(&trace_id).copied()
+    }
+
+    /// Holds `span` as the first of a trace not held yet; an `orphan` is
+    /// a span that started before every decision still remembered.
+    pub(super) fn open(
+        &mut self,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+        orphan: bool,
+    ) {
         let trace_id = span.trace_id();
         let slot = match self.index.entry(trace_id) {
             Entry::Occupied(held) => *held.get(),
             Entry::Vacant(new) => {
-                let slot = Self::open(
+                let slot = Self::slot_for(
                     &mut self.slots,
                     &mut self.free,
                     &mut self.spare,
                     trace_id,
                     now,
+                    orphan,
                 );
                 new.insert(slot);
                 self.push_back(Order::Arrival, slot);
@@ -120,6 +141,18 @@ impl Held {
                 slot
             }
         };
+        self.add_to(slot, span, facts, now, grace);
+    }
+
+    /// Adds `span` to the trace held in `slot`.
+    pub(super) fn add_to(
+        &mut self,
+        slot: u32,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+    ) {
         let bytes = footprint(&span);
         let trace = self.trace_mut(slot);
         trace.summary.add(facts);
@@ -156,6 +189,13 @@ impl Held {
         Some(self.remove(slot))
     }
 
+    /// A trace whose local root has ended, the one that settles first, its
+    /// grace over or not.
+    pub(super) fn take_settling(&mut self) -> Option<Trace> {
+        let slot = self.head(Order::Settling)?;
+        Some(self.remove(slot))
+    }
+
     /// The trace that arrived first.
     pub(super) fn take_oldest(&mut self) -> Option<Trace> {
         let slot = self.head(Order::Arrival)?;
@@ -186,17 +226,21 @@ impl Held {
     }
 
     /// A slot for a trace not held yet.
-    fn open(
+    fn slot_for(
         slots: &mut Vec<Slot>,
         free: &mut Vec<u32>,
         spare: &mut Vec<Spans>,
         trace_id: TraceId,
         now: Instant,
+        orphan: bool,
     ) -> u32 {
         let trace = Trace {
             trace_id,
             spans: spare.pop().unwrap_or_default(),
-            summary: Summary::default(),
+            summary: Summary {
+                orphan,
+                ..Summary::default()
+            },
             first_seen: now,
             settles_at: None,
             bytes: PER_TRACE,
@@ -351,7 +395,10 @@ mod tests {
         fn add_span(&mut self, span: SpanData, now: Instant, grace: Duration) {
             let span = HeldSpan::Converted(span);
             let facts = Facts::of(&span, &crate::pipeline::clock::WallClock::new(), true);
-            self.add(span, &facts, now, grace);
+            match self.slot(span.trace_id()) {
+                Some(slot) => self.add_to(slot, span, &facts, now, grace),
+                None => self.open(span, &facts, now, grace, false),
+            }
         }
     }
 
