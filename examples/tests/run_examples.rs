@@ -139,7 +139,8 @@ fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_e
         "POST /checkout",
         "POST /orders",
         "Orders::place",
-        "shop.payments.v1.Payments/Charge",
+        // cut to the name column's width, one level deeper under tower-http's span
+        "shop.payments.v1.Payments/Cha",
         "authorise",
         "order-placed send",
         "order-placed process",
@@ -147,6 +148,10 @@ fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_e
     ] {
         assert!(text.contains(hop), "{hop} missing:\n{text}");
     }
+    // tower-http's span in the gateway, between the server span and forward.
+    assert!(text.contains("\n└─ request "), "{text}");
+    assert!(text.contains("method=POST · uri=/checkout"), "{text}");
+    assert!(text.contains("\n   └─ forward "), "{text}");
     assert!(text.contains("order.item=lamp"), "{text}");
     assert!(!text.contains("order.item=chair"), "{text}");
     assert!(
@@ -320,10 +325,10 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
         "printed although a collector is set:\n{text}"
     );
     // The example has exited: everything it sent has arrived.
-    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 14);
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 15);
     assert_eq!(
         spans.len(),
-        14,
+        15,
         "the lamp's purchase, and nothing of the chairs': {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
@@ -331,6 +336,25 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
         spans
             .iter()
             .all(|s| s.trace_id == spans[0].trace_id && s.service_name == "shop")
+    );
+    // tower-http's library span sits between the gateway's server span and
+    // the handler's `forward`.
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {spans:#?}"))
+    };
+    let request = named("request");
+    assert_eq!(request.scope_name, "tower_http");
+    assert_eq!(request.attribute("method"), Some("Str(POST)"));
+    assert_eq!(
+        request.parent_id.as_deref(),
+        Some(named("POST /checkout").span_id.as_str())
+    );
+    assert_eq!(
+        named("forward").parent_id.as_deref(),
+        Some(request.span_id.as_str())
     );
     let reserve = spans
         .iter()

@@ -44,6 +44,7 @@
 //! | [`suppress`], [`suppressed`] | trace nothing beneath, tell downstream not to sample |
 //! | [`current`] | attributes, events, errors and baggage on the current span |
 //! | [`logs`] | OpenTelemetry logs tagged with their span; `tracing` and `log` bridges; exceptions |
+//! | [`tracing_layer`] | `tracing` spans as spans of the same trace, events as log records (feature `tracing`) |
 //! | [`integrations`] | HTTP server/client, reqwest and tonic layers (features below) |
 //! | [`testing`] | capture real spans in tests (feature `testing`) |
 //!
@@ -57,7 +58,7 @@
 //! | `axum` | | route templates, original URIs and peer addresses for the server layer |
 //! | `reqwest` | | [`TracingMiddleware`] for reqwest-middleware |
 //! | `grpc` | | [`GrpcServerLayer`], [`GrpcClientLayer`] and the `MetadataMap` carrier |
-//! | `tracing` | | `tracing` events become log records of the current span ([`logs::tracing_layer`]) |
+//! | `tracing` | | `tracing` spans become spans, nested both ways with `#[traced]` ones, and events log records of the current span ([`tracing_layer`]) |
 //! | `log` | | `log` records become log records of the current span ([`logs::log_logger`]) |
 //! | `testing` | | [`testing::capture`] and friends, spans and log records |
 //!
@@ -111,11 +112,8 @@
     doc = "[`GrpcClientLayer`]: integrations::GrpcClientLayer"
 )]
 #![cfg_attr(not(feature = "grpc"), doc = "[`GrpcClientLayer`]: #features")]
-#![cfg_attr(
-    feature = "tracing",
-    doc = "[`logs::tracing_layer`]: logs::tracing_layer"
-)]
-#![cfg_attr(not(feature = "tracing"), doc = "[`logs::tracing_layer`]: #features")]
+#![cfg_attr(feature = "tracing", doc = "[`tracing_layer`]: tracing_layer")]
+#![cfg_attr(not(feature = "tracing"), doc = "[`tracing_layer`]: #features")]
 #![cfg_attr(feature = "log", doc = "[`logs::log_logger`]: logs::log_logger")]
 #![cfg_attr(not(feature = "log"), doc = "[`logs::log_logger`]: #features")]
 #![cfg_attr(feature = "testing", doc = "[`testing`]: testing")]
@@ -135,12 +133,16 @@ mod config;
 pub mod current;
 mod dispatch;
 mod export;
+#[cfg(unix)]
+mod fork;
 mod global_state;
 #[cfg(feature = "tokio")]
 mod graceful;
 mod init;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod integrations;
+#[cfg(feature = "tracing")]
+mod library_spans;
 pub mod logs;
 pub mod messaging;
 mod pipeline;
@@ -158,10 +160,12 @@ pub use config::{
     Compression, Config, ConfigError, ExceptionSignal, Exporter, Propagator, Protocol, Signal,
     SpanMetrics, TailSampling,
 };
-pub use export::DeliveryReport;
+pub use export::{DeliveryReport, LogDeliveryReport};
 #[cfg(feature = "tokio")]
 pub use graceful::shutdown_signal;
 pub use init::{ExporterError, InitError, ShutdownError, TracingGuard, flush, init};
+#[cfg(feature = "tracing")]
+pub use logs::tracing_layer;
 /// Carries a context into a future: `fut.with_current_context()` keeps the
 /// context that is current now current during every poll of `fut`;
 /// `fut.with_context(cx)` does the same with `cx`. Use it for futures handed

@@ -149,8 +149,11 @@ impl TailSampling {
 
     /// Bytes the held spans and their bookkeeping may take (default:
     /// 32 MiB). Past it, the oldest traces are decided early on what they
-    /// showed so far, and counted. Besides it, a fixed 512 KiB remembers
-    /// recent decisions.
+    /// showed so far, and counted. Besides it, decisions are remembered for
+    /// spans that end after their trace was decided, each for at least the
+    /// maximum hold, in at most a quarter as much again (8 bytes a decision:
+    /// by default 8 MiB, 40 s of traces at 10 000 a second); at rates past
+    /// that they live shorter.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self

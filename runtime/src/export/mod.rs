@@ -16,7 +16,7 @@ pub(crate) use console::{
 #[cfg(feature = "otlp")]
 pub(crate) use delivery::CountExported;
 pub(crate) use delivery::Delivery;
-pub use delivery::DeliveryReport;
+pub use delivery::{DeliveryReport, LogDeliveryReport};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{ExportRuntime, otlp_log_exporter, otlp_span_exporter};
 #[cfg(feature = "otlp")]

@@ -2,6 +2,14 @@
 //! contributes to spans, to logs and to metrics, built once from config's
 //! resolved values. Adding a signal adds one part to each exporter's arm
 //! here.
+//!
+//! Spans and log records that go to an exporter leave through the
+//! pipeline's export thread, one sink per signal and exporter, and share
+//! one memory budget; log records reach it through the logger provider's
+//! [`QueueLogs`] processor. The console prints log records where they are
+//! written. The metrics measured from the spans leave from the export
+//! thread too, through its metric sinks; the application's own
+//! instruments through the meter provider's readers, over the same client.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -11,16 +19,18 @@ use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 
+use super::destinations::Destination;
 use super::guard::{ExporterError, InitError};
 use crate::config::{CustomExporter, Export, OtlpSettings, Resolved, Signal};
 use crate::export::{
     ConsoleInstruments, ConsoleLogs, ConsoleSink, Delivery, LineSink, Output, RedTable, TraceLogs,
 };
 use crate::logs::AtLeast;
-use crate::pipeline::{MetricSink, Sink, SpanStarts};
+use crate::pipeline::{
+    Batching, LogExport, LogQueue, LogSink, MemoryBudget, MetricSink, QueueLogs, Sink, SpanStarts,
+};
 
 /// What the exporters contribute to each signal.
-#[derive(Default)]
 pub(super) struct Assembly {
     /// Where the export thread sends spans.
     pub(super) span_sinks: Vec<Box<dyn Sink>>,
@@ -30,18 +40,39 @@ pub(super) struct Assembly {
     pub(super) span_delivery: Option<Arc<Delivery>>,
     /// The logger provider, when log records go anywhere.
     pub(super) log_provider: Option<SdkLoggerProvider>,
+    /// Where the export thread sends log records, when any go to an
+    /// exporter.
+    pub(super) log_export: Option<LogExport>,
+    /// Counts of the log records sent over OTLP.
+    pub(super) log_delivery: Option<Arc<Delivery>>,
+    /// What every signal waiting for export may hold, batches in flight
+    /// included.
+    pub(super) budget: Arc<MemoryBudget>,
     /// Where the export thread sends the span metrics and its health.
     pub(super) metric_sinks: Vec<Box<dyn MetricSink>>,
     /// The meter provider of the application's own instruments, when
     /// metrics go anywhere.
     pub(super) meter_provider: Option<SdkMeterProvider>,
+    /// Where each signal goes over OTLP.
+    pub(super) destinations: Vec<Destination>,
 }
 
 /// Builds what `config` asks of each exporter. An exporter that cannot be
 /// built is left out with a warning, unless `config.strict`.
 pub(super) fn assemble(config: &Resolved, resource: &Resource) -> Result<Assembly, InitError> {
     let mut parts = Parts {
-        assembly: Assembly::default(),
+        assembly: Assembly {
+            span_sinks: Vec::new(),
+            span_starts: None,
+            span_delivery: None,
+            log_provider: None,
+            log_export: None,
+            log_delivery: None,
+            budget: MemoryBudget::new(config.pending_memory),
+            metric_sinks: Vec::new(),
+            meter_provider: None,
+            destinations: Vec::new(),
+        },
         logs: SdkLoggerProvider::builder().with_resource(resource.clone()),
         log_processors: 0,
         meters: SdkMeterProvider::builder().with_resource(resource.clone()),
@@ -142,14 +173,12 @@ impl Parts<'_> {
         logs: Option<&OtlpSettings>,
         metrics: Option<&OtlpSettings>,
     ) -> Result<(), InitError> {
-        use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
-
-        use crate::config::{Protocol, protocol_hint, redact_url};
+        use crate::config::{FailureHints, Protocol, redact_url};
         use crate::export::{
             ApplicationMetrics, CountExported, ExportRuntime, MetricsClient, OtlpMetricSink,
             SpanExporterHealth, otlp_log_exporter, otlp_span_exporter,
         };
-        use crate::pipeline::ExporterSink;
+        use crate::pipeline::{ExporterSink, LogExporterSink};
 
         let runtime = match ExportRuntime::start() {
             Ok(runtime) => runtime,
@@ -168,16 +197,17 @@ impl Parts<'_> {
             warn_of_gzip_code_cannot_override(settings);
             match otlp_span_exporter(settings, &runtime) {
                 Ok(exporter) => {
-                    let delivery = Arc::new(Delivery::default());
+                    let delivery = Arc::new(Delivery::new(Signal::Traces));
                     self.assembly
                         .span_sinks
-                        .push(Box::new(ExporterSink(CountExported {
+                        .push(Box::new(ExporterSink::new(CountExported {
                             inner: exporter,
                             delivery: Arc::clone(&delivery),
                             destination: redact_url(&settings.endpoint),
-                            hint: protocol_hint(settings),
+                            hints: FailureHints::new(settings),
                         })));
                     self.assembly.span_delivery = Some(delivery);
+                    self.went_out(Signal::Traces, settings);
                 }
                 Err(reason) => self.left_out(Signal::Traces, reason)?,
             }
@@ -186,17 +216,15 @@ impl Parts<'_> {
             warn_of_gzip_code_cannot_override(settings);
             match otlp_log_exporter(settings, &runtime) {
                 Ok(exporter) => {
-                    let batch = &self.config.logs.batch;
-                    let batch = BatchConfigBuilder::default()
-                        .with_scheduled_delay(batch.schedule_delay)
-                        .with_max_queue_size(batch.max_queue_size)
-                        .with_max_export_batch_size(batch.max_export_batch_size)
-                        .build();
-                    self.add_log_processor(
-                        BatchLogProcessor::builder(exporter)
-                            .with_batch_config(batch)
-                            .build(),
-                    );
+                    let delivery = Arc::new(Delivery::new(Signal::Logs));
+                    self.add_log_sink(Box::new(LogExporterSink::new(CountExported {
+                        inner: exporter,
+                        delivery: Arc::clone(&delivery),
+                        destination: redact_url(&settings.endpoint),
+                        hints: FailureHints::new(settings),
+                    })));
+                    self.assembly.log_delivery = Some(delivery);
+                    self.went_out(Signal::Logs, settings);
                 }
                 Err(reason) => self.left_out(Signal::Logs, reason)?,
             }
@@ -225,6 +253,7 @@ impl Parts<'_> {
                         client,
                         self.config.metrics.temporality,
                     ));
+                    self.went_out(Signal::Metrics, settings);
                 }
                 Err(reason) => self.left_out(Signal::Metrics, reason)?,
             }
@@ -250,6 +279,41 @@ impl Parts<'_> {
             self.left_out(Signal::Metrics, reason)?;
         }
         Ok(())
+    }
+
+    /// Sends log records to `sink` through the export thread: the first
+    /// sink puts the queue that takes them there in place.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    fn add_log_sink(&mut self, sink: Box<dyn LogSink>) {
+        if let Some(export) = &mut self.assembly.log_export {
+            export.sinks.push(sink);
+            return;
+        }
+        let batch = &self.config.logs.batch;
+        let queue = LogQueue::new(
+            &self.assembly.budget,
+            batch.queue_size_set.then_some(batch.max_queue_size),
+            batch.max_export_batch_size,
+        );
+        self.add_log_processor(QueueLogs(Arc::clone(&queue)));
+        self.assembly.log_export = Some(LogExport {
+            queue,
+            sinks: vec![sink],
+            batching: Batching {
+                max_batch: batch.max_export_batch_size,
+                schedule_delay: batch.schedule_delay,
+            },
+        });
+    }
+
+    /// Notes that `signal` goes over OTLP as `settings` say.
+    #[cfg(feature = "otlp")]
+    fn went_out(&mut self, signal: Signal, settings: &OtlpSettings) {
+        self.assembly.destinations.push(Destination {
+            signal,
+            collector: settings.collector(signal),
+            protocol: settings.protocol,
+        });
     }
 
     /// Adds a processor to the logger provider, keeping records from the

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::{SpanContext, SpanKind, Status};
-use opentelemetry::{Key, KeyValue};
+
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::Limits;
@@ -21,14 +21,7 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
         if site.is_some() { 3 } else { 0 } + extra.map_or(0, |extra| extra.attributes.len()),
     );
     if let Some(site) = site {
-        attributes.extend([
-            KeyValue::new(Key::from_static_str("code.function.name"), site.function),
-            KeyValue::new(Key::from_static_str("code.file.path"), site.file),
-            KeyValue::new(
-                Key::from_static_str("code.line.number"),
-                i64::from(site.line),
-            ),
-        ]);
+        attributes.extend(site.code_attributes());
     }
     let mut events = SpanEvents::default();
     let mut links = SpanLinks::default();

@@ -25,7 +25,7 @@ use super::super::otlp::{
     ExportRuntime, HyperClient, SetMetadata, chain, grpc_channel, header_map, hyper_client,
     redacted,
 };
-use crate::config::{Compression, OtlpSettings, Protocol, protocol_hint, redact_url};
+use crate::config::{Compression, FailureHints, OtlpSettings, Protocol, redact_url};
 use crate::sync::MutexExt;
 
 /// Data points sent, by outcome.
@@ -67,7 +67,7 @@ pub(crate) struct MetricsClient {
     deadline: Option<Duration>,
     gzip: bool,
     destination: String,
-    hint: Option<String>,
+    hints: FailureHints,
     delivery: Arc<PointDelivery>,
 }
 
@@ -132,7 +132,7 @@ impl MetricsClient {
             deadline: settings.deadline,
             gzip: settings.compression == Compression::Gzip,
             destination: redact_url(&settings.endpoint),
-            hint: protocol_hint(settings),
+            hints: FailureHints::new(settings),
             delivery: Arc::default(),
         })
     }
@@ -168,7 +168,7 @@ impl MetricsClient {
         let deadline = self.deadline;
         let delivery = Arc::clone(&self.delivery);
         let destination = self.destination.clone();
-        let hint = self.hint.clone();
+        let hints = self.hints.clone();
         self.runtime.runtime().spawn(async move {
             let sent = async {
                 match sending {
@@ -211,7 +211,7 @@ impl MetricsClient {
                 }
             };
             if let Err(error) = &result {
-                failed(&delivery, &destination, hint.as_deref(), error);
+                failed(&delivery, &destination, &hints, error);
             }
             result
         })
@@ -285,9 +285,12 @@ fn describe_status(status: &tonic::Status) -> String {
 }
 
 /// Counts a failure's last error and says the first one.
-fn failed(delivery: &PointDelivery, destination: &str, hint: Option<&str>, error: &str) {
+fn failed(delivery: &PointDelivery, destination: &str, hints: &FailureHints, error: &str) {
     if !delivery.failure_said.swap(true, Ordering::AcqRel) {
-        let hint = hint.map(|hint| format!(" ({hint})")).unwrap_or_default();
+        let hint = hints
+            .for_error(error)
+            .map(|hint| format!(" ({hint})"))
+            .unwrap_or_default();
         eprintln!(
             "traced: exporting metrics to {destination} failed: {error}{hint}; further failures \
              are counted and reported at shutdown"

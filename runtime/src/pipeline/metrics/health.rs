@@ -1,7 +1,7 @@
 //! The pipeline's own health, as the semantic conventions' SDK metrics:
 //! spans processed (and dropped, with the reason as `error.type`), spans
 //! waiting and the queue's capacity; and, under traced's own names, the
-//! memory the waiting spans take and its limit. The same figures the
+//! memory waiting for export takes and its limit. The same figures the
 //! shutdown report prints. Exporters add theirs (spans exported and
 //! failed) where they are counted.
 //!
@@ -139,15 +139,16 @@ impl Health {
                 queue.capacity(),
             ),
             (
-                "traced.processor.span.queue.memory",
-                "Bytes the spans waiting beyond the per-thread queues take.",
+                "traced.processor.pending.memory",
+                "Bytes the spans and log records waiting for export take beyond the per-thread \
+                 queues' first size, batches in flight included.",
                 "By",
                 memory as u64,
             ),
             (
-                "traced.processor.span.queue.memory.limit",
-                "Bytes the spans waiting beyond the per-thread queues may take; spans beyond \
-                 are dropped and counted.",
+                "traced.processor.pending.memory.limit",
+                "Bytes the spans and log records waiting for export may take; what goes beyond \
+                 is dropped and counted.",
                 "By",
                 memory_limit as u64,
             ),

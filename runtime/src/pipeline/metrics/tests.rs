@@ -85,7 +85,7 @@ fn pipeline(
 ) -> (LocalPipeline, Spans) {
     let spans = Spans::default();
     let pipeline = LocalPipeline::start_with_metrics(
-        vec![Box::new(ExporterSink(spans.clone()))],
+        vec![Box::new(ExporterSink::new(spans.clone()))],
         sampler,
         policy,
         metrics,
@@ -544,7 +544,7 @@ fn the_pipeline_reports_its_own_health() {
     assert_eq!(processed[1].value, 0);
     let capacity = sum(&snapshot, "otel.sdk.processor.span.queue.capacity")[0].value;
     assert!(capacity >= 1024, "{capacity}");
-    let limit = sum(&snapshot, "traced.processor.span.queue.memory.limit")[0].value;
+    let limit = sum(&snapshot, "traced.processor.pending.memory.limit")[0].value;
     assert_eq!(limit, 1 << 20);
 }
 
