@@ -96,6 +96,12 @@ impl CallSite {
         self.metrics
     }
 
+    /// The annotated function's path; `None` for a `tracing` callsite,
+    /// which names none.
+    pub(crate) fn function_name(&self) -> Option<&'static str> {
+        Some(self.function).filter(|function| !function.is_empty())
+    }
+
     /// The data of a `tracing` callsite: its spans' name, their file, line
     /// and module, and the crate their scope is named after (the first
     /// segment of the callsite's target; `tracing` knows no version).

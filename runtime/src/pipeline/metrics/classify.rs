@@ -454,13 +454,17 @@ pub(crate) fn key<'a>(span: &Finished<'a>) -> Key<'a> {
     key
 }
 
-/// The key of a `#[traced]` span that has no attributes: its call site's
-/// name, kind and function, no error.
-pub(crate) fn site_key(name: &'static str, kind: Kind, function: &'static str) -> Key<'static> {
+/// The key of a span that has no attributes: its call site's name, kind and
+/// function (a `tracing` callsite has none), no error.
+pub(crate) fn site_key(
+    name: &'static str,
+    kind: Kind,
+    function: Option<&'static str>,
+) -> Key<'static> {
     let mut key = Key::new(Family::Function);
     key.push(Some(Part::Str(name)));
     key.push(Some(Part::Str(kind_name(kind))));
-    key.push(Some(Part::Str(function)));
+    key.push(function.map(Part::Str));
     key.push(None);
     key
 }
@@ -741,7 +745,7 @@ mod tests {
         assert_eq!(key(&a).hash(), key(&b).hash());
         assert!(key(&a).matches(&key(&b).owned()));
         // A call site's key is the key its span would have.
-        let site = site_key("span", Kind::Internal, "shop::f");
+        let site = site_key("span", Kind::Internal, Some("shop::f"));
         let mut from_span = span(Kind::Internal, &[], false);
         from_span.function = Some("shop::f");
         assert!(site.matches(&key(&from_span).owned()));

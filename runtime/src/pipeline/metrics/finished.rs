@@ -68,7 +68,7 @@ impl<'a> Finished<'a> {
         let mut finished = Finished {
             name: site.map_or("", |site| site.name),
             kind: site.map_or(Kind::Internal, |site| site.kind),
-            function: site.map(|site| site.function),
+            function: site.and_then(CallSite::function_name),
             attributes: &[],
             failed: false,
             nanos: record.end.nanos_since(record.start),

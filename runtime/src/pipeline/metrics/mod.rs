@@ -246,7 +246,7 @@ impl RedMetrics {
             return *entry;
         }
         let entry = if site.metrics() && self.measured[kind_index(site.kind)] {
-            let key = classify::site_key(site.name, site.kind, site.function);
+            let key = classify::site_key(site.name, site.kind, site.function_name());
             let series = self.tables[Family::Function.index()].series_for(&key);
             self.check_limit(Family::Function);
             SiteEntry {

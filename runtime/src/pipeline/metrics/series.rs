@@ -267,8 +267,8 @@ mod tests {
     #[test]
     fn keys_with_the_same_hash_keep_their_own_series() {
         let mut table = Table::new(Family::Function, 100, Temporality::Cumulative);
-        let a = site_key("a", Kind::Internal, "m::a");
-        let b = site_key("b", Kind::Internal, "m::b");
+        let a = site_key("a", Kind::Internal, Some("m::a"));
+        let b = site_key("b", Kind::Internal, Some("m::b"));
         let at_a = table.series_for(&a);
         // Put b under a's hash by hand, as a collision would.
         let owned = b.owned();

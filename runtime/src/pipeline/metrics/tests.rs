@@ -616,3 +616,54 @@ fn a_kept_span_is_never_an_exemplar_of_a_series_it_was_not_measured_into() {
     pipeline.flush();
     assert!(sink.last().metric("function.calls.duration").is_none());
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn repro_library_spans_count_under_their_name_without_an_empty_function() {
+    use super::super::library::{Shape, start_library};
+
+    let sink = Collections::default();
+    let (pipeline, _) = pipeline(
+        always(),
+        None,
+        settings(&sink, 2000, Temporality::Cumulative),
+    );
+    let site: &'static CallSite = Box::leak(Box::new(CallSite::library(
+        "request",
+        Some("src/trace.rs"),
+        Some(12),
+        Some("tower_http::trace"),
+        "tower_http",
+    )));
+    for _ in 0..3 {
+        let started = start_library(
+            pipeline.shared(),
+            site,
+            Parent::Root,
+            Shape::default(),
+            |_| Status::Unset,
+        );
+        if let Started::Recording(cx) = started {
+            cx.span().end();
+        }
+    }
+    pipeline.flush();
+    let snapshot = sink.last();
+    let calls = sum(&snapshot, "function.calls");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].value, 3);
+    let shown: Vec<String> = calls[0]
+        .attributes
+        .iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "span.name=request",
+            "span.kind=SPAN_KIND_INTERNAL",
+            "function=request",
+            "result=ok",
+        ]
+    );
+}
