@@ -1,5 +1,5 @@
 //! What traced says on stderr about export, read from child processes: the
-//! one start-up line saying where spans and logs go, and the first failure
+//! one start-up line saying where spans, logs and metrics go, and the first failure
 //! of each signal, said once, with its cause said once and a hint that names
 //! the certificate variable and file in use.
 
@@ -48,8 +48,8 @@ fn said_twice(stderr: &str) -> Option<&str> {
 }
 
 #[test]
-fn one_line_at_start_says_where_spans_and_logs_go() {
-    const NAME: &str = "one_line_at_start_says_where_spans_and_logs_go";
+fn one_line_at_start_says_where_spans_logs_and_metrics_go() {
+    const NAME: &str = "one_line_at_start_says_where_spans_logs_and_metrics_go";
     if in_child() {
         return run_and_shut_down();
     }
@@ -67,7 +67,7 @@ fn one_line_at_start_says_where_spans_and_logs_go() {
         assert_eq!(
             lines_starting(&stderr, "traced: spans"),
             [format!(
-                "traced: spans and logs go to {endpoint} over {shown}"
+                "traced: spans, logs and metrics go to {endpoint} over {shown}"
             )],
             "{stderr}"
         );

@@ -15,6 +15,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_sdk::error::OTelSdkError;
 use prost::Message as _;
 use tokio::task::JoinHandle;
 use tonic::codec::CompressionEncoding;
@@ -26,6 +27,7 @@ use super::super::otlp::{
     redacted,
 };
 use crate::config::{Compression, FailureHints, OtlpSettings, Protocol, redact_url};
+use crate::pipeline::describe;
 use crate::sync::MutexExt;
 
 /// Data points sent, by outcome.
@@ -210,6 +212,8 @@ impl MetricsClient {
                     Err(error)
                 }
             };
+            // A cause the transport repeats is said once, as for spans.
+            let result = result.map_err(|error| describe(&OTelSdkError::InternalFailure(error)));
             if let Err(error) = &result {
                 failed(&delivery, &destination, &hints, error);
             }
