@@ -16,6 +16,12 @@
 //! `opentelemetry::global::set_tracer_provider` gets traced's spans through
 //! the OpenTelemetry API instead.
 //!
+//! The export thread also derives metrics from the spans it receives: the
+//! semantic conventions' duration histograms per span kind, and
+//! `function.calls` per span name, counted before tail sampling and with
+//! exemplars only of exported spans. They go where the spans go, with the
+//! application's own instruments (the README's "Metrics" section).
+//!
 //! ```
 //! use traced::traced;
 //!
@@ -44,6 +50,7 @@
 //! | [`suppress`], [`suppressed`] | trace nothing beneath, tell downstream not to sample |
 //! | [`current`] | attributes, events, errors and baggage on the current span |
 //! | [`logs`] | OpenTelemetry logs tagged with their span; `tracing` and `log` bridges; exceptions |
+//! | [`Config::metrics_exporter`], [`SpanMetrics`] | request rate, errors and duration from the recorded spans, with exemplars of kept traces; the application's own meters through `opentelemetry::global::meter` |
 //! | [`tracing_layer`] | `tracing` spans as spans of the same trace, events as log records (feature `tracing`) |
 //! | [`integrations`] | HTTP server/client, reqwest and tonic layers (features below) |
 //! | [`testing`] | capture real spans in tests (feature `testing`) |
