@@ -163,6 +163,24 @@ fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_e
         text.contains("POST /checkout → 200 OK order 1061 placed"),
         "{text}"
     );
+    // The metrics of every purchase, the twenty dropped traces included.
+    let table = text
+        .split("traced: calls, errors and latency per span name\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no metrics table in\n{text}"));
+    let counts = |name: &str| -> Vec<&str> {
+        let line = table
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} row in\n{table}"));
+        line.trim_start()[name.len()..]
+            .split_whitespace()
+            .take(2)
+            .collect()
+    };
+    assert_eq!(counts("POST /checkout"), ["21", "0"], "{table}");
+    assert_eq!(counts("Shipping::reserve"), ["21", "1"], "{table}");
+    assert!(!table.contains("/health"), "{table}");
     // Each service's log lines, under the span that wrote them.
     let lines: Vec<&str> = text.lines().collect();
     let under = |span: &str, log: &str| {
