@@ -4,6 +4,7 @@
 
 mod console;
 mod delivery;
+mod meter_reader;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
@@ -17,9 +18,8 @@ pub(crate) use console::{
 pub(crate) use delivery::CountExported;
 pub(crate) use delivery::Delivery;
 pub use delivery::{DeliveryReport, LogDeliveryReport};
+pub(crate) use meter_reader::MeterReader;
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{ExportRuntime, otlp_log_exporter, otlp_span_exporter};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp_metrics::{
-    ApplicationMetrics, MetricsClient, OtlpMetricSink, SpanExporterHealth,
-};
+pub(crate) use otlp_metrics::{MetricsClient, OtlpMetricSink, SpanExporterHealth};

@@ -16,14 +16,14 @@ use std::sync::Arc;
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, SdkMeterProvider, Temporality};
 
 use super::destinations::Destination;
 use super::guard::{ExporterError, InitError};
 use crate::config::{CustomExporter, Export, OtlpSettings, Resolved, Signal};
 use crate::export::{
-    ConsoleInstruments, ConsoleLogs, ConsoleSink, Delivery, LineSink, Output, RedTable, TraceLogs,
+    ConsoleInstruments, ConsoleLogs, ConsoleSink, Delivery, LineSink, MeterReader, Output,
+    RedTable, TraceLogs,
 };
 use crate::logs::AtLeast;
 use crate::pipeline::{
@@ -160,7 +160,11 @@ impl Parts<'_> {
             self.assembly
                 .metric_sinks
                 .push(Box::new(RedTable::new(Arc::clone(&stderr))));
-            self.add_meter_reader(ConsoleInstruments::new(stderr));
+            // Totals since the start: what prints at shutdown is the whole run.
+            let reader = self.meter_reader(Temporality::Cumulative);
+            self.assembly
+                .metric_sinks
+                .push(Box::new(ConsoleInstruments::new(reader, stderr)));
         }
     }
 
@@ -175,8 +179,8 @@ impl Parts<'_> {
     ) -> Result<(), InitError> {
         use crate::config::{FailureHints, Protocol, redact_url};
         use crate::export::{
-            ApplicationMetrics, CountExported, ExportRuntime, MetricsClient, OtlpMetricSink,
-            SpanExporterHealth, otlp_log_exporter, otlp_span_exporter,
+            CountExported, ExportRuntime, MetricsClient, OtlpMetricSink, SpanExporterHealth,
+            otlp_log_exporter, otlp_span_exporter,
         };
         use crate::pipeline::{ExporterSink, LogExporterSink};
 
@@ -242,17 +246,15 @@ impl Parts<'_> {
                             },
                         },
                     );
+                    let instruments = self.meter_reader(self.config.metrics.temporality);
                     self.assembly
                         .metric_sinks
                         .push(Box::new(OtlpMetricSink::new(
-                            Arc::clone(&client),
+                            client,
+                            instruments,
                             spans,
                             self.config.metrics.span_temporality(),
                         )));
-                    self.add_meter_reader(ApplicationMetrics::new(
-                        client,
-                        self.config.metrics.temporality,
-                    ));
                     self.went_out(Signal::Metrics, settings);
                 }
                 Err(reason) => self.left_out(Signal::Metrics, reason)?,
@@ -330,15 +332,16 @@ impl Parts<'_> {
         self.log_processors += 1;
     }
 
-    /// Adds a reader of the application's instruments to the meter
-    /// provider, collecting every export interval and at shutdown.
-    fn add_meter_reader<E: PushMetricExporter>(&mut self, exporter: E) {
-        let reader = PeriodicReader::builder(exporter)
-            .with_interval(self.config.metrics.interval)
-            .build();
+    /// A reader of the application's instruments, added to the meter
+    /// provider: a metric sink reads it on the export thread at each
+    /// collection of the span metrics (every export interval, each flush and
+    /// the shutdown), so it needs no thread of its own.
+    fn meter_reader(&mut self, temporality: Temporality) -> MeterReader {
+        let reader = MeterReader::new(temporality);
         let meters = std::mem::replace(&mut self.meters, SdkMeterProvider::builder());
-        self.meters = meters.with_reader(reader);
+        self.meters = meters.with_reader(reader.clone());
         self.meter_readers += 1;
+        reader
     }
 
     /// An exporter of `signal` that cannot be built: an error under strict

@@ -272,9 +272,6 @@ impl Installed {
         if let Some(logs) = self.logs.locked().as_ref() {
             logs.flush().map_err(log_error)?;
         }
-        if let Some(meters) = self.meters.locked().as_ref() {
-            meters.force_flush().map_err(metrics_error)?;
-        }
         match self.pipeline.locked().as_ref() {
             Some(pipeline) => pipeline.flush(until).map_err(ShutdownError::from),
             None => Ok(()),

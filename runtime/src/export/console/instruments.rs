@@ -1,24 +1,24 @@
 //! With the console exporter, what the application records through
 //! `opentelemetry::global::meter` prints once, when tracing shuts down: one
-//! line per data point, as the last collection left it.
+//! line per data point, as the last collection left it. The export thread
+//! reads them with the span metrics.
 
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::time::Instant;
 
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, HistogramDataPoint, MetricData, ResourceMetrics,
 };
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 
+use super::super::meter_reader::MeterReader;
 use super::Output;
-use crate::sync::MutexExt;
+use crate::pipeline::{MetricSink, MetricsSnapshot};
 
-/// Keeps the lines of the latest collection and prints them at shutdown.
+/// Reads the instruments at each collection (cumulative: what prints at
+/// shutdown is the whole run) and prints the last at shutdown.
 pub(crate) struct ConsoleInstruments {
-    latest: Mutex<Option<String>>,
+    reader: MeterReader,
+    latest: Option<String>,
     output: Output,
 }
 
@@ -29,35 +29,27 @@ impl std::fmt::Debug for ConsoleInstruments {
 }
 
 impl ConsoleInstruments {
-    pub(crate) fn new(output: Output) -> Self {
+    pub(crate) fn new(reader: MeterReader, output: Output) -> Self {
         ConsoleInstruments {
-            latest: Mutex::new(None),
+            reader,
+            latest: None,
             output,
         }
     }
 }
 
-impl PushMetricExporter for ConsoleInstruments {
-    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let lines = render(metrics);
-        *self.latest.locked() = (!lines.is_empty()).then_some(lines);
-        Ok(())
+impl MetricSink for ConsoleInstruments {
+    fn export(&mut self, _snapshot: &MetricsSnapshot) {
+        if let Some(metrics) = self.reader.read() {
+            let lines = render(&metrics);
+            self.latest = (!lines.is_empty()).then_some(lines);
+        }
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if let Some(lines) = self.latest.locked().take() {
+    fn shutdown(&mut self, _deadline: Instant) {
+        if let Some(lines) = self.latest.take() {
             (self.output)(&format!("traced: the application's metrics\n{lines}"));
         }
-        Ok(())
-    }
-
-    /// Totals since the start: what prints at shutdown is the whole run.
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
     }
 }
 

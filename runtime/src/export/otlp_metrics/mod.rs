@@ -5,14 +5,14 @@
 //!   ([`OtlpMetricSink`]), encoded from the pipeline's plain values
 //!   ([`encode`]), with the exporters' own health beside them;
 //! - what the application records through `opentelemetry::global::meter`,
-//!   aggregated by opentelemetry_sdk's meter provider and turned into the
-//!   same messages by opentelemetry-proto ([`ApplicationMetrics`]).
+//!   aggregated by opentelemetry_sdk's meter provider, read by the same sink
+//!   at each collection ([`MeterReader`]) and turned into the same messages
+//!   by opentelemetry-proto.
 //!
 //! opentelemetry_sdk 0.33 records no exemplars and cannot be handed data
 //! points that carry them, so the span metrics do not go through it; both
 //! kinds leave as opentelemetry-otlp's own metrics exporter would send them.
 
-mod application;
 mod client;
 mod encode;
 
@@ -20,14 +20,14 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use opentelemetry::KeyValue;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
 use opentelemetry_sdk::Resource;
 use tokio::task::JoinHandle;
 
-pub(crate) use application::ApplicationMetrics;
 pub(crate) use client::MetricsClient;
 
-use super::Delivery;
+use super::{Delivery, MeterReader};
 use crate::pipeline::{Data, Metric, MetricSink, MetricsSnapshot, NumberPoint, Temporality};
 
 /// The spans a pipeline sends over OTLP, as its metric sink reports them.
@@ -42,6 +42,8 @@ pub(crate) struct SpanExporterHealth {
 #[derive(Debug)]
 pub(crate) struct OtlpMetricSink {
     client: Arc<MetricsClient>,
+    /// The application's instruments.
+    instruments: MeterReader,
     resource: ProtoResource,
     in_flight: Vec<JoinHandle<Result<(), String>>>,
     spans: Option<SpanExporterHealth>,
@@ -56,12 +58,14 @@ pub(crate) struct OtlpMetricSink {
 impl OtlpMetricSink {
     pub(crate) fn new(
         client: Arc<MetricsClient>,
+        instruments: MeterReader,
         spans: Option<SpanExporterHealth>,
         temporality: Temporality,
     ) -> Self {
         let now = SystemTime::now();
         OtlpMetricSink {
             client,
+            instruments,
             resource: ProtoResource::default(),
             in_flight: Vec::new(),
             spans,
@@ -177,6 +181,10 @@ impl MetricSink for OtlpMetricSink {
         let metrics = snapshot.metrics.iter().chain(&health).map(encode::metric);
         let request = encode::request(&self.resource, metrics);
         self.in_flight.push(self.client.send(request));
+        if let Some(instruments) = self.instruments.read() {
+            let request = ExportMetricsServiceRequest::from(&instruments);
+            self.in_flight.push(self.client.send(request));
+        }
     }
 
     fn flush(&mut self) {
