@@ -8,9 +8,9 @@ use std::time::Duration;
 use opentelemetry::logs::Severity;
 
 use super::env::{Env, one_of};
-use super::otlp::{self, OtlpOverrides, Signal};
+use super::otlp::{OtlpOverrides, Signal};
 use super::{
-    Batch, BatchOverrides, BatchVariables, Config, Export, Exporter, exporter_list, exports,
+    Batch, BatchOverrides, BatchVariables, Config, Export, Exporter, exports, following_traces,
     with_deadlines,
 };
 
@@ -159,26 +159,14 @@ impl LogsOverrides {
         traces: &[Export],
         otlp_overrides: OtlpOverrides,
     ) -> Logs {
-        let own_endpoint = otlp::endpoint_configured(&otlp_overrides, env, Signal::Logs);
-        let exporters = match self.exporter {
-            Some(exporter) => vec![exporter],
-            None if env.get("OTEL_LOGS_EXPORTER").is_some() => {
-                exporter_list(env, "OTEL_LOGS_EXPORTER", Exporter::None)
-            }
-            None => {
-                let mut following: Vec<Exporter> = traces
-                    .iter()
-                    .map(|export| match export {
-                        Export::Console => Exporter::Console,
-                        Export::Otlp(_) => Exporter::Otlp,
-                    })
-                    .collect();
-                if own_endpoint && !following.contains(&Exporter::Otlp) {
-                    following.push(Exporter::Otlp);
-                }
-                following
-            }
-        };
+        let exporters = following_traces(
+            self.exporter,
+            env,
+            "OTEL_LOGS_EXPORTER",
+            traces,
+            &otlp_overrides,
+            Signal::Logs,
+        );
         let export = exports(&exporters, otlp_overrides, env, Signal::Logs);
         let level = self.level.unwrap_or_else(|| {
             let value = env.get(LEVEL_VARIABLE);

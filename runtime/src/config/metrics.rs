@@ -11,8 +11,8 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::env::{Env, one_of};
-use super::otlp::{self, OtlpOverrides, Signal};
-use super::{Config, Export, Exporter, exporter_list, exports, with_deadlines};
+use super::otlp::{OtlpOverrides, Signal};
+use super::{Config, Export, Exporter, exports, following_traces, with_deadlines};
 use crate::pipeline::Kind;
 
 /// Which spans produce RED metrics: `function.calls`, and the semantic
@@ -189,26 +189,14 @@ impl MetricsOverrides {
         traces: &[Export],
         otlp_overrides: OtlpOverrides,
     ) -> Metrics {
-        let own_endpoint = otlp::endpoint_configured(&otlp_overrides, env, Signal::Metrics);
-        let exporters = match self.exporter {
-            Some(exporter) => vec![exporter],
-            None if env.get("OTEL_METRICS_EXPORTER").is_some() => {
-                exporter_list(env, "OTEL_METRICS_EXPORTER", Exporter::None)
-            }
-            None => {
-                let mut following: Vec<Exporter> = traces
-                    .iter()
-                    .map(|export| match export {
-                        Export::Console => Exporter::Console,
-                        Export::Otlp(_) => Exporter::Otlp,
-                    })
-                    .collect();
-                if own_endpoint && !following.contains(&Exporter::Otlp) {
-                    following.push(Exporter::Otlp);
-                }
-                following
-            }
-        };
+        let exporters = following_traces(
+            self.exporter,
+            env,
+            "OTEL_METRICS_EXPORTER",
+            traces,
+            &otlp_overrides,
+            Signal::Metrics,
+        );
         let export = exports(&exporters, otlp_overrides, env, Signal::Metrics);
         let interval = match self.interval {
             Some(interval) if !interval.is_zero() => interval,

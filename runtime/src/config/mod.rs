@@ -630,6 +630,38 @@ fn exporters_from_env(env: &Env, endpoint_set: bool, own_exporter: bool) -> Vec<
     exporter_list(env, "OTEL_TRACES_EXPORTER", default)
 }
 
+/// The exporters of `signal` (logs, metrics): what code set, else its
+/// `variable`, else where the spans go, and over OTLP too when the signal
+/// has an endpoint of its own.
+pub(crate) fn following_traces(
+    code: Option<Exporter>,
+    env: &Env,
+    variable: &'static str,
+    traces: &[Export],
+    otlp_overrides: &OtlpOverrides,
+    signal: Signal,
+) -> Vec<Exporter> {
+    match code {
+        Some(exporter) => vec![exporter],
+        None if env.get(variable).is_some() => exporter_list(env, variable, Exporter::None),
+        None => {
+            let mut following: Vec<Exporter> = traces
+                .iter()
+                .map(|export| match export {
+                    Export::Console => Exporter::Console,
+                    Export::Otlp(_) => Exporter::Otlp,
+                })
+                .collect();
+            if otlp::endpoint_configured(otlp_overrides, env, signal)
+                && !following.contains(&Exporter::Otlp)
+            {
+                following.push(Exporter::Otlp);
+            }
+            following
+        }
+    }
+}
+
 /// The exporters chosen for `signal`, each at most once, OTLP with its
 /// settings resolved for that signal; `None` chooses nothing.
 pub(crate) fn exports(

@@ -287,6 +287,19 @@ fn health() -> &'static CallSite {
 
 /// A `#[traced]` call of `site`, as the expansion makes it; sampled out,
 /// nothing is recorded.
+/// The attributes of the only `function.calls` series, as `key=value`,
+/// once its count is checked.
+fn the_one_function_series(snapshot: &MetricsSnapshot, count: i64) -> Vec<String> {
+    let calls = sum(snapshot, "function.calls");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].value, count);
+    calls[0]
+        .attributes
+        .iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect()
+}
+
 fn traced_call(pipeline: &LocalPipeline, site: &'static CallSite) {
     if let Started::Recording(cx) = start(pipeline.shared(), site, Parent::Root, |_| {}, |_| {}) {
         cx.span().end();
@@ -313,16 +326,8 @@ fn traced_functions_count_per_call_site_and_opt_outs_do_not() {
         "every span is still exported"
     );
     let snapshot = sink.last();
-    let calls = sum(&snapshot, "function.calls");
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!(calls[0].value, 5);
-    let shown: Vec<String> = calls[0]
-        .attributes
-        .iter()
-        .map(|kv| format!("{}={}", kv.key, kv.value))
-        .collect();
     assert_eq!(
-        shown,
+        the_one_function_series(&snapshot, 5),
         [
             "span.name=load_cart",
             "span.kind=SPAN_KIND_INTERNAL",
@@ -649,16 +654,8 @@ fn repro_library_spans_count_under_their_name_without_an_empty_function() {
     }
     pipeline.flush();
     let snapshot = sink.last();
-    let calls = sum(&snapshot, "function.calls");
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!(calls[0].value, 3);
-    let shown: Vec<String> = calls[0]
-        .attributes
-        .iter()
-        .map(|kv| format!("{}={}", kv.key, kv.value))
-        .collect();
     assert_eq!(
-        shown,
+        the_one_function_series(&snapshot, 3),
         [
             "span.name=request",
             "span.kind=SPAN_KIND_INTERNAL",
