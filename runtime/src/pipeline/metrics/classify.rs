@@ -387,6 +387,15 @@ impl<'a> Found<'a> {
     }
 }
 
+/// Whether no metric reads any of these attributes: none is one of the
+/// conventions' keys, and none starts with `db.`.
+pub(crate) fn read_by_none(attributes: &[KeyValue]) -> bool {
+    attributes.iter().all(|attribute| {
+        let key = attribute.key.as_str();
+        Slot::of(key).is_none() && !key.starts_with("db.")
+    })
+}
+
 /// Which metric a span of `kind` with these attributes counts into: the
 /// conventions' where the span is of theirs, else `function.calls`.
 fn family(kind: Kind, found: &Found<'_>) -> Family {

@@ -209,33 +209,66 @@ impl RedMetrics {
                 return;
             }
             let nanos = record.end.nanos_since(record.start);
-            let table = &mut self.tables[Family::Function.index()];
-            let bucket = table.bucket(nanos);
-            let buckets = table.buckets();
-            let series = table.get_mut(entry.series);
-            series.histogram.record(bucket, nanos);
-            if exported {
-                let candidate = Candidate {
-                    nanos,
-                    trace_id: record.trace_id,
-                    span_id: record.span_id,
-                };
-                series
-                    .exemplars
-                    .offer(bucket, buckets, candidate, &mut self.rng, || {
-                        clock.wall_time(record.end)
-                    });
-            }
-            if let Some(summary) = &mut self.summary {
-                summary.record(entry.row, nanos, false);
-            }
+            let candidate = exported.then_some(Candidate {
+                nanos,
+                trace_id: record.trace_id,
+                span_id: record.span_id,
+            });
+            self.record_site(entry, nanos, false, candidate, || {
+                clock.wall_time(record.end)
+            });
             return;
         }
         if record.site.is_some_and(|site| !site.metrics()) {
             return;
         }
         let span = Finished::of_record(record, clock);
+        // Attributes no metric reads leave a call site's span in the
+        // series its bare spans go to, found without a key.
+        if let Some(site) = record.site
+            && span.keyed_as(site)
+        {
+            let entry = self.site_entry(site);
+            if entry.series != SKIPPED {
+                let candidate = exported.then_some(Candidate {
+                    nanos: span.nanos,
+                    trace_id: span.trace_id,
+                    span_id: span.span_id,
+                });
+                let end = span.end;
+                self.record_site(entry, span.nanos, span.failed, candidate, || {
+                    end.wall(clock)
+                });
+            }
+            return;
+        }
         self.measure_span(&span, clock, exported);
+    }
+
+    /// Records a span of `entry`'s call site into its series and summary
+    /// row; `candidate` may become an exemplar, ending at `end`.
+    #[inline]
+    fn record_site(
+        &mut self,
+        entry: SiteEntry,
+        nanos: u64,
+        failed: bool,
+        candidate: Option<Candidate>,
+        end: impl FnOnce() -> SystemTime,
+    ) {
+        let table = &mut self.tables[Family::Function.index()];
+        let bucket = table.bucket(nanos);
+        let buckets = table.buckets();
+        let series = table.get_mut(entry.series);
+        series.histogram.record(bucket, nanos);
+        if let Some(candidate) = candidate {
+            series
+                .exemplars
+                .offer(bucket, buckets, candidate, &mut self.rng, end);
+        }
+        if let Some(summary) = &mut self.summary {
+            summary.record(entry.row, nanos, failed);
+        }
     }
 
     /// The entry of a call site, made on its first span.

@@ -285,8 +285,6 @@ fn health() -> &'static CallSite {
     ))
 }
 
-/// A `#[traced]` call of `site`, as the expansion makes it; sampled out,
-/// nothing is recorded.
 /// The attributes of the only `function.calls` series, as `key=value`,
 /// once its count is checked.
 fn the_one_function_series(snapshot: &MetricsSnapshot, count: i64) -> Vec<String> {
@@ -300,6 +298,8 @@ fn the_one_function_series(snapshot: &MetricsSnapshot, count: i64) -> Vec<String
         .collect()
 }
 
+/// A `#[traced]` call of `site`, as the expansion makes it; sampled out,
+/// nothing is recorded.
 fn traced_call(pipeline: &LocalPipeline, site: &'static CallSite) {
     if let Started::Recording(cx) = start(pipeline.shared(), site, Parent::Root, |_| {}, |_| {}) {
         cx.span().end();
@@ -662,5 +662,51 @@ fn repro_library_spans_count_under_their_name_without_an_empty_function() {
             "function=request",
             "result=ok",
         ]
+    );
+}
+
+#[test]
+fn attributes_no_metric_reads_leave_a_call_site_in_one_series() {
+    let sink = Collections::default();
+    let (pipeline, _) = pipeline(
+        always(),
+        None,
+        settings(&sink, 2000, Temporality::Cumulative),
+    );
+    let site = load_cart();
+    let with = |key: &'static str, value: Value| {
+        let started = start(
+            pipeline.shared(),
+            site,
+            Parent::Root,
+            |_| {},
+            |attributes| attributes.record(key, Some(value)),
+        );
+        if let Started::Recording(cx) = started {
+            cx.span().end();
+        }
+    };
+    for n in 0..4 {
+        traced_call(&pipeline, site);
+        with("cart.items", Value::I64(n));
+    }
+    with("db.system.name", Value::from("postgresql"));
+    with("error.type", Value::from("timeout"));
+    pipeline.flush();
+    let snapshot = sink.last();
+    let calls = sum(&snapshot, "function.calls");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(
+        calls[0].value, 8,
+        "bare spans and those with unread attributes"
+    );
+    assert_eq!(
+        attribute(&calls[1].attributes, "error.type"),
+        Some("timeout".into())
+    );
+    assert_eq!(calls[1].value, 1);
+    assert_eq!(
+        histogram(&snapshot, "db.client.operation.duration")[0].count,
+        1
     );
 }
