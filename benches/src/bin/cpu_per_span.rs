@@ -81,22 +81,44 @@ fn main() {
     let default_sampler = || Sampler::ParentBased(Box::new(Sampler::AlwaysOn));
     let mut rows = Vec::new();
 
-    run(
-        &mut rows,
-        &only,
-        spans,
-        "#[traced] (native pipeline, as init installs)",
-        |spans| {
+    // The same with the RED metrics on, sent every second and at the end;
+    // and spans with three attributes, which reach the export thread with
+    // an extra.
+    let sync = || {
+        black_box(traced_fns::sync(black_box(1)));
+    };
+    let attrs3 = || {
+        black_box(traced_fns::attrs(
+            black_box(1),
+            black_box("name"),
+            black_box(true),
+        ));
+    };
+    for (name, span, metrics) in [
+        (
+            "#[traced] (native pipeline, as init installs)",
+            &sync as &dyn Fn(),
+            false,
+        ),
+        ("  + metrics, as init installs", &sync, true),
+        ("#[traced] 3 attributes, as init installs", &attrs3, false),
+        ("  + metrics, 3 attributes, as init installs", &attrs3, true),
+    ] {
+        run(&mut rows, &only, spans, name, |spans| {
             let exporter = CountingExporter::default();
-            let guard = init_recording(exporter.clone());
+            let guard = if metrics {
+                init_recording_with_metrics(exporter.clone())
+            } else {
+                init_recording(exporter.clone())
+            };
             for _ in 0..spans {
-                black_box(traced_fns::sync(black_box(1)));
+                span();
             }
             guard.flush().expect("flush");
             drop(guard);
             (exporter.exported(), spans - exporter.exported())
-        },
-    );
+        });
+    }
 
     // The paths that record nothing, for instruction counts (callgrind).
     run(
@@ -149,18 +171,9 @@ fn main() {
     // traces at once, as a busy service's does. Spans with nothing but ids and times, and
     // spans with three attributes (which reach the export thread with an
     // extra, and are converted as they arrive).
-    let attrs3 = || {
-        black_box(traced_fns::attrs(
-            black_box(1),
-            black_box("name"),
-            black_box(true),
-        ));
-    };
-    let sync = || {
-        black_box(traced_fns::sync(black_box(1)));
-    };
     // The same with the RED metrics on (`Metrics` rows): each span is also
-    // measured on the export thread, and the metrics leave every second.
+    // measured on the export thread, and the metrics leave every second and
+    // at each flush (here every PACE spans).
     for (name, span, set_up) in [
         (
             "#[traced] (native, flushed every PACE spans)",
