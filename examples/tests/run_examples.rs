@@ -214,6 +214,8 @@ fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_e
 /// The printed trees: (trace id, the tree's text).
 fn sections(text: &str) -> Vec<(String, String)> {
     let mut sections: Vec<(String, String)> = Vec::new();
+    // A line of traced's own (the metrics table at shutdown) ends a trace.
+    let mut in_trace = false;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("trace ") {
             let id = rest
@@ -222,7 +224,10 @@ fn sections(text: &str) -> Vec<(String, String)> {
                 .unwrap_or_default()
                 .to_owned();
             sections.push((id, String::new()));
-        } else if let Some((_, body)) = sections.last_mut() {
+            in_trace = true;
+        } else if line.starts_with("traced: ") {
+            in_trace = false;
+        } else if let Some((_, body)) = sections.last_mut().filter(|_| in_trace) {
             body.push_str(line);
             body.push('\n');
         }

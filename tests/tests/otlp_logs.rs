@@ -370,7 +370,7 @@ fn repro_a_failed_log_export_is_reported_with_the_spans() {
     );
     assert!(
         stderr.contains(&format!(
-            "traced: spans go to {} over OTLP/HTTP; logs go to {nobody} over OTLP/HTTP",
+            "traced: spans and metrics go to {} over OTLP/HTTP; logs go to {nobody} over OTLP/HTTP",
             collector.http_endpoint()
         )),
         "{stderr}"
