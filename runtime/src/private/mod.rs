@@ -5,6 +5,7 @@ mod attr;
 mod future;
 mod outcome;
 mod span;
+mod status_code;
 mod status_error;
 
 pub use crate::pipeline::{Attributes, CallSite, Kind, LinkTarget, Links, Parent};
