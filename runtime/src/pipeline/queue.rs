@@ -784,7 +784,7 @@ mod tests {
         queue.close();
         assert_eq!(queue.pending(), 0);
         assert!(queue.lock_lanes().list.is_empty());
-        assert_eq!(lanes_held(&queue), 0);
+        assert_eq!(lanes_held(queue), 0);
         assert_eq!(queue.ended(), 2100);
         // A span that ends on a thread without a lane is counted, not kept.
         pushed_by_another_thread(queue, 5000..5001);
