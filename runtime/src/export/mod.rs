@@ -5,6 +5,10 @@ mod console;
 mod delivery;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_http_spans;
+#[cfg(feature = "otlp")]
+mod span_protobuf;
 mod waterfall;
 
 pub(crate) use console::{ConsoleLogs, ConsoleSink, LineSink, TraceLogs};
