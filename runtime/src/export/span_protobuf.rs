@@ -40,9 +40,27 @@ pub(crate) struct TraceRequestEncoder {
     /// indices in the order they are written (group by group).
     group_of_span: Vec<u32>,
     span_lengths: Vec<usize>,
+    times: Vec<Times>,
     groups: Vec<Group>,
     starts: Vec<usize>,
     order: Vec<u32>,
+}
+
+/// A span's start and end in nanoseconds since the epoch, worked out once
+/// for both passes.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    start: u64,
+    end: u64,
+}
+
+impl Times {
+    fn of(span: &SpanData) -> Times {
+        Times {
+            start: nanos(span.start_time),
+            end: nanos(span.end_time),
+        }
+    }
 }
 
 /// The spans of one instrumentation scope.
@@ -68,8 +86,15 @@ impl TraceRequestEncoder {
     /// The request carrying `spans`, in protobuf.
     pub(crate) fn encode(&mut self, spans: &[SpanData]) -> Vec<u8> {
         self.group(spans);
+        self.times.clear();
+        self.times.extend(spans.iter().map(Times::of));
         self.span_lengths.clear();
-        self.span_lengths.extend(spans.iter().map(span_length));
+        self.span_lengths.extend(
+            spans
+                .iter()
+                .zip(&self.times)
+                .map(|(span, times)| span_length(span, *times)),
+        );
         for (index, &group) in self.group_of_span.iter().enumerate() {
             let group = &mut self.groups[group as usize];
             group.length += field_length(2, self.span_lengths[index]);
@@ -104,7 +129,7 @@ impl TraceRequestEncoder {
                 let index = index as usize;
                 put_tag(&mut out, 2, LEN);
                 put_varint(&mut out, self.span_lengths[index] as u64);
-                put_span(&mut out, &spans[index]);
+                put_span(&mut out, &spans[index], self.times[index]);
             }
             next += group.spans;
             put_string(&mut out, 3, scope_schema_url(scope));
@@ -302,7 +327,7 @@ fn parent_span_id(span: &SpanData) -> Option<SpanId> {
 }
 
 /// `Span`, fields in tag order.
-fn span_length(span: &SpanData) -> usize {
+fn span_length(span: &SpanData, times: Times) -> usize {
     let context = &span.span_context;
     field_length(1, 16)
         + field_length(2, 8)
@@ -310,8 +335,8 @@ fn span_length(span: &SpanData) -> usize {
         + parent_span_id(span).map_or(0, |_| field_length(4, 8))
         + string_length(5, &span.name)
         + varint_field_length(6, kind(&span.span_kind))
-        + fixed64_field_length(7, nanos(span.start_time))
-        + fixed64_field_length(8, nanos(span.end_time))
+        + fixed64_field_length(7, times.start)
+        + fixed64_field_length(8, times.end)
         + attributes_length(9, &span.attributes)
         + varint_field_length(10, u64::from(span.dropped_attributes_count))
         + span
@@ -499,7 +524,7 @@ fn put_trace_state(out: &mut Vec<u8>, tag: u32, state: &TraceState) {
     }
 }
 
-fn put_span(out: &mut Vec<u8>, span: &SpanData) {
+fn put_span(out: &mut Vec<u8>, span: &SpanData, times: Times) {
     let context = &span.span_context;
     put_bytes(out, 1, &context.trace_id().to_bytes());
     put_bytes(out, 2, &context.span_id().to_bytes());
@@ -509,8 +534,8 @@ fn put_span(out: &mut Vec<u8>, span: &SpanData) {
     }
     put_string(out, 5, &span.name);
     put_varint_field(out, 6, kind(&span.span_kind));
-    put_fixed64(out, 7, nanos(span.start_time));
-    put_fixed64(out, 8, nanos(span.end_time));
+    put_fixed64(out, 7, times.start);
+    put_fixed64(out, 8, times.end);
     put_attributes(out, 9, &span.attributes);
     put_varint_field(out, 10, u64::from(span.dropped_attributes_count));
     for event in &span.events.events {
