@@ -253,3 +253,60 @@ fn guard_dropped_inside_a_current_thread_runtime() {
             .all(|span| span.name == "consume" && span.kind == "SPAN_KIND_CONSUMER")
     );
 }
+
+/// The spans as the collector logged them, ids replaced by their order of
+/// first appearance, spans and resource attributes in a stable order.
+fn without_ids(spans: &[ReceivedSpan]) -> Vec<ReceivedSpan> {
+    let mut spans = spans.to_vec();
+    spans.sort_by(|a, b| (&a.name, &a.status_code).cmp(&(&b.name, &b.status_code)));
+    let mut seen: Vec<String> = Vec::new();
+    let mut rename = |id: &mut String| {
+        let n = match seen.iter().position(|known| known == id) {
+            Some(n) => n,
+            None => {
+                seen.push(id.clone());
+                seen.len() - 1
+            }
+        };
+        *id = format!("id{n}");
+    };
+    for span in &mut spans {
+        rename(&mut span.trace_id);
+        rename(&mut span.span_id);
+        if let Some(parent) = &mut span.parent_id {
+            rename(parent);
+        }
+        for link in &mut span.links {
+            rename(&mut link.trace_id);
+            rename(&mut link.span_id);
+        }
+        // A resource keeps its attributes in a hash map: each set-up lists
+        // them in its own order.
+        span.resource.sort();
+    }
+    spans
+}
+
+/// Spans over HTTP are encoded by traced, over gRPC by opentelemetry-otlp:
+/// the collector receives the same spans, every field of them, from both.
+#[test]
+fn http_and_grpc_deliver_the_same_spans() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut received = Vec::new();
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        let collector = Collector::start();
+        let endpoint = match protocol {
+            Protocol::Grpc => collector.grpc_endpoint(),
+            _ => collector.http_endpoint(),
+        };
+        let config = Config::new()
+            .exporter(Exporter::Otlp)
+            .otlp_endpoint(endpoint)
+            .otlp_protocol(protocol)
+            .resource_attribute("deployment.environment.name", "test");
+        run_against(&collector, config, "articles");
+        received.push(without_ids(&collector.spans()));
+    }
+    assert_eq!(received[0].len(), 5, "{:#?}", received[0]);
+    assert_eq!(received[1], received[0]);
+}

@@ -8,7 +8,11 @@ mod meter_reader;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod otlp_http_spans;
+#[cfg(feature = "otlp")]
 mod otlp_metrics;
+#[cfg(feature = "otlp")]
+mod span_protobuf;
 mod waterfall;
 
 pub(crate) use console::{

@@ -2,7 +2,8 @@
 //! HTTP/protobuf (hyper), `http://` or `https://` (rustls with the ring
 //! provider, chosen per connection: the process-wide rustls provider and the
 //! application's own HTTP clients are left alone): settings in, an
-//! `opentelemetry_sdk` span or log exporter out.
+//! `opentelemetry_sdk` span or log exporter out. Spans over HTTP are encoded
+//! by traced itself (`otlp_http_spans.rs`) and posted with the same client.
 //!
 //! - **One deadline.** Both transports run on a private one-worker tokio
 //!   runtime owned by the exporter, and each export, retries included, is
@@ -37,6 +38,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::otlp_http_spans::HttpSpans;
 use crate::config::{Compression, OtlpSettings, Protocol, Tls};
 use crate::sync::MutexExt;
 
@@ -62,12 +64,62 @@ macro_rules! otlp_exporter {
 }
 
 /// An OTLP span exporter for `settings` running on `runtime`, each export
-/// (retries included) bounded by the settings' deadline.
+/// (retries included) bounded by the settings' deadline: over HTTP traced's
+/// own encoding, over gRPC opentelemetry-otlp's.
 pub(crate) fn otlp_span_exporter(
     settings: &OtlpSettings,
     runtime: &Arc<ExportRuntime>,
-) -> Result<OtlpExporter<opentelemetry_otlp::SpanExporter>, String> {
-    otlp_exporter!(opentelemetry_otlp::SpanExporter, settings, runtime)
+) -> Result<OtlpSpanExporter, String> {
+    match settings.protocol {
+        Protocol::Grpc => on_runtime(settings, runtime, |settings, _| {
+            grpc(
+                opentelemetry_otlp::SpanExporter::builder().with_tonic(),
+                settings,
+            )?
+            .build()
+            .map_err(|error| error.to_string())
+        })
+        .map(OtlpSpanExporter::Grpc),
+        Protocol::HttpProtobuf => on_runtime(settings, runtime, |settings, network_error| {
+            HttpSpans::new(
+                http_client(settings, network_error)?,
+                &settings.endpoint,
+                settings.compression == Compression::Gzip,
+                settings.deadline,
+            )
+        })
+        .map(OtlpSpanExporter::Http),
+    }
+}
+
+/// The span exporter of either protocol.
+#[derive(Debug)]
+pub(crate) enum OtlpSpanExporter {
+    Grpc(OtlpExporter<opentelemetry_otlp::SpanExporter>),
+    Http(OtlpExporter<HttpSpans<SetHeaders>>),
+}
+
+impl SpanExporter for OtlpSpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Grpc(exporter) => exporter.export(batch).await,
+            OtlpSpanExporter::Http(exporter) => exporter.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
+            OtlpSpanExporter::Http(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            OtlpSpanExporter::Grpc(exporter) => exporter.set_resource(resource),
+            OtlpSpanExporter::Http(exporter) => exporter.set_resource(resource),
+        }
+    }
 }
 
 /// The same for log records.
@@ -228,12 +280,7 @@ fn http<B>(builder: B, settings: &OtlpSettings, network_error: NetworkError) -> 
 where
     B: WithHttpConfig + WithExportConfig,
 {
-    let client = SetHeaders {
-        client: hyper_client(settings)?,
-        headers: header_map(settings),
-        uncompressed: settings.compression == Compression::None,
-        network_error,
-    };
+    let client = http_client(settings, network_error)?;
     let mut builder = builder
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(settings.endpoint.clone())
@@ -243,6 +290,16 @@ where
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     Ok(builder)
+}
+
+/// The HTTP client every signal's exporter posts with.
+fn http_client(settings: &OtlpSettings, network_error: NetworkError) -> Result<SetHeaders, String> {
+    Ok(SetHeaders {
+        client: hyper_client(settings)?,
+        headers: header_map(settings),
+        uncompressed: settings.compression == Compression::None,
+        network_error,
+    })
 }
 
 /// The HTTP client of `settings`: hyper over rustls, each request bounded
@@ -316,7 +373,7 @@ fn rustls_config(tls: &Tls, https: bool) -> Result<rustls::ClientConfig, String>
 /// settings ask for no compression but the environment asked upstream for
 /// gzip.
 #[derive(Debug)]
-struct SetHeaders {
+pub(crate) struct SetHeaders {
     client: HyperClient,
     headers: http::HeaderMap,
     uncompressed: bool,
@@ -448,6 +505,27 @@ impl SpanExporter for OtlpExporter<opentelemetry_otlp::SpanExporter> {
     fn set_resource(&mut self, resource: &Resource) {
         // Called once while building the pipeline, before any export holds a
         // second reference.
+        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
+            exporter.set_resource(resource);
+        }
+    }
+}
+
+impl SpanExporter for OtlpExporter<HttpSpans<SetHeaders>> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        // Encoded here, on the export thread, which frees the batch too.
+        let body = self.exporter.body(&batch)?;
+        drop(batch);
+        self.run(|exporter| async move { exporter.send(body).await })
+            .await
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.stop_runtime();
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
         if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
             exporter.set_resource(resource);
         }

@@ -111,11 +111,24 @@ pub struct Collector {
     http_port: u16,
     log: PathBuf,
     binary: PathBuf,
+    /// Whether what it receives is logged (tests read it back).
+    logs_received: bool,
 }
 
 impl Collector {
     /// Starts rotel on two free loopback ports and waits until both listen.
     pub fn start() -> Collector {
+        Collector::start_logging(true)
+    }
+
+    /// Starts rotel logging nothing of what it receives: a sink for load
+    /// benchmarks, where a detailed log of every span would cost the
+    /// machine more than receiving them.
+    pub fn start_quiet() -> Collector {
+        Collector::start_logging(false)
+    }
+
+    fn start_logging(logs_received: bool) -> Collector {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let logs = target_dir().join("collector-logs");
         std::fs::create_dir_all(&logs).expect("creating the collector log directory");
@@ -131,6 +144,7 @@ impl Collector {
             http_port: free_port(),
             log,
             binary: rotel_binary(),
+            logs_received,
         };
         collector.launch();
         collector
@@ -142,8 +156,15 @@ impl Collector {
             .append(true)
             .open(&self.log)
             .expect("opening the collector log");
-        let child = Command::new(&self.binary)
-            .arg("start")
+        let mut command = Command::new(&self.binary);
+        command.arg("start");
+        if self.logs_received {
+            command
+                .args(["--debug-log", "traces", "--debug-log", "logs"])
+                .args(["--debug-log", "metrics"])
+                .args(["--debug-log-verbosity", "detailed"]);
+        }
+        let child = command
             .args([
                 "--otlp-grpc-endpoint",
                 &format!("127.0.0.1:{}", self.grpc_port),
@@ -153,9 +174,6 @@ impl Collector {
                 &format!("127.0.0.1:{}", self.http_port),
             ])
             .args(["--exporter", "blackhole"])
-            .args(["--debug-log", "traces", "--debug-log", "logs"])
-            .args(["--debug-log", "metrics"])
-            .args(["--debug-log-verbosity", "detailed"])
             .arg("--pid-file")
             .arg(self.log.with_extension("pid"))
             .stdin(Stdio::null())
@@ -186,6 +204,11 @@ impl Collector {
                 std::thread::sleep(Duration::from_millis(25));
             }
         }
+    }
+
+    /// The collector's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The port of the OTLP/gRPC receiver.
