@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use traced::{Config, Protocol, traced};
+use traced::{Config, Exporter, Protocol, traced};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -106,6 +106,9 @@ fn export_against(script: &'static [u16], spans: usize) -> (traced::DeliveryRepo
         .otlp_endpoint(endpoint)
         .otlp_protocol(Protocol::HttpProtobuf)
         .otlp_timeout(Duration::from_secs(20))
+        // The script answers span exports only.
+        .logs_exporter(Exporter::None)
+        .metrics_exporter(Exporter::None)
         .init()
         .expect("init");
     for n in 0..spans {
