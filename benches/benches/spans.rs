@@ -249,6 +249,9 @@ fn user_sdk_provider(c: &mut Criterion) {
             black_box(true),
         ));
     });
+    bench(&mut group, "traced/literals3", || {
+        black_box(traced_fns::literals(black_box(1)));
+    });
     bench(&mut group, "sdk/sync", || {
         black_box(sdk_fns::sync(&tracer, black_box(1)));
     });
@@ -262,6 +265,9 @@ fn user_sdk_provider(c: &mut Criterion) {
             black_box("name"),
             black_box(true),
         ));
+    });
+    bench(&mut group, "sdk/literals3", || {
+        black_box(sdk_fns::literals(&tracer, black_box(1)));
     });
     group.finish();
     uninstall();
@@ -289,6 +295,9 @@ fn recorded(c: &mut Criterion) {
                 black_box("name"),
                 black_box(true),
             ));
+        });
+        settled(&mut group, "traced/literals3", settle, || {
+            black_box(traced_fns::literals(black_box(1)));
         });
         {
             // Children of a span, as fastrace's rows are: no new trace id
@@ -371,6 +380,9 @@ fn recorded(c: &mut Criterion) {
                 black_box(true),
             ));
         });
+        settled(&mut group, "traced-over-sdk/literals3", settle, || {
+            black_box(traced_fns::literals(black_box(1)));
+        });
         pipeline.force_flush().expect("flush");
         let calls = calls_since(mark);
         report.push((
@@ -406,6 +418,9 @@ fn recorded(c: &mut Criterion) {
                 black_box(true),
             ));
         });
+        settled(&mut group, "sdk/literals3 (batch)", settle, || {
+            black_box(sdk_fns::literals(&tracer, black_box(1)));
+        });
         provider.force_flush().expect("flush");
         let calls = calls_since(mark);
         report.push((
@@ -440,6 +455,9 @@ fn recorded(c: &mut Criterion) {
                     black_box(true),
                 ));
             });
+            settled(&mut group, "tracing/literals3", settle, || {
+                black_box(tracing_fns::literals(black_box(1)));
+            });
         });
         provider.force_flush().expect("flush");
         let calls = calls_since(mark);
@@ -468,6 +486,9 @@ fn recorded(c: &mut Criterion) {
                 black_box("name"),
                 black_box(true),
             ));
+        });
+        bench_in_fastrace_roots(&mut group, "fastrace/literals3", &roots, || {
+            black_box(fastrace_fns::literals(black_box(1)));
         });
         fastrace::flush();
         let calls = calls_since(mark);
@@ -510,7 +531,7 @@ fn calling_thread_cpu(c: &mut Criterion) {
             None => init_recording(exporter),
             Some(ratio) => init_tail_sampling(exporter, ratio),
         };
-        let shapes: [(&str, &dyn Fn()); 3] = [
+        let shapes: [(&str, &dyn Fn()); 4] = [
             ("sync", &|| {
                 black_box(traced_fns::sync(black_box(1)));
             }),
@@ -523,6 +544,9 @@ fn calling_thread_cpu(c: &mut Criterion) {
                     black_box("name"),
                     black_box(true),
                 ));
+            }),
+            ("literals3", &|| {
+                black_box(traced_fns::literals(black_box(1)));
             }),
         ];
         for (shape, f) in shapes {

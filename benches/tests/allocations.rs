@@ -184,6 +184,16 @@ fn allocations_per_call() {
             black_box(true),
         ));
     };
+    let traced_literals = || {
+        black_box(traced_fns::literals(black_box(1)));
+    };
+    let traced_numbers = || {
+        black_box(traced_fns::numbers(
+            black_box(1),
+            black_box(0.5),
+            black_box(true),
+        ));
+    };
 
     uninstall();
     table.row(
@@ -269,6 +279,16 @@ fn allocations_per_call() {
             ("traced/sync", "sync", &traced_sync as &dyn Fn()),
             ("traced/async", "async", &traced_async),
             ("traced/attrs3", "three attributes", &traced_attrs),
+            (
+                "traced/literals3",
+                "three literal attributes",
+                &traced_literals,
+            ),
+            (
+                "traced/numbers3",
+                "three number attributes",
+                &traced_numbers,
+            ),
         ] {
             let path = format!("recorded ({pipeline}): {name}");
             measured.push((path.clone(), shape, native(&mut table, &guard, &path, f)));
@@ -293,6 +313,10 @@ fn allocations_per_call() {
     table.row(
         "user SDK batch provider: traced/attrs3",
         per_call(traced_attrs),
+    );
+    table.row(
+        "user SDK batch provider: traced/literals3",
+        per_call(traced_literals),
     );
     uninstall();
     pipeline.shutdown().unwrap();
@@ -321,6 +345,12 @@ fn allocations_per_call() {
         "recorded (SDK batch): sdk/attrs3",
         per_call(|| {
             black_box(sdk_fns::attrs(&tracer, 1, "name", true));
+        }),
+    );
+    table.row(
+        "recorded (SDK batch): sdk/literals3",
+        per_call(|| {
+            black_box(sdk_fns::literals(&tracer, 1));
         }),
     );
     uninstall();
@@ -359,6 +389,12 @@ fn allocations_per_call() {
                 black_box(fastrace_fns::attrs(1, "name", true));
             }),
         );
+        table.row(
+            "recorded (in a root): fastrace/literals3",
+            per_call(|| {
+                black_box(fastrace_fns::literals(1));
+            }),
+        );
     }
     fastrace::flush();
 
@@ -378,7 +414,7 @@ fn allocations_per_call() {
         // The span in the context (a box and the context's Arc); an
         // attribute's string copy is the caller's own, kept in a pooled
         // extra that comes back to this thread after export.
-        let bound = if shape == "three attributes" {
+        let bound = if shape == "three attributes" || shape == "three literal attributes" {
             3.0
         } else {
             2.0
