@@ -7,8 +7,9 @@
 //!
 //! `cargo run --release -p traced-benches --bin build_cost [FUNCTIONS] [ROUNDS]`
 //!
-//! The crates go to `target/build-cost/` and build into the workspace's own
-//! target directory, offline, with the workspace's `Cargo.lock`.
+//! The crates go to `build-cost/` in the target directory (`CARGO_TARGET_DIR`,
+//! else the workspace's) and build into it, offline, with the workspace's
+//! `Cargo.lock`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -81,10 +82,11 @@ fn main() {
         .next()
         .map_or(3, |arg| arg.parse().expect("ROUNDS is a number"));
     let root = workspace_root();
-    let dir = root.join("target/build-cost");
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let dir = target_dir.join("build-cost");
     generate(&dir, &root, functions);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let target_dir = root.join("target");
     let cargo_in = |args: &[&str]| {
         let mut command = vec![cargo.clone()];
         command.extend(args.iter().map(|arg| (*arg).to_owned()));
