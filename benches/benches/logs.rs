@@ -1,8 +1,9 @@
 //! A `tracing::info!` inside a recorded `#[traced]` span: turned into an
 //! OpenTelemetry log record of that span by traced's bridge (the pipeline
-//! `traced::init()` installs: severity threshold, batch processor, OTLP
-//! exporter), beside the same event formatted by tracing-subscriber's fmt
-//! layer alone, and beside the span with no event. See BENCHMARKS.md.
+//! `traced::init()` installs: severity threshold, the export thread's log
+//! queue, OTLP exporter), beside the same event formatted by
+//! tracing-subscriber's fmt layer alone, and beside the span with no event.
+//! See BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -45,7 +46,7 @@ fn main() {
         .expect("init");
     let mut group = c.benchmark_group("log_in_recorded_span");
     group.bench_function("span, no event", |b| b.iter(|| quiet(black_box(7))));
-    let bridge = tracing_subscriber::registry().with(traced::logs::tracing_layer());
+    let bridge = tracing_subscriber::registry().with(traced::tracing_layer());
     tracing::subscriber::with_default(bridge, || {
         group.bench_function("info! -> traced logs (OpenTelemetry record)", |b| {
             b.iter(|| logging(black_box(7)));

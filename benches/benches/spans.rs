@@ -14,7 +14,7 @@ use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
     CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
     init_with_sampler, plain, ready, sdk_bare_provider, sdk_batch_provider, sdk_fns, traced_fns,
-    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
+    traced_subscriber, tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Calls made by the timed loops, to check every recorded span arrived.
@@ -312,9 +312,40 @@ fn recorded(c: &mut Criterion) {
                 black_box(ready(traced_fns::run(black_box(1))));
             });
         }
+        // The same `#[instrument]` functions as the tracing rows below,
+        // recorded by traced's `tracing` layer into this pipeline: the
+        // subscriber `traced::init()` sets when none is.
+        let unrecorded = tracing::subscriber::with_default(traced_subscriber(), || {
+            // Asked again now that this subscriber is the one in force: a
+            // `debug` span is then `never` for good, as in a service.
+            tracing::callsite::rebuild_interest_cache();
+            let before = CALLS.load(Ordering::Relaxed);
+            bench(&mut group, "baseline/sync", || {
+                black_box(plain::sync(black_box(1)));
+            });
+            bench(&mut group, "traced-layer/sync (filtered out)", || {
+                black_box(tracing_fns::debug(black_box(1)));
+            });
+            let unrecorded = CALLS.load(Ordering::Relaxed) - before;
+            settled(&mut group, "traced-layer/sync", settle, || {
+                black_box(tracing_fns::sync(black_box(1)));
+            });
+            settled(&mut group, "traced-layer/async", settle, || {
+                black_box(ready(tracing_fns::run(black_box(1))));
+            });
+            settled(&mut group, "traced-layer/attrs3", settle, || {
+                black_box(tracing_fns::attrs(
+                    black_box(1),
+                    black_box("name"),
+                    black_box(true),
+                ));
+            });
+            unrecorded
+        });
         guard.flush().expect("flush");
-        // The calls, and the parent of the child rows.
-        let made = calls_since(mark) + 1;
+        // The calls, and the parent of the child rows; not the calls of the
+        // two rows that record nothing.
+        let made = calls_since(mark) + 1 - unrecorded;
         report.push((
             "#[traced] (native pipeline, as init installs)",
             made,
@@ -563,6 +594,44 @@ fn calling_thread_cpu(c: &mut Criterion) {
             });
         }
         drop(guard);
+    }
+    {
+        // The same `#[instrument]` span through traced's `tracing` layer,
+        // and through tracing-opentelemetry to the SDK's batch pipeline.
+        let exporter = CountingExporter::default();
+        let guard = init_recording(exporter);
+        tracing::subscriber::with_default(traced_subscriber(), || {
+            group.bench_function("traced-layer/sync", |b| {
+                b.iter_custom(|iters| {
+                    let start = thread_cpu_now();
+                    for _ in 0..iters {
+                        black_box(tracing_fns::sync(black_box(1)));
+                    }
+                    let spent = thread_cpu_now() - start;
+                    guard.flush().expect("flush");
+                    spent
+                });
+            });
+        });
+        drop(guard);
+        let provider = sdk_batch_provider(
+            CountingExporter::default(),
+            Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        );
+        tracing::subscriber::with_default(tracing_subscriber_for(&provider), || {
+            group.bench_function("tracing/sync", |b| {
+                b.iter_custom(|iters| {
+                    let start = thread_cpu_now();
+                    for _ in 0..iters {
+                        black_box(tracing_fns::sync(black_box(1)));
+                    }
+                    let spent = thread_cpu_now() - start;
+                    provider.force_flush().expect("flush");
+                    spent
+                });
+            });
+        });
+        let _ = provider.shutdown();
     }
     group.finish();
 }

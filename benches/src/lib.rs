@@ -166,7 +166,8 @@ pub mod sdk_fns {
     }
 }
 
-/// tracing's `#[instrument]`, exported through tracing-opentelemetry.
+/// tracing's `#[instrument]`, exported through tracing-opentelemetry, or
+/// recorded by traced's `tracing` layer (the library-span bridge).
 pub mod tracing_fns {
     #[tracing::instrument(skip_all)]
     #[inline(never)]
@@ -188,6 +189,14 @@ pub mod tracing_fns {
     #[tracing::instrument(skip_all, fields(s = "hello", i = 42_i64, flag = true))]
     #[inline(never)]
     pub fn literals(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    /// A `debug` span, which traced's default library-span filter (`info`)
+    /// leaves out.
+    #[tracing::instrument(level = "debug", skip_all)]
+    #[inline(never)]
+    pub fn debug(x: u64) -> u64 {
         super::work(x)
     }
 }
@@ -330,6 +339,13 @@ pub fn sdk_bare_provider(sampler: Sampler) -> SdkTracerProvider {
     SdkTracerProvider::builder().with_sampler(sampler).build()
 }
 
+/// The subscriber `traced::init()` sets when none is: traced's `tracing`
+/// layer alone, recording `tracing` spans through the native pipeline.
+pub fn traced_subscriber() -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    tracing_subscriber::registry().with(traced::tracing_layer())
+}
+
 /// A tracing subscriber exporting through tracing-opentelemetry to `provider`.
 pub fn tracing_subscriber_for(
     provider: &SdkTracerProvider,
@@ -379,4 +395,14 @@ pub fn process_cpu() -> Duration {
         fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     // The kernel reports in USER_HZ, 100 on Linux.
     Duration::from_millis(ticks * 10)
+}
+
+/// A memory field of `/proc/self/status` (`VmRSS:`, `VmHWM:`), in KiB.
+pub fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
+        .expect("a memory field of /proc/self/status")
 }

@@ -139,7 +139,8 @@ fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_e
         "POST /checkout",
         "POST /orders",
         "Orders::place",
-        "shop.payments.v1.Payments/Charge",
+        // cut to the name column's width, one level deeper under tower-http's span
+        "shop.payments.v1.Payments/Cha",
         "authorise",
         "order-placed send",
         "order-placed process",
@@ -147,6 +148,10 @@ fn shop_prints_only_the_failed_purchase_across_every_service_with_the_shipping_e
     ] {
         assert!(text.contains(hop), "{hop} missing:\n{text}");
     }
+    // tower-http's span in the gateway, between the server span and forward.
+    assert!(text.contains("\n└─ request "), "{text}");
+    assert!(text.contains("method=POST · uri=/checkout"), "{text}");
+    assert!(text.contains("\n   └─ forward "), "{text}");
     assert!(text.contains("order.item=lamp"), "{text}");
     assert!(!text.contains("order.item=chair"), "{text}");
     assert!(
@@ -263,7 +268,7 @@ fn articles_and_suggestions_print_their_parts_of_one_trace() {
 
 #[test]
 fn articles_and_suggestions_arrive_at_the_collector_as_one_trace() {
-    let collector = traced_tests::collector::Collector::start();
+    let collector = traced_peers::Collector::start();
     let endpoint = collector.grpc_endpoint();
     run_with(
         "articles",
@@ -308,7 +313,7 @@ fn articles_and_suggestions_arrive_at_the_collector_as_one_trace() {
 
 #[test]
 fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
-    let collector = traced_tests::collector::Collector::start();
+    let collector = traced_peers::Collector::start();
     let endpoint = collector.http_endpoint();
     let text = stderr(&run_with(
         "shop",
@@ -320,10 +325,10 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
         "printed although a collector is set:\n{text}"
     );
     // The example has exited: everything it sent has arrived.
-    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 14);
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| spans.len() >= 15);
     assert_eq!(
         spans.len(),
-        14,
+        15,
         "the lamp's purchase, and nothing of the chairs': {:?}",
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
@@ -331,6 +336,25 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
         spans
             .iter()
             .all(|s| s.trace_id == spans[0].trace_id && s.service_name == "shop")
+    );
+    // tower-http's library span sits between the gateway's server span and
+    // the handler's `forward`.
+    let named = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {spans:#?}"))
+    };
+    let request = named("request");
+    assert_eq!(request.scope_name, "tower_http");
+    assert_eq!(request.attribute("method"), Some("Str(POST)"));
+    assert_eq!(
+        request.parent_id.as_deref(),
+        Some(named("POST /checkout").span_id.as_str())
+    );
+    assert_eq!(
+        named("forward").parent_id.as_deref(),
+        Some(request.span_id.as_str())
     );
     let reserve = spans
         .iter()
@@ -344,7 +368,7 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
     // The log lines arrive as logs of the same trace, each with its span. Log
     // records are not tail sampled: the chairs' arrive too, under their own
     // trace ids.
-    let lamp = |logs: &[traced_tests::collector::ReceivedLog]| {
+    let lamp = |logs: &[traced_peers::ReceivedLog]| {
         logs.iter()
             .filter(|l| l.trace_id == reserve.trace_id)
             .cloned()
@@ -365,7 +389,7 @@ fn shop_sends_the_same_trace_to_a_collector_and_none_of_the_chairs() {
 
 #[test]
 fn otlp_sends_to_the_collector_the_environment_names() {
-    let collector = traced_tests::collector::Collector::start();
+    let collector = traced_peers::Collector::start();
     let endpoint = collector.http_endpoint();
     let text = stderr(&run_with(
         "otlp",

@@ -4,7 +4,8 @@
 //! key with an empty value). The same message is offered as Kafka-style
 //! headers, as an `http::HeaderMap` and as a `HashMap<String, String>`.
 //! Extraction must never panic, and whatever it accepts must survive an
-//! inject / extract round trip unchanged and be sent on as it came.
+//! inject / extract round trip unchanged and be sent on as it came (an
+//! unsampled caller's context under a new parent id each time).
 
 #![no_main]
 
@@ -36,15 +37,24 @@ fn round_trips(cx: &Context) {
         cx.span().span_context().clone(),
         again.span().span_context().clone(),
     );
+    let new_parent = before.is_valid() && !before.is_sampled();
     assert_eq!(before.trace_id(), after.trace_id());
-    assert_eq!(before.span_id(), after.span_id());
+    assert_eq!(before.span_id() != after.span_id(), new_parent);
     assert_eq!(before.trace_flags(), after.trace_flags());
     assert_eq!(before.trace_state().header(), after.trace_state().header());
     let mut sent_again: HashMap<String, String> = HashMap::new();
     inject_context(&again, &mut sent_again);
-    for field in ["traceparent", "tracestate"] {
-        assert_eq!(out.get(field), sent_again.get(field));
-    }
+    // The parent id left out: `00-<trace-id>-` and `-<flags>`.
+    let without_parent_id = |sent: &HashMap<String, String>| {
+        sent.get("traceparent")
+            .map(|value| format!("{}{}", &value[..36], &value[52..]))
+    };
+    assert_eq!(without_parent_id(&out), without_parent_id(&sent_again));
+    assert_eq!(
+        out.get("traceparent") != sent_again.get("traceparent"),
+        new_parent
+    );
+    assert_eq!(out.get("tracestate"), sent_again.get("tracestate"));
     let entries = |cx: &Context| {
         let mut entries: Vec<(String, String, String)> = cx
             .baggage()

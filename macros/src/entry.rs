@@ -134,14 +134,28 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
         let ImplItem::Fn(method) = impl_item else {
             continue;
         };
-        match method_plan(&mut method.attrs) {
+        let has_receiver = method.sig.receiver().is_some();
+        match method_plan(&mut method.attrs, has_receiver) {
             Err(plan_errors) => {
                 errors.extend(plan_errors);
                 StripMarkers.visit_impl_item_fn_mut(method);
             }
             Ok(Plan::Untraced) => {
-                if let Some(error) = untraced_param_attrs(&method.sig) {
-                    errors.push(error);
+                if let Some(attr) = param_attr(&method.sig) {
+                    errors.push(syn::Error::new_spanned(
+                        attr,
+                        "`#[attr]` has no effect on an `#[untraced]` method",
+                    ));
+                    StripMarkers.visit_impl_item_fn_mut(method);
+                }
+            }
+            Ok(Plan::UnmarkedAssociated) => {
+                if let Some(attr) = param_attr(&method.sig) {
+                    errors.push(syn::Error::new_spanned(
+                        attr,
+                        "`#[attr]` has no effect here: `#[traced_impl]` traces the methods \
+                         that take `self`; add `#[traced]` to this associated function to trace it",
+                    ));
                     StripMarkers.visit_impl_item_fn_mut(method);
                 }
             }
@@ -270,14 +284,21 @@ fn last_segment_is(attr: &Attribute, name: &str) -> bool {
         .is_some_and(|segment| segment.ident == name)
 }
 
-/// What to do with one method of a `#[traced_impl]` block.
+/// What to do with one function of a `#[traced_impl]` block.
 enum Plan {
+    /// `#[traced(..)]` on it, or no marker on a method taking `self`:
+    /// traced, with these options over the block's.
     Traced(Box<Options>),
+    /// `#[untraced]`: left as written.
     Untraced,
+    /// No marker on an associated function without a receiver (a
+    /// constructor, a helper): left as written.
+    UnmarkedAssociated,
 }
 
-/// Takes `#[traced(..)]` / `#[untraced]` off the method and says what they ask.
-fn method_plan(attrs: &mut Vec<Attribute>) -> Result<Plan, Vec<syn::Error>> {
+/// Takes `#[traced(..)]` / `#[untraced]` off the function and says what to
+/// do with it.
+fn method_plan(attrs: &mut Vec<Attribute>, has_receiver: bool) -> Result<Plan, Vec<syn::Error>> {
     let mut errors = Vec::new();
     let mut traced: Option<Attribute> = None;
     let mut untraced: Option<Attribute> = None;
@@ -314,48 +335,39 @@ fn method_plan(attrs: &mut Vec<Attribute>) -> Result<Plan, Vec<syn::Error>> {
             "`#[untraced]` takes no arguments",
         ));
     }
-    let options = match &traced {
-        None => Options::default(),
-        Some(attr) => match &attr.meta {
-            syn::Meta::Path(_) => Options::default(),
-            syn::Meta::List(list) => match list.parse_args::<Options>() {
-                Ok(options) => options,
-                Err(error) => {
-                    errors.push(error);
-                    Options::default()
-                }
-            },
-            syn::Meta::NameValue(_) => {
-                errors.push(syn::Error::new_spanned(
-                    attr,
-                    "expected `#[traced]` or `#[traced(option, ..)]`",
-                ));
-                Options::default()
-            }
-        },
-    };
+    let options = traced.as_ref().map(|attr| match &attr.meta {
+        syn::Meta::Path(_) => Options::default(),
+        syn::Meta::List(list) => list.parse_args::<Options>().unwrap_or_else(|error| {
+            errors.push(error);
+            Options::default()
+        }),
+        syn::Meta::NameValue(_) => {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "expected `#[traced]` or `#[traced(option, ..)]`",
+            ));
+            Options::default()
+        }
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(if untraced.is_some() {
-        Plan::Untraced
-    } else {
-        Plan::Traced(Box::new(options))
+    Ok(match (options, untraced) {
+        (_, Some(_)) => Plan::Untraced,
+        (Some(options), None) => Plan::Traced(Box::new(options)),
+        (None, None) if has_receiver => Plan::Traced(Box::default()),
+        (None, None) => Plan::UnmarkedAssociated,
     })
 }
 
-fn untraced_param_attrs(sig: &syn::Signature) -> Option<syn::Error> {
+/// The first `#[attr]` on a parameter of `sig`.
+fn param_attr(sig: &syn::Signature) -> Option<&Attribute> {
     sig.inputs.iter().find_map(|input| {
         let attrs = match input {
             syn::FnArg::Receiver(receiver) => &receiver.attrs,
             syn::FnArg::Typed(typed) => &typed.attrs,
         };
-        attrs
-            .iter()
-            .find(|attr| attr.path().is_ident("attr"))
-            .map(|attr| {
-                syn::Error::new_spanned(attr, "`#[attr]` has no effect on an `#[untraced]` method")
-            })
+        attrs.iter().find(|attr| attr.path().is_ident("attr"))
     })
 }
 

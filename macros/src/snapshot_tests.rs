@@ -342,6 +342,25 @@ snapshot!(
     }
 );
 
+// Associated functions without a receiver are left as written unless marked;
+// marked, they take the block's options but for `attrs` reading `self`.
+snapshot!(impl_associated_functions,
+    traced_impl(kind = client, attrs(db.system.name = "postgresql", db.namespace = self.db.clone())),
+    impl ArticleRepo {
+        pub const fn new(pool: Pool) -> Self { ArticleRepo { pool } }
+
+        fn key(id: u64) -> String { format!("article:{id}") }
+
+        #[traced]
+        pub async fn connect(#[attr] url: &str) -> Result<Self, DbError> { Pool::open(url).await.map(Self::new) }
+
+        #[traced(kind = internal)]
+        fn parse(row: &str) -> Article { Article::from(row) }
+
+        fn get(&self, id: u64) -> Result<Article, DbError> { self.pool.get(&Self::key(id)) }
+    }
+);
+
 snapshot!(
     impl_async_trait_above,
     traced_impl(kind = client),

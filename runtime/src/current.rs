@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::error::Error;
 
 use opentelemetry::baggage::{BaggageExt, KeyValueMetadata};
-use opentelemetry::trace::{SpanContext, Status, TraceContextExt};
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
 /// Sets one attribute on the current span.
@@ -50,21 +50,9 @@ pub fn add_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) 
 pub fn record_error<E: Error + ?Sized>(error: &E) {
     Context::map_current(|cx| {
         let span = cx.span();
-        if !span.is_recording() {
-            return;
+        if span.is_recording() {
+            crate::span_error::record_error(&span, std::any::type_name::<E>(), error.to_string());
         }
-        let type_name = std::any::type_name::<E>();
-        let message = error.to_string();
-        span.set_attribute(KeyValue::new("error.type", type_name));
-        let exception = crate::logs::Exception {
-            type_name,
-            message: &message,
-            stacktrace: None,
-        };
-        if crate::logs::record_exception(span.span_context(), &exception) {
-            span.add_event("exception", exception.attributes());
-        }
-        span.set_status(Status::error(message));
     });
 }
 

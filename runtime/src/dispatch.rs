@@ -270,7 +270,7 @@ fn uncached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
 
 /// Hashes a call site's address: unique already, so one multiply spreads it.
 #[derive(Default)]
-struct AddressHasher(u64);
+pub(crate) struct AddressHasher(u64);
 
 impl Hasher for AddressHasher {
     fn finish(&self) -> u64 {

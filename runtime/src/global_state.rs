@@ -1,6 +1,7 @@
 //! Process-wide state, all of it here: what `traced::init()` installed, where
 //! traced calls' spans go, what `inject`/`extract` and the log bridges use
-//! while it is installed, and the hooks traced puts into the process once
+//! while it is installed, the library-span filter and the call sites of
+//! `tracing` callsites, and the hooks traced puts into the process once
 //! (signal handlers, panic hook, log bridges). No other module keeps state
 //! for the whole process; per-thread caches compare their copy against
 //! [`generation`], which moves whenever where spans go may have changed.
@@ -17,6 +18,8 @@ use opentelemetry::global::GlobalTracerProvider;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 
+#[cfg(feature = "tracing")]
+use crate::pipeline::CallSite;
 use crate::pipeline::PipelineCore;
 use crate::sync::{MutexExt, RwLockExt};
 
@@ -29,6 +32,10 @@ pub(crate) trait Installation: Any + Send + Sync {
     /// SIGTERM or SIGINT arrived; `ending`: nobody else handles it, and the
     /// process ends next.
     fn on_termination_signal(&self, ending: bool);
+
+    /// Whether it was set up by the parent of this forked process: its
+    /// threads are not in this process.
+    fn inherited(&self) -> bool;
 }
 
 static SETUP: Mutex<Option<Arc<dyn Installation>>> = Mutex::new(None);
@@ -46,14 +53,18 @@ pub(crate) fn any_setup() -> Option<Arc<dyn Installation>> {
 
 /// Makes what `make` builds the running set-up, unless one runs already
 /// (then `already`); `make` runs under the slot's lock, so two `init()`s
-/// never both build.
+/// never both build. A set-up inherited from the parent of a forked child
+/// does not run here: it gives way.
 pub(crate) fn install_setup<T: Installation, E>(
     already: E,
     make: impl FnOnce() -> Result<Arc<T>, E>,
 ) -> Result<Arc<T>, E> {
     let mut slot = SETUP.locked();
-    if slot.is_some() {
-        return Err(already);
+    if let Some(current) = slot.as_ref() {
+        if !current.inherited() {
+            return Err(already);
+        }
+        forget_inherited(slot.take());
     }
     let setup = make()?;
     *slot = Some(Arc::clone(&setup) as Arc<dyn Installation>);
@@ -67,8 +78,17 @@ pub(crate) fn remove_setup<T: Installation>(setup: &T) {
         .as_ref()
         .is_some_and(|current| std::ptr::addr_eq(Arc::as_ptr(current), setup))
     {
-        *slot = None;
+        let removed = slot.take();
+        if setup.inherited() {
+            forget_inherited(removed);
+        }
     }
+}
+
+/// A forked child's copy of its parent's set-up is never dropped: taking it
+/// down would wait for threads that are not in this process.
+fn forget_inherited(setup: Option<Arc<dyn Installation>>) {
+    std::mem::forget(setup);
 }
 
 /// Whether the first span started after the guard was dropped has been
@@ -159,9 +179,14 @@ pub(crate) fn native() -> Option<&'static PipelineCore> {
         .unwrap_or_else(|_| native_now())
 }
 
+/// The native pipeline; in a forked child, not its parent's, which has no
+/// export thread here.
 #[cold]
 fn native_now() -> Option<&'static PipelineCore> {
-    DESTINATIONS.locked().native
+    DESTINATIONS
+        .locked()
+        .native
+        .filter(|native| !native.is_inherited())
 }
 
 /// How `dispatch` reaches a destination without taking a lock: its settled
@@ -264,11 +289,14 @@ pub(crate) enum Hook {
     /// The `log` crate's logger.
     #[cfg(feature = "log")]
     LogLogger = 3,
+    /// What runs in a forked child right after fork(2).
+    #[cfg(unix)]
+    Fork = 4,
 }
 
 /// What became of each hook, by [`Hook`]: not tried yet (`None`), put in
 /// place (`Some(true)`), or left to the program's own (`Some(false)`).
-static HOOKS: Mutex<[Option<bool>; 4]> = Mutex::new([None; 4]);
+static HOOKS: Mutex<[Option<bool>; 5]> = Mutex::new([None; 5]);
 
 /// Runs `install` the first time `hook` is asked for, recording whether it
 /// put the hook in place; returns that, then and every later time.
@@ -298,9 +326,68 @@ pub(crate) fn tracing_layer_in_use() -> bool {
     TRACING_LAYER_IN_USE.load(Ordering::Acquire)
 }
 
+/// Which `tracing` spans traced's layer records: the filter `init()` set
+/// (else the one the first layer read from the environment), and whether it
+/// has span directives, whose bookkeeping runs on every span.
+#[cfg(feature = "tracing")]
+static LIBRARY_SPAN_FILTER: RwLock<Option<Arc<tracing_subscriber::EnvFilter>>> = RwLock::new(None);
+#[cfg(feature = "tracing")]
+static LIBRARY_SPAN_FILTER_DYNAMIC: AtomicBool = AtomicBool::new(false);
+
+/// The library-span filter in force, if one was set.
+#[cfg(feature = "tracing")]
+pub(crate) fn library_span_filter() -> Option<Arc<tracing_subscriber::EnvFilter>> {
+    LIBRARY_SPAN_FILTER.read_locked().clone()
+}
+
+/// Whether the filter in force has span directives.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn library_span_filter_is_dynamic() -> bool {
+    LIBRARY_SPAN_FILTER_DYNAMIC.load(Ordering::Acquire)
+}
+
+/// Puts `make()`'s filter in force: always when `replace`, else only when
+/// none is set. Returns whether it did.
+#[cfg(feature = "tracing")]
+pub(crate) fn set_library_span_filter(
+    replace: bool,
+    make: impl FnOnce() -> (tracing_subscriber::EnvFilter, bool),
+) -> bool {
+    let mut slot = LIBRARY_SPAN_FILTER.write_locked();
+    if slot.is_some() && !replace {
+        return false;
+    }
+    let (filter, dynamic) = make();
+    *slot = Some(Arc::new(filter));
+    LIBRARY_SPAN_FILTER_DYNAMIC.store(dynamic, Ordering::Release);
+    true
+}
+
+/// The call site of each `tracing` callsite whose spans were recorded, by
+/// the address of its metadata: made once per callsite, for good.
+#[cfg(feature = "tracing")]
+static LIBRARY_SITES: Mutex<std::collections::BTreeMap<usize, &'static CallSite>> =
+    Mutex::new(std::collections::BTreeMap::new());
+
+/// The call site kept for `metadata_address`, made by `make` the first time.
+#[cfg(feature = "tracing")]
+pub(crate) fn library_site(
+    metadata_address: usize,
+    make: impl FnOnce() -> CallSite,
+) -> &'static CallSite {
+    let mut sites = LIBRARY_SITES.locked();
+    sites
+        .entry(metadata_address)
+        .or_insert_with(|| Box::leak(Box::new(make())))
+}
+
 /// The socket end the signal handler writes to; -1 until installed. Read in
 /// the handler: an atomic, nothing that could block.
 pub(crate) static SIGNAL_WAKE: AtomicI32 = AtomicI32::new(-1);
+/// The process whose thread reads that socket: a forked child's handler
+/// finds another pid, and leaves its parent alone.
+pub(crate) static SIGNAL_PID: AtomicI32 = AtomicI32::new(0);
 /// A signal is being handled: a second one ends the process at once.
 pub(crate) static SIGNAL_HANDLING: AtomicBool = AtomicBool::new(false);
 

@@ -7,14 +7,20 @@
 //!   signal keeps it.
 //! - The handler only writes the signal's number to a socket (write(2) is
 //!   async-signal-safe); a thread of ours reads it and does the work.
-//! - That thread flushes, bounded by the shutdown timeout, and then ends the
-//!   process only if our handler is still the one installed. Whoever
+//! - That thread flushes, bounded by the shutdown timeout, with tracing still
+//!   on; then, if our handler is still the one installed, it stops recording,
+//!   drains once more (what ended during the flush) and ends the process. Whoever
 //!   installed a handler after us, directly or through
 //!   signal-hook-registry (tokio, `signal-hook`, `ctrlc`), owns the signal:
 //!   signal-hook-registry still calls ours first, so we flush, and do
 //!   nothing else.
 //! - A second signal while the first is being handled ends the process at
 //!   once, as an impatient Ctrl-C expects.
+//! - A forked child inherits the handler, and the socket, whose reading
+//!   thread is its parent's: the handler compares getpid(2) with the pid of
+//!   the thread's process and, in a child, does what the signal's default
+//!   action would (when it is ours). A child that calls `traced::init()`
+//!   gets a socket and a thread of its own.
 //!
 //! signal-hook-registry cannot tell whether a disposition is the default or
 //! whether its handler is still the installed one, so this takes two libc
@@ -28,45 +34,60 @@ use std::sync::atomic::Ordering;
 
 use libc::c_int;
 
-use crate::global_state::{self, Hook, SIGNAL_HANDLING, SIGNAL_WAKE};
+use crate::global_state::{self, Hook, SIGNAL_HANDLING, SIGNAL_PID, SIGNAL_WAKE};
 
 const SIGNALS: [c_int; 2] = [libc::SIGTERM, libc::SIGINT];
 
 /// Installs the handler for each of SIGTERM and SIGINT whose disposition is
-/// the default, once per process.
+/// the default, once per process (and, in a forked child, the socket and
+/// thread it writes to).
 pub(crate) fn install_default_handlers() {
-    global_state::hook_once(Hook::SignalHandlers, || {
-        let Ok((mut reader, writer)) = UnixStream::pair() else {
-            return false;
-        };
-        // The handler must never block on a full socket.
-        if writer.set_nonblocking(true).is_err() {
-            return false;
-        }
-        SIGNAL_WAKE.store(writer.into_raw_fd(), Ordering::Release);
-        let installed: Vec<c_int> = SIGNALS
+    let placed = global_state::hook_once(Hook::SignalHandlers, || {
+        let defaults: Vec<c_int> = SIGNALS
             .into_iter()
-            .filter(|&signal| is_default(signal) && install(signal))
+            .filter(|&signal| is_default(signal))
             .collect();
-        if installed.is_empty() {
+        if defaults.is_empty() || !listen() {
             return false;
         }
-        let spawned = std::thread::Builder::new()
-            .name("traced-signals".to_owned())
-            .spawn(move || {
-                let mut byte = [0_u8; 1];
-                while reader.read_exact(&mut byte).is_ok() {
-                    handle(c_int::from(byte[0]));
-                }
-            });
-        if spawned.is_err() {
-            for signal in installed {
-                reset_to_default(signal);
-            }
-            return false;
-        }
-        true
+        let installed = defaults.into_iter().filter(|&signal| install(signal));
+        installed.count() > 0
     });
+    if placed && SIGNAL_PID.load(Ordering::Acquire) != this_process() {
+        listen();
+    }
+}
+
+/// A socket for the handler to write to, and a thread of ours reading it,
+/// in this process.
+fn listen() -> bool {
+    let Ok((mut reader, writer)) = UnixStream::pair() else {
+        return false;
+    };
+    // The handler must never block on a full socket.
+    if writer.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("traced-signals".to_owned())
+        .spawn(move || {
+            let mut byte = [0_u8; 1];
+            while reader.read_exact(&mut byte).is_ok() {
+                handle(c_int::from(byte[0]));
+            }
+        });
+    if spawned.is_err() {
+        return false;
+    }
+    SIGNAL_HANDLING.store(false, Ordering::Release);
+    SIGNAL_WAKE.store(writer.into_raw_fd(), Ordering::Release);
+    SIGNAL_PID.store(this_process(), Ordering::Release);
+    true
+}
+
+fn this_process() -> libc::pid_t {
+    // SAFETY: getpid(2) has no preconditions and is async-signal-safe.
+    unsafe { libc::getpid() }
 }
 
 /// On our thread, not in the handler: flush, then end the process if the
@@ -84,6 +105,14 @@ fn handle(signal: c_int) {
 }
 
 extern "C" fn on_signal(signal: c_int) {
+    if SIGNAL_PID.load(Ordering::Acquire) != this_process() {
+        // A forked child: the socket's reader is its parent's thread. As if
+        // the handler were not there.
+        if is_ours(signal) {
+            end_as_default(signal);
+        }
+        return;
+    }
     if SIGNAL_HANDLING.load(Ordering::Acquire) {
         if is_ours(signal) {
             end_as_default(signal);

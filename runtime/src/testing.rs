@@ -5,7 +5,10 @@
 //! Log records are captured from the `tracing` and `log` bridges (features
 //! `tracing`, `log`; installed here when the program set no subscriber or
 //! logger of its own) and from exceptions recorded as logs, at every
-//! severity, whatever `traced::init()` is doing at the same time.
+//! severity, whatever `traced::init()` is doing at the same time. With the
+//! `tracing` feature, `tracing` spans the library-span filter lets through
+//! (`TRACED_LIBRARY_SPANS`, `info` by default) are captured as spans, nested
+//! with `#[traced]` ones.
 //!
 //! Captures go through the native pipeline `traced::init()` installs. With
 //! `TRACED_TESTING_PROVIDER=sdk` in the environment they go through an
@@ -61,7 +64,7 @@ use opentelemetry_sdk::trace::{
 pub use opentelemetry_sdk::logs::SdkLogRecord as LogRecord;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
-use crate::pipeline::{ExporterSink, Limits, Pipeline, Settings};
+use crate::pipeline::{ExporterSink, Limits, MemoryBudget, Pipeline, Settings};
 use crate::sync::MutexExt;
 use crate::{ExceptionSignal, dispatch};
 
@@ -103,13 +106,15 @@ fn capturer() -> &'static Capturer {
             resource: Resource::builder_empty()
                 .with_service_name("traced-testing")
                 .build(),
-            sinks: vec![Box::new(ExporterSink(exporter.clone()))],
+            sinks: vec![Box::new(ExporterSink::new(exporter.clone()))],
             span_starts: None,
             on_wake: None,
             monotonic_clock: crate::config::monotonic_clock(&crate::config::Env::process()),
             max_export_batch_size: 512,
             schedule_delay: Duration::from_millis(50),
-            pending_budget: 256 * 1024 * 1024,
+            max_concurrent_exports: 1,
+            budget: MemoryBudget::new(256 * 1024 * 1024),
+            logs: None,
             max_pending_spans: None,
             tail_sampling: None,
         };

@@ -1,14 +1,13 @@
 //! Shared helpers for the behaviour tests of `traced`.
 
 pub mod alloc;
-pub mod collector;
 pub mod tls;
 
 use std::time::Duration;
 
 use traced::opentelemetry::trace::{Event, SpanKind, Status, TraceId};
 use traced::opentelemetry::{KeyValue, Value};
-use traced::testing::FinishedSpan;
+use traced::testing::{FinishedSpan, LogRecord, Trace, message};
 
 /// The value of attribute `key` on `span`.
 pub fn attribute<'a>(span: &'a FinishedSpan, key: &str) -> Option<&'a Value> {
@@ -45,6 +44,34 @@ pub fn text<'a>(span: &'a FinishedSpan, key: &str) -> &'a str {
             span.name
         ),
     }
+}
+
+/// The record of `trace` whose message is `text`; panics when there is none
+/// or several.
+pub fn log_record<'a>(trace: &'a Trace, text: &str) -> &'a LogRecord {
+    let mut found = trace.logs().iter().filter(|r| message(r) == text);
+    let record = found.next().unwrap_or_else(|| {
+        let all: Vec<_> = trace.logs().iter().map(message).collect();
+        panic!("no record {text:?} in {all:?}")
+    });
+    assert!(found.next().is_none(), "several records {text:?}");
+    record
+}
+
+/// Asserts that `record` carries the trace id and span id of `span`.
+#[track_caller]
+pub fn assert_written_in(record: &LogRecord, span: &FinishedSpan) {
+    let context = record
+        .trace_context()
+        .expect("a record with a trace context");
+    assert_eq!(context.trace_id, span.span_context.trace_id());
+    assert_eq!(
+        context.span_id,
+        span.span_context.span_id(),
+        "{:?} not written in {:?}",
+        message(record),
+        span.name
+    );
 }
 
 /// The finished spans of `trace_id` (the capture span left out) once `count`

@@ -1,21 +1,21 @@
 //! TLS in front of the collector for tests: certificates made here (a CA,
 //! a server certificate for `localhost` and 127.0.0.1, a client
-//! certificate), and the TLS terminators of Debian's packages on free
-//! loopback ports: stunnel for OTLP/HTTP, haproxy (`mode tcp`, `alpn h2`) for
-//! OTLP/gRPC, since stunnel negotiates no ALPN and tonic requires h2.
+//! certificate), and a TLS terminator on a free loopback port:
+//! `peers/tls_terminator.py`, Python's own `ssl` module, so the tests need
+//! nothing but Python 3. It negotiates ALPN `h2` in front of OTLP/gRPC
+//! (tonic requires it) and `http/1.1` in front of OTLP/HTTP.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::collector::target_dir;
+use traced_peers::{peers_venv, target_dir};
 
 /// PEM files of one test's public key infrastructure.
 #[derive(Debug)]
@@ -26,8 +26,6 @@ pub struct Certificates {
     pub server_certificate: PathBuf,
     /// The server's private key.
     pub server_key: PathBuf,
-    /// Certificate and key in one file, as haproxy wants them.
-    pub server_combined: PathBuf,
     /// A client certificate signed by the CA.
     pub client_certificate: PathBuf,
     /// Its private key.
@@ -79,10 +77,6 @@ impl Certificates {
             ca: write("ca.pem", &ca.pem()),
             server_certificate: write("server.pem", &server_certificate.pem()),
             server_key: write("server.key", &server_key.serialize_pem()),
-            server_combined: write(
-                "server-combined.pem",
-                &format!("{}{}", server_certificate.pem(), server_key.serialize_pem()),
-            ),
             client_certificate: write("client.pem", &client_certificate.pem()),
             client_key: write("client.key", &client_key.serialize_pem()),
             other_ca: write("other-ca.pem", &other.pem()),
@@ -108,97 +102,78 @@ pub enum ClientAuth {
     Required,
 }
 
-/// A TLS terminator in front of a plain-TCP port; killed (by pid) when
-/// dropped.
+/// A TLS terminator in front of a plain-TCP port on 127.0.0.1; stopped
+/// (stdin closed, then killed by pid) when dropped.
 #[derive(Debug)]
 pub struct Terminator {
     child: Child,
+    stdin: Option<ChildStdin>,
     port: u16,
     log: PathBuf,
 }
 
 impl Terminator {
-    /// stunnel on a free port, forwarding to `backend_port` (OTLP/HTTP).
-    pub fn stunnel(
+    /// In front of an OTLP/HTTP port: ALPN `http/1.1`.
+    pub fn http(certificates: &Certificates, client_auth: ClientAuth, backend_port: u16) -> Self {
+        Terminator::start(certificates, client_auth, backend_port, "http/1.1")
+    }
+
+    /// In front of an OTLP/gRPC port: ALPN `h2`, which tonic requires.
+    pub fn grpc(certificates: &Certificates, client_auth: ClientAuth, backend_port: u16) -> Self {
+        Terminator::start(certificates, client_auth, backend_port, "h2")
+    }
+
+    fn start(
         certificates: &Certificates,
         client_auth: ClientAuth,
         backend_port: u16,
+        alpn: &str,
     ) -> Self {
-        let port = free_port();
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = certificates.ca.parent().expect("the certificate directory");
-        let mut config = format!(
-            "foreground = yes\npid =\n[otlp-http]\naccept = 127.0.0.1:{port}\nconnect = \
-             127.0.0.1:{backend_port}\ncert = {}\nkey = {}\n",
-            certificates.server_certificate.display(),
-            certificates.server_key.display()
-        );
+        let log = dir.join(format!(
+            "terminator-{backend_port}-{}.log",
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/tls_terminator.py");
+        let mut command = Command::new(peers_venv().join("bin/python"));
+        command
+            .arg("-B")
+            .arg(&script)
+            .arg("--cert")
+            .arg(&certificates.server_certificate)
+            .arg("--key")
+            .arg(&certificates.server_key)
+            .arg("--backend")
+            .arg(backend_port.to_string())
+            .args(["--alpn", alpn]);
         if client_auth == ClientAuth::Required {
-            config.push_str(&format!(
-                "CAfile = {}\nverifyChain = yes\n",
-                certificates.ca.display()
-            ));
+            command.arg("--client-ca").arg(&certificates.ca);
         }
-        let path = dir.join(format!("stunnel-{port}.conf"));
-        std::fs::write(&path, config).expect("writing the stunnel configuration");
-        Terminator::start(Command::new("stunnel").arg(&path), port, dir)
-    }
-
-    /// haproxy in `mode tcp` with ALPN h2 on a free port, forwarding to
-    /// `backend_port` (OTLP/gRPC).
-    pub fn haproxy(
-        certificates: &Certificates,
-        client_auth: ClientAuth,
-        backend_port: u16,
-    ) -> Self {
-        let port = free_port();
-        let dir = certificates.ca.parent().expect("the certificate directory");
-        let verify = match client_auth {
-            ClientAuth::None => String::new(),
-            ClientAuth::Required => {
-                format!(" ca-file {} verify required", certificates.ca.display())
-            }
-        };
-        let config = format!(
-            "global\n    maxconn 256\ndefaults\n    mode tcp\n    timeout connect 5s\n    \
-             timeout client 60s\n    timeout server 60s\nfrontend otlp_grpc\n    bind \
-             127.0.0.1:{port} ssl crt {} alpn h2{verify}\n    default_backend rotel\nbackend \
-             rotel\n    server rotel 127.0.0.1:{backend_port}\n",
-            certificates.server_combined.display()
-        );
-        let path = dir.join(format!("haproxy-{port}.cfg"));
-        std::fs::write(&path, config).expect("writing the haproxy configuration");
-        Terminator::start(
-            Command::new("haproxy").arg("-db").arg("-f").arg(&path),
-            port,
-            dir,
-        )
-    }
-
-    fn start(command: &mut Command, port: u16, dir: &Path) -> Self {
-        let log = dir.join(format!("terminator-{port}.log"));
         let file = std::fs::File::create(&log).expect("creating the terminator log");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("sharing the log"))
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .stderr(file)
             .spawn()
-            .unwrap_or_else(|error| {
-                panic!("starting {command:?} ({error}); install it with: apt-get install -y stunnel4 haproxy")
-            });
-        let mut terminator = Terminator { child, port, log };
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(status)) = terminator.child.try_wait() {
-                panic!("{command:?} exited ({status}):\n{}", terminator.log_text());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{command:?} did not listen on {address}:\n{}",
-                terminator.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+            .unwrap_or_else(|error| panic!("starting {command:?}: {error}"));
+        let stdin = child.stdin.take();
+        let mut first_line = String::new();
+        let _ =
+            BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut first_line);
+        let announced = first_line.trim().parse::<u16>().ok();
+        // Built before the check, so that a failed start is stopped too.
+        let terminator = Terminator {
+            child,
+            stdin,
+            port: announced.unwrap_or_default(),
+            log,
+        };
+        assert!(
+            announced.is_some(),
+            "{command:?} announced no port ({first_line:?}):\n{}",
+            terminator.log_text()
+        );
         terminator
     }
 
@@ -207,7 +182,8 @@ impl Terminator {
         format!("https://localhost:{}", self.port)
     }
 
-    /// What the terminator logged.
+    /// What the terminator logged: one line per accepted connection, with
+    /// the ALPN protocol chosen and the client certificate's common name.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -215,14 +191,8 @@ impl Terminator {
 
 impl Drop for Terminator {
     fn drop(&mut self) {
+        drop(self.stdin.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("finding a free loopback port")
 }

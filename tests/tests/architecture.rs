@@ -15,11 +15,12 @@ const LAYERS: &[&[&str]] = &[
     &["lib", "testing"],
     &["__private", "integrations"],
     &["init", "current", "messaging", "task", "graceful"],
-    &["exception"],
-    &["logs", "signals"],
+    &["span_error"],
+    &["logs", "signals", "fork"],
     &["export"],
-    &["config"],
     &["propagation"],
+    &["config"],
+    &["library_spans"],
     &["dispatch", "suppress"],
     &["global_state"],
     &["pipeline"],
@@ -31,10 +32,13 @@ const STATICS_ELSEWHERE: &[(&str, &str)] = &[
     // The engine cannot look above itself: the clock it reads is a fact of
     // the machine, chosen once, and queue ids tell lanes apart.
     ("pipeline/clock.rs", "SOURCE"),
-    ("pipeline/clock.rs", "FALLBACK"),
+    ("pipeline/clock.rs", "ORIGIN"),
     ("pipeline/queue.rs", "NEXT_QUEUE_ID"),
+    // Which process the engine runs in: moved in a forked child, where the
+    // parent's pipelines have no export thread.
+    ("pipeline/process.rs", "FORKS"),
     // Constants built on first use, never changed.
-    ("config/propagators/jaeger.rs", "HEADER_FIELDS"),
+    ("propagation/jaeger.rs", "HEADER_FIELDS"),
     ("logs/route.rs", "RECORDS"),
 ];
 
@@ -159,11 +163,23 @@ impl<'ast> Visit<'ast> for CrateRefs {
     }
 
     fn visit_item_static(&mut self, item: &'ast syn::ItemStatic) {
-        if self.depth_in_test == 0 {
+        if self.depth_in_test == 0 && holds_state(&item.ty) {
             self.statics.push(item.ident.to_string());
         }
         syn::visit::visit_item_static(self, item);
     }
+}
+
+/// Whether a static of this type can change after it is made (a lock, an
+/// atomic, a cell, something made on first use): process-wide state. A
+/// static of any other type is a constant table.
+fn holds_state(ty: &syn::Type) -> bool {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    [
+        "Mutex", "RwLock", "Atomic", "Once", "Lazy", "Cell", "Condvar",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
 }
 
 struct Module {

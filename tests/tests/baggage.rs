@@ -6,6 +6,10 @@ use std::collections::HashMap;
 use opentelemetry::baggage::BaggageExt;
 use traced::opentelemetry;
 use traced::propagation::{extract, inject, inject_context};
+use traced_tests::alloc::{CountingAllocator, allocated_bytes, allocations};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn headers(values: &[&str]) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();
@@ -165,6 +169,46 @@ fn oversized_members_are_dropped_whole_and_the_rest_kept() {
     let half = "y".repeat(5000);
     let got = pairs(&[&format!("first={half},second={half},third=1")]);
     assert_eq!(got, [kv("first", &half), kv("third", "1")]);
+}
+
+/// What extracting `header` allocates, in allocations and bytes (after one
+/// extraction, so that nothing set up once is counted).
+fn extraction_cost(header: &str) -> (u64, u64) {
+    let headers = headers(&[header]);
+    drop(extract(&headers));
+    let (_, count) = allocations(|| drop(extract(&headers)));
+    let (_, bytes) = allocated_bytes(|| drop(extract(&headers)));
+    (count, bytes)
+}
+
+/// A 390 KB member of `%FF`s was percent-decoded and re-encoded whole
+/// (+2.7 MiB) before the 8192-byte budget dropped it.
+#[test]
+fn repro_a_member_beyond_the_budget_is_dropped_before_it_is_decoded() {
+    let flood = format!("a=1,flood={},b=2", "%FF".repeat(130_000));
+    assert_eq!(pairs(&[&flood]), [kv("a", "1"), kv("b", "2")]);
+    let (_, bytes) = extraction_cost(&flood);
+    let (_, kept_alone) = extraction_cost("a=1,b=2");
+    assert!(
+        bytes <= kept_alone + 1024,
+        "extracting a 390 KB member that is dropped allocated {bytes} bytes, \
+         {kept_alone} without it"
+    );
+}
+
+/// Once the budget was full, every member after it was still decoded and
+/// encoded before being dropped.
+#[test]
+fn repro_members_after_a_full_budget_are_not_read() {
+    let full = format!("a={}", "x".repeat(8190));
+    let after = ",k=%FF".repeat(60_000);
+    assert_eq!(pairs(&[&format!("{full}{after}")]).len(), 1);
+    let (count, _) = extraction_cost(&format!("{full}{after}"));
+    let (kept_alone, _) = extraction_cost(&full);
+    assert!(
+        count <= kept_alone,
+        "60 000 members after a full budget cost {count} allocations, {kept_alone} without them"
+    );
 }
 
 #[test]

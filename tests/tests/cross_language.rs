@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use traced_tests::collector::{Collector, ReceivedSpan, peers_venv};
+use traced_peers::{Collector, ReceivedSpan, peers_venv};
 
 /// A service under test: a child process that announced its addresses on its
 /// first line of stdout and stops when its stdin closes.

@@ -108,14 +108,34 @@ async fn watch(_request: Request<CountRequest>) -> Result<Response<CountStream>,
 }
 
 /// What generated server code does: route by path, decode, call, encode.
+/// `DemoServer<false>` is `demo.Echo`; `DemoServer<true>` is a health
+/// service, as `grpc.health.v1.Health` is polled. The router sends each only
+/// the calls for its name.
 #[derive(Clone)]
-struct EchoServer;
+struct DemoServer<const HEALTH: bool>;
 
-impl NamedService for EchoServer {
+const ECHO: DemoServer<false> = DemoServer;
+const HEALTH: DemoServer<true> = DemoServer;
+
+impl NamedService for DemoServer<false> {
     const NAME: &'static str = "demo.Echo";
 }
 
-impl tower::Service<http::Request<Body>> for EchoServer {
+impl NamedService for DemoServer<true> {
+    const NAME: &'static str = "grpc.health.v1.Health";
+}
+
+const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+
+/// The health check: runs `greet`, and answers whether tracing was
+/// suppressed.
+async fn check(_request: Request<SayRequest>) -> Result<Response<SayReply>, Status> {
+    let greeting = greet("health").await?;
+    let message = format!("{greeting}, suppressed={}", traced::is_suppressed());
+    Ok(Response::new(SayReply { message }))
+}
+
+impl<const HEALTH: bool> tower::Service<http::Request<Body>> for DemoServer<HEALTH> {
     type Response = http::Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
@@ -129,6 +149,10 @@ impl tower::Service<http::Request<Body>> for EchoServer {
             SAY => Box::pin(async move {
                 let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
                 Ok(grpc.unary(service_fn(say), request).await)
+            }),
+            HEALTH_CHECK => Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
+                Ok(grpc.unary(service_fn(check), request).await)
             }),
             COUNT => Box::pin(async move {
                 let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
@@ -145,12 +169,18 @@ impl tower::Service<http::Request<Body>> for EchoServer {
 }
 
 async fn serve_b() -> SocketAddr {
+    serve_b_with(GrpcServerLayer::new()).await
+}
+
+/// B, with its health service, behind `layer`.
+async fn serve_b_with(layer: GrpcServerLayer) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         Server::builder()
-            .layer(GrpcServerLayer::new())
-            .add_service(EchoServer)
+            .layer(layer)
+            .add_service(HEALTH)
+            .add_service(ECHO)
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
             .await
             .unwrap();
@@ -452,14 +482,18 @@ async fn a_stream_dropped_early_ends_both_spans_as_cancelled() {
             None,
             "no status was received"
         );
+        assert_eq!(attr(span, "error.type"), Some(&Value::from("cancelled")));
         assert_eq!(span.status, SpanStatus::Unset);
     }
 }
 
-/// A scanner trying paths: one span name for all, whatever the path.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repro_unknown_services_never_become_span_names() {
-    let b = serve_b().await;
+/// Calls each of `paths` of B with `name`, in a new trace through the client
+/// layer: the answers and the trace id.
+async fn call_b(
+    b: SocketAddr,
+    paths: Vec<PathAndQuery>,
+    name: &str,
+) -> (Vec<Result<String, Status>>, TraceId) {
     let channel = Endpoint::from_shared(format!("http://{b}"))
         .unwrap()
         .connect_lazy();
@@ -468,27 +502,44 @@ async fn repro_unknown_services_never_become_span_names() {
             .layer(GrpcClientLayer::new())
             .service(channel),
     );
-    let ((), trace_id) = {
-        let (output, _) = capture_async(|| {
-            let trace_id = Context::current().span().span_context().trace_id();
-            async move {
-                for probe in ["/scanner.Probe1/Get", "/wp-admin.X/y", "/demo.Echo/Shout"] {
-                    client.ready().await.unwrap();
-                    let result = client
-                        .unary(
-                            Request::new(SayRequest::default()),
-                            PathAndQuery::from_static(probe),
-                            ProstCodec::<SayRequest, SayReply>::default(),
-                        )
-                        .await;
-                    assert_eq!(result.unwrap_err().code(), Code::Unimplemented, "{probe}");
-                }
-                ((), trace_id)
+    let name = name.to_owned();
+    let (output, _) = capture_async(|| {
+        let trace_id = Context::current().span().span_context().trace_id();
+        async move {
+            let mut answers = Vec::new();
+            for path in paths {
+                client.ready().await.unwrap();
+                let reply = client
+                    .unary(
+                        Request::new(SayRequest { name: name.clone() }),
+                        path,
+                        ProstCodec::<SayRequest, SayReply>::default(),
+                    )
+                    .await;
+                answers.push(reply.map(|reply| reply.into_inner().message));
             }
-        })
-        .await;
-        output
-    };
+            (answers, trace_id)
+        }
+    })
+    .await;
+    output
+}
+
+/// Calls each of `paths`, methods B does not have: the trace id.
+async fn call_missing_methods(b: SocketAddr, paths: Vec<PathAndQuery>) -> TraceId {
+    let (answers, trace_id) = call_b(b, paths, "").await;
+    for answer in answers {
+        assert_eq!(answer.unwrap_err().code(), Code::Unimplemented);
+    }
+    trace_id
+}
+
+/// A scanner trying paths: one span name for all, whatever the path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_unknown_services_never_become_span_names() {
+    let b = serve_b().await;
+    let probes = ["/scanner.Probe1/Get", "/wp-admin.X/y", "/demo.Echo/Shout"];
+    let trace_id = call_missing_methods(b, probes.map(PathAndQuery::from_static).into()).await;
     let spans = spans_of(trace_id, 6).await;
     let servers: Vec<_> = spans
         .iter()
@@ -500,6 +551,57 @@ async fn repro_unknown_services_never_become_span_names() {
         assert_eq!(attr(span, "rpc.service"), Some(&Value::from("_OTHER")));
         assert_eq!(attr(span, "rpc.method"), Some(&Value::from("_OTHER")));
     }
+}
+
+/// The health service left out: its calls have no span and nothing beneath
+/// is traced, while the other services' calls are traced as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skipped_service_has_no_span_and_nothing_beneath_is_traced() {
+    let layer = GrpcServerLayer::new().skip_services(["grpc.health.v1.Health"]);
+    let b = serve_b_with(layer).await;
+    let paths = [HEALTH_CHECK, SAY].map(PathAndQuery::from_static).into();
+    let (answers, trace_id) = call_b(b, paths, "alice").await;
+    let answers: Vec<_> = answers.into_iter().map(Result::unwrap).collect();
+    assert_eq!(answers, ["hello health, suppressed=true", "hello alice"]);
+
+    // The two client spans, and Say's server span and its greet span: a
+    // skipped call's spans would have ended before its reply was read.
+    let spans = spans_of(trace_id, 4).await;
+    let names: Vec<_> = spans
+        .iter()
+        .map(|span| (&span.name, &span.span_kind))
+        .collect();
+    assert_eq!(spans.len(), 4, "{names:?}");
+    find(&spans, "grpc.health.v1.Health/Check", SpanKind::Client);
+    let say = find(&spans, "demo.Echo/Say", SpanKind::Server);
+    assert_child(find(&spans, "greet", SpanKind::Internal), say);
+}
+
+/// A method name as long as a caller likes: capped in the client's span, and
+/// never a span name on the server, which does not have the method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_a_huge_method_name_is_capped() {
+    const CAP: usize = 2048;
+    let b = serve_b().await;
+    let method = "M".repeat(5_000);
+    let path = PathAndQuery::try_from(format!("/demo.Echo/{method}")).unwrap();
+    let trace_id = call_missing_methods(b, vec![path]).await;
+    let spans = spans_of(trace_id, 2).await;
+    let client_span = spans
+        .iter()
+        .find(|span| span.span_kind == SpanKind::Client)
+        .expect("the client span");
+    let kept = attr(client_span, "rpc.method")
+        .unwrap()
+        .as_str()
+        .into_owned();
+    assert!(kept == method[..CAP], "{} bytes kept", kept.len());
+    assert_eq!(client_span.name.len(), "demo.Echo/".len() + CAP);
+    let server_span = find(&spans, "grpc", SpanKind::Server);
+    assert_eq!(
+        attr(server_span, "rpc.method"),
+        Some(&Value::from("_OTHER"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,9 @@
 //! B through the reqwest integration, and the tower client layer over
 //! hyper-util's client.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,6 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use traced::integrations::{HttpClientLayer, HttpServerLayer, TracingMiddleware, Trust};
 use traced::opentelemetry::baggage::BaggageExt;
 use traced::opentelemetry::trace::{SpanKind, Status, TraceContextExt, TraceId};
@@ -427,7 +432,39 @@ async fn a_caller_giving_up_ends_the_server_span_as_cancelled() {
         "{:?}",
         server.events
     );
+    assert_attrs(server, &[("error.type", s("cancelled"))]);
+    assert_eq!(server.status, Status::Unset);
     assert_eq!(attr(server, "http.response.status_code"), None);
+}
+
+/// A caller that stops waiting (its own timeout around `send`) drops the
+/// request: the client span ends there, as cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_a_reqwest_request_dropped_before_its_answer_ends_as_cancelled() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let client = traced_client("tests/1.0");
+
+    let (gave_up, trace_id) = in_new_trace(|| async {
+        let send = client.get(format!("http://{b}/stuck")).send();
+        tokio::time::timeout(Duration::from_millis(100), send)
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(gave_up, "/stuck never answers");
+
+    let spans = spans_of(trace_id, 1).await;
+    let client_span = find(&spans, "GET", SpanKind::Client);
+    assert!(
+        client_span
+            .events
+            .iter()
+            .any(|event| event.name == "cancelled"),
+        "{:?}",
+        client_span.events
+    );
+    assert_attrs(client_span, &[("error.type", s("cancelled"))]);
+    assert_eq!(attr(client_span, "http.response.status_code"), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -640,6 +677,328 @@ async fn the_tower_client_layer_traces_a_hyper_client() {
             .as_deref()
             .is_some_and(|t| t.starts_with("hyper_util::client::legacy::")),
         "{error_type:?}"
+    );
+}
+
+// ---- what a caller sends cannot make spans large ----
+
+/// The attribute values a span of this trace holds, with their keys.
+fn string_values(spans: &[FinishedSpan]) -> Vec<(String, String)> {
+    spans
+        .iter()
+        .flat_map(|span| &span.attributes)
+        .filter_map(|kv| match &kv.value {
+            Value::String(text) => Some((kv.key.to_string(), text.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts that `key` on `span` holds the first `cap` bytes of `sent`.
+#[track_caller]
+fn assert_cut(span: &FinishedSpan, key: &str, sent: &str, cap: usize) {
+    let kept = attr(span, key).map(|value| value.as_str().into_owned());
+    let kept = kept.unwrap_or_else(|| panic!("no {key} on {:?}", span.name));
+    assert!(
+        kept == sent[..cap],
+        "{key} on {:?}: {} bytes kept of {}",
+        span.name,
+        kept.len(),
+        sent.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_a_huge_user_agent_path_and_method_are_capped_on_both_sides() {
+    const CAP: usize = 2048;
+    let b = serve(service_b(Trust::Continue)).await;
+    let agent = "A".repeat(64 * 1024);
+    let path = format!("/{}", "p".repeat(60_000));
+    let method = "M".repeat(5_000);
+    let client = traced_client(&agent);
+
+    let (status, trace_id) = in_new_trace(|| async {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = client
+            .request(method, format!("http://{b}{path}"))
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    })
+    .await;
+    assert!(status.is_client_error(), "{status}");
+
+    let spans = spans_of(trace_id, 2).await;
+    let server = spans
+        .iter()
+        .find(|span| span.span_kind == SpanKind::Server)
+        .expect("B's span");
+    let client_span = spans
+        .iter()
+        .find(|span| span.span_kind == SpanKind::Client)
+        .expect("the client span");
+    assert_eq!(attr(server, "http.request.method"), Some(&s("_OTHER")));
+    assert_cut(server, "url.path", &path, CAP);
+    assert_cut(server, "user_agent.original", &agent, CAP);
+    assert_cut(server, "http.request.method_original", &method, CAP);
+    assert_cut(client_span, "url.full", &format!("http://{b}{path}"), CAP);
+    assert_cut(client_span, "http.request.method_original", &method, CAP);
+    for (key, value) in string_values(&spans) {
+        assert!(value.len() <= CAP, "{key} keeps {} bytes", value.len());
+    }
+    for span in &spans {
+        assert!(span.name.len() <= CAP, "{} bytes of name", span.name.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_on_request_values_is_set_per_layer() {
+    let app = Router::new()
+        .route("/users/{id}", get(user))
+        .layer(HttpServerLayer::new().max_attribute_bytes(16));
+    let b = serve(app).await;
+    let client = ClientBuilder::new(
+        reqwest::Client::builder()
+            .user_agent("a-user-agent-of-forty-bytes-or-so/1.0.0")
+            .build()
+            .unwrap(),
+    )
+    .with(TracingMiddleware::new().max_attribute_bytes(24))
+    .build();
+
+    let (_, trace_id) = in_new_trace(|| async {
+        client
+            .get(format!("http://{b}/users/7?page=1"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+    .await;
+
+    let spans = spans_of(trace_id, 4).await;
+    let server = find(&spans, "GET /users/{id}", SpanKind::Server);
+    assert_attrs(
+        server,
+        &[
+            ("user_agent.original", s("a-user-agent-of-")),
+            ("http.route", s("/users/{id}")),
+            ("url.path", s("/users/7")),
+        ],
+    );
+    let client_span = find(&spans, "GET", SpanKind::Client);
+    assert_cut(
+        client_span,
+        "url.full",
+        &format!("http://{b}/users/7?page=1"),
+        24,
+    );
+}
+
+// ---- a response cut off is not a success ----
+
+/// A 50 KiB download in 1 KiB chunks: the first three at once, the rest once
+/// `gate` opens.
+fn download_service(gate: Arc<Notify>) -> Router {
+    let download = move || {
+        let gate = gate.clone();
+        async move {
+            let chunks = tokio_stream::StreamExt::then(tokio_stream::iter(0..50), move |i| {
+                let gate = gate.clone();
+                async move {
+                    if i == 3 {
+                        gate.notified().await;
+                    }
+                    Ok::<_, Infallible>(axum::body::Bytes::from(vec![b'x'; 1024]))
+                }
+            });
+            axum::body::Body::from_stream(chunks)
+        }
+    };
+    Router::new()
+        .route("/download", get(download))
+        .route("/users/{id}", get(user))
+        .layer(HttpServerLayer::new())
+}
+
+/// Sends `GET {path}` with the current trace context over a raw connection
+/// and reads until `enough` bytes have come.
+async fn raw_get(address: SocketAddr, path: &str, enough: usize) -> TcpStream {
+    let mut headers = http::HeaderMap::new();
+    traced::propagation::inject(&mut headers);
+    let traceparent = headers["traceparent"].to_str().unwrap().to_owned();
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nhost: {address}\r\ntraceparent: {traceparent}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = 0;
+    let mut buffer = [0; 4096];
+    while received < enough {
+        let read = stream.read(&mut buffer).await.unwrap();
+        assert_ne!(read, 0, "the server closed after {received} bytes");
+        received += read;
+    }
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repro_a_response_cut_off_midway_is_cancelled_not_a_success() {
+    let gate = Arc::new(Notify::new());
+    let address = serve(download_service(gate.clone())).await;
+
+    let ((), trace_id) = in_new_trace(|| async {
+        let connection = raw_get(address, "/download", 3 * 1024).await;
+        // The client goes away after 3 KiB of 50.
+        connection.set_zero_linger().unwrap();
+        drop(connection);
+        gate.notify_one();
+    })
+    .await;
+
+    let spans = spans_of(trace_id, 1).await;
+    let server = find(&spans, "GET /download", SpanKind::Server);
+    assert!(
+        server.events.iter().any(|event| event.name == "cancelled"),
+        "{:?}",
+        server.events
+    );
+    assert_attrs(
+        server,
+        &[
+            ("http.response.status_code", i(200)),
+            ("error.type", s("cancelled")),
+        ],
+    );
+    assert_eq!(server.status, Status::Unset);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_sent_whole_are_not_cancelled() {
+    let gate = Arc::new(Notify::new());
+    gate.notify_one();
+    let address = serve(download_service(gate)).await;
+    let client = traced_client("tests/1.0");
+
+    let (lengths, trace_id) = in_new_trace(|| async {
+        let download = client.get(format!("http://{address}/download")).send();
+        let download = download.await.unwrap().bytes().await.unwrap().len();
+        let user = client.get(format!("http://{address}/users/7")).send();
+        let user = user.await.unwrap().bytes().await.unwrap().len();
+        let head = client.head(format!("http://{address}/users/7")).send();
+        let head = head.await.unwrap().bytes().await.unwrap().len();
+        (download, user, head)
+    })
+    .await;
+    assert_eq!(lengths, (50 * 1024, "alice (tenant acme)".len(), 0));
+
+    let spans = spans_of(trace_id, 9).await;
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(servers.len(), 3, "{spans:#?}");
+    for server in servers {
+        assert!(
+            server.events.is_empty(),
+            "{}: {:?}",
+            server.name,
+            server.events
+        );
+        assert_eq!(attr(server, "error.type"), None, "{}", server.name);
+    }
+}
+
+// ---- health checks left out ----
+
+/// A check beneath a health endpoint: traced, unless tracing is suppressed.
+#[traced]
+async fn check_database() -> bool {
+    tokio::task::yield_now().await;
+    traced::is_suppressed()
+}
+
+/// Whether the health check ran suppressed, and whether the service it
+/// calls sampled the request.
+async fn health(client: ClientWithMiddleware, downstream: SocketAddr) -> String {
+    let suppressed = check_database().await;
+    let url = format!("http://{downstream}/sampled");
+    let sampled = client.get(url).send().await.unwrap().text().await.unwrap();
+    format!("suppressed={suppressed} downstream sampled={sampled}")
+}
+
+/// A service whose health and readiness checks call `downstream`, and whose
+/// layer skips them and Kubernetes' probes.
+fn service_with_health_checks(downstream: SocketAddr) -> Router {
+    let client = traced_client("health/1.0");
+    let check = get(move || health(client.clone(), downstream));
+    let is_probe = |request: &http::request::Parts| {
+        let agent = request.headers.get("user-agent");
+        agent.is_some_and(|agent| agent.as_bytes().starts_with(b"kube-probe/"))
+    };
+    Router::new()
+        .route("/health", check.clone())
+        .route("/ready", check)
+        .route("/users/{id}", get(user))
+        .layer(
+            HttpServerLayer::new()
+                .skip_paths(["/health"])
+                .skip_paths(["/ready"])
+                .skip_if(is_probe),
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_requests_have_no_span_and_nothing_beneath_is_traced() {
+    let b = serve(service_b(Trust::Continue)).await;
+    let a = serve(service_with_health_checks(b)).await;
+    let client = traced_client("tests/1.0");
+    let probe = traced_client("kube-probe/1.30");
+
+    let (answers, trace_id) = in_new_trace(|| async {
+        let get = |client: &ClientWithMiddleware, path: &str| {
+            let request = client.get(format!("http://{a}{path}")).send();
+            async move { request.await.unwrap().text().await.unwrap() }
+        };
+        [
+            get(&client, "/health").await,
+            get(&client, "/ready?verbose=1").await,
+            get(&probe, "/users/7").await,
+            get(&client, "/users/7").await,
+        ]
+    })
+    .await;
+    let skipped = "suppressed=true downstream sampled=false";
+    assert_eq!(answers[..2], [skipped, skipped], "skipped paths");
+    let user = "alice (tenant acme)";
+    assert_eq!(
+        answers[2..],
+        [user, user],
+        "a skipped probe keeps the baggage"
+    );
+
+    // The test's 4 client spans, and the one request not skipped: its server
+    // span, load_user and query_name. A skipped request's spans would have
+    // ended before its answer was read.
+    let spans = spans_of(trace_id, 7).await;
+    let names: Vec<_> = spans
+        .iter()
+        .map(|span| (&span.name, span.span_kind.clone()))
+        .collect();
+    assert_eq!(spans.len(), 7, "{names:?}");
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|span| span.span_kind == SpanKind::Server)
+        .collect();
+    assert_eq!(servers.len(), 1, "{names:?}");
+    assert_eq!(
+        attr(servers[0], "user_agent.original"),
+        Some(&s("tests/1.0"))
+    );
+    assert!(!spans.iter().any(|span| span.name == "check_database"));
+    assert_eq!(
+        spans.iter().filter(|span| span.name == "load_user").count(),
+        1
     );
 }
 

@@ -1,6 +1,7 @@
 //! `#[traced_impl]` on real spans: names, kinds from defaults and overrides,
-//! attributes, nesting (also through `#[untraced]`), errors, panics, async
-//! methods on a multi-thread runtime, and `#[async_trait]` in both orders.
+//! attributes, nesting (also through `#[untraced]`), associated functions
+//! (left as written unless marked), errors, panics, async methods on a
+//! multi-thread runtime, and `#[async_trait]` in both orders.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -59,6 +60,17 @@ where
 
     fn new(store: T) -> Self {
         Repo { store, hits: 0 }
+    }
+
+    #[traced]
+    fn with_hits(store: T, #[attr] hits: u32) -> Self {
+        Repo { store, hits }
+    }
+
+    #[traced(kind = internal)]
+    async fn warmed(store: T) -> Self {
+        tokio::task::yield_now().await;
+        Repo { store, hits: 1 }
     }
 
     fn get(&self, #[attr("row.id")] id: u64) -> Result<Row, NotFound> {
@@ -125,10 +137,42 @@ fn span_names_are_type_and_method() {
 }
 
 #[test]
-fn associated_function_without_receiver_is_traced() {
-    let (_, trace) = capture(|| Repo::new(Memory));
-    assert_eq!(trace.names(), ["Repo::new"]);
-    assert_eq!(trace.span("Repo::new").span_kind, SpanKind::Client);
+fn repro_block_options_do_not_make_a_constructor_a_client_span() {
+    let (repo, trace) = capture(|| Repo::new(Memory));
+    assert_eq!(repo.hits, 0);
+    assert_eq!(trace.names(), Vec::<&str>::new());
+    // Under a traced caller, the methods it calls nest directly beneath it.
+    let (row, trace) = capture(|| free_function_calling_methods(&Repo::new(Memory)));
+    assert_eq!(row, 2);
+    assert_eq!(trace.tree(), "free_function_calling_methods\n  Repo::get\n");
+}
+
+#[test]
+fn an_associated_function_marked_traced_takes_the_block_options() {
+    let (repo, trace) = capture(|| Repo::with_hits(Memory, 3));
+    assert_eq!(repo.hits, 3);
+    let span = trace.span("Repo::with_hits");
+    assert_eq!(span.span_kind, SpanKind::Client);
+    assert_eq!(attr(span, "db.system.name"), Some(&Value::from("memory")));
+    assert_eq!(attr(span, "hits"), Some(&Value::I64(3)));
+    assert_eq!(
+        attr(span, "code.function.name"),
+        Some(&Value::from("impl_blocks::Repo::with_hits"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_associated_function_marked_traced_keeps_its_own_options() {
+    let (repo, trace) = capture_async(|| async {
+        let repo = Repo::warmed(Memory).await;
+        repo.get_later(1).await.map(|_| repo.hits)
+    })
+    .await;
+    assert_eq!(repo.unwrap(), 1);
+    assert_eq!(trace.tree(), "Repo::warmed\nRepo::get_later\n  Repo::get\n");
+    let warmed = trace.span("Repo::warmed");
+    assert_eq!(warmed.span_kind, SpanKind::Internal);
+    assert_eq!(attr(warmed, "db.system.name"), Some(&Value::from("memory")));
 }
 
 #[test]
@@ -455,6 +499,11 @@ struct Shard {
 
 #[traced_impl(attrs(shard.id = self.id, db.system.name = "memory"))]
 impl Shard {
+    const fn empty() -> Shard {
+        Shard { id: 0 }
+    }
+
+    #[traced]
     fn open(id: u32) -> Shard {
         Shard { id }
     }
@@ -465,9 +514,10 @@ impl Shard {
 }
 
 #[test]
-fn block_attrs_reading_self_skip_associated_functions() {
-    let (value, trace) = capture(|| Shard::open(4).read());
+fn block_attrs_reading_self_skip_marked_associated_functions() {
+    let (value, trace) = capture(|| Shard::open(4).read() + Shard::empty().id);
     assert_eq!(value, 4);
+    assert_eq!(trace.names(), ["Shard::open", "Shard::read"]);
     let open = trace.span("Shard::open");
     assert_eq!(traced_tests::attribute(open, "shard.id"), None);
     assert_eq!(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use traced::{InitError, traced};
-use traced_tests::collector::Collector;
+use traced_peers::Collector;
 
 use traced_tests::child::{in_child, rerun};
 

@@ -176,6 +176,7 @@ where
 {
     const LIMIT: usize = 8;
 
+    #[traced]
     fn new() -> Self {
         Repo { rows: Vec::new() }
     }

@@ -8,34 +8,9 @@
 use std::time::Duration;
 
 use traced::opentelemetry::logs::{AnyValue, Severity};
-use traced::testing::{FinishedSpan, LogRecord, Trace, capture, capture_async, message};
+use traced::testing::{LogRecord, capture, capture_async, message};
 use traced::traced;
-
-/// The record whose message is `text`; panics when there is none or several.
-fn record<'a>(trace: &'a Trace, text: &str) -> &'a LogRecord {
-    let mut found = trace.logs().iter().filter(|r| message(r) == text);
-    let record = found.next().unwrap_or_else(|| {
-        let all: Vec<_> = trace.logs().iter().map(message).collect();
-        panic!("no record {text:?} in {all:?}")
-    });
-    assert!(found.next().is_none(), "several records {text:?}");
-    record
-}
-
-#[track_caller]
-fn assert_written_in(record: &LogRecord, span: &FinishedSpan) {
-    let context = record
-        .trace_context()
-        .expect("a record with a trace context");
-    assert_eq!(context.trace_id, span.span_context.trace_id());
-    assert_eq!(
-        context.span_id,
-        span.span_context.span_id(),
-        "{:?} not written in {:?}",
-        message(record),
-        span.name
-    );
-}
+use traced_tests::{assert_written_in, log_record};
 
 fn attribute<'a>(record: &'a LogRecord, key: &str) -> Option<&'a AnyValue> {
     record
@@ -62,10 +37,10 @@ fn tracing_events_carry_the_current_span() {
     let ((), trace) = capture(order);
     let order = trace.span("order");
     let reserve = trace.span("reserve");
-    let before = record(&trace, "tracing: before reserve");
+    let before = log_record(&trace, "tracing: before reserve");
     assert_written_in(before, order);
     assert_eq!(before.severity_number(), Some(Severity::Debug));
-    let reserving = record(&trace, "tracing: reserving");
+    let reserving = log_record(&trace, "tracing: reserving");
     assert_written_in(reserving, reserve);
     assert_eq!(reserving.severity_number(), Some(Severity::Info));
     assert_eq!(
@@ -79,11 +54,11 @@ fn tracing_events_carry_the_current_span() {
 #[test]
 fn log_records_carry_the_current_span() {
     let ((), trace) = capture(order);
-    let left = record(&trace, "log: 1 lamp left");
+    let left = log_record(&trace, "log: 1 lamp left");
     assert_written_in(left, trace.span("reserve"));
     assert_eq!(left.severity_number(), Some(Severity::Warn));
     assert_eq!(left.severity_text(), Some("WARN"));
-    let after = record(&trace, "log: after reserve");
+    let after = log_record(&trace, "log: after reserve");
     assert_written_in(after, trace.span("order"));
 }
 
@@ -141,10 +116,10 @@ async fn across_await_spawn_and_threads() {
         "tracing: in a thread",
         "log: in a thread",
     ] {
-        assert_written_in(record(&trace, text), fan_out);
+        assert_written_in(log_record(&trace, text), fan_out);
     }
-    assert_written_in(record(&trace, "tracing: before the await"), ship);
-    assert_written_in(record(&trace, "log: after the await of 7"), ship);
+    assert_written_in(log_record(&trace, "tracing: before the await"), ship);
+    assert_written_in(log_record(&trace, "log: after the await of 7"), ship);
 }
 
 #[traced(suppress)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use traced::opentelemetry::Context;
 use traced::opentelemetry::trace::TraceContextExt;
 use traced::{Compression, Config, Exporter, Protocol, traced};
-use traced_tests::collector::{Collector, ReceivedSpan};
+use traced_peers::{Collector, ReceivedSpan};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

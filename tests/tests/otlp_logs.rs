@@ -8,8 +8,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use traced::{Config, ExceptionSignal, Protocol, traced};
-use traced_tests::collector::{Collector, ReceivedLog, ReceivedSpan};
+use traced::{Config, ExceptionSignal, Protocol, ShutdownError, traced};
+use traced_peers::{Collector, ReceivedLog, ReceivedSpan};
+use traced_tests::child;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -192,4 +193,188 @@ fn exceptions_arrive_as_span_events_log_records_or_both() {
             }
         }
     }
+}
+
+/// One traced function writing `lines` log lines at once.
+#[traced]
+fn burst(lines: usize) {
+    for n in 0..lines {
+        tracing::info!(n, "burst line");
+    }
+}
+
+const BURST: usize = 10_000;
+
+/// A burst of lines in one traced function reaches the collector whole, and
+/// the delivery report says so.
+fn a_burst_arrives_whole(protocol: Protocol) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start();
+    let endpoint = match protocol {
+        Protocol::Grpc => collector.grpc_endpoint(),
+        _ => collector.http_endpoint(),
+    };
+    let guard = Config::new()
+        .service_name("burst")
+        .otlp_endpoint(endpoint)
+        .otlp_protocol(protocol)
+        .init()
+        .expect("init");
+    burst(BURST);
+    guard.flush().expect("flushed");
+    let report = guard.delivery().expect("OTLP reports delivery");
+    let logs = report.logs.clone().expect("log records go over OTLP");
+    assert_eq!(
+        (logs.emitted, logs.exported, logs.dropped),
+        (BURST as u64, BURST as u64, 0),
+        "{report}"
+    );
+    guard.shutdown().expect("everything delivered");
+    let arrived = |logs: &[ReceivedLog]| {
+        logs.iter()
+            .filter(|record| record.message() == "burst line")
+            .count()
+    };
+    let logs = collector.wait_for_logs(Duration::from_secs(60), |logs| arrived(logs) >= BURST);
+    assert_eq!(arrived(&logs), BURST, "{protocol:?}");
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| !spans.is_empty());
+    let burst = span(&spans, "burst");
+    assert!(
+        logs.iter()
+            .filter(|record| record.message() == "burst line")
+            .all(|record| record.span_id == burst.span_id)
+    );
+}
+
+#[test]
+fn repro_a_burst_of_ten_thousand_lines_arrives_whole_over_grpc() {
+    a_burst_arrives_whole(Protocol::Grpc);
+}
+
+#[test]
+fn repro_a_burst_of_ten_thousand_lines_arrives_whole_over_http() {
+    a_burst_arrives_whole(Protocol::HttpProtobuf);
+}
+
+/// A "collector" that takes connections and never answers.
+fn stalled_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    endpoint
+}
+
+#[test]
+fn repro_log_records_past_the_pending_memory_are_dropped_counted_and_reported() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = Config::new()
+        .service_name("stalled")
+        .otlp_endpoint(stalled_endpoint())
+        .otlp_protocol(Protocol::HttpProtobuf)
+        .otlp_timeout(Duration::from_millis(300))
+        .max_pending_memory(256 * 1024)
+        .shutdown_timeout(Duration::from_secs(10))
+        .init()
+        .expect("init");
+    burst(BURST);
+    let report = match guard.shutdown() {
+        Err(ShutdownError::Undelivered(report)) => report,
+        other => panic!("nothing can be delivered: {other:?}"),
+    };
+    let logs = report.logs.clone().expect("log records go over OTLP");
+    assert_eq!(logs.emitted, BURST as u64, "{report}");
+    assert_eq!(logs.exported, 0, "{report}");
+    assert!(
+        logs.dropped > 0 && logs.failed > 0,
+        "over 256 KiB, records are dropped; those sent time out: {report}"
+    );
+    assert_eq!(logs.failed + logs.dropped, logs.emitted, "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("{BURST} of {BURST} log records not delivered")),
+        "{report}"
+    );
+}
+
+#[test]
+fn repro_a_failed_log_export_is_reported_with_the_spans() {
+    const NAME: &str = "repro_a_failed_log_export_is_reported_with_the_spans";
+    if child::in_child() {
+        let guard = Config::new()
+            .service_name("logs-refused")
+            .otlp_timeout(Duration::from_secs(2))
+            .init()
+            .expect("init");
+        reserve("lamp");
+        match guard.flush() {
+            Err(ShutdownError::Exporter(error)) => {
+                assert_eq!(error.signal(), traced::Signal::Logs, "{error}");
+            }
+            other => panic!("the log export failed: {other:?}"),
+        }
+        let report = match guard.shutdown() {
+            Err(ShutdownError::Undelivered(report)) => report,
+            other => panic!("the log records were not delivered: {other:?}"),
+        };
+        assert_eq!(
+            (report.ended, report.exported),
+            (1, 1),
+            "the span arrived: {report}"
+        );
+        let logs = report.logs.clone().expect("log records go over OTLP");
+        assert_eq!(
+            (logs.emitted, logs.failed, logs.exported),
+            (2, 2, 0),
+            "{report}"
+        );
+        assert!(
+            logs.last_error
+                .as_deref()
+                .is_some_and(|error| error.contains("Connection refused")),
+            "{report}"
+        );
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let collector = Collector::start();
+    let nobody = format!("http://127.0.0.1:{}", traced_peers::free_port());
+    // Spans go to the collector; log records to a port nobody listens on.
+    let output = child::rerun(
+        NAME,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.http_endpoint()),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                &format!("{nobody}/v1/logs"),
+            ),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let failures: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("traced: exporting logs to "))
+        .collect();
+    assert_eq!(failures.len(), 1, "the first failure, once: {stderr}");
+    assert!(
+        failures[0].starts_with(&format!(
+            "traced: exporting logs to {nobody}/v1/logs failed: HTTP export failed: network \
+             error: "
+        )) && failures[0].contains("Connection refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "traced: spans go to {} over OTLP/HTTP; logs go to {nobody} over OTLP/HTTP",
+            collector.http_endpoint()
+        )),
+        "{stderr}"
+    );
+    let spans = collector.wait_for(Duration::from_secs(20), |spans| !spans.is_empty());
+    assert_eq!(span(&spans, "reserve").service_name, "logs-refused");
 }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use traced::{Config, Protocol, ShutdownError, traced};
-use traced_tests::collector::{Collector, ReceivedSpan};
+use traced_peers::{Collector, ReceivedSpan};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

@@ -1,7 +1,8 @@
-//! OTLP export over TLS to a real collector: rotel behind TLS terminators
-//! (stunnel for HTTP/protobuf, haproxy with ALPN h2 for gRPC), with
-//! certificates made by the test: server-only TLS, mutual TLS, and a CA that
-//! did not sign the server's certificate.
+//! OTLP export over TLS to a real collector: rotel behind a TLS terminator
+//! (`peers/tls_terminator.py`, Python's `ssl`: ALPN `http/1.1` for
+//! HTTP/protobuf, `h2` for gRPC), with certificates made by the test:
+//! server-only TLS, mutual TLS, and a CA that did not sign the server's
+//! certificate.
 //!
 //! `init()` installs a process-wide provider, so the tests of this binary take
 //! turns.
@@ -10,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use traced::{Config, Protocol, ShutdownError, traced};
-use traced_tests::collector::{Collector, ReceivedSpan};
+use traced_peers::{Collector, ReceivedSpan};
 use traced_tests::tls::{Certificates, ClientAuth, Terminator};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -29,8 +30,8 @@ fn collector_behind_tls(
     let collector = Collector::start();
     let certificates = Certificates::generate();
     let terminator = match protocol {
-        Protocol::Grpc => Terminator::haproxy(&certificates, client_auth, collector.grpc_port()),
-        _ => Terminator::stunnel(&certificates, client_auth, collector.http_port()),
+        Protocol::Grpc => Terminator::grpc(&certificates, client_auth, collector.grpc_port()),
+        _ => Terminator::http(&certificates, client_auth, collector.http_port()),
     };
     (collector, terminator, certificates)
 }
@@ -73,6 +74,13 @@ fn server_only_tls_with_the_collectors_ca() {
         );
         let spans = arrived(&collector);
         assert_eq!(spans.len(), 3, "{protocol:?}: {spans:#?}");
+        if protocol == Protocol::Grpc {
+            assert!(
+                terminator.log_text().contains("alpn=h2"),
+                "gRPC went over h2:\n{}",
+                terminator.log_text()
+            );
+        }
         assert!(
             spans
                 .iter()
@@ -97,6 +105,11 @@ fn mutual_tls_with_and_without_a_client_certificate() {
             terminator.log_text()
         );
         assert_eq!(arrived(&collector).len(), 3, "{protocol:?}");
+        assert!(
+            terminator.log_text().contains("client=traced test client"),
+            "{protocol:?}: the terminator saw the client certificate:\n{}",
+            terminator.log_text()
+        );
 
         let without = config(protocol, &terminator).otlp_certificate(&certificates.ca);
         match send_three(without) {

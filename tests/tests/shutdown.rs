@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use traced_tests::collector::{Collector, ReceivedSpan, unwrap_typed};
+use traced_peers::{Collector, ReceivedSpan, unwrap_typed};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
@@ -212,4 +212,28 @@ fn flush_before_process_exit_delivers_every_span() {
     let mut ids = handled_ids(&spans);
     ids.sort_unstable();
     assert_eq!(ids, (0..25).collect::<Vec<_>>());
+}
+
+/// On SIGTERM, a span that ends while the flush is under way (here: while
+/// the batch with the last span before the signal is being exported) is
+/// delivered too: the pipeline drains once more before the process ends.
+#[test]
+fn repro_a_span_ending_while_the_sigterm_flush_runs_is_delivered() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shutdown_service"))
+        .arg("late")
+        .env_remove("OTEL_TRACES_EXPORTER")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting shutdown_service");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the ready line");
+    assert_eq!(line.trim(), "ready");
+    signal(&child, SIGTERM);
+    let status = ended(&mut child);
+    assert_eq!(status.signal(), Some(SIGTERM), "{status:?}");
+    let exported: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    assert_eq!(exported, ["before", "late"]);
 }

@@ -20,8 +20,8 @@ use traced::opentelemetry_sdk::trace::{
     Sampler, SamplingDecision, ShouldSample, SpanData, SpanExporter,
 };
 use traced::{TailSampling, TracingGuard, traced};
+use traced_peers::Collector;
 use traced_tests::child::{in_child, rerun};
-use traced_tests::collector::Collector;
 
 /// An exporter that keeps every batch it is given, as given.
 #[derive(Clone, Debug, Default)]
@@ -545,6 +545,13 @@ fn processes_with_the_same_ratio_keep_the_same_traces() {
         assert_eq!(head, expected);
         return;
     }
+    end_fixed_traces_and_print_the_kept(KEPT, "decided traces ");
+}
+
+/// Ends one all-OK span for each of [`fixed_trace_ids`], each continuing an
+/// upstream that sampled it, then prints each trace kept and, under tail
+/// sampling, how many were decided.
+fn end_fixed_traces_and_print_the_kept(kept: &str, decided: &str) {
     let (guard, batches) = init(None);
     let tracer = global::tracer("consumer");
     for trace_id in fixed_trace_ids() {
@@ -556,16 +563,67 @@ fn processes_with_the_same_ratio_keep_the_same_traces() {
             true,
             TraceState::NONE,
         ));
-        let span = tracer
-            .span_builder("handle")
-            .with_kind(SpanKind::Consumer)
-            .start_with_context(&tracer, &upstream);
-        drop(span);
+        drop(
+            tracer
+                .span_builder("handle")
+                .with_kind(SpanKind::Server)
+                .start_with_context(&tracer, &upstream),
+        );
     }
     guard.flush().expect("flush");
-    for trace_id in batches.traces().keys() {
-        eprintln!("{KEPT}{trace_id}");
+    if let Some(report) = guard.tail_sampling() {
+        eprintln!("{decided}{}", report.kept() + report.dropped);
     }
+    for trace_id in batches.traces().keys() {
+        eprintln!("{kept}{trace_id}");
+    }
+}
+
+#[test]
+fn the_ratio_of_the_rest_is_the_head_samplers_trace_id_ratio_else_0() {
+    const KEPT: &str = "kept trace ";
+    const DECIDED: &str = "decided traces ";
+    if !in_child() {
+        let test = "the_ratio_of_the_rest_is_the_head_samplers_trace_id_ratio_else_0";
+        let kept = |env: &[(&str, &str)]| -> BTreeSet<String> {
+            let stderr = String::from_utf8(rerun(test, env).stderr).unwrap();
+            let decided: Vec<String> = stderr
+                .lines()
+                .filter_map(|line| after(line, DECIDED))
+                .collect();
+            assert_eq!(decided, ["400"], "{env:?}:\n{stderr}");
+            stderr
+                .lines()
+                .filter_map(|line| after(line, KEPT))
+                .collect()
+        };
+        let every: BTreeSet<String> = fixed_trace_ids().map(|id| id.to_string()).collect();
+        let quarter: BTreeSet<String> = fixed_trace_ids()
+            .filter(|trace_id| sdk_ratio_keeps(0.25, *trace_id))
+            .map(|trace_id| trace_id.to_string())
+            .collect();
+        assert!((60..=140).contains(&quarter.len()), "{}", quarter.len());
+        let none = BTreeSet::new();
+        let on = ("TRACED_TAIL_SAMPLING", "on");
+        let sampler = |name| ("OTEL_TRACES_SAMPLER", name);
+        let arg = ("OTEL_TRACES_SAMPLER_ARG", "0.25");
+        let check = |env: &[(&str, &str)], expected: &BTreeSet<String>| {
+            assert_eq!(&kept(env), expected, "{env:?}");
+        };
+        check(&[on], &none);
+        check(&[on, sampler("always_on")], &none);
+        check(&[on, sampler("parentbased_always_on")], &none);
+        check(&[on, sampler("always_off")], &none);
+        check(&[on, sampler("parentbased_always_off")], &none);
+        check(&[on, sampler("parentbased_traceidratio"), arg], &quarter);
+        check(&[on, sampler("traceidratio"), arg], &quarter);
+        check(&[on, sampler("traceidratio")], &every);
+        let quarter_of_the_rest = ("TRACED_TAIL_SAMPLING", "ratio=0.25");
+        check(&[quarter_of_the_rest, sampler("always_on")], &quarter);
+        check(&[("TRACED_TAIL_SAMPLING", "ratio=1")], &every);
+        return;
+    }
+    end_fixed_traces_and_print_the_kept(KEPT, DECIDED);
 }
 
 #[traced(root, kind = server)]

@@ -89,9 +89,10 @@ fn sampled_and_random_flags_are_kept_and_reserved_ones_zeroed() {
 #[test]
 fn repro_the_random_flag_is_sent_on() {
     let received = format!("00-{TRACE}-{PARENT}-02");
-    assert_eq!(
-        sent_on(&[("traceparent", &received)])["traceparent"],
-        received
+    let sent = &sent_on(&[("traceparent", &received)])["traceparent"];
+    assert!(
+        sent.starts_with(&format!("00-{TRACE}-")) && sent.ends_with("-02"),
+        "{sent}"
     );
     let received = format!("00-{TRACE}-{PARENT}-03");
     assert_eq!(
@@ -506,15 +507,52 @@ fn a_traced_span_sends_its_own_id_with_the_received_flags_and_tracestate() {
     }
 }
 
+/// The parent-based sampler makes no span under an unsampled parent; the
+/// caller's parent id went on as it came, where an OpenTelemetry SDK sends
+/// the id of the non-recording span it makes (the W3C suite's random-flag
+/// case asks for one).
 #[test]
-fn under_an_unsampled_parent_the_received_context_is_sent_on_as_it_came() {
-    // The parent-based sampler makes no span there: nothing is recorded, and
-    // downstream sees the caller's span as its parent.
+fn repro_under_an_unsampled_parent_a_new_parent_id_is_sent_with_the_callers_flags() {
     traced::testing::install();
-    let traceparent = format!("00-{TRACE}-{PARENT}-02");
-    let sent = call_under(&received(&traceparent, LONG_SYSTEM_ID));
-    assert_eq!(sent["traceparent"], traceparent);
-    assert_eq!(sent["tracestate"], LONG_SYSTEM_ID);
+    for flags in ["00", "02"] {
+        let traceparent = format!("00-{TRACE}-{PARENT}-{flags}");
+        let cx = received(&traceparent, LONG_SYSTEM_ID);
+        let (first, second) = (call_under(&cx), call_under(&cx));
+        for sent in [&first, &second] {
+            let traceparent = &sent["traceparent"];
+            assert!(
+                traceparent.starts_with(&format!("00-{TRACE}-")),
+                "{traceparent}"
+            );
+            assert!(traceparent.ends_with(&format!("-{flags}")), "{traceparent}");
+            assert_ne!(sent_span_id(traceparent).to_string(), PARENT);
+            assert_eq!(sent["tracestate"], LONG_SYSTEM_ID);
+        }
+        assert_ne!(
+            first["traceparent"], second["traceparent"],
+            "each outgoing request has a parent id of its own"
+        );
+        let sent = [&first, &second].map(|sent| sent_span_id(&sent["traceparent"]));
+        assert!(
+            traced::testing::finished_spans()
+                .iter()
+                .all(|span| !sent.contains(&span.span_context.span_id())),
+            "nothing is recorded under an unsampled parent"
+        );
+    }
+}
+
+#[test]
+fn a_context_extracted_and_sent_on_keeps_its_parent_id_when_sampled() {
+    let sampled = format!("00-{TRACE}-{PARENT}-01");
+    assert_eq!(
+        sent_on(&[("traceparent", &sampled)])["traceparent"],
+        sampled
+    );
+    let unsampled = sent_on(&[("traceparent", &format!("00-{TRACE}-{PARENT}-00"))]);
+    let traceparent = &unsampled["traceparent"];
+    assert!(traceparent.ends_with("-00"), "{traceparent}");
+    assert_ne!(sent_span_id(traceparent).to_string(), PARENT);
 }
 
 #[test]

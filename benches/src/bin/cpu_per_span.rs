@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
     CountingExporter, CountingReporter, fastrace_fns, init_recording, init_tail_sampling,
     init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns, thread_cpu, traced_fns,
-    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
+    traced_subscriber, tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Spans between two flushes in the paced rows, unless given.
@@ -292,6 +292,42 @@ fn main() {
             provider.force_flush().expect("flush");
             let _ = provider.shutdown();
             (exporter.exported(), spans - exporter.exported())
+        },
+    );
+
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "tracing #[instrument] through traced's layer (native pipeline)",
+        |spans| {
+            let exporter = CountingExporter::default();
+            let guard = init_recording(exporter.clone());
+            tracing::subscriber::with_default(traced_subscriber(), || {
+                for _ in 0..spans {
+                    black_box(tracing_fns::sync(black_box(1)));
+                }
+            });
+            guard.flush().expect("flush");
+            drop(guard);
+            (exporter.exported(), spans - exporter.exported())
+        },
+    );
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "tracing #[instrument] filtered out by traced's layer",
+        |spans| {
+            let guard = init_recording(CountingExporter::default());
+            tracing::subscriber::with_default(traced_subscriber(), || {
+                tracing::callsite::rebuild_interest_cache();
+                for _ in 0..spans {
+                    black_box(tracing_fns::debug(black_box(1)));
+                }
+            });
+            drop(guard);
+            (0, 0)
         },
     );
 

@@ -4,12 +4,14 @@
 //! resident memory (before, and at its peak).
 //!
 //! ```text
-//! throughput [--grpc] ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
-//! throughput [--grpc] --burst ENDPOINT THREADS SPANS_PER_THREAD
+//! throughput [--grpc] [--concurrent N] ENDPOINT THREADS SPANS_PER_THREAD [RATE_PER_THREAD]
+//! throughput [--grpc] [--concurrent N] --burst ENDPOINT THREADS SPANS_PER_THREAD
 //! throughput --stalled THREADS SPANS_PER_THREAD PENDING_MIB
 //! ```
 //!
-//! OTLP over HTTP/protobuf, or over gRPC with `--grpc`.
+//! OTLP over HTTP/protobuf, or over gRPC with `--grpc`; `--concurrent N`
+//! allows N exports in flight (else `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, else
+//! traced's default).
 //!
 //! Without a rate each thread makes spans as fast as it can; with one it
 //! paces itself to that many spans per second. `--burst` drops the guard as
@@ -25,16 +27,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use traced::{Config, Exporter, Protocol, ShutdownError};
-use traced_benches::traced_fns;
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|value| value.trim().trim_end_matches(" kB").trim().parse().ok())
-        .expect("a memory field of /proc/self/status")
-}
+use traced_benches::{status_kib, traced_fns};
 
 /// A "collector" that takes connections and never answers.
 fn stalled_endpoint() -> String {
@@ -64,6 +57,9 @@ fn main() {
     } else {
         Protocol::HttpProtobuf
     };
+    let concurrent = args
+        .next_if_eq("--concurrent")
+        .map(|_| number(args.next(), "N"));
     let first = args.next().expect("ENDPOINT, --burst or --stalled");
     let (mode, endpoint) = match first.as_str() {
         "--stalled" => ("stalled", stalled_endpoint()),
@@ -78,7 +74,11 @@ fn main() {
         _ => (last.map(|rate| number(Some(rate), "RATE_PER_THREAD")), 64),
     };
     let rss_before = status_kib("VmRSS:");
-    let guard = Config::new()
+    let mut config = Config::new();
+    if let Some(exports) = concurrent {
+        config = config.max_concurrent_exports(usize::try_from(exports).expect("N"));
+    }
+    let guard = config
         .service_name("throughput")
         .exporter(Exporter::Otlp)
         .otlp_endpoint(endpoint.clone())
@@ -110,50 +110,51 @@ fn main() {
     }
     let produced = start.elapsed();
     let total = threads * per_thread;
+    // (ended, exported, dropped, failed)
     let report = match mode {
         "paced" => {
             guard.flush().expect("flush");
             let report = guard.delivery().expect("OTLP reports delivery");
             drop(guard);
-            report
+            (report.ended, report.exported, report.dropped, report.failed)
         }
         _ => match guard.shutdown() {
-            Ok(()) => traced::DeliveryReport {
-                ended: total,
-                exported: total,
-                failed: 0,
-                dropped: 0,
-                sampled_out: 0,
-                last_error: None,
-            },
-            Err(ShutdownError::Undelivered(report)) => report,
+            Ok(()) => (total, total, 0, 0),
+            Err(ShutdownError::Undelivered(report)) => {
+                (report.ended, report.exported, report.dropped, report.failed)
+            }
             Err(other) => panic!("shutting down: {other}"),
         },
     };
+    let (ended, exported, dropped, failed) = report;
     let elapsed = start.elapsed();
     let pace = rate.map_or_else(
         || "as fast as possible".to_owned(),
         |rate| format!("{rate} spans/s each"),
     );
-    println!("{mode}: {endpoint}, {threads} threads x {per_thread} spans, {pace}");
+    let exports = concurrent.map_or_else(|| "default".to_owned(), |n| n.to_string());
+    println!(
+        "{mode}: {endpoint}, {threads} threads x {per_thread} spans, {pace}, exports in flight: \
+         {exports}"
+    );
     println!(
         "produced in {:.3} s ({:.0} spans/s offered); delivered {} in {:.3} s ({:.0} spans/s)",
         produced.as_secs_f64(),
         total as f64 / produced.as_secs_f64(),
-        report.exported,
+        exported,
         elapsed.as_secs_f64(),
-        report.exported as f64 / elapsed.as_secs_f64(),
+        exported as f64 / elapsed.as_secs_f64(),
     );
-    let lost = report.ended - report.exported;
+    let lost = ended - exported;
     println!(
         "not delivered {lost} ({:.2} %: {} dropped, {} in failed exports); resident memory {rss_before} KiB before, {} KiB at the peak",
         lost as f64 * 100.0 / total as f64,
-        report.dropped,
-        report.failed,
+        dropped,
+        failed,
         status_kib("VmHWM:"),
     );
-    assert_eq!(report.ended, total, "every span that ended is counted");
+    assert_eq!(ended, total, "every span that ended is counted");
     if mode == "burst" {
-        assert_eq!(report.exported, total, "a burst is delivered whole");
+        assert_eq!(exported, total, "a burst is delivered whole");
     }
 }

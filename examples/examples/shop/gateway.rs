@@ -8,8 +8,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde::{Deserialize, Serialize};
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 use traced::integrations::{HttpServerLayer, TracingMiddleware};
 use traced::traced;
+use tracing::Level;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub(crate) struct Checkout {
@@ -33,6 +35,9 @@ pub(crate) async fn serve(orders: SocketAddr) -> anyhow::Result<SocketAddr> {
     };
     let app = Router::new()
         .route("/checkout", post(checkout))
+        // tower-http's own `tracing` span for each request, a library span
+        // between the server span and the handler's.
+        .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().level(Level::INFO)))
         .layer(HttpServerLayer::new())
         // Added after the layer, so the health check gets no server span.
         .route("/health", get(health))

@@ -15,8 +15,9 @@
 //! ```
 //!
 //! Every service is instrumented with `#[traced]`, `#[traced_impl]` and the
-//! integration layers; no service writes a header. Each service logs what it
-//! does with `tracing` macros. Tail sampling keeps the traces worth keeping:
+//! integration layers; no service writes a header. The gateway also runs
+//! tower-http's `TraceLayer`, whose `tracing` span shows in the trace as a
+//! library span. Each service logs what it does with `tracing` macros. Tail sampling keeps the traces worth keeping:
 //! the chairs' purchases all went well and are dropped, and the lamp's whole
 //! purchase prints as one waterfall, with the failing span marked and every
 //! log line under the span that wrote it. With `OTEL_EXPORTER_OTLP_ENDPOINT`

@@ -352,9 +352,10 @@ fn outcome(
             #[allow(unused_imports)]
             use #krate::__private::probe::{
                 AnyOutput as _, ViaAnyResult as _, ViaDebugError as _, ViaDisplayError as _,
+                ViaStatus as _, ViaStatusAndJson as _, ViaStatusAndMessage as _,
             };
             if let ::core::option::Option::Some(#error) =
-                (&&&&#krate::__private::OutcomeProbe(#value_ref)).__traced_error()
+                (&&&&&&&#krate::__private::OutcomeProbe(#value_ref)).__traced_error()
             {
                 #recorder.error(#error);
             }

@@ -1,6 +1,6 @@
 //! The logs part of the set-up: where log records go (`OTEL_LOGS_EXPORTER`,
 //! `OTEL_EXPORTER_OTLP_LOGS_*`), the lowest severity kept
-//! (`TRACED_LOG_LEVEL`), the log batch processor (`OTEL_BLRP_*`) and how
+//! (`TRACED_LOG_LEVEL`), how the export thread batches them (`OTEL_BLRP_*`) and how
 //! exceptions are recorded (`OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN`).
 
 use std::time::Duration;
@@ -132,8 +132,10 @@ impl Config {
         self
     }
 
-    /// Log records waiting for export at most; later ones are dropped (else
-    /// `OTEL_BLRP_MAX_QUEUE_SIZE`, else 2048).
+    /// Log records waiting for export at most; later ones are dropped and
+    /// counted (else `OTEL_BLRP_MAX_QUEUE_SIZE`). Unset, only the memory they
+    /// take is bounded, together with the spans'
+    /// ([`Config::max_pending_memory`]), so a burst is delivered whole.
     pub fn logs_max_queue_size(mut self, size: usize) -> Self {
         self.logs.batch.max_queue_size = Some(size);
         self

@@ -3,6 +3,9 @@
 //! from the OpenTelemetry default.
 
 mod env;
+mod failure_hints;
+#[cfg(feature = "tracing")]
+mod library_spans;
 mod logs;
 mod otlp;
 mod propagators;
@@ -20,13 +23,15 @@ use opentelemetry_sdk::trace::Sampler;
 use crate::sync::MutexExt;
 pub use env::ConfigError;
 pub(crate) use env::{Env, print_warnings, redact_url};
+pub(crate) use failure_hints::FailureHints;
+#[cfg(feature = "tracing")]
+pub(crate) use library_spans::library_spans_from_env;
 use otlp::OtlpOverrides;
 pub(crate) use otlp::OtlpSettings;
-pub use otlp::{Compression, Protocol, Signal};
 #[cfg(feature = "otlp")]
-pub(crate) use otlp::{Tls, protocol_hint};
-pub(crate) use propagators::build as build_propagator;
-pub use propagators::{B3Encoding, B3Propagator, JaegerPropagator, Propagator};
+pub(crate) use otlp::Tls;
+pub use otlp::{Compression, Protocol, Signal};
+pub use propagators::Propagator;
 pub(crate) use resource::{build_resource, service_name};
 
 pub use logs::ExceptionSignal;
@@ -86,9 +91,12 @@ pub struct Config {
     shutdown_timeout: Option<Duration>,
     strict: bool,
     pending_memory: Option<usize>,
+    max_concurrent_exports: Option<usize>,
     span_exporters: Vec<CustomExporter>,
     logs: LogsOverrides,
     tail_sampling: Option<TailSampling>,
+    #[cfg(feature = "tracing")]
+    library_spans: Option<String>,
 }
 
 /// An exporter handed over in code; shared by clones of the `Config`, taken
@@ -179,8 +187,10 @@ impl Config {
     }
 
     /// Which traces are recorded (else `OTEL_TRACES_SAMPLER(_ARG)`, else
-    /// parent-based always-on). Under [`Config::tail_sampling`], only its
-    /// ratio is used, as the tail sampling ratio's default.
+    /// parent-based always-on). Under [`Config::tail_sampling`], it is
+    /// replaced, and only the ratio of a trace-id-ratio sampler is used, as
+    /// the tail sampling ratio's default (0 for any other sampler; see
+    /// [`TailSampling`](crate::TailSampling#the-ratio-of-the-rest)).
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
         self
@@ -189,7 +199,11 @@ impl Config {
     /// Decides which traces to keep when they end, in this process (else
     /// `TRACED_TAIL_SAMPLING`, else off): a trace with an error, a panic or
     /// a cancellation, a slow one, and a ratio of the rest. See
-    /// [`TailSampling`] for the settings.
+    /// [`TailSampling`] for the settings. The ratio of the rest is
+    /// [`TailSampling::ratio`] when set; else the head sampler's ratio when
+    /// it is `traceidratio` or `parentbased_traceidratio`, and 0 under any
+    /// other head sampler, `always_on` and the default included: then only
+    /// failed, panicked, cancelled and slow traces are kept.
     ///
     /// The spans of each local trace (one trace id in this process) wait on
     /// the export thread until a local root has ended, plus a grace for
@@ -202,6 +216,12 @@ impl Config {
     /// OpenTelemetry Collector's `tail_sampling` processor decides at the
     /// collector). A `traceparent` that arrives marked not sampled is still
     /// respected. Log records are not held: they leave as they are written.
+    ///
+    /// A flush ([`flush`](crate::flush), [`TracingGuard::flush`](crate::TracingGuard::flush),
+    /// the one a handled SIGTERM makes) decides the traces whose local root
+    /// has ended without waiting out their grace; a trace whose root is
+    /// still running stays held, to be judged on how it ends. The shutdown
+    /// decides every held trace.
     ///
     /// The console prints kept traces only, each marked with why it was
     /// kept; at shutdown the guard prints how many traces were kept, for
@@ -358,7 +378,9 @@ impl Config {
     }
 
     /// Longest wait before a batch is sent (else `OTEL_BSP_SCHEDULE_DELAY`,
-    /// else 5 s).
+    /// else 5 s). A delay under 10 ms (`0` included) sends what has arrived
+    /// each time the export thread looks: every 10 ms, or sooner when a
+    /// thread's queue fills; the thread never spins.
     pub fn schedule_delay(mut self, delay: Duration) -> Self {
         self.batch.schedule_delay = Some(delay);
         self
@@ -403,13 +425,31 @@ impl Config {
         self
     }
 
-    /// Memory that finished spans waiting for export may take beyond the
-    /// per-thread queues, in bytes (else `TRACED_MAX_PENDING_MEMORY_MIB`,
-    /// else 64 MiB). Past it, spans are dropped and counted: a collector that
-    /// stalls cannot make the program grow without bound, and a burst is
-    /// still delivered whole.
+    /// Memory that finished spans and log records waiting for export may
+    /// take beyond the per-thread queues, in bytes, batches in flight to the
+    /// collector included (else `TRACED_MAX_PENDING_MEMORY_MIB`, else
+    /// 64 MiB): one budget for every signal. Past it, spans and records are
+    /// dropped and counted: a collector that stalls cannot make the program
+    /// grow without bound, and a burst is still delivered whole.
+    ///
+    /// Each thread that ends spans has a queue of its own, which holds 16
+    /// spans at first (about 2 KiB, outside this budget) and grows within the
+    /// budget, up to 1 024, only while the thread ends spans faster than the
+    /// export thread takes them; it shrinks again once it stays mostly empty.
     pub fn max_pending_memory(mut self, bytes: usize) -> Self {
         self.pending_memory = Some(bytes);
+        self
+    }
+
+    /// Export requests in flight at once, per exporter and signal (else
+    /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`, else 4). One at a time caps
+    /// delivery at one batch per round trip to the collector, which over
+    /// gRPC is a few milliseconds even on loopback; a few in flight let the
+    /// round trips overlap. Batches may arrive in any order, and a batch in
+    /// flight counts against [`Config::max_pending_memory`] until the
+    /// collector answered it; a flush or shutdown waits for all of them.
+    pub fn max_concurrent_exports(mut self, exports: usize) -> Self {
+        self.max_concurrent_exports = Some(exports);
         self
     }
 
@@ -452,7 +492,7 @@ impl Config {
     where
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
-        let sink: Box<dyn Sink> = Box::new(ExporterSink(exporter));
+        let sink: Box<dyn Sink> = Box::new(ExporterSink::new(exporter));
         self.span_exporters
             .push(CustomExporter(Arc::new(Mutex::new(Some(sink)))));
         self
@@ -515,6 +555,24 @@ impl Config {
                     mib.saturating_mul(1024 * 1024)
                 })
         });
+        let max_concurrent_exports = match self.max_concurrent_exports {
+            Some(0) => {
+                env.warn(
+                    "Config::max_concurrent_exports",
+                    "0",
+                    "a whole number, 1 or more",
+                    DEFAULT_CONCURRENT_EXPORTS.to_string(),
+                );
+                DEFAULT_CONCURRENT_EXPORTS
+            }
+            Some(exports) => exports,
+            None => env
+                .positive(
+                    "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+                    &DEFAULT_CONCURRENT_EXPORTS.to_string(),
+                )
+                .unwrap_or(DEFAULT_CONCURRENT_EXPORTS),
+        };
         let deadline = export.iter().find_map(|export| match export {
             Export::Otlp(settings) => settings.deadline,
             Export::Console => None,
@@ -535,11 +593,14 @@ impl Config {
             shutdown_timeout,
             strict,
             pending_memory,
+            max_concurrent_exports,
             span_exporters: self.span_exporters,
             logs,
             tail_sampling,
             console: ConsoleSettings::from_env(env),
             monotonic_clock: monotonic_clock(env),
+            #[cfg(feature = "tracing")]
+            library_spans: library_spans::resolve(self.library_spans, env),
         }
     }
 }
@@ -797,8 +858,11 @@ pub(crate) struct Resolved {
     pub(crate) shutdown_timeout: Duration,
     /// An exporter that cannot be built is an error, not a warning.
     pub(crate) strict: bool,
-    /// Bytes of finished spans that may wait for export beyond the lanes.
+    /// Bytes of finished spans and log records that may wait for export
+    /// beyond the lanes, batches in flight included.
     pub(crate) pending_memory: usize,
+    /// Export requests in flight per exporter and signal, at most.
+    pub(crate) max_concurrent_exports: usize,
     /// Exporters handed over in code.
     pub(crate) span_exporters: Vec<CustomExporter>,
     pub(crate) logs: Logs,
@@ -807,6 +871,9 @@ pub(crate) struct Resolved {
     pub(crate) console: ConsoleSettings,
     /// `TRACED_CLOCK=monotonic`.
     pub(crate) monotonic_clock: bool,
+    /// Which `tracing` spans are recorded: checked filter directives.
+    #[cfg(feature = "tracing")]
+    pub(crate) library_spans: String,
 }
 
 /// How the console exporter prints.
@@ -838,6 +905,9 @@ pub(crate) fn monotonic_clock(env: &Env) -> bool {
 
 /// 64 MiB of finished spans waiting for export, beyond the per-thread lanes.
 const DEFAULT_PENDING_MEMORY: usize = 64 * 1024 * 1024;
+
+/// Export requests in flight per exporter and signal, unless told otherwise.
+const DEFAULT_CONCURRENT_EXPORTS: usize = 4;
 
 /// One exporter with its settings.
 #[derive(Debug, PartialEq, Eq)]

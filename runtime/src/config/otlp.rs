@@ -163,6 +163,8 @@ pub(crate) struct Tls {
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Pem {
     pub(crate) path: PathBuf,
+    /// The variable (or `Config` setter) that named the file.
+    pub(crate) variable: &'static str,
     pub(crate) bytes: Vec<u8>,
 }
 
@@ -306,6 +308,20 @@ fn gzip_named_in_env(env: &Env, vars: &Vars) -> Option<String> {
 }
 
 impl OtlpSettings {
+    /// The collector `signal` goes to, fit to print: the endpoint without
+    /// the path HTTP adds for the signal, credentials redacted.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn collector(&self, signal: Signal) -> String {
+        let endpoint = match self.protocol {
+            Protocol::HttpProtobuf => self
+                .endpoint
+                .strip_suffix(signal.path())
+                .unwrap_or(&self.endpoint),
+            Protocol::Grpc => &self.endpoint,
+        };
+        redact_url(endpoint)
+    }
+
     /// The deadline of one export, once the signal's batch export timeout
     /// (`None`: no limit) is known.
     pub(crate) fn with_deadline(mut self, export_timeout: Option<Duration>) -> Self {
@@ -574,7 +590,11 @@ fn read_pem(
         env.warn(variable, &shown, what, used);
         return None;
     }
-    Some(Pem { path, bytes })
+    Some(Pem {
+        path,
+        variable,
+        bytes,
+    })
 }
 
 #[cfg(feature = "otlp")]

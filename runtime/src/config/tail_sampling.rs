@@ -25,6 +25,25 @@ const DEFAULT_MAX_MEMORY: usize = 32 * 1024 * 1024;
 /// [`slower_than`](TailSampling::slower_than); or, for the rest, by
 /// [`ratio`](TailSampling::ratio). Everything else is dropped.
 ///
+/// # The ratio of the rest
+///
+/// Set with [`ratio`](TailSampling::ratio) (`ratio=` in
+/// `TRACED_TAIL_SAMPLING`), it is that value whatever the head sampler.
+/// Unset (as under `TRACED_TAIL_SAMPLING=on`), it comes from the head
+/// sampler (`OTEL_TRACES_SAMPLER`, or [`Config::sampler`](crate::Config::sampler)),
+/// which tail sampling replaces:
+///
+/// | head sampler | ratio of the rest |
+/// |---|---|
+/// | unset (`parentbased_always_on`), `always_on`, `parentbased_always_on` | 0: only failed, panicked, cancelled and slow traces are kept |
+/// | `traceidratio`, `parentbased_traceidratio` | `OTEL_TRACES_SAMPLER_ARG` (1 when unset: every trace is kept) |
+/// | `always_off`, `parentbased_always_off` | 0; every trace is still recorded and decided (`OTEL_SDK_DISABLED=true` turns tracing off) |
+/// | any other sampler set in code | 0 |
+///
+/// So `always_on` does not mean 100 % here: it is the head sampler's way of
+/// recording everything, and tail sampling records everything anyway. To
+/// keep every trace, failed or not, write `ratio=1`.
+///
 /// ```
 /// use std::time::Duration;
 /// use traced::TailSampling;
@@ -66,7 +85,8 @@ impl Default for TailSampling {
 
 impl TailSampling {
     /// Keeps traces with an error, a panic or a cancellation; no slow
-    /// threshold; the ratio of the head sampler, if it has one, else none.
+    /// threshold; the head sampler's ratio when it is a `traceidratio`
+    /// sampler, else 0 (see [the table](TailSampling#the-ratio-of-the-rest)).
     pub fn new() -> Self {
         TailSampling::default()
     }
@@ -98,9 +118,12 @@ impl TailSampling {
         self
     }
 
-    /// The share of the other traces kept, from 0 to 1 (default: the
-    /// ratio of a `traceidratio` head sampler, else 0). The answer depends on
-    /// the trace id alone, as for OpenTelemetry's `TraceIdRatioBased`
+    /// The share of the other traces kept, from 0 to 1, whatever the head
+    /// sampler. Unset, it is the ratio of a `traceidratio` or
+    /// `parentbased_traceidratio` head sampler, and 0 for any other,
+    /// `always_on` and the default `parentbased_always_on` included (see
+    /// [the table](TailSampling#the-ratio-of-the-rest)). The answer depends
+    /// on the trace id alone, as for OpenTelemetry's `TraceIdRatioBased`
     /// sampler: every process with the same ratio keeps the same traces.
     pub fn ratio(mut self, ratio: f64) -> Self {
         self.ratio = Some(ratio);
@@ -126,8 +149,11 @@ impl TailSampling {
 
     /// Bytes the held spans and their bookkeeping may take (default:
     /// 32 MiB). Past it, the oldest traces are decided early on what they
-    /// showed so far, and counted. Besides it, a fixed 512 KiB remembers
-    /// recent decisions.
+    /// showed so far, and counted. Besides it, decisions are remembered for
+    /// spans that end after their trace was decided, each for at least the
+    /// maximum hold, in at most a quarter as much again (8 bytes a decision:
+    /// by default 8 MiB, 40 s of traces at 10 000 a second); at rates past
+    /// that they live shorter.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self

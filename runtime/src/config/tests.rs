@@ -337,6 +337,33 @@ fn repro_general_and_span_specific_limits() {
 }
 
 #[test]
+fn exports_in_flight_from_code_the_environment_or_the_default() {
+    assert_eq!(resolve(&[]).max_concurrent_exports, 4);
+    let env = [("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "2")];
+    assert_eq!(resolve(&env).max_concurrent_exports, 2);
+    let code = Config::new()
+        .max_concurrent_exports(8)
+        .resolve(&Env::fixed(&env))
+        .unwrap();
+    assert_eq!(code.max_concurrent_exports, 8);
+    let (resolved, warnings) = resolve_warned(&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0")]);
+    assert_eq!(resolved.max_concurrent_exports, 4);
+    assert_eq!(
+        warnings,
+        [
+            "OTEL_BSP_MAX_CONCURRENT_EXPORTS: invalid value \"0\"; expected a whole number, 1 or \
+             more; using 4"
+        ]
+    );
+    let error = Config::new()
+        .strict()
+        .max_concurrent_exports(0)
+        .resolve(&Env::fixed(&[]))
+        .unwrap_err();
+    assert_eq!(error.variable(), "Config::max_concurrent_exports");
+}
+
+#[test]
 fn batch_processor_variables() {
     let defaults = resolve(&[]).batch;
     assert_eq!(

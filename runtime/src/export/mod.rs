@@ -11,6 +11,6 @@ pub(crate) use console::{ConsoleLogs, ConsoleSink, LineSink, TraceLogs};
 #[cfg(feature = "otlp")]
 pub(crate) use delivery::CountExported;
 pub(crate) use delivery::Delivery;
-pub use delivery::DeliveryReport;
+pub use delivery::{DeliveryReport, LogDeliveryReport};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{ExportRuntime, otlp_log_exporter, otlp_span_exporter};

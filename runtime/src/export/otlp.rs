@@ -394,12 +394,14 @@ impl<E> OtlpExporter<E> {
         let result = task
             .await
             .unwrap_or_else(|error| Err(OTelSdkError::InternalFailure(error.to_string())));
-        let cause = self.network_error.take();
-        match (result, cause) {
-            (Err(OTelSdkError::InternalFailure(message)), Some(cause)) => {
-                Err(OTelSdkError::InternalFailure(format!("{message}: {cause}")))
-            }
-            (result, _) => result,
+        // Several exports may be in flight: only a failed one takes the
+        // cause, so that one that succeeds meanwhile does not swallow it.
+        match result {
+            Err(OTelSdkError::InternalFailure(message)) => match self.network_error.take() {
+                Some(cause) => Err(OTelSdkError::InternalFailure(format!("{message}: {cause}"))),
+                None => Err(OTelSdkError::InternalFailure(message)),
+            },
+            result => result,
         }
     }
 

@@ -108,8 +108,9 @@ pub(crate) fn terminal_width(columns: Option<usize>) -> usize {
         .unwrap_or(80)
 }
 
-/// The whole trace `spans` (any order) as text: one line per span, a line for
-/// its error (whole, wrapped), its key attributes, and its log lines.
+/// The whole trace `spans` (any order) as text: one line per span, its error
+/// and its key attributes (whole, wrapped: nothing is cut, so a pipe or a CI
+/// log keeps them too), its links, and its log lines.
 pub(crate) fn render(spans: &[SpanData], logs: &[LogLine], options: &Options<'_>) -> String {
     let Some(first) = spans.first() else {
         return String::new();
@@ -325,13 +326,15 @@ impl Layout<'_> {
             let _ = writeln!(out, "{}", self.style.paint("33", &line));
         }
         for link in span.links.iter() {
-            let line = format!(
-                "{}↪ linked to trace {} span {}",
-                prefix.detail,
+            let text = format!(
+                "↪ linked to trace {} span {}",
                 link.span_context.trace_id(),
                 link.span_context.span_id()
             );
-            let _ = writeln!(out, "{}", self.style.paint("35", &cut(&line, self.width)));
+            let next = format!("{}  ", prefix.detail);
+            for line in wrap(&text, &prefix.detail, &next, self.width) {
+                let _ = writeln!(out, "{}", self.style.paint("35", &line));
+            }
         }
         let shown = |key: &str| !key.starts_with("code.") && key != "error.type";
         let first = FIRST_ATTRIBUTES
@@ -347,11 +350,9 @@ impl Layout<'_> {
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect();
         if !attributes.is_empty() {
-            let line = cut(
-                &format!("{}{}", prefix.detail, attributes.join(" · ")),
-                self.width,
-            );
-            let _ = writeln!(out, "{}", self.style.paint("2", &line));
+            for line in wrap_items(&attributes, &prefix.detail, self.width) {
+                let _ = writeln!(out, "{}", self.style.paint("2", &line));
+            }
         }
         if let Some(lines) = self.logs_of.get(&Some(span.span_context.span_id())) {
             self.write_logs(out, lines, &prefix.detail);
@@ -473,6 +474,43 @@ fn wrap(text: &str, first: &str, next: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `items` joined by ` · ` in lines of at most `width` columns, each line
+/// starting with `indent`: an item that does not fit in what is left of a
+/// line starts the next one, and only an item longer than a whole line is
+/// broken, as [`wrap`] breaks text. Nothing is left out.
+fn wrap_items(items: &[String], indent: &str, width: usize) -> Vec<String> {
+    const SEPARATOR: &str = " · ";
+    let separator = SEPARATOR.chars().count();
+    let mut lines = Vec::new();
+    let mut line = indent.to_owned();
+    let mut used = indent.chars().count();
+    let mut empty = true;
+    for item in items {
+        let length = item.chars().count();
+        if !empty && used + separator + length > width {
+            lines.push(std::mem::replace(&mut line, indent.to_owned()));
+            used = indent.chars().count();
+            empty = true;
+        }
+        if !empty {
+            line.push_str(SEPARATOR);
+            used += separator;
+        }
+        if used + length <= width {
+            line.push_str(item);
+            used += length;
+        } else {
+            let mut parts = wrap(item, &line, indent, width);
+            line = parts.pop().unwrap_or_default();
+            used = line.chars().count();
+            lines.append(&mut parts);
+        }
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
 pub(crate) fn format_duration(duration: Duration) -> String {
     let micros = duration.as_micros();
     if micros < 1_000 {
@@ -497,7 +535,7 @@ mod tests {
 
     use opentelemetry::logs::Severity;
 
-    use super::{LogLine, Options, Style, render, wrap};
+    use super::{LogLine, Options, Style, render, wrap, wrap_items};
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
 
@@ -637,11 +675,9 @@ mod tests {
         assert!(render(&spans, &[], &colour).contains("\x1b["));
     }
 
-    #[test]
-    fn links_are_shown_under_their_span() {
-        let mut consumer = span(1, 0, "orders process", SpanKind::Consumer, (0, 3));
-        consumer
-            .links
+    /// `span` with a link to span `2222` of trace `1111`.
+    fn linked(mut span: SpanData) -> SpanData {
+        span.links
             .links
             .push(opentelemetry::trace::Link::with_context(SpanContext::new(
                 TraceId::from(0x1111_u128),
@@ -650,6 +686,12 @@ mod tests {
                 true,
                 TraceState::default(),
             )));
+        span
+    }
+
+    #[test]
+    fn links_are_shown_under_their_span() {
+        let consumer = linked(span(1, 0, "orders process", SpanKind::Consumer, (0, 3)));
         insta::assert_snapshot!(render(&[consumer], &[], &Options::plain("analytics")));
     }
 
@@ -760,6 +802,96 @@ mod tests {
             ..Options::plain("worker")
         };
         insta::assert_snapshot!(render(&spans, &[], &options));
+    }
+
+    /// Every attribute shown, `key=value` whole on one line of at most 80
+    /// columns: what a terminal, a pipe and a CI log all get.
+    #[test]
+    fn repro_attributes_are_wrapped_whole_not_cut_at_eighty_columns() {
+        let attributes = [
+            ("http.response.status_code", "200"),
+            ("http.request.method", "POST"),
+            ("http.route", "/items/{id}/reservations"),
+            (
+                "url.full",
+                "http://127.0.0.1:41234/items/7/reservations?warehouse=north",
+            ),
+        ];
+        let spans = vec![
+            with_attributes(
+                span(
+                    1,
+                    0,
+                    "POST /items/{id}/reservations",
+                    SpanKind::Server,
+                    (0, 10),
+                ),
+                &attributes,
+            ),
+            span(2, 1, "Stock::reserve", SpanKind::Internal, (1, 9)),
+            with_attributes(span(3, 2, "POST", SpanKind::Client, (2, 8)), &attributes),
+        ];
+        let text = render(&spans, &[], &Options::plain("stock"));
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+        assert!(!text.contains('…'), "{text}");
+        for (key, value) in attributes {
+            let shown = format!("{key}={value}");
+            assert_eq!(
+                text.lines().filter(|line| line.contains(&shown)).count(),
+                2,
+                "{shown} not whole under both spans:\n{text}"
+            );
+        }
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn an_attribute_longer_than_a_line_is_broken_and_kept() {
+        let value = format!("http://127.0.0.1:41234/search?q={}", "lamp".repeat(30));
+        let key_value = format!("url.full={value}");
+        let mut client = span(1, 0, "GET", SpanKind::Client, (0, 3));
+        client.attributes.push(KeyValue::new("url.full", value));
+        let text = render(&[client], &[], &Options::plain("search"));
+        let detail: Vec<&str> = text.lines().skip(2).collect();
+        assert!(detail.len() >= 3, "{text}");
+        for line in &detail {
+            assert!(line.chars().count() <= 80, "{line:?}");
+            assert!(line.starts_with("   "), "not under its span: {line:?}");
+        }
+        let joined: String = detail.iter().map(|line| line.trim_start()).collect();
+        assert_eq!(joined, key_value);
+    }
+
+    #[test]
+    fn items_that_do_not_fit_start_the_next_line_whole() {
+        let items = ["k=1", "key=two", "a=bbbbbbbbbbbbbbbbbbbbbb", "z=9"].map(String::from);
+        assert_eq!(
+            wrap_items(&items, "> ", 16),
+            [
+                "> k=1 · key=two",
+                "> a=bbbbbbbbbbbb",
+                "> bbbbbbbbbb",
+                "> z=9"
+            ]
+        );
+        assert_eq!(wrap_items(&items[..1], "> ", 16), ["> k=1"]);
+        assert_eq!(wrap_items(&items[..2], "", 80), ["k=1 · key=two"]);
+    }
+
+    #[test]
+    fn a_link_under_a_deep_span_is_wrapped_not_cut() {
+        let mut spans: Vec<SpanData> = (1..=7)
+            .map(|id| span(id, id - 1, "step", SpanKind::Internal, (id, 20)))
+            .collect();
+        spans.push(linked(span(8, 7, "step", SpanKind::Internal, (8, 20))));
+        let text = render(&spans, &[], &Options::plain("deep"));
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+        assert!(!text.contains('…'), "{text}");
+        assert!(text.contains("0000000000002222"), "{text}");
     }
 
     #[test]

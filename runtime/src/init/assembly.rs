@@ -1,6 +1,12 @@
 //! One assembly for every signal: per exporter (the console, OTLP), what it
 //! contributes to spans and to logs, built once from config's resolved
 //! values. Adding a signal adds one part to each exporter's arm here.
+//!
+//! Spans and log records that go to an exporter leave through the
+//! pipeline's export thread, one sink per signal and exporter, and share
+//! one memory budget; log records reach it through the logger provider's
+//! [`QueueLogs`] processor. The console prints log records where they are
+//! written.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -8,14 +14,16 @@ use std::sync::Arc;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLoggerProvider};
 
+use super::destinations::Destination;
 use super::guard::{ExporterError, InitError};
 use crate::config::{CustomExporter, Export, OtlpSettings, Resolved, Signal};
 use crate::export::{ConsoleLogs, ConsoleSink, Delivery, LineSink, TraceLogs};
 use crate::logs::AtLeast;
-use crate::pipeline::{Sink, SpanStarts};
+use crate::pipeline::{
+    Batching, LogExport, LogQueue, LogSink, MemoryBudget, QueueLogs, Sink, SpanStarts,
+};
 
 /// What the exporters contribute to each signal.
-#[derive(Default)]
 pub(super) struct Assembly {
     /// Where the export thread sends spans.
     pub(super) span_sinks: Vec<Box<dyn Sink>>,
@@ -25,13 +33,32 @@ pub(super) struct Assembly {
     pub(super) span_delivery: Option<Arc<Delivery>>,
     /// The logger provider, when log records go anywhere.
     pub(super) log_provider: Option<SdkLoggerProvider>,
+    /// Where the export thread sends log records, when any go to an
+    /// exporter.
+    pub(super) log_export: Option<LogExport>,
+    /// Counts of the log records sent over OTLP.
+    pub(super) log_delivery: Option<Arc<Delivery>>,
+    /// What every signal waiting for export may hold, batches in flight
+    /// included.
+    pub(super) budget: Arc<MemoryBudget>,
+    /// Where each signal goes over OTLP.
+    pub(super) destinations: Vec<Destination>,
 }
 
 /// Builds what `config` asks of each exporter. An exporter that cannot be
 /// built is left out with a warning, unless `config.strict`.
 pub(super) fn assemble(config: &Resolved, resource: &Resource) -> Result<Assembly, InitError> {
     let mut parts = Parts {
-        assembly: Assembly::default(),
+        assembly: Assembly {
+            span_sinks: Vec::new(),
+            span_starts: None,
+            span_delivery: None,
+            log_provider: None,
+            log_export: None,
+            log_delivery: None,
+            budget: MemoryBudget::new(config.pending_memory),
+            destinations: Vec::new(),
+        },
         logs: SdkLoggerProvider::builder().with_resource(resource.clone()),
         log_processors: 0,
         config,
@@ -112,11 +139,9 @@ impl Parts<'_> {
         spans: Option<&OtlpSettings>,
         logs: Option<&OtlpSettings>,
     ) -> Result<(), InitError> {
-        use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
-
-        use crate::config::{protocol_hint, redact_url};
+        use crate::config::{FailureHints, redact_url};
         use crate::export::{CountExported, ExportRuntime, otlp_log_exporter, otlp_span_exporter};
-        use crate::pipeline::ExporterSink;
+        use crate::pipeline::{ExporterSink, LogExporterSink};
 
         let runtime = match ExportRuntime::start() {
             Ok(runtime) => runtime,
@@ -133,16 +158,17 @@ impl Parts<'_> {
             warn_of_gzip_code_cannot_override(settings);
             match otlp_span_exporter(settings, &runtime) {
                 Ok(exporter) => {
-                    let delivery = Arc::new(Delivery::default());
+                    let delivery = Arc::new(Delivery::new(Signal::Traces));
                     self.assembly
                         .span_sinks
-                        .push(Box::new(ExporterSink(CountExported {
+                        .push(Box::new(ExporterSink::new(CountExported {
                             inner: exporter,
                             delivery: Arc::clone(&delivery),
                             destination: redact_url(&settings.endpoint),
-                            hint: protocol_hint(settings),
+                            hints: FailureHints::new(settings),
                         })));
                     self.assembly.span_delivery = Some(delivery);
+                    self.went_out(Signal::Traces, settings);
                 }
                 Err(reason) => self.left_out(Signal::Traces, reason)?,
             }
@@ -151,17 +177,15 @@ impl Parts<'_> {
             warn_of_gzip_code_cannot_override(settings);
             match otlp_log_exporter(settings, &runtime) {
                 Ok(exporter) => {
-                    let batch = &self.config.logs.batch;
-                    let batch = BatchConfigBuilder::default()
-                        .with_scheduled_delay(batch.schedule_delay)
-                        .with_max_queue_size(batch.max_queue_size)
-                        .with_max_export_batch_size(batch.max_export_batch_size)
-                        .build();
-                    self.add_log_processor(
-                        BatchLogProcessor::builder(exporter)
-                            .with_batch_config(batch)
-                            .build(),
-                    );
+                    let delivery = Arc::new(Delivery::new(Signal::Logs));
+                    self.add_log_sink(Box::new(LogExporterSink::new(CountExported {
+                        inner: exporter,
+                        delivery: Arc::clone(&delivery),
+                        destination: redact_url(&settings.endpoint),
+                        hints: FailureHints::new(settings),
+                    })));
+                    self.assembly.log_delivery = Some(delivery);
+                    self.went_out(Signal::Logs, settings);
                 }
                 Err(reason) => self.left_out(Signal::Logs, reason)?,
             }
@@ -183,6 +207,41 @@ impl Parts<'_> {
             self.left_out(Signal::Logs, reason)?;
         }
         Ok(())
+    }
+
+    /// Sends log records to `sink` through the export thread: the first
+    /// sink puts the queue that takes them there in place.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    fn add_log_sink(&mut self, sink: Box<dyn LogSink>) {
+        if let Some(export) = &mut self.assembly.log_export {
+            export.sinks.push(sink);
+            return;
+        }
+        let batch = &self.config.logs.batch;
+        let queue = LogQueue::new(
+            &self.assembly.budget,
+            batch.queue_size_set.then_some(batch.max_queue_size),
+            batch.max_export_batch_size,
+        );
+        self.add_log_processor(QueueLogs(Arc::clone(&queue)));
+        self.assembly.log_export = Some(LogExport {
+            queue,
+            sinks: vec![sink],
+            batching: Batching {
+                max_batch: batch.max_export_batch_size,
+                schedule_delay: batch.schedule_delay,
+            },
+        });
+    }
+
+    /// Notes that `signal` goes over OTLP as `settings` say.
+    #[cfg(feature = "otlp")]
+    fn went_out(&mut self, signal: Signal, settings: &OtlpSettings) {
+        self.assembly.destinations.push(Destination {
+            signal,
+            collector: settings.collector(signal),
+            protocol: settings.protocol,
+        });
     }
 
     /// Adds a processor to the logger provider, keeping records from the

@@ -12,13 +12,13 @@ use opentelemetry::trace::noop::NoopTracer;
 use super::{Installed, take_down};
 use crate::config::{ConfigError, Signal};
 use crate::export::DeliveryReport;
-use crate::pipeline::{FlushError, TailSamplingReport};
+use crate::pipeline::{FlushError, SignalKind, TailSamplingReport};
 use crate::{dispatch, global_state};
 
 /// Keeps tracing installed; flushes and shuts down when dropped.
 ///
 /// Dropping the guard waits at most the configured shutdown timeout and prints
-/// (once, to stderr) how many spans were not delivered, if any;
+/// (once, to stderr) how many spans and log records were not delivered, if any;
 /// [`TracingGuard::shutdown`] returns that as an error instead. With tail
 /// sampling on, shutting down also prints what it kept and dropped:
 ///
@@ -45,16 +45,21 @@ impl TracingGuard {
 
     /// Sends every span that has ended so far, waiting at most the
     /// configured shutdown timeout; tracing stays installed. The same as
-    /// [`traced::flush()`](crate::flush), held traces decided too.
+    /// [`traced::flush()`](crate::flush): with tail sampling, traces whose
+    /// local root has ended are decided now, and traces whose root still
+    /// runs stay held.
     pub fn flush(&self) -> Result<(), ShutdownError> {
         match &self.installed {
-            Some(installed) => installed.flush(installed.shutdown_timeout),
+            Some(installed) => {
+                installed.flush(std::time::Instant::now() + installed.shutdown_timeout)
+            }
             None => Ok(()),
         }
     }
 
-    /// What became of the spans so far: ended, exported, failed, dropped.
-    /// `None` unless spans are exported over OTLP.
+    /// What became of the spans and log records so far: ended, exported,
+    /// failed, dropped, for each signal sent over OTLP. `None` unless spans or
+    /// log records go over OTLP.
     pub fn delivery(&self) -> Option<DeliveryReport> {
         self.installed
             .as_ref()
@@ -64,7 +69,8 @@ impl TracingGuard {
     /// What tail sampling has decided so far: traces kept, by reason, and
     /// dropped. `None` unless [`Config::tail_sampling`](crate::Config::tail_sampling)
     /// (or `TRACED_TAIL_SAMPLING`) turned it on. Traces still held are not
-    /// counted yet; [`TracingGuard::flush`] decides them.
+    /// counted yet: [`TracingGuard::flush`] decides those whose local root
+    /// has ended, and the shutdown the rest.
     pub fn tail_sampling(&self) -> Option<TailSamplingReport> {
         self.installed
             .as_ref()
@@ -187,7 +193,7 @@ impl std::error::Error for ExporterError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ShutdownError {
-    /// Some ended spans never reached the collector.
+    /// Some ended spans or log records never reached the collector.
     Undelivered(DeliveryReport),
     /// The wait ran out before everything was sent.
     TimedOut(Duration),
@@ -200,7 +206,9 @@ impl fmt::Display for ShutdownError {
         match self {
             ShutdownError::Undelivered(report) => report.fmt(f),
             ShutdownError::TimedOut(waited) => write!(f, "not done after {waited:?}"),
-            ShutdownError::Exporter(error) => write!(f, "export failed: {error}"),
+            ShutdownError::Exporter(error) => {
+                write!(f, "exporting {} failed: {}", error.signal, error.reason)
+            }
         }
     }
 }
@@ -218,8 +226,12 @@ impl From<FlushError> for ShutdownError {
     fn from(error: FlushError) -> Self {
         match error {
             FlushError::Timeout(waited) => ShutdownError::TimedOut(waited),
-            FlushError::Export(reason) => {
-                ShutdownError::Exporter(ExporterError::new(Signal::Traces, reason))
+            FlushError::Export { signal, error } => {
+                let signal = match signal {
+                    SignalKind::Spans => Signal::Traces,
+                    SignalKind::Logs => Signal::Logs,
+                };
+                ShutdownError::Exporter(ExporterError::new(signal, error))
             }
         }
     }

@@ -7,6 +7,7 @@
 //! [`flush`] and the SIGTERM/SIGINT handling all go through it.
 
 mod assembly;
+mod destinations;
 mod guard;
 
 use std::sync::{Arc, Mutex};
@@ -17,15 +18,13 @@ use opentelemetry_sdk::error::OTelSdkError;
 
 pub use guard::{ExporterError, InitError, ShutdownError, TracingGuard};
 
-use crate::config::{
-    Config, Env, Resolved, Signal, build_propagator, build_resource, print_warnings,
-};
-use crate::dispatch;
+use crate::config::{Config, Env, Resolved, Signal, build_resource, print_warnings};
 use crate::export::{Delivery, DeliveryReport};
 use crate::global_state::{self, Installation};
 use crate::logs::LogPipeline;
-use crate::pipeline::{Pipeline, Settings, TailSamplingReport};
+use crate::pipeline::{self, LogQueue, Pipeline, Settings, TailSamplingReport};
 use crate::sync::MutexExt;
+use crate::{dispatch, propagation};
 use guard::GuardDropped;
 
 /// Sets tracing up from the `OTEL_*` environment: resource, sampler,
@@ -50,8 +49,9 @@ use guard::GuardDropped;
 ///
 /// - **SIGTERM and SIGINT** (Unix): when the program has no handler of its
 ///   own for the signal at the time of `init()`, `traced` installs one that
-///   flushes every finished span (within the shutdown timeout) and then ends
-///   the process as the signal would have. A program that handles the
+///   flushes every finished span (within the shutdown timeout), sends what
+///   ended during that flush, and then ends the process as the signal would
+///   have. A program that handles the
 ///   signal itself, before or after `init()` (directly, or through tokio,
 ///   `signal-hook` or `ctrlc`), keeps full control: `traced` then only
 ///   flushes, and never ends the process. For a graceful shutdown in tokio
@@ -88,8 +88,11 @@ impl Config {
 
 /// Sends every span that has ended so far, waiting at most the configured
 /// shutdown timeout; tracing stays installed. Does nothing (and succeeds)
-/// when `init()` has not set tracing up. With tail sampling, the traces it
-/// still holds are decided first, on what they showed so far.
+/// when `init()` has not set tracing up, and at once in a child forked after
+/// `init()` (which records nothing until it calls `init()` itself). With
+/// tail sampling, the traces whose local root has ended are decided now,
+/// without waiting out their grace; a trace whose local root still runs
+/// stays held, to be decided when it ends (or at shutdown).
 ///
 /// Call it before `std::process::exit`, which runs no destructor, so the
 /// guard cannot flush:
@@ -105,7 +108,7 @@ impl Config {
 /// ```
 pub fn flush() -> Result<(), ShutdownError> {
     match global_state::setup::<Installed>() {
-        Some(installed) => installed.flush(installed.shutdown_timeout),
+        Some(installed) => installed.flush(Instant::now() + installed.shutdown_timeout),
         None => Ok(()),
     }
 }
@@ -116,15 +119,20 @@ fn install(config: Resolved) -> Result<TracingGuard, InitError> {
     })?;
     global_state::set_guard_dropped_reported(false);
     #[cfg(unix)]
-    crate::signals::install_default_handlers();
+    {
+        crate::signals::install_default_handlers();
+        crate::fork::watch();
+    }
     Ok(TracingGuard {
         installed: Some(installed),
     })
 }
 
 fn build(config: Resolved) -> Result<Installed, InitError> {
-    global_state::set_propagator(Arc::new(build_propagator(&config.propagators)));
-    global::set_text_map_propagator(build_propagator(&config.propagators));
+    global_state::set_propagator(Arc::new(propagation::composite(&config.propagators)));
+    global::set_text_map_propagator(propagation::composite(&config.propagators));
+    #[cfg(feature = "tracing")]
+    crate::library_spans::set_filter(&config.library_spans, true);
     let shutdown_timeout = config.shutdown_timeout;
     if config.disabled {
         dispatch::reprobe();
@@ -132,11 +140,22 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
             pipeline: Mutex::new(None),
             logs: Mutex::new(None),
             span_delivery: None,
+            log_delivery: None,
             shutdown_timeout,
+            forks: pipeline::forks(),
         });
     }
     let resource = build_resource(config.resource_attributes.clone());
     let assembly = assembly::assemble(&config, &resource)?;
+    if let Some(line) = destinations::announcement(&assembly.destinations) {
+        eprintln!("{line}");
+    }
+    let log_delivery = assembly.log_delivery.zip(
+        assembly
+            .log_export
+            .as_ref()
+            .map(|export| Arc::clone(&export.queue)),
+    );
     let logs = LogPipeline::start(&config.logs, assembly.log_provider);
     let recording = !assembly.span_sinks.is_empty();
     let settings = Settings {
@@ -149,11 +168,13 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         span_starts: assembly.span_starts,
         max_export_batch_size: config.batch.max_export_batch_size,
         schedule_delay: config.batch.schedule_delay,
-        pending_budget: config.pending_memory,
+        max_concurrent_exports: config.max_concurrent_exports,
+        budget: assembly.budget,
         max_pending_spans: config
             .batch
             .queue_size_set
             .then_some(config.batch.max_queue_size),
+        logs: assembly.log_export,
         tail_sampling: config.tail_sampling.filter(|_| recording),
         on_wake: Some(dispatch::check_native_slot),
         monotonic_clock: config.monotonic_clock,
@@ -164,7 +185,9 @@ fn build(config: Resolved) -> Result<Installed, InitError> {
         pipeline: Mutex::new(Some(pipeline)),
         logs: Mutex::new(Some(logs)),
         span_delivery: assembly.span_delivery,
+        log_delivery,
         shutdown_timeout,
+        forks: pipeline::forks(),
     })
 }
 
@@ -175,8 +198,13 @@ pub(crate) struct Installed {
     pipeline: Mutex<Option<Pipeline>>,
     logs: Mutex<Option<LogPipeline>>,
     span_delivery: Option<Arc<Delivery>>,
+    /// Counts of the log records sent over OTLP, and the queue that counts
+    /// those written.
+    log_delivery: Option<(Arc<Delivery>, Arc<LogQueue>)>,
     /// The configured bound on a flush or shutdown.
     pub(crate) shutdown_timeout: Duration,
+    /// The process that set it up, by [`pipeline::forks`].
+    forks: u32,
 }
 
 impl Installation for Installed {
@@ -185,26 +213,39 @@ impl Installation for Installed {
     /// Otherwise the program owns the signal and goes on: what has finished
     /// is flushed, and nothing else.
     fn on_termination_signal(&self, ending: bool) {
+        let until = Instant::now() + self.shutdown_timeout;
         let result = if ending {
             // The process is ending: spans started from here on are not news.
             global_state::set_guard_dropped_reported(true);
-            let shut = self.shutdown(self.shutdown_timeout);
+            // What has ended leaves first, with tracing still on, so that
+            // spans ending meanwhile are recorded; the shutdown then stops
+            // recording and drains once more, just before the process ends.
+            let flushed = self.flush(until);
+            let shut = self.shutdown(until);
             global_state::remove_setup(self);
-            shut
+            flushed.and(shut)
         } else {
-            self.flush(self.shutdown_timeout)
+            self.flush(until)
         };
         if let Err(error) = result {
             eprintln!("traced: flushing on a termination signal: {error}");
         }
     }
+
+    fn inherited(&self) -> bool {
+        self.forks != pipeline::forks()
+    }
 }
 
 impl Installed {
     /// Sends every span and log record ended so far; returns once it is sent
-    /// or `deadline` has passed.
-    pub(crate) fn flush(&self, deadline: Duration) -> Result<(), ShutdownError> {
-        let until = Instant::now() + deadline;
+    /// or at `until`. In a forked child, at once: its parent sends what the
+    /// two share, and the child records nothing through it.
+    pub(crate) fn flush(&self, until: Instant) -> Result<(), ShutdownError> {
+        if self.inherited() {
+            say_forked();
+            return Ok(());
+        }
         if let Some(logs) = self.logs.locked().as_ref() {
             logs.flush().map_err(log_error)?;
         }
@@ -214,13 +255,18 @@ impl Installed {
         }
     }
 
-    /// Stops recording, sends what is left within `deadline` and shuts the
-    /// exporters down.
-    fn shutdown(&self, deadline: Duration) -> Result<(), ShutdownError> {
-        let until = Instant::now() + deadline;
+    /// Stops recording, sends what is left by `until` and shuts the
+    /// exporters down; in a forked child, nothing.
+    fn shutdown(&self, until: Instant) -> Result<(), ShutdownError> {
+        if self.inherited() {
+            say_forked();
+            return Ok(());
+        }
         // Logs first: their last records may belong to spans still queued.
         let logs_shut = match self.logs.locked().take() {
-            Some(logs) => logs.shutdown(deadline).map_err(log_error),
+            Some(logs) => logs
+                .shutdown(until.saturating_duration_since(Instant::now()))
+                .map_err(log_error),
             None => Ok(()),
         };
         let Some(pipeline) = self.pipeline.locked().take() else {
@@ -236,10 +282,7 @@ impl Installed {
         if let Some(tail_report) = &tail_report {
             eprintln!("traced: {tail_report}");
         }
-        let report = self
-            .span_delivery
-            .as_ref()
-            .map(|delivery| delivery.report(shared.queue.ended(), sampled_out(tail_report)));
+        let report = self.report(shared.queue.ended(), sampled_out(tail_report));
         match (report, shut.and(logs_shut)) {
             (Some(report), _) if !report.is_complete() => Err(ShutdownError::Undelivered(report)),
             (_, Err(error)) => Err(error),
@@ -248,16 +291,48 @@ impl Installed {
     }
 
     fn delivery(&self) -> Option<DeliveryReport> {
+        if self.inherited() {
+            return None;
+        }
         let pipeline = self.pipeline.locked();
         let pipeline = pipeline.as_ref()?;
-        let ended = pipeline.shared().queue.ended();
-        self.span_delivery
-            .as_ref()
-            .map(|delivery| delivery.report(ended, sampled_out(pipeline.tail_sampling())))
+        self.report(
+            pipeline.shared().queue.ended(),
+            sampled_out(pipeline.tail_sampling()),
+        )
+    }
+
+    /// What became of what was sent over OTLP, given the spans that ended
+    /// and those tail sampling dropped; `None` when nothing goes over OTLP.
+    fn report(&self, spans_ended: u64, sampled_out: u64) -> Option<DeliveryReport> {
+        if self.span_delivery.is_none() && self.log_delivery.is_none() {
+            return None;
+        }
+        Some(DeliveryReport::new(
+            self.span_delivery
+                .as_deref()
+                .map(|delivery| (delivery, spans_ended, sampled_out)),
+            self.log_delivery
+                .as_ref()
+                .map(|(delivery, queue)| (&**delivery, queue.emitted())),
+        ))
     }
 
     fn tail_sampling(&self) -> Option<TailSamplingReport> {
+        if self.inherited() {
+            return None;
+        }
         self.pipeline.locked().as_ref()?.tail_sampling()
+    }
+}
+
+/// Says once, in a forked child, why its inherited set-up does nothing.
+fn say_forked() {
+    const FORKED: &str = "traced: this process was forked after traced::init(), whose export \
+                          thread runs in the parent only: spans of this process are not recorded; \
+                          call traced::init() here to record them";
+    if global_state::first_time_warned(FORKED) {
+        eprintln!("{FORKED}");
     }
 }
 
@@ -277,7 +352,7 @@ fn sampled_out(tail_sampling: Option<TailSamplingReport>) -> u64 {
 /// Takes down what `init()` installed, and frees the slot for the next
 /// `init()`.
 fn take_down(installed: &Arc<Installed>, deadline: Duration) -> Result<(), ShutdownError> {
-    let result = installed.shutdown(deadline);
+    let result = installed.shutdown(Instant::now() + deadline);
     global_state::remove_setup(&**installed);
     result
 }

@@ -1,13 +1,15 @@
+//! The response body of a traced request, which keeps the request's span
+//! open until its last frame.
+
 use std::fmt::{self, Display};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::Context;
-use opentelemetry::trace::TraceContextExt;
 use pin_project_lite::pin_project;
 
-use super::semconv;
+use super::exchange::Exchange;
+use super::in_flight::Call;
 
 pin_project! {
     /// A response body that keeps its request's span open until the last
@@ -17,26 +19,39 @@ pin_project! {
     pub struct TracedBody<B> {
         #[pin]
         inner: B,
-        end: Option<BodyEnd>,
+        end: Option<Exchange>,
+        // The body has said it is at its end, or that nothing of it is left:
+        // a server stops polling there and drops it.
+        at_end: bool,
     }
 
     impl<B> PinnedDrop for TracedBody<B> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(end) = this.project().end.take() {
-                end.dropped();
+            let this = this.project();
+            if let Some(end) = this.end.take() {
+                end.body_dropped(*this.at_end);
             }
         }
     }
 }
 
-impl<B> TracedBody<B> {
-    pub(crate) fn new(inner: B, end: BodyEnd) -> Self {
+impl<B: Body> TracedBody<B> {
+    pub(crate) fn new(inner: B, end: Exchange) -> Self {
         TracedBody {
+            at_end: at_end(&inner),
             inner,
             end: Some(end),
         }
     }
+}
 
+/// Whether `body` has nothing more to send: it says so, or says that none
+/// of its known length is left.
+fn at_end<B: Body>(body: &B) -> bool {
+    body.is_end_stream() || body.size_hint().exact() == Some(0)
+}
+
+impl<B> TracedBody<B> {
     /// The wrapped body.
     pub fn get_ref(&self) -> &B {
         &self.inner
@@ -64,18 +79,19 @@ where
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
         let _attached = this.end.as_ref().map(|end| end.context().clone().attach());
-        let frame = ready!(this.inner.poll_frame(cx));
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
         match &frame {
             Some(Ok(frame)) => {
+                *this.at_end = at_end(&*this.inner);
                 if let (Some(trailers), Some(end)) = (frame.trailers_ref(), this.end.as_mut()) {
                     end.trailers(trailers);
                 }
             }
             Some(Err(error)) => {
                 if let Some(end) = this.end.take() {
-                    end.failed(error.to_string());
+                    end.body_failed(error.to_string());
                 }
             }
             None => {
@@ -93,56 +109,5 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// How a request's span ends with its response body.
-#[derive(Debug)]
-pub(crate) enum BodyEnd {
-    /// Everything was recorded from the response head: end the span.
-    Http(Context),
-    /// The gRPC status may still come in the trailers.
-    #[cfg(feature = "grpc")]
-    Grpc(super::grpc::CallEnd),
-}
-
-impl BodyEnd {
-    fn context(&self) -> &Context {
-        match self {
-            BodyEnd::Http(cx) => cx,
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.context(),
-        }
-    }
-
-    fn trailers(&mut self, trailers: &http::HeaderMap) {
-        match self {
-            BodyEnd::Http(_) => {
-                let _ = trailers;
-            }
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.trailers(trailers),
-        }
-    }
-
-    fn finished(self) {
-        match self {
-            BodyEnd::Http(cx) => cx.span().end(),
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.finished(),
-        }
-    }
-
-    fn failed(self, message: String) {
-        semconv::record_error(&self.context().span(), "body", message);
-        self.finished();
-    }
-
-    fn dropped(self) {
-        match self {
-            BodyEnd::Http(cx) => cx.span().end(),
-            #[cfg(feature = "grpc")]
-            BodyEnd::Grpc(call) => call.dropped(),
-        }
     }
 }

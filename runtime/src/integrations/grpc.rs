@@ -30,10 +30,19 @@
 //! it (`UNIMPLEMENTED` with no message, before any response message). The status code is read from the response headers or, for
 //! calls that stream, from the trailers: a span ends when its response stream
 //! ends, so a server-streaming call is timed to its last message. A stream
-//! dropped before its end ends the span with an event `cancelled`.
+//! dropped before its end ends the span with an event `cancelled` and
+//! `error.type = "cancelled"`. `rpc.service`, `rpc.method` (and so span
+//! names) and `server.address` are cut to 2 KiB
+//! ([`GrpcServerLayer::max_attribute_bytes`],
+//! [`GrpcClientLayer::max_attribute_bytes`]).
 //!
 //! A handler that panics ends its span with status Error and an `exception`
 //! event carrying the panic message; the panic keeps unwinding.
+//!
+//! [`GrpcServerLayer::skip_services`] (a health service polled every few
+//! seconds) and [`GrpcServerLayer::skip_if`] leave calls out: a skipped call
+//! gets no span and runs with tracing suppressed, as under
+//! [`traced::suppress`](crate::suppress).
 //!
 //! Status Error follows the semantic conventions: on the server for
 //! `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`
@@ -44,24 +53,23 @@
 //! carrier: `traced::propagation::inject(request.metadata_mut())`.
 
 use std::fmt::Display;
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
-use pin_project_lite::pin_project;
-use tonic::Code;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use tonic::metadata::{KeyAndValueRef, MetadataKey, MetadataMap, MetadataValue};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::baggage_hosts::BaggageHosts;
-use super::body::{BodyEnd, TracedBody};
-use super::semconv;
-use super::trust::{self, Trust};
-use crate::propagation::{self, Carrier};
+use super::body::TracedBody;
+use super::exchange::Exchange;
+use super::grpc_call::{GrpcCall, OTHER, UNKNOWN_METHOD};
+use super::options::{ClientOptions, ServerOptions, client_options, server_options};
+use super::request_span;
+pub use super::response_future::ResponseFuture;
+use super::semconv::Authority;
+use super::value_cap::ValueCap;
+use crate::propagation::Carrier;
 
 impl Carrier for MetadataMap {
     fn get(&self, key: &str) -> Option<&str> {
@@ -94,37 +102,11 @@ impl Carrier for MetadataMap {
     }
 }
 
-/// Which end of a call a span stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Side {
-    Server,
-    Client,
-}
-
-impl Side {
-    fn is_error(self, code: Code) -> bool {
-        match self {
-            Side::Client => code != Code::Ok,
-            Side::Server => matches!(
-                code,
-                Code::Unknown
-                    | Code::DeadlineExceeded
-                    | Code::Unimplemented
-                    | Code::Internal
-                    | Code::Unavailable
-                    | Code::DataLoss
-            ),
-        }
-    }
-}
-
 /// Layer for `tonic::transport::Server::builder().layer(..)`: a SERVER span
-/// per call; see the [module docs](self). What a caller's context may decide
-/// at a public edge, and which [`Trust`] to choose, is in the table of the
-/// [HTTP server layer](super::http_server#trusting-the-callers-context).
-#[derive(Clone, Copy, Debug, Default)]
+/// per call; see the [module docs](self).
+#[derive(Clone, Debug, Default)]
 pub struct GrpcServerLayer {
-    trust: Trust,
+    options: ServerOptions,
 }
 
 impl GrpcServerLayer {
@@ -133,12 +115,28 @@ impl GrpcServerLayer {
         GrpcServerLayer::default()
     }
 
-    /// How far to trust the context calls arrive with: continue it (the
-    /// default) or start a new trace linked to it.
-    pub fn trust(mut self, trust: Trust) -> Self {
-        self.trust = trust;
+    /// Leaves out the calls to these services, named as in the request
+    /// path (`package.Service`): a health service polled every few seconds,
+    /// reflection. A skipped call gets no span and runs with tracing
+    /// suppressed, as under [`traced::suppress`](crate::suppress): nothing it
+    /// calls is traced, and the calls it makes tell downstream services not
+    /// to sample.
+    ///
+    /// ```
+    /// let layer = traced::integrations::GrpcServerLayer::new()
+    ///     .skip_services(["grpc.health.v1.Health"]);
+    /// # let _ = layer;
+    /// ```
+    pub fn skip_services<I, S>(mut self, services: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.skip = self.options.skip.names(services);
         self
     }
+
+    server_options!(GrpcServerLayer);
 }
 
 impl<S> Layer<S> for GrpcServerLayer {
@@ -147,10 +145,7 @@ impl<S> Layer<S> for GrpcServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         GrpcService {
             inner,
-            side: Side::Server,
-            trust: self.trust,
-            server: None,
-            baggage: BaggageHosts::default(),
+            role: Role::Server(self.options.clone()),
         }
     }
 }
@@ -160,7 +155,7 @@ impl<S> Layer<S> for GrpcServerLayer {
 #[derive(Clone, Debug, Default)]
 pub struct GrpcClientLayer {
     server: Option<Authority>,
-    baggage: BaggageHosts,
+    options: ClientOptions,
 }
 
 impl GrpcClientLayer {
@@ -179,22 +174,11 @@ impl GrpcClientLayer {
     /// # let _ = layer;
     /// ```
     pub fn server(mut self, uri: &http::Uri) -> Self {
-        self.server = Authority::of(uri);
+        self.server = Authority::of_uri(uri);
         self
     }
 
-    /// Sends baggage only to these hosts: exact names or addresses, or a
-    /// domain with a leading dot (`.internal.example.com`) for every host
-    /// under it. Other hosts receive the trace context without baggage. By
-    /// default every host receives it.
-    pub fn baggage_only_to<I, S>(mut self, hosts: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.baggage = BaggageHosts::only(hosts);
-        self
-    }
+    client_options!(GrpcClientLayer);
 }
 
 impl<S> Layer<S> for GrpcClientLayer {
@@ -203,42 +187,23 @@ impl<S> Layer<S> for GrpcClientLayer {
     fn layer(&self, inner: S) -> Self::Service {
         GrpcService {
             inner,
-            side: Side::Client,
-            trust: Trust::Continue,
-            server: self.server.clone(),
-            baggage: self.baggage.clone(),
+            role: Role::Client {
+                server: self.server.clone(),
+                options: self.options.clone(),
+            },
         }
     }
 }
 
-/// `server.address` and `server.port` of a URI.
+/// Which end of the calls a [`GrpcService`] traces, with that end's options.
 #[derive(Clone, Debug)]
-struct Authority {
-    host: String,
-    port: Option<u16>,
-}
-
-impl Authority {
-    fn of(uri: &http::Uri) -> Option<Authority> {
-        let (host, port) = semconv::host_and_port(uri.authority()?.as_str())?;
-        let port = port.or_else(|| semconv::default_port(uri.scheme_str().unwrap_or("http")));
-        Some(Authority { host, port })
-    }
-
-    fn of_request<B>(request: &http::Request<B>) -> Option<Authority> {
-        Authority::of(request.uri()).or_else(|| {
-            let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
-            let (host, port) = semconv::host_and_port(host)?;
-            Some(Authority { host, port })
-        })
-    }
-
-    fn push(self, attributes: &mut Vec<KeyValue>) {
-        attributes.push(KeyValue::new("server.address", self.host));
-        if let Some(port) = self.port {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
-    }
+enum Role {
+    Server(ServerOptions),
+    Client {
+        /// The server when the requests do not name it.
+        server: Option<Authority>,
+        options: ClientOptions,
+    },
 }
 
 /// The service [`GrpcServerLayer`] and [`GrpcClientLayer`] wrap around
@@ -246,16 +211,14 @@ impl Authority {
 #[derive(Clone, Debug)]
 pub struct GrpcService<S> {
     inner: S,
-    side: Side,
-    trust: Trust,
-    server: Option<Authority>,
-    baggage: BaggageHosts,
+    role: Role,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Error: Display,
+    ResBody: http_body::Body,
 {
     type Response = http::Response<TracedBody<ResBody>>;
     type Error = S::Error;
@@ -266,285 +229,105 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let request_path = request.uri().path().to_owned();
-        let request_path = request_path.as_str();
-        let server = Authority::of_request(&request).or_else(|| self.server.clone());
-        let cx = match self.side {
-            Side::Server => {
-                let (parent, links) = trust::resolve(request.headers(), self.trust);
-                start_span(&request, server, SpanKind::Server, &parent, links)
-            }
-            Side::Client => {
-                let host = server.as_ref().map(|server| server.host.clone());
-                let cx = start_span(
-                    &request,
-                    server,
-                    SpanKind::Client,
-                    &Context::current(),
-                    Vec::new(),
-                );
-                let outgoing = self.baggage.outgoing(&cx, host.as_deref());
-                propagation::inject_context(&outgoing, request.headers_mut());
-                cx
-            }
-        };
-        let inner = {
-            let _attached = cx.clone().attach();
-            self.inner.call(request)
-        };
-        let names = match self.side {
-            Side::Server => Some(rpc_names(request_path)),
-            Side::Client => None,
-        };
-        ResponseFuture {
-            inner,
-            call: Some(CallEnd {
-                cx,
-                side: self.side,
-                status: None,
-                names,
-            }),
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`GrpcService`].
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        call: Option<CallEnd>,
-    }
-
-    impl<F> PinnedDrop for ResponseFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(call) = this.project().call.take() {
-                call.dropped();
-            }
-        }
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<http::Response<ResBody>, E>>,
-    E: Display,
-{
-    type Output = Result<http::Response<TracedBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let polled = {
-            let _attached = this.call.as_ref().map(|call| call.cx.clone().attach());
-            catch_unwind(AssertUnwindSafe(|| this.inner.poll(task)))
-        };
-        let output = match polled {
-            Ok(Poll::Ready(output)) => output,
-            Ok(Poll::Pending) => return Poll::Pending,
-            Err(payload) => {
-                if let Some(mut call) = this.call.take() {
-                    call.name_the_method(true);
-                    crate::exception::record_panic(&call.cx.span(), Some(&*payload));
-                    call.cx.span().end();
+        let exchange = match &self.role {
+            Role::Server(options) => {
+                let skipped;
+                (skipped, request) = options.skip.skips(request, |request| {
+                    method_path(request.uri().path()).map(|(service, _)| service)
+                });
+                if skipped {
+                    Exchange::Skipped(request_span::suppressed(request.headers(), options.trust))
+                } else {
+                    Exchange::Grpc(server_call(&request, options))
                 }
-                resume_unwind(payload)
+            }
+            Role::Client { server, options } => {
+                Exchange::Grpc(client_call(&mut request, server.as_ref(), options))
             }
         };
-        let Some(mut call) = this.call.take() else {
-            panic!("`ResponseFuture` polled after completion");
-        };
-        match output {
-            Ok(response) => {
-                call.head(&response);
-                Poll::Ready(Ok(
-                    response.map(|body| TracedBody::new(body, BodyEnd::Grpc(call)))
-                ))
-            }
-            Err(error) => {
-                call.name_the_method(true);
-                let span = call.cx.span();
-                semconv::record_error(&span, std::any::type_name::<E>(), error.to_string());
-                span.end();
-                Poll::Ready(Err(error))
-            }
-        }
+        ResponseFuture::new(exchange, || self.inner.call(request))
     }
 }
 
-/// One call in flight: what is known of its outcome until the response
-/// stream ends.
-#[derive(Debug)]
-pub(crate) struct CallEnd {
-    cx: Context,
-    side: Side,
-    status: Option<tonic::Status>,
-    /// A server span's `rpc.service` and `rpc.method`, recorded once it is
-    /// known whether the server has that method.
-    names: Option<(String, String)>,
+/// Starts the SERVER span of a call.
+fn server_call<B>(request: &http::Request<B>, options: &ServerOptions) -> GrpcCall {
+    let names = rpc_names(request.uri().path(), options.cap);
+    let server = Authority::of_request(request.uri(), request.headers());
+    let builder = span_builder(&names, SpanKind::Server, server, options.cap);
+    let cx = request_span::start_server(request.headers(), options.trust, builder);
+    GrpcCall::server(cx, names)
 }
 
-impl CallEnd {
-    pub(crate) fn context(&self) -> &Context {
-        &self.cx
-    }
-
-    /// A trailers-only response carries its status in the headers; a
-    /// response that is not HTTP 200 maps to a code as the gRPC spec says.
-    fn head<B>(&mut self, response: &http::Response<B>) {
-        self.status = tonic::Status::from_header_map(response.headers());
-        // tonic's answer to a path no service or method matches.
-        let unknown = self.status.as_ref().is_some_and(|status| {
-            status.code() == Code::Unimplemented && status.message().is_empty()
-        });
-        self.name_the_method(!unknown);
-        if self.status.is_none() && response.status() != http::StatusCode::OK {
-            let code = code_for_http_status(response.status());
-            self.status = Some(tonic::Status::new(
-                code,
-                format!("HTTP status {}", response.status()),
-            ));
-        }
-    }
-
-    /// Records a server span's `rpc.service` and `rpc.method` (once): as the
-    /// request named them when the server has the method, else `_OTHER`
-    /// under the fixed span name.
-    fn name_the_method(&mut self, known: bool) {
-        let Some((service, method)) = self.names.take() else {
-            return;
-        };
-        let span = self.cx.span();
-        let (service, method) = if known {
-            (service, method)
-        } else {
-            span.update_name(UNKNOWN_METHOD);
-            (OTHER.to_owned(), OTHER.to_owned())
-        };
-        span.set_attribute(KeyValue::new("rpc.service", service));
-        span.set_attribute(KeyValue::new("rpc.method", method));
-    }
-
-    pub(crate) fn trailers(&mut self, trailers: &http::HeaderMap) {
-        if let Some(status) = tonic::Status::from_header_map(trailers) {
-            self.status = Some(status);
-        }
-    }
-
-    pub(crate) fn finished(mut self) {
-        self.name_the_method(true);
-        let status = self
-            .status
-            .unwrap_or_else(|| tonic::Status::unknown("response ended without grpc-status"));
-        let span = self.cx.span();
-        let code = status.code();
-        span.set_attribute(KeyValue::new("rpc.grpc.status_code", code as i64));
-        if self.side.is_error(code) {
-            span.set_attribute(KeyValue::new("error.type", code_name(code)));
-            span.set_status(Status::error(status.message().to_owned()));
-        }
-        span.end();
-    }
-
-    pub(crate) fn dropped(mut self) {
-        if self.status.is_some() {
-            return self.finished();
-        }
-        self.name_the_method(true);
-        let span = self.cx.span();
-        span.add_event("cancelled", Vec::new());
-        span.end();
-    }
+/// Starts the CLIENT span of a call to `configured` (unless the request
+/// names its server) and sends its context in the request's metadata.
+fn client_call<B>(
+    request: &mut http::Request<B>,
+    configured: Option<&Authority>,
+    options: &ClientOptions,
+) -> GrpcCall {
+    let names = rpc_names(request.uri().path(), options.cap);
+    let server =
+        Authority::of_request(request.uri(), request.headers()).or_else(|| configured.cloned());
+    let host = server.as_ref().map(|server| server.host.clone());
+    let builder = span_builder(&names, SpanKind::Client, server, options.cap);
+    let cx = request_span::start_client(
+        builder,
+        &options.baggage,
+        host.as_deref(),
+        request.headers_mut(),
+    );
+    GrpcCall::client(cx)
 }
 
-/// The name of a span whose method the server does not have, or whose path
-/// is not `/package.Service/Method`.
-const UNKNOWN_METHOD: &str = "grpc";
-const OTHER: &str = "_OTHER";
-
-/// `rpc.service` and `rpc.method` from a request path.
-fn rpc_names(path: &str) -> (String, String) {
+/// The service and method a request path `/package.Service/Method` names.
+fn method_path(path: &str) -> Option<(&str, &str)> {
     path.strip_prefix('/')
         .and_then(|path| path.split_once('/'))
         .filter(|(service, method)| {
             !service.is_empty() && !method.is_empty() && !method.contains('/')
         })
-        .map_or_else(
-            || (OTHER.to_owned(), OTHER.to_owned()),
-            |(service, method)| (service.to_owned(), method.to_owned()),
-        )
 }
 
-fn start_span<B>(
-    request: &http::Request<B>,
-    server: Option<Authority>,
+/// `rpc.service` and `rpc.method` from a request path, each cut to `cap`.
+fn rpc_names(path: &str, cap: ValueCap) -> (String, String) {
+    method_path(path).map_or_else(
+        || (OTHER.to_owned(), OTHER.to_owned()),
+        |(service, method)| (cap.str(service), cap.str(method)),
+    )
+}
+
+/// The span of a call to the method `names`: a client knows its method; a
+/// server records it once it knows whether it has it.
+fn span_builder(
+    (service, method): &(String, String),
     kind: SpanKind,
-    parent: &Context,
-    links: Vec<opentelemetry::trace::Link>,
-) -> Context {
-    let (service, method) = rpc_names(request.uri().path());
+    server: Option<Authority>,
+    cap: ValueCap,
+) -> SpanBuilder {
     let name = if service == OTHER {
         UNKNOWN_METHOD.to_owned()
     } else {
         format!("{service}/{method}")
     };
     let mut attributes = vec![KeyValue::new("rpc.system", "grpc")];
-    // A server records these once it knows it has the method.
     if kind == SpanKind::Client {
-        attributes.push(KeyValue::new("rpc.service", service));
-        attributes.push(KeyValue::new("rpc.method", method));
+        attributes.push(KeyValue::new("rpc.service", service.clone()));
+        attributes.push(KeyValue::new("rpc.method", method.clone()));
     }
     if let Some(server) = server {
-        server.push(&mut attributes);
+        server.push(cap, &mut attributes);
     }
-    let mut builder = SpanBuilder::from_name(name)
+    SpanBuilder::from_name(name)
         .with_kind(kind)
-        .with_attributes(attributes);
-    if !links.is_empty() {
-        builder = builder.with_links(links);
-    }
-    let span = semconv::tracer().build_with_context(builder, parent);
-    parent.with_span(span)
-}
-
-/// <https://github.com/grpc/grpc/blob/master/doc/http-grpc-status-mapping.md>
-fn code_for_http_status(status: http::StatusCode) -> Code {
-    match status.as_u16() {
-        400 => Code::Internal,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::Unimplemented,
-        429 | 502..=504 => Code::Unavailable,
-        _ => Code::Unknown,
-    }
-}
-
-/// `error.type`: the code's name as the gRPC spec spells it.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
+        .with_attributes(attributes)
 }
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry::trace::TraceContextExt;
+
     use super::*;
+    use crate::propagation;
 
     #[test]
     fn metadata_round_trips_a_context() {
@@ -576,14 +359,5 @@ mod tests {
         assert_eq!(Carrier::get_all(&metadata, "traceparent").len(), 2);
         let cx = propagation::extract(&metadata);
         assert!(!cx.span().span_context().is_valid());
-    }
-
-    #[test]
-    fn server_errors_are_the_servers_fault_only() {
-        assert!(Side::Server.is_error(Code::Internal));
-        assert!(!Side::Server.is_error(Code::NotFound));
-        assert!(!Side::Server.is_error(Code::InvalidArgument));
-        assert!(Side::Client.is_error(Code::NotFound));
-        assert!(!Side::Client.is_error(Code::Ok));
     }
 }

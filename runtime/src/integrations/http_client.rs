@@ -33,7 +33,11 @@
 //! `password`, `passwd`, `secret`, `auth`); other query parameters are kept,
 //! since they identify the resource. Status is Error when the request fails
 //! (connection refused, timeout) or the answer is a 4xx or 5xx, as the
-//! semantic conventions ask of client spans.
+//! semantic conventions ask of client spans. A request dropped before its
+//! response head (the caller stopped waiting) ends its span with an event
+//! `cancelled` and `error.type = "cancelled"`. `url.full`, the method and the
+//! host are cut to 2 KiB ([`HttpClientLayer::max_attribute_bytes`]), so a
+//! URL built from what a caller sent cannot make the span large.
 //!
 //! # Baggage
 //!
@@ -43,27 +47,29 @@
 //! [`HttpClientLayer::baggage_only_to`]; other hosts still receive the trace
 //! context, without the baggage.
 
-use super::open_span::OpenSpan;
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::baggage_hosts::BaggageHosts;
-use super::semconv;
-use crate::propagation;
+use super::client_call::ClientCall;
+use super::in_flight::{Answer, InFlight};
+use super::options::{ClientOptions, client_options};
+use super::request_span;
+use super::semconv::{self, Authority};
+use super::value_cap::ValueCap;
 
 /// Layer that gives every outgoing request a CLIENT span and propagates its
 /// context; see the [module docs](self).
 #[derive(Clone, Debug, Default)]
 pub struct HttpClientLayer {
-    baggage: BaggageHosts,
+    options: ClientOptions,
 }
 
 impl HttpClientLayer {
@@ -72,24 +78,7 @@ impl HttpClientLayer {
         HttpClientLayer::default()
     }
 
-    /// Sends baggage only to these hosts: exact names or addresses, or a
-    /// domain with a leading dot (`.internal.example.com`) for every host
-    /// under it. Other hosts receive the trace context without baggage. By
-    /// default every host receives it.
-    ///
-    /// ```
-    /// let layer = traced::integrations::HttpClientLayer::new()
-    ///     .baggage_only_to(["orders", ".svc.cluster.local"]);
-    /// # let _ = layer;
-    /// ```
-    pub fn baggage_only_to<I, S>(mut self, hosts: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.baggage = BaggageHosts::only(hosts);
-        self
-    }
+    client_options!(HttpClientLayer);
 }
 
 impl<S> Layer<S> for HttpClientLayer {
@@ -98,7 +87,7 @@ impl<S> Layer<S> for HttpClientLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpClientService {
             inner,
-            baggage: self.baggage.clone(),
+            options: self.options.clone(),
         }
     }
 }
@@ -107,7 +96,7 @@ impl<S> Layer<S> for HttpClientLayer {
 #[derive(Clone, Debug)]
 pub struct HttpClientService<S> {
     inner: S,
-    baggage: BaggageHosts,
+    options: ClientOptions,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpClientService<S>
@@ -124,17 +113,16 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let cx = start_span(&request);
-        let host = request_host(&request);
-        let outgoing = self.baggage.outgoing(&cx, host.as_deref());
-        propagation::inject_context(&outgoing, request.headers_mut());
-        let inner = {
-            let _attached = cx.clone().attach();
-            self.inner.call(request)
-        };
+        let server = Authority::of_request(request.uri(), request.headers());
+        let builder = span_builder(&request, server.clone(), self.options.cap);
+        let cx = request_span::start_client(
+            builder,
+            &self.options.baggage,
+            server.as_ref().map(|server| server.host.as_str()),
+            request.headers_mut(),
+        );
         ResponseFuture {
-            inner,
-            span: OpenSpan::new(cx),
+            inner: InFlight::call(ClientCall::new(cx), || self.inner.call(request)),
         }
     }
 }
@@ -144,8 +132,7 @@ pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: F,
-        span: OpenSpan,
+        inner: InFlight<F, ClientCall>,
     }
 }
 
@@ -157,67 +144,37 @@ where
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let polled = {
-            let _attached = this.span.context().map(|cx| cx.clone().attach());
-            this.inner.poll(task)
-        };
-        let Poll::Ready(output) = polled else {
-            return Poll::Pending;
-        };
-        if let Some(cx) = this.span.take() {
-            let span = cx.span();
-            match &output {
-                Ok(response) => {
-                    semconv::record_client_response(&span, response.status(), response.version())
-                }
-                Err(error) => {
-                    semconv::record_error(&span, std::any::type_name::<E>(), error.to_string())
-                }
-            }
-            span.end();
+        self.project().inner.poll(task)
+    }
+}
+
+impl<ResBody, E: Display> Answer<Result<http::Response<ResBody>, E>> for ClientCall {
+    type Output = Result<http::Response<ResBody>, E>;
+
+    fn answered(self, answer: Self::Output) -> Self::Output {
+        match &answer {
+            Ok(response) => self.responded(response.status(), response.version()),
+            Err(error) => self.failed(std::any::type_name::<E>(), error.to_string()),
         }
-        Poll::Ready(output)
+        answer
     }
 }
 
-/// The host the request goes to, from its URI or its `Host` header.
-fn request_host<B>(request: &http::Request<B>) -> Option<String> {
-    if let Some(host) = request.uri().host() {
-        return Some(host.to_owned());
-    }
-    let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
-    semconv::host_and_port(host).map(|(host, _)| host)
-}
-
-fn start_span<B>(request: &http::Request<B>) -> Context {
+/// The span of `request`, each value taken from the request cut to `cap`.
+fn span_builder<B>(
+    request: &http::Request<B>,
+    server: Option<Authority>,
+    cap: ValueCap,
+) -> SpanBuilder {
     let mut attributes = Vec::with_capacity(6);
-    semconv::method_attributes(request.method(), &mut attributes);
-    let uri = request.uri();
-    if let Some(url) = semconv::full_url(uri) {
-        attributes.push(KeyValue::new("url.full", url));
+    semconv::method_attributes(request.method(), cap, &mut attributes);
+    if let Some(url) = semconv::full_url(request.uri()) {
+        attributes.push(KeyValue::new("url.full", cap.string(url)));
     }
-    let authority = uri
-        .authority()
-        .map(|authority| authority.as_str())
-        .or_else(|| {
-            request
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|host| host.to_str().ok())
-        });
-    if let Some((host, port)) = authority.and_then(semconv::host_and_port) {
-        attributes.push(KeyValue::new("server.address", host));
-        if let Some(port) =
-            port.or_else(|| semconv::default_port(uri.scheme_str().unwrap_or("http")))
-        {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+    if let Some(server) = server {
+        server.push(cap, &mut attributes);
     }
-    let builder = SpanBuilder::from_name(semconv::span_method(request.method()))
+    SpanBuilder::from_name(semconv::span_method(request.method()))
         .with_kind(SpanKind::Client)
-        .with_attributes(attributes);
-    let parent = Context::current();
-    let span = semconv::tracer().build_with_context(builder, &parent);
-    parent.with_span(span)
+        .with_attributes(attributes)
 }

@@ -40,7 +40,7 @@
 //! The layer reads `traceparent`, `tracestate` and `baggage` from every
 //! request. Continuing them is right behind your own gateway, where callers
 //! are your services; at a public edge it hands strangers some control. What
-//! each [`Trust`] lets a caller do:
+//! each [`Trust`](super::Trust) lets a caller do:
 //!
 //! | a caller can | `Continue` (default) | `NewRootWithLink` | `NewRootWithLinkKeepBaggage` |
 //! |---|---|---|---|
@@ -54,6 +54,32 @@
 //! `NewRootWithLinkKeepBaggage` behind an edge proxy of yours that sets
 //! baggage while clients must not choose trace ids. The client layers can
 //! also keep baggage from leaving for other hosts (`baggage_only_to`).
+//!
+//! # Leaving health checks out
+//!
+//! [`HttpServerLayer::skip_paths`] and [`HttpServerLayer::skip_if`] leave
+//! requests out: a skipped request gets no span and runs with tracing
+//! suppressed, as under [`traced::suppress`](crate::suppress), so nothing it
+//! calls is traced and the calls it makes tell downstream services not to
+//! sample.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use traced::integrations::HttpServerLayer;
+//!
+//! let app: Router = Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .route("/users/{id}", get(|| async { "alice" }))
+//!     .layer(
+//!         HttpServerLayer::new()
+//!             .skip_paths(["/health", "/ready"])
+//!             .skip_if(|request| request.uri.path().starts_with("/internal/")),
+//!     );
+//! ```
+//!
+//! `#[traced(suppress)]` on a handler is not enough for this: the layer has
+//! started the request's span before the handler runs, and suppression only
+//! silences what runs beneath it.
 //!
 //! # With hyper or another tower stack
 //!
@@ -69,32 +95,41 @@
 //! `http.response.status_code`, `server.address`, `server.port`,
 //! `user_agent.original`, `client.address`, `network.peer.address`,
 //! `network.peer.port`, `network.protocol.version`, and `error.type` on
-//! failures. A request the server stops serving before answering (the client
-//! went away) ends its span with an event `cancelled`. Status is Error for 5xx responses, service errors
-//! and panics in the handler (the panic keeps unwinding); 4xx answers leave it
-//! unset, as the semantic conventions say for servers.
+//! failures. Status is Error for 5xx responses, service errors and panics in
+//! the handler (the panic keeps unwinding); 4xx answers leave it unset, as
+//! the semantic conventions say for servers.
+//!
+//! A request that does not complete, because the server stops serving it
+//! before answering or the client goes away while the response body is being
+//! sent (a download cut off midway), ends its span with an event `cancelled`
+//! and `error.type = "cancelled"`; its status stays unset. A response sent
+//! whole, or one HTTP sends without a body (`HEAD`, 204, 304), is not
+//! cancelled.
+//!
+//! Values taken from the request (the path, user agent, method, host, route)
+//! are cut to 2 KiB, at a character boundary, whatever the caller sends:
+//! [`HttpServerLayer::max_attribute_bytes`] sets another length.
 
-use super::open_span::OpenSpan;
 use std::fmt::Display;
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use opentelemetry::{Context, KeyValue};
-use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::{BodyEnd, TracedBody};
-use super::semconv;
-use super::trust::{self, Trust};
+use super::body::TracedBody;
+use super::exchange::Exchange;
+use super::options::{ServerOptions, server_options};
+use super::request_span;
+pub use super::response_future::ResponseFuture;
+use super::semconv::{self, Authority};
+use super::value_cap::ValueCap;
 
 /// Layer that gives every request a SERVER span; see the [module docs](self).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct HttpServerLayer {
-    trust: Trust,
+    options: ServerOptions,
 }
 
 impl HttpServerLayer {
@@ -103,19 +138,33 @@ impl HttpServerLayer {
         HttpServerLayer::default()
     }
 
-    /// How far to trust the context requests arrive with: continue it (the
-    /// default) or, at a public edge, start a new trace linked to it.
+    /// Leaves out the requests for these paths (health checks, readiness
+    /// probes): each is compared whole with the path the client sent,
+    /// without its query (`/health` skips `/health?full=1`, not
+    /// `/health/db`; [`skip_if`](Self::skip_if) takes any rule). A skipped
+    /// request gets no span and runs with tracing suppressed, as under
+    /// [`traced::suppress`](crate::suppress): nothing it calls is traced,
+    /// and the requests it makes tell downstream services not to sample.
     ///
     /// ```
-    /// use traced::integrations::{HttpServerLayer, Trust};
+    /// use axum::{Router, routing::get};
+    /// use traced::integrations::HttpServerLayer;
     ///
-    /// let public_edge = HttpServerLayer::new().trust(Trust::NewRootWithLink);
-    /// # let _ = public_edge;
+    /// let app: Router = Router::new()
+    ///     .route("/health", get(|| async { "ok" }))
+    ///     .route("/users/{id}", get(|| async { "alice" }))
+    ///     .layer(HttpServerLayer::new().skip_paths(["/health", "/ready"]));
     /// ```
-    pub fn trust(mut self, trust: Trust) -> Self {
-        self.trust = trust;
+    pub fn skip_paths<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.skip = self.options.skip.names(paths);
         self
     }
+
+    server_options!(HttpServerLayer);
 }
 
 impl<S> Layer<S> for HttpServerLayer {
@@ -124,7 +173,7 @@ impl<S> Layer<S> for HttpServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpServerService {
             inner,
-            trust: self.trust,
+            options: self.options.clone(),
         }
     }
 }
@@ -133,13 +182,14 @@ impl<S> Layer<S> for HttpServerLayer {
 #[derive(Clone, Debug)]
 pub struct HttpServerService<S> {
     inner: S,
-    trust: Trust,
+    options: ServerOptions,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Error: Display,
+    ResBody: http_body::Body,
 {
     type Response = http::Response<TracedBody<ResBody>>;
     type Error = S::Error;
@@ -150,127 +200,58 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let cx = start_span(&request, self.trust);
-        let inner = {
-            let _attached = cx.clone().attach();
-            match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
-                Ok(inner) => inner,
-                Err(payload) => {
-                    crate::exception::record_panic(&cx.span(), Some(&*payload));
-                    cx.span().end();
-                    resume_unwind(payload)
-                }
-            }
+        let options = &self.options;
+        let (skipped, request) = options
+            .skip
+            .skips(request, |request| Some(original_uri(request).path()));
+        let exchange = if skipped {
+            Exchange::Skipped(request_span::suppressed(request.headers(), options.trust))
+        } else {
+            let cx = start_span(&request, options);
+            Exchange::http(cx, request.method())
         };
-        ResponseFuture {
-            inner,
-            span: OpenSpan::new(cx),
-        }
+        ResponseFuture::new(exchange, || self.inner.call(request))
     }
 }
 
-pin_project! {
-    /// The response future of [`HttpServerService`]: runs the handler with the
-    /// request's span current.
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        // Dropped unfinished when the server gives up on the request.
-        span: OpenSpan,
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<http::Response<ResBody>, E>>,
-    E: Display,
-{
-    type Output = Result<http::Response<TracedBody<ResBody>>, E>;
-
-    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Some(cx) = this.span.take() else {
-            panic!("`ResponseFuture` polled after completion");
-        };
-        let polled = {
-            let _attached = cx.clone().attach();
-            catch_unwind(AssertUnwindSafe(|| this.inner.poll(task)))
-        };
-        match polled {
-            Ok(Poll::Pending) => {
-                this.span.put_back(cx);
-                Poll::Pending
-            }
-            Ok(Poll::Ready(Ok(response))) => {
-                record_response(&cx, &response);
-                Poll::Ready(Ok(
-                    response.map(|body| TracedBody::new(body, BodyEnd::Http(cx)))
-                ))
-            }
-            Ok(Poll::Ready(Err(error))) => {
-                semconv::record_error(&cx.span(), "service", error.to_string());
-                cx.span().end();
-                Poll::Ready(Err(error))
-            }
-            Err(payload) => {
-                crate::exception::record_panic(&cx.span(), Some(&*payload));
-                cx.span().end();
-                resume_unwind(payload)
-            }
-        }
-    }
-}
-
-fn start_span<B>(request: &http::Request<B>, trust: Trust) -> Context {
-    let (parent, links) = trust::resolve(request.headers(), trust);
-    let route = route(request);
+fn start_span<B>(request: &http::Request<B>, options: &ServerOptions) -> Context {
+    let cap = options.cap;
+    let route = route(request).map(|route| cap.string(route));
     let method = semconv::span_method(request.method());
     let name = match &route {
         Some(route) => format!("{method} {route}"),
         None => method.to_owned(),
     };
-    let mut builder = SpanBuilder::from_name(name)
+    let builder = SpanBuilder::from_name(name)
         .with_kind(SpanKind::Server)
-        .with_attributes(request_attributes(request, route));
-    if !links.is_empty() {
-        builder = builder.with_links(links);
-    }
-    let span = semconv::tracer().build_with_context(builder, &parent);
-    parent.with_span(span)
+        .with_attributes(request_attributes(request, route, cap));
+    request_span::start_server(request.headers(), options.trust, builder)
 }
 
-fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> Vec<KeyValue> {
+/// The request's attributes, each value taken from the request cut to `cap`.
+fn request_attributes<B>(
+    request: &http::Request<B>,
+    route: Option<String>,
+    cap: ValueCap,
+) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(12);
-    semconv::method_attributes(request.method(), &mut attributes);
+    semconv::method_attributes(request.method(), cap, &mut attributes);
     if let Some(route) = route {
         attributes.push(KeyValue::new("http.route", route));
     }
     let uri = original_uri(request);
-    attributes.push(KeyValue::new("url.path", uri.path().to_owned()));
-    let scheme = uri.scheme_str().unwrap_or("http").to_owned();
-    let authority = uri
-        .authority()
-        .map(|authority| authority.as_str())
-        .or_else(|| {
-            request
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|host| host.to_str().ok())
-        });
-    if let Some((host, port)) = authority.and_then(semconv::host_and_port) {
-        attributes.push(KeyValue::new("server.address", host));
-        if let Some(port) = port.or_else(|| semconv::default_port(&scheme)) {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+    attributes.push(KeyValue::new("url.path", cap.str(uri.path())));
+    if let Some(server) = Authority::of_request(uri, request.headers()) {
+        server.push(cap, &mut attributes);
     }
+    let scheme = cap.str(uri.scheme_str().unwrap_or("http"));
     attributes.push(KeyValue::new("url.scheme", scheme));
     if let Some(agent) = request
         .headers()
         .get(http::header::USER_AGENT)
         .and_then(|agent| agent.to_str().ok())
     {
-        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+        attributes.push(KeyValue::new("user_agent.original", cap.str(agent)));
     }
     if let Some(peer) = peer_address(request) {
         attributes.push(KeyValue::new("client.address", peer.ip().to_string()));
@@ -281,18 +262,6 @@ fn request_attributes<B>(request: &http::Request<B>, route: Option<String>) -> V
         attributes.push(KeyValue::new("network.protocol.version", version));
     }
     attributes
-}
-
-fn record_response<B>(cx: &Context, response: &http::Response<B>) {
-    let span = cx.span();
-    let status = response.status();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
-    if status.is_server_error() {
-        semconv::record_error(&span, status.as_str().to_owned(), status.to_string());
-    }
 }
 
 #[cfg(feature = "axum")]

@@ -27,21 +27,28 @@
 //! `server.port`, `http.response.status_code`, `network.protocol.version`,
 //! and `error.type` with status Error for connection failures, timeouts and
 //! 4xx and 5xx answers. Baggage goes to every host unless
-//! [`TracingMiddleware::baggage_only_to`] names the ones that may have it.
+//! [`TracingMiddleware::baggage_only_to`] names the ones that may have it. A
+//! request dropped before its response head (a timeout around `send`) ends
+//! its span with an event `cancelled` and `error.type = "cancelled"`.
+//! `url.full`, the method and the host are cut to 2 KiB
+//! ([`TracingMiddleware::max_attribute_bytes`]).
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{SpanBuilder, SpanKind};
 use reqwest_middleware::{Middleware, Next};
 
-use super::baggage_hosts::BaggageHosts;
+use super::client_call::ClientCall;
+use super::in_flight::{Answer, InFlight};
+use super::options::{ClientOptions, client_options};
+use super::request_span;
 use super::semconv;
-use crate::propagation;
+use super::value_cap::ValueCap;
 
 /// Middleware for `reqwest_middleware::ClientBuilder::with`; see the
 /// [module docs](self).
 #[derive(Clone, Debug, Default)]
 pub struct TracingMiddleware {
-    baggage: BaggageHosts,
+    options: ClientOptions,
 }
 
 impl TracingMiddleware {
@@ -50,18 +57,7 @@ impl TracingMiddleware {
         TracingMiddleware::default()
     }
 
-    /// Sends baggage only to these hosts: exact names or addresses, or a
-    /// domain with a leading dot (`.internal.example.com`) for every host
-    /// under it. Other hosts receive the trace context without baggage. By
-    /// default every host receives it.
-    pub fn baggage_only_to<I, S>(mut self, hosts: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.baggage = BaggageHosts::only(hosts);
-        self
-    }
+    client_options!(TracingMiddleware);
 }
 
 #[async_trait::async_trait]
@@ -72,22 +68,26 @@ impl Middleware for TracingMiddleware {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        use opentelemetry::context::FutureExt as _;
-
-        let cx = start_span(&request);
         let host = request.url().host_str().map(str::to_owned);
-        let outgoing = self.baggage.outgoing(&cx, host.as_deref());
-        propagation::inject_context(&outgoing, request.headers_mut());
-        let result = next.run(request, extensions).with_context(cx.clone()).await;
-        let span = cx.span();
-        match &result {
-            Ok(response) => {
-                semconv::record_client_response(&span, response.status(), response.version())
-            }
-            Err(error) => semconv::record_error(&span, error_type(error), error.to_string()),
+        let cx = request_span::start_client(
+            span_builder(&request, self.options.cap),
+            &self.options.baggage,
+            host.as_deref(),
+            request.headers_mut(),
+        );
+        InFlight::call(ClientCall::new(cx), || next.run(request, extensions)).await
+    }
+}
+
+impl Answer<reqwest_middleware::Result<reqwest::Response>> for ClientCall {
+    type Output = reqwest_middleware::Result<reqwest::Response>;
+
+    fn answered(self, answer: Self::Output) -> Self::Output {
+        match &answer {
+            Ok(response) => self.responded(response.status(), response.version()),
+            Err(error) => self.failed(error_type(error), error.to_string()),
         }
-        span.end();
-        result
+        answer
     }
 }
 
@@ -103,24 +103,22 @@ fn error_type(error: &reqwest_middleware::Error) -> &'static str {
     }
 }
 
-fn start_span(request: &reqwest::Request) -> Context {
+/// The span of `request`, each value taken from the request cut to `cap`.
+fn span_builder(request: &reqwest::Request, cap: ValueCap) -> SpanBuilder {
     let url = request.url();
     let mut attributes = Vec::with_capacity(6);
-    semconv::method_attributes(request.method(), &mut attributes);
-    attributes.push(KeyValue::new("url.full", full_url(url)));
+    semconv::method_attributes(request.method(), cap, &mut attributes);
+    attributes.push(KeyValue::new("url.full", cap.string(full_url(url))));
     if let Some(host) = url.host_str() {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        attributes.push(KeyValue::new("server.address", host.to_owned()));
+        attributes.push(KeyValue::new("server.address", cap.str(host)));
     }
     if let Some(port) = url.port_or_known_default() {
         attributes.push(KeyValue::new("server.port", i64::from(port)));
     }
-    let builder = SpanBuilder::from_name(semconv::span_method(request.method()))
+    SpanBuilder::from_name(semconv::span_method(request.method()))
         .with_kind(SpanKind::Client)
-        .with_attributes(attributes);
-    let parent = Context::current();
-    let span = semconv::tracer().build_with_context(builder, &parent);
-    parent.with_span(span)
+        .with_attributes(attributes)
 }
 
 /// `url.full` without credentials: userinfo redacted, the fragment (never

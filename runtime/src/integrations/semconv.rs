@@ -4,19 +4,10 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::global::{self, BoxedTracer};
-use opentelemetry::trace::{SpanRef, Status, TracerProvider};
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanRef;
 
-/// The tracer of every integration span: scope `traced` and this crate's
-/// version, looked up per request so a provider installed later is used.
-pub(crate) fn tracer() -> BoxedTracer {
-    global::tracer_provider().tracer_with_scope(
-        InstrumentationScope::builder("traced")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build(),
-    )
-}
+use super::value_cap::ValueCap;
 
 /// `http.request.method`: the methods the conventions know, or `_OTHER`.
 pub(crate) fn method(method: &http::Method) -> &'static str {
@@ -36,13 +27,13 @@ pub(crate) fn method(method: &http::Method) -> &'static str {
 
 /// Method attributes: `http.request.method`, plus `http.request.method_original`
 /// for a method outside the known set.
-pub(crate) fn method_attributes(raw: &http::Method, attributes: &mut Vec<KeyValue>) {
+pub(crate) fn method_attributes(raw: &http::Method, cap: ValueCap, attributes: &mut Vec<KeyValue>) {
     let known = method(raw);
     attributes.push(KeyValue::new("http.request.method", known));
     if known == "_OTHER" {
         attributes.push(KeyValue::new(
             "http.request.method_original",
-            raw.as_str().to_owned(),
+            cap.str(raw.as_str()),
         ));
     }
 }
@@ -68,7 +59,7 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
 }
 
 /// The port a scheme implies when the authority names none.
-pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" | "ws" => Some(80),
         "https" | "wss" => Some(443),
@@ -76,9 +67,49 @@ pub(crate) fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-/// `server.address` and `server.port` from an authority (`host[:port]`, IPv6
-/// in brackets), without any userinfo.
-pub(crate) fn host_and_port(authority: &str) -> Option<(String, Option<u16>)> {
+/// `server.address` and `server.port`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Authority {
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+}
+
+impl Authority {
+    /// The authority of an absolute URI, with the port its scheme implies
+    /// when it names none.
+    #[cfg(feature = "grpc")]
+    pub(crate) fn of_uri(uri: &http::Uri) -> Option<Authority> {
+        Authority::parse(uri.authority()?.as_str(), uri)
+    }
+
+    /// The server a request is for: the authority of its URI, else its
+    /// `Host` header.
+    pub(crate) fn of_request(uri: &http::Uri, headers: &http::HeaderMap) -> Option<Authority> {
+        let authority = match uri.authority() {
+            Some(authority) => authority.as_str(),
+            None => headers.get(http::header::HOST)?.to_str().ok()?,
+        };
+        Authority::parse(authority, uri)
+    }
+
+    fn parse(authority: &str, uri: &http::Uri) -> Option<Authority> {
+        let (host, port) = host_and_port(authority)?;
+        let port = port.or_else(|| default_port(uri.scheme_str().unwrap_or("http")));
+        Some(Authority { host, port })
+    }
+
+    /// `server.address`, cut to `cap`, and, when known, `server.port`.
+    pub(crate) fn push(self, cap: ValueCap, attributes: &mut Vec<KeyValue>) {
+        attributes.push(KeyValue::new("server.address", cap.string(self.host)));
+        if let Some(port) = self.port {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+}
+
+/// The host and port of an authority (`host[:port]`, IPv6 in brackets),
+/// without any userinfo.
+fn host_and_port(authority: &str) -> Option<(String, Option<u16>)> {
     let host_port = authority.rsplit('@').next().unwrap_or(authority);
     if host_port.is_empty() {
         return None;
@@ -211,18 +242,8 @@ pub(crate) fn record_client_response(
         span.set_attribute(KeyValue::new("network.protocol.version", version));
     }
     if status.is_client_error() || status.is_server_error() {
-        record_error(span, status.as_str().to_owned(), status.to_string());
+        crate::span_error::record(span, status.as_str().to_owned(), status.to_string(), None);
     }
-}
-
-/// Status Error with `message` and `error.type`.
-pub(crate) fn record_error(
-    span: &SpanRef<'_>,
-    error_type: impl Into<opentelemetry::Value>,
-    message: String,
-) {
-    span.set_attribute(KeyValue::new("error.type", error_type));
-    span.set_status(Status::error(message));
 }
 
 #[cfg(test)]
@@ -298,7 +319,7 @@ mod tests {
         assert_eq!(method(&custom), "_OTHER");
         assert_eq!(span_method(&custom), "HTTP");
         let mut attributes = Vec::new();
-        method_attributes(&custom, &mut attributes);
+        method_attributes(&custom, ValueCap::default(), &mut attributes);
         assert_eq!(
             attributes[1],
             KeyValue::new("http.request.method_original", "PURGE")

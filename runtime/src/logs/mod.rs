@@ -2,7 +2,9 @@
 //!
 //! `traced::init()` also sets up OpenTelemetry logs: a logger provider with
 //! the spans' resource, sending to the same place as the spans (OTLP to the
-//! same collector, through a batch processor configured by `OTEL_BLRP_*`; or
+//! same collector, batched by `OTEL_BLRP_*` on the export thread that sends
+//! the spans, within the same memory budget, every record that cannot be
+//! delivered counted in the [`DeliveryReport`](crate::DeliveryReport); or
 //! into the console waterfall, each line under its span), keeping records
 //! from [`Config::log_level`](crate::Config::log_level) up. The guard flushes
 //! and shuts it down with the spans.
@@ -14,11 +16,11 @@
 //! |---|---|---|
 #![cfg_attr(
     feature = "tracing",
-    doc = "| `tracing` | [`tracing_layer`]: `tracing` events (opentelemetry-appender-tracing) | as the global subscriber, when none is set |"
+    doc = "| `tracing` | [`tracing_layer`]: `tracing` events (opentelemetry-appender-tracing), in the layer that also records `tracing` spans | as the global subscriber, when none is set |"
 )]
 #![cfg_attr(
     not(feature = "tracing"),
-    doc = "| `tracing` | `tracing_layer`: `tracing` events (opentelemetry-appender-tracing) | as the global subscriber, when none is set |"
+    doc = "| `tracing` | `tracing_layer`: `tracing` events (opentelemetry-appender-tracing), in the layer that also records `tracing` spans | as the global subscriber, when none is set |"
 )]
 #![cfg_attr(
     feature = "log",
@@ -61,24 +63,22 @@
 //!
 //! # For users of `tracing`
 //!
-//! - **`#[traced]` beside `#[instrument]`.** `#[instrument]` makes a
-//!   `tracing` span, which becomes an OpenTelemetry span only through
-//!   tracing-opentelemetry. `#[traced]` makes the OpenTelemetry span
-//!   directly (about 2× cheaper, see the benchmarks), records errors, panics
-//!   and cancellation, and is the current span for every OpenTelemetry library
-//!   and propagator. Keep `tracing` for your log lines: `info!`, `warn!` and
-//!   `error!` inside a traced function become log records of its span. The
-//!   two can live together; `tracing` spans are left as they are and add no
-//!   OpenTelemetry span.
+//! - **`#[instrument]` and libraries' spans.** With the `tracing` feature,
+//!   `tracing` spans become spans of the same pipeline as `#[traced]` ones,
+//!   nested both ways with them, through the same layer that turns events
+//!   into log records (`traced::tracing_layer`, also reachable here as
+//!   `logs::tracing_layer`, where it lived when it carried log records
+//!   only). `#[traced]` makes the OpenTelemetry span directly (cheaper
+//!   still, see the benchmarks) and records panics and cancellation; the two
+//!   live together.
 //! - **Libraries that log with `tracing`** (sqlx, hyper, tower-http, tonic):
 //!   their events become log records like yours, tagged with the span that is
-//!   current where they are emitted. Events emitted inside your request (a
-//!   query sqlx runs for a traced function, tower-http's `TraceLayer`
-//!   placed inside `traced::integrations::HttpServerLayer`) carry its trace
-//!   id. Events from a library's own background tasks (a connection driver,
-//!   a pool's reaper) run outside any request and carry none. Their
-//!   `debug` and `trace` events are below the default level (`info`); lower
-//!   it with `TRACED_LOG_LEVEL` or [`Config::log_level`](crate::Config::log_level).
+//!   current where they are emitted: their own span, or the `#[traced]`
+//!   function they run for. Events from a library's own background tasks (a
+//!   connection driver, a pool's reaper) run outside any request and carry
+//!   none. Their `debug` and `trace` events are below the default level
+//!   (`info`); lower it with `TRACED_LOG_LEVEL` or
+//!   [`Config::log_level`](crate::Config::log_level).
 //! - **Keeping your stdout lines.** Build your subscriber with both layers,
 //!   before `traced::init()`:
 //!
@@ -88,7 +88,7 @@
 //!   use tracing_subscriber::util::SubscriberInitExt;
 //!
 //!   tracing_subscriber::registry()
-//!       .with(traced::logs::tracing_layer())        // OpenTelemetry log records
+//!       .with(traced::tracing_layer())              // spans and OpenTelemetry log records
 //!       // .with(tracing_subscriber::fmt::layer())  // your stdout lines, unchanged
 //!       .init();
 //!   let _guard = traced::Config::new().exporter(traced::Exporter::None).init()?;
@@ -97,8 +97,8 @@
 //!   ```
 //!
 //!   A subscriber set before `init()` without the layer is left alone, and
-//!   `init()` says once on stderr that its events do not become logs. Set
-//!   yours before `init()`: `tracing` allows one global subscriber, so a
+//!   `init()` says once on stderr that its spans and events are not taken.
+//!   Set yours before `init()`: `tracing` allows one global subscriber, so a
 //!   subscriber set after `init()` installed its own is refused.
 
 mod exception;
@@ -122,7 +122,7 @@ pub(crate) use pipeline::LogPipeline;
 #[cfg(feature = "testing")]
 pub(crate) use route::install_tap;
 #[cfg(feature = "tracing")]
-pub use tracing_layer::{TracingLayer, tracing_layer};
+pub use tracing_layer::tracing_layer;
 
 /// The bridges of the enabled features, each installed once per process
 /// unless the program set its own; `level` is the lowest severity wanted.

@@ -1,7 +1,10 @@
 //! The logs part of what `traced::init()` installs: the exception signal in
 //! force, the panic hook, the bridges, and the logger provider the assembly
-//! built (the spans' resource, a processor per exporter), which receives the
-//! bridges' records and the exception records while the guard lives.
+//! built (the spans' resource, the console's processor, the processor that
+//! queues records for the export thread), which receives the bridges'
+//! records and the exception records while the guard lives. Records queued
+//! for export leave with the spans: the pipeline's flush and shutdown send
+//! them.
 
 use std::time::Duration;
 
@@ -30,7 +33,8 @@ impl LogPipeline {
         LogPipeline { provider }
     }
 
-    /// Sends the records queued so far.
+    /// Flushes the processors (the console's); records queued for the
+    /// export thread leave with the pipeline's flush.
     pub(crate) fn flush(&self) -> OTelSdkResult {
         match &self.provider {
             Some(provider) => provider.force_flush(),
@@ -38,8 +42,8 @@ impl LogPipeline {
         }
     }
 
-    /// Stops taking records, sends those queued (waiting at most `timeout`)
-    /// and shuts the exporter down.
+    /// Stops taking records and shuts the processors down (waiting at most
+    /// `timeout`); the pipeline's shutdown sends the records queued.
     pub(crate) fn shutdown(self, timeout: Duration) -> OTelSdkResult {
         exception::set_signal(None);
         let Some(provider) = self.provider else {

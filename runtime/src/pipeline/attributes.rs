@@ -4,6 +4,8 @@
 //! details), or onto a span of another provider under the site's keys, with
 //! the site's other attributes in their places.
 
+#[cfg(feature = "tracing")]
+use opentelemetry::Value;
 use opentelemetry::global::BoxedSpan;
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Key, KeyValue};
@@ -78,6 +80,19 @@ impl Attributes {
                 }
             }
             Sink::Span { .. } => self.record_on_span(value),
+        }
+    }
+
+    /// Records `value` under `key`, a key the call site does not know (the
+    /// field of a `tracing` span), after the site's own attributes.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn record_keyed(&mut self, key: &'static str, value: Value) {
+        let attribute = KeyValue::new(Key::from_static_str(key), value);
+        match &mut self.sink {
+            Sink::Native { shared, extra, .. } => extra
+                .get_or_insert_with(|| shared.queue.take_extra())
+                .push_attribute(attribute, &shared.limits),
+            Sink::Span { span, .. } => span.set_attribute(attribute),
         }
     }
 

@@ -1,10 +1,13 @@
-//! Span start and end times: the CPU's time-stamp counter where it is
-//! invariant and the kernel trusts it (through `fastant`), else the monotonic
+//! Span start and end times: the CPU's time-stamp counter (through
+//! `fastant`) where the kernel itself keeps time with it, else the monotonic
 //! clock. Either way a read is a plain number; it becomes wall-clock time
-//! only on the export thread.
+//! only on the export thread, through an anchor: a tick and the wall-clock
+//! time read at it, taken again every second, so that a step of the wall
+//! clock, a suspend or the counter's drift against the wall clock moves
+//! spans for that second at most.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A moment on the span clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -13,29 +16,40 @@ pub(crate) struct Tick(fastant::Instant);
 /// Which clock ticks are read from: chosen once per process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
-    /// The time-stamp counter, anchored to the wall clock.
+    /// The time-stamp counter.
     Tsc,
-    /// `std::time::Instant`, counted from [`Fallback::origin`].
+    /// `std::time::Instant`, counted from [`origin`].
     Monotonic,
 }
 
-/// Where monotonic ticks count from, and the wall-clock time of that moment.
-#[derive(Debug)]
-struct Fallback {
-    origin: Instant,
-    wall: SystemTime,
-}
-
 static SOURCE: OnceLock<Source> = OnceLock::new();
-static FALLBACK: OnceLock<Fallback> = OnceLock::new();
+static ORIGIN: OnceLock<Instant> = OnceLock::new();
 
-/// The time-stamp counter where it is usable, else the monotonic clock.
+/// Where the kernel says which clock it keeps time with.
+#[cfg(target_os = "linux")]
+const CURRENT_CLOCKSOURCE: &str =
+    "/sys/devices/system/clocksource/clocksource0/current_clocksource";
+
+/// The time-stamp counter where it is trusted, else the monotonic clock.
 fn best() -> Source {
-    if fastant::is_tsc_available() {
+    #[cfg(target_os = "linux")]
+    let clocksource = std::fs::read_to_string(CURRENT_CLOCKSOURCE).ok();
+    #[cfg(not(target_os = "linux"))]
+    let clocksource: Option<String> = None;
+    if tsc_trusted(fastant::is_tsc_available(), clocksource.as_deref()) {
         Source::Tsc
     } else {
         Source::Monotonic
     }
+}
+
+/// Whether spans may be timed with the time-stamp counter: `fastant` finds
+/// it usable, and the kernel's current clocksource is `tsc`. `fastant` also
+/// takes a CPU that calls its counter invariant, but a kernel that found the
+/// counters of its CPUs out of step (a virtual machine, a broken firmware)
+/// keeps time with another clock, and so do spans then.
+fn tsc_trusted(fastant_usable: bool, current_clocksource: Option<&str>) -> bool {
+    fastant_usable && current_clocksource.is_some_and(|source| source.trim() == "tsc")
 }
 
 /// Chooses the clock of this process, unless it is chosen already (the
@@ -57,64 +71,80 @@ pub(crate) fn source() -> Source {
 pub(crate) fn now() -> Tick {
     match source() {
         Source::Tsc => Tick(fastant::Instant::now()),
-        Source::Monotonic => {
-            let fallback = fallback();
-            Tick(fastant::Instant::ZERO + fallback.origin.elapsed())
-        }
+        Source::Monotonic => Tick(fastant::Instant::ZERO + origin().elapsed()),
     }
 }
 
-fn fallback() -> &'static Fallback {
-    FALLBACK.get_or_init(|| Fallback {
-        origin: Instant::now(),
-        wall: SystemTime::now(),
-    })
-}
-
-/// Turns ticks into wall-clock time; made on the export thread and renewed
-/// now and then, so that the counter's drift against the wall clock stays
-/// small.
-pub(crate) struct WallClock {
-    anchor: fastant::Anchor,
-    made: Instant,
-}
-
-impl std::fmt::Debug for WallClock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WallClock")
-            .field("made", &self.made)
-            .finish_non_exhaustive()
-    }
+/// Where monotonic ticks count from.
+fn origin() -> Instant {
+    *ORIGIN.get_or_init(Instant::now)
 }
 
 /// How long one anchor is used before a new one is taken.
-const ANCHOR_LIFETIME: Duration = Duration::from_secs(60);
+const ANCHOR_LIFETIME: Duration = Duration::from_secs(1);
+/// Tries at reading a tick and the wall clock together, of which the
+/// closest is kept.
+const ANCHOR_TRIES: usize = 5;
+
+/// Turns ticks into wall-clock time; made on the export thread and renewed
+/// every [`ANCHOR_LIFETIME`].
+#[derive(Debug)]
+pub(crate) struct WallClock {
+    tick: Tick,
+    wall: SystemTime,
+    made: Instant,
+}
 
 impl WallClock {
     pub(crate) fn new() -> Self {
+        let (tick, wall) = anchor(now, SystemTime::now);
         WallClock {
-            anchor: fastant::Anchor::new(),
+            tick,
+            wall,
             made: Instant::now(),
         }
     }
 
     /// Takes a new anchor if the current one is old.
     pub(crate) fn refresh(&mut self) {
-        if self.made.elapsed() > ANCHOR_LIFETIME {
+        if self.made.elapsed() >= ANCHOR_LIFETIME {
             *self = WallClock::new();
         }
     }
 
     pub(crate) fn wall_time(&self, tick: Tick) -> SystemTime {
-        match source() {
-            Source::Tsc => UNIX_EPOCH + Duration::from_nanos(tick.0.as_unix_nanos(&self.anchor)),
-            Source::Monotonic => fallback().wall + tick.0.duration_since(fastant::Instant::ZERO),
+        if tick >= self.tick {
+            self.wall + tick.0.duration_since(self.tick.0)
+        } else {
+            self.wall - self.tick.0.duration_since(tick.0)
         }
     }
 }
 
+/// A tick and the wall-clock time at that tick. The wall clock is read
+/// between two ticks, and the tick halfway is taken as its moment; a thread
+/// preempted between the reads would put every span off by as long as it
+/// waited, so of [`ANCHOR_TRIES`] tries the one whose two ticks are closest
+/// is kept.
+fn anchor(tick: impl Fn() -> Tick, wall: impl Fn() -> SystemTime) -> (Tick, SystemTime) {
+    let mut best: Option<(Duration, Tick, SystemTime)> = None;
+    for _ in 0..ANCHOR_TRIES {
+        let before = tick();
+        let read = wall();
+        let after = tick();
+        let apart = after.0.saturating_duration_since(before.0);
+        if best.is_none_or(|(closest, _, _)| apart < closest) {
+            best = Some((apart, Tick(before.0 + apart / 2), read));
+        }
+    }
+    let (_, tick, wall) = best.expect("at least one try");
+    (tick, wall)
+}
+
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
 
     #[test]
@@ -129,5 +159,85 @@ mod tests {
         let later = now();
         assert!(later >= tick);
         assert!(clock.wall_time(later) >= wall);
+    }
+
+    #[test]
+    fn repro_the_counter_times_spans_only_when_the_kernel_keeps_time_with_it() {
+        assert!(tsc_trusted(true, Some("tsc\n")));
+        // The kernel dropped the counter (marked unstable) although the CPU
+        // says it is invariant: fastant would still use it.
+        assert!(!tsc_trusted(true, Some("kvm-clock\n")));
+        assert!(!tsc_trusted(true, Some("hpet\n")));
+        assert!(!tsc_trusted(true, None));
+        assert!(!tsc_trusted(false, Some("tsc\n")));
+        #[cfg(target_os = "linux")]
+        if let Ok(current) = std::fs::read_to_string(CURRENT_CLOCKSOURCE)
+            && current.trim() != "tsc"
+        {
+            assert_eq!(
+                best(),
+                Source::Monotonic,
+                "the kernel keeps time with {current}"
+            );
+        }
+    }
+
+    /// Ticks of a fake counter, one per call, from `reads`.
+    fn counter(reads: &'static [u64]) -> impl Fn() -> Tick {
+        let next = Cell::new(0);
+        move || {
+            let at = reads[next.get()];
+            next.set(next.get() + 1);
+            Tick(fastant::Instant::ZERO + Duration::from_micros(at))
+        }
+    }
+
+    #[test]
+    fn repro_a_preemption_while_anchoring_does_not_offset_the_wall_clock() {
+        // The first try waits 40 ms between its reads (the thread was
+        // preempted); the third is the closest.
+        let tick = counter(&[
+            0, 40_000, 50_000, 50_100, 60_000, 60_010, 70_000, 70_050, 80_000, 80_070,
+        ]);
+        let walls = Cell::new(0_u64);
+        let wall = || {
+            let n = walls.get();
+            walls.set(n + 1);
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1000 + n)
+        };
+        let (anchor_tick, anchor_wall) = anchor(tick, wall);
+        assert_eq!(
+            anchor_wall,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1002)
+        );
+        // Halfway between its two ticks (to within the counter's rounding).
+        let halfway = fastant::Instant::ZERO + Duration::from_micros(60_005);
+        let off = anchor_tick
+            .0
+            .saturating_duration_since(halfway)
+            .max(halfway.saturating_duration_since(anchor_tick.0));
+        assert!(off < Duration::from_micros(1), "{off:?}");
+    }
+
+    #[test]
+    fn repro_the_wall_clock_is_read_again_after_a_step() {
+        // An anchor taken before the wall clock was stepped an hour (or the
+        // machine slept an hour, which the monotonic clock does not count).
+        let (tick, wall) = anchor(now, SystemTime::now);
+        let mut clock = WallClock {
+            tick,
+            wall: wall - Duration::from_secs(3600),
+            made: Instant::now() - ANCHOR_LIFETIME,
+        };
+        let stale = clock.wall_time(now());
+        assert!(SystemTime::now().duration_since(stale).unwrap() >= Duration::from_secs(3599));
+        clock.refresh();
+        let before = SystemTime::now();
+        let wall = clock.wall_time(now());
+        let slack = Duration::from_millis(50);
+        assert!(
+            wall + slack >= before && wall <= SystemTime::now() + slack,
+            "{wall:?}"
+        );
     }
 }

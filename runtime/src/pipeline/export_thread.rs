@@ -1,21 +1,32 @@
-//! The one thread that drains every lane, turns records into `SpanData` and
-//! sends them to the sinks: in batches of `max_batch`, at least every
-//! `schedule_delay`, at once for immediate sinks, and whenever a flush asks.
-//! With tail sampling, spans go through the [`TailSampler`] first, and a
-//! kept trace joins a batch whole.
+//! The one thread that exports every signal. It drains every lane, turns
+//! records into `SpanData` and sends them to the span sinks: in batches of
+//! `max_batch`, at least every `schedule_delay`, at once for immediate sinks,
+//! and whenever a flush asks. With tail sampling, spans go through the
+//! [`TailSampler`] first, and a kept trace joins a batch whole. Log records
+//! take the same way from their own queue ([`LogBatches`]).
+//!
+//! Exports run concurrently, up to a limit per sink ([`InFlight`]), each
+//! batch holding its bytes against the pipeline's one memory budget until it
+//! is done; a flush or shutdown waits for all of them. Telemetry is
+//! suppressed on the thread, so that nothing a sink does (an instrumented
+//! HTTP client, an exporter that logs) comes back to it to be exported.
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
+use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::PipelineCore;
+use super::budget::{MemoryBudget, Reservation, span_data_footprint};
 use super::clock::WallClock;
 use super::convert::span_data;
-use super::sink::{Sink, TraceDecision};
+use super::in_flight::{InFlight, SignalKind, SinkId};
+use super::log_batches::{LogBatches, LogExport};
+use super::sink::{Exporting, Sink, TraceDecision, describe, guarded};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
 
@@ -26,25 +37,43 @@ pub(crate) struct Batching {
     pub(crate) schedule_delay: Duration,
 }
 
+/// What the export thread sends where, and how.
+#[derive(Debug)]
+pub(crate) struct Exports {
+    pub(crate) sinks: Vec<Box<dyn Sink>>,
+    pub(crate) batching: Batching,
+    pub(crate) logs: Option<LogExport>,
+    pub(crate) budget: Arc<MemoryBudget>,
+    /// Exports in flight per sink, at most.
+    pub(crate) max_concurrent_exports: usize,
+    pub(crate) tail: Option<TailSampler>,
+    pub(crate) on_wake: Option<fn()>,
+}
+
 /// How long the thread sleeps when nothing wakes it, with and without an
 /// immediate sink.
 const IMMEDIATE_WAKE: Duration = Duration::from_millis(20);
 const BATCHED_WAKE: Duration = Duration::from_millis(200);
+/// The shortest sleep: a schedule delay below it (`0` included) means
+/// "export what has arrived each time the thread wakes", not a busy loop.
+pub(crate) const MIN_WAKE: Duration = Duration::from_millis(10);
+/// How often, at most, the thread calls `on_wake`.
+const ON_WAKE_EVERY: Duration = Duration::from_millis(50);
 
 /// Why a flush or shutdown did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FlushError {
     /// The deadline passed first.
     Timeout(Duration),
-    /// An exporter failed.
-    Export(String),
+    /// An exporter of `signal` failed.
+    Export { signal: SignalKind, error: String },
 }
 
 impl fmt::Display for FlushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FlushError::Timeout(waited) => write!(f, "not done after {waited:?}"),
-            FlushError::Export(error) => write!(f, "export failed: {error}"),
+            FlushError::Export { error, .. } => write!(f, "export failed: {error}"),
         }
     }
 }
@@ -64,9 +93,11 @@ struct ControlState {
     flush_sinks: bool,
     flush_done: u64,
     /// The first export error since the last completed flush.
-    error: Option<String>,
+    error: Option<(SignalKind, String)>,
     shutdown_requested: Option<Instant>,
     stopped: bool,
+    /// Times the thread went round its loop.
+    wakes: u64,
 }
 
 impl Control {
@@ -99,6 +130,15 @@ impl Control {
     }
 }
 
+impl ControlState {
+    fn take_error(&mut self) -> Result<(), FlushError> {
+        match self.error.take() {
+            Some((signal, error)) => Err(FlushError::Export { signal, error }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The export thread of one pipeline.
 #[derive(Debug)]
 pub(crate) struct ExportThread {
@@ -109,40 +149,60 @@ pub(crate) struct ExportThread {
 impl ExportThread {
     pub(crate) fn start(
         shared: &'static PipelineCore,
-        mut sinks: Vec<Box<dyn Sink>>,
         resource: &Resource,
-        batching: Batching,
-        tail: Option<TailSampler>,
-        on_wake: Option<fn()>,
+        exports: Exports,
     ) -> ExportThread {
+        let Exports {
+            mut sinks,
+            batching,
+            logs,
+            budget,
+            max_concurrent_exports,
+            tail,
+            on_wake,
+        } = exports;
         for sink in &mut sinks {
             sink.set_resource(resource);
         }
+        let log_queue = logs.as_ref().map(|logs| Arc::clone(&logs.queue));
+        let logs = logs.map(|logs| LogBatches::new(logs, resource, &budget));
         let control = Arc::new(Control::default());
-        let worker = Worker {
-            shared,
-            immediate: sinks.iter().any(|sink| sink.immediate()),
-            sinks,
-            clock: WallClock::new(),
-            batching,
-            // Made on the export thread, which frees it once exported.
-            pending: Vec::new(),
-            last_export: Instant::now(),
-            control: Arc::clone(&control),
-            tail,
-            on_wake,
-        };
+        let worker_control = Arc::clone(&control);
         let handle = thread::Builder::new()
             .name("traced-export".into())
-            .spawn(move || worker.run())
-            .expect("spawning the span export thread");
+            .spawn(move || {
+                Worker {
+                    shared,
+                    immediate: sinks.iter().any(|sink| sink.immediate()),
+                    sinks,
+                    clock: WallClock::new(),
+                    batching,
+                    // Made on the export thread, which frees it once exported.
+                    pending: Vec::new(),
+                    pending_bytes: 0,
+                    last_export: Instant::now(),
+                    last_on_wake: None,
+                    control: worker_control,
+                    tail,
+                    on_wake,
+                    budget,
+                    in_flight: InFlight::new(max_concurrent_exports),
+                    logs,
+                }
+                .run();
+            })
+            .expect("spawning the export thread");
         let thread = handle.thread().clone();
         shared.queue.set_exporter(thread.clone());
+        if let Some(queue) = log_queue {
+            queue.set_exporter(thread.clone());
+        }
         ExportThread { control, thread }
     }
 
-    /// Exports every span queued before this call; with `sinks`, the sinks
-    /// flush too (the console prints traces still open).
+    /// Exports every span and log record queued before this call, and waits
+    /// for every export in flight; with `sinks`, the sinks flush too (the
+    /// console prints traces still open).
     pub(crate) fn flush(&self, deadline: Instant, sinks: bool) -> Result<(), FlushError> {
         let started = Instant::now();
         let ticket = {
@@ -155,27 +215,28 @@ impl ExportThread {
             state.flush_requested
         };
         self.thread.unpark();
-        let mut state = self.control.wait(deadline, started, |state| {
-            state.flush_done >= ticket || state.stopped
-        })?;
-        match state.error.take() {
-            Some(error) => Err(FlushError::Export(error)),
-            None => Ok(()),
-        }
+        self.control
+            .wait(deadline, started, |state| {
+                state.flush_done >= ticket || state.stopped
+            })?
+            .take_error()
     }
 
-    /// Exports what is queued, shuts the sinks down and stops the thread.
+    /// Exports what is queued, waits for every export in flight, shuts the
+    /// sinks down and stops the thread.
     pub(crate) fn shutdown(self, deadline: Instant) -> Result<(), FlushError> {
         let started = Instant::now();
         self.control.lock().shutdown_requested = Some(deadline);
         self.thread.unpark();
-        let mut state = self
-            .control
-            .wait(deadline, started, |state| state.stopped)?;
-        match state.error.take() {
-            Some(error) => Err(FlushError::Export(error)),
-            None => Ok(()),
-        }
+        self.control
+            .wait(deadline, started, |state| state.stopped)?
+            .take_error()
+    }
+
+    /// Times the thread has gone round its loop so far.
+    #[cfg(test)]
+    pub(crate) fn wakes(&self) -> u64 {
+        self.control.lock().wakes
     }
 }
 
@@ -186,18 +247,27 @@ struct Worker {
     clock: WallClock,
     batching: Batching,
     pending: Vec<SpanData>,
+    /// What the pending spans weigh: held against the budget once they
+    /// leave, until every sink is done with them.
+    pending_bytes: usize,
     last_export: Instant,
+    last_on_wake: Option<Instant>,
     control: Arc<Control>,
     tail: Option<TailSampler>,
     on_wake: Option<fn()>,
+    budget: Arc<MemoryBudget>,
+    in_flight: InFlight,
+    logs: Option<LogBatches>,
 }
 
 impl Worker {
     fn run(mut self) {
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
         self.pending.reserve(self.batching.max_batch);
         loop {
             let (flush_ticket, flush_sinks, shutdown) = {
                 let mut state = self.control.lock();
+                state.wakes += 1;
                 (
                     (state.flush_requested > state.flush_done).then_some(state.flush_requested),
                     std::mem::take(&mut state.flush_sinks),
@@ -206,40 +276,38 @@ impl Worker {
             };
             let everything = flush_ticket.is_some() || shutdown.is_some();
             self.clock.refresh();
-            if let Some(on_wake) = self.on_wake {
-                on_wake();
-            }
+            self.call_on_wake();
+            self.in_flight.poll();
             self.drain();
-            // A flush or the shutdown cannot wait for traces to settle.
-            self.release_decided(flush_sinks || shutdown.is_some());
+            // A flush decides the traces whose local root has ended without
+            // waiting out their grace; only the shutdown decides the rest.
+            self.release_decided(flush_sinks, shutdown.is_some());
             if everything
                 || self.immediate
                 || self.last_export.elapsed() >= self.batching.schedule_delay
             {
                 self.export_pending();
             }
-            if flush_sinks {
-                let errors: Vec<String> = self
-                    .sinks
-                    .iter_mut()
-                    .filter_map(|sink| sink.force_flush().err())
-                    .map(|error| error.to_string())
-                    .collect();
-                errors.into_iter().for_each(|error| self.failed(error));
+            if let Some(logs) = &mut self.logs {
+                logs.work(everything, &mut self.in_flight);
             }
+            if everything {
+                self.in_flight.wait_all();
+            }
+            if flush_sinks {
+                for sink in &mut self.sinks {
+                    if let Err(error) = guarded("flushing", || sink.force_flush(), Err) {
+                        failed(&self.control, SignalKind::Spans, describe(&error));
+                    }
+                }
+            }
+            self.record_failures();
             if let Some(ticket) = flush_ticket {
                 self.control.lock().flush_done = ticket;
                 self.control.changed.notify_all();
             }
             if let Some(deadline) = shutdown {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let errors: Vec<String> = self
-                    .sinks
-                    .iter_mut()
-                    .filter_map(|sink| sink.shutdown(left).err())
-                    .map(|error| error.to_string())
-                    .collect();
-                errors.into_iter().for_each(|error| self.failed(error));
+                self.shut_sinks_down(deadline);
                 self.control.lock().stopped = true;
                 self.control.changed.notify_all();
                 return;
@@ -248,18 +316,51 @@ impl Worker {
         }
     }
 
-    /// How long to sleep when nothing wakes the thread: until the next held
-    /// trace falls due, at most.
+    /// Calls `on_wake`, at most every [`ON_WAKE_EVERY`] however often the
+    /// thread wakes.
+    fn call_on_wake(&mut self) {
+        let Some(on_wake) = self.on_wake else {
+            return;
+        };
+        if self
+            .last_on_wake
+            .is_none_or(|last| last.elapsed() >= ON_WAKE_EVERY)
+        {
+            self.last_on_wake = Some(Instant::now());
+            on_wake();
+        }
+    }
+
+    fn shut_sinks_down(&mut self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        for sink in &mut self.sinks {
+            if let Err(error) = guarded("shutting down", || sink.shutdown(left), Err) {
+                failed(&self.control, SignalKind::Spans, describe(&error));
+            }
+        }
+        if let Some(logs) = &mut self.logs {
+            for error in logs.shutdown(left) {
+                failed(&self.control, SignalKind::Logs, error);
+            }
+        }
+    }
+
+    /// How long to sleep when nothing wakes the thread: until the next
+    /// batch of log records or held trace falls due, at most, and never
+    /// less than [`MIN_WAKE`].
     fn sleep(&self) -> Duration {
-        let wake = if self.immediate {
+        let mut wake = if self.immediate {
             IMMEDIATE_WAKE
         } else {
             BATCHED_WAKE.min(self.batching.schedule_delay)
         };
-        match self.tail.as_ref().and_then(TailSampler::next_due) {
-            Some(due) => wake.min(due.saturating_duration_since(Instant::now())),
-            None => wake,
+        if let Some(logs) = &self.logs {
+            wake = wake.min(logs.due_in());
         }
+        if let Some(due) = self.tail.as_ref().and_then(TailSampler::next_due) {
+            wake = wake.min(due.saturating_duration_since(Instant::now()));
+        }
+        wake.max(MIN_WAKE)
     }
 
     /// Takes what the lanes and the overflow hold, exporting full batches on
@@ -274,6 +375,7 @@ impl Worker {
             let room = self.batching.max_batch - self.pending.len();
             let clock = &self.clock;
             let pending = &mut self.pending;
+            let pending_bytes = &mut self.pending_bytes;
             let tail = &mut self.tail;
             let taken = self
                 .shared
@@ -289,7 +391,10 @@ impl Worker {
                     }
                     match tail {
                         Some(tail) => tail.admit(HeldSpan::Converted(span), clock, now),
-                        None => pending.push(span),
+                        None => {
+                            *pending_bytes += span_data_footprint(&span);
+                            pending.push(span);
+                        }
                     }
                 });
             left = left.saturating_sub(taken);
@@ -305,14 +410,16 @@ impl Worker {
         }
     }
 
-    /// Decides the traces due (every held trace, with `everything`) and
-    /// lets them leave.
-    fn release_decided(&mut self, everything: bool) {
+    /// Decides the traces due (for a `flush`, every trace whose local root
+    /// has ended; at `shutdown`, every held trace) and lets them leave.
+    fn release_decided(&mut self, flush: bool, shutdown: bool) {
         let Some(tail) = &mut self.tail else {
             return;
         };
-        if everything {
+        if shutdown {
             tail.settle_all();
+        } else if flush {
+            tail.settle_finished(Instant::now());
         } else {
             tail.settle(Instant::now());
         }
@@ -363,12 +470,15 @@ impl Worker {
 
     /// Adds a span to the pending batch, which leaves once full.
     fn push_pending(&mut self, span: SpanData) {
+        self.pending_bytes += span_data_footprint(&span);
         self.pending.push(span);
         if self.pending.len() >= self.batching.max_batch {
             self.export_pending();
         }
     }
 
+    /// Hands the pending batch to every sink, each as soon as it has room
+    /// for another export in flight.
     fn export_pending(&mut self) {
         self.last_export = Instant::now();
         if self.pending.is_empty() {
@@ -378,25 +488,46 @@ impl Worker {
             &mut self.pending,
             Vec::with_capacity(self.batching.max_batch),
         );
-        let Some((last, others)) = self.sinks.split_last_mut() else {
-            return;
-        };
-        let mut errors = Vec::new();
-        for sink in others {
-            if let Err(error) = sink.export(batch.clone()) {
-                errors.push(error.to_string());
+        let held = Arc::new(Reservation::new(
+            &self.budget,
+            std::mem::take(&mut self.pending_bytes),
+        ));
+        let last = self.sinks.len().saturating_sub(1);
+        let mut batch = Some(batch);
+        for (index, sink) in self.sinks.iter_mut().enumerate() {
+            let id = SinkId {
+                signal: SignalKind::Spans,
+                index,
+            };
+            self.in_flight.wait_for_room(id);
+            let spans = if index == last {
+                batch.take()
+            } else {
+                batch.clone()
             }
-        }
-        if let Err(error) = last.export(batch) {
-            errors.push(error.to_string());
-        }
-        for error in errors {
-            self.failed(error);
+            .unwrap_or_default();
+            let exporting = guarded(
+                "exporting",
+                || sink.export(spans),
+                |error| Exporting::Done(Err(error)),
+            );
+            self.in_flight.start(id, exporting, &held);
         }
     }
 
-    fn failed(&self, error: String) {
-        let mut state = self.control.lock();
-        state.error.get_or_insert(error);
+    /// Notes the failures of the exports that completed, for the next flush
+    /// to return.
+    fn record_failures(&mut self) {
+        for (signal, error) in self.in_flight.take_failures() {
+            failed(&self.control, signal, error);
+        }
     }
 }
+
+/// Keeps the first failure since the last flush, for the flush to return.
+fn failed(control: &Control, signal: SignalKind, error: String) {
+    control.lock().error.get_or_insert((signal, error));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,8 @@
 //! Trace and span ids from a per-thread generator: wyrand, one multiply per
-//! 64 bits, seeded per thread from the standard library's random hasher keys.
-//! Trace ids are random in all 128 bits, so roots carry W3C Level 2's
-//! `random` flag.
+//! 64 bits, seeded per thread from the standard library's random hasher keys,
+//! the thread, the process and the time. Trace ids are random in all 128
+//! bits, so roots carry W3C Level 2's `random` flag. A forked child reseeds
+//! the thread that forked, whose state is a copy of its parent's.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
@@ -39,7 +40,15 @@ fn next<const N: usize>() -> [u64; N] {
 #[cold]
 fn seed() -> u64 {
     let thread = std::thread::current().id();
-    RandomState::new().hash_one((thread, std::time::Instant::now())) | 1
+    let process = std::process::id();
+    RandomState::new().hash_one((thread, process, std::time::Instant::now())) | 1
+}
+
+/// This thread's generator starts anew at its next id: in a forked child,
+/// whose copy of the parent's state would repeat the parent's ids. Only
+/// stores to a thread-local, which is safe right after fork(2).
+pub(crate) fn reseed() {
+    let _ = STATE.try_with(|state| state.set(0));
 }
 
 /// A new, valid span id.

@@ -12,17 +12,32 @@
 //!
 //! Spans that other OpenTelemetry code starts through the global tracer
 //! provider are native spans too: `init()` installs a [`NativeTracerProvider`]
-//! ([`tracer`]) as the global provider.
+//! ([`tracer`]) as the global provider. `tracing` spans start through
+//! `start_library` (feature `tracing`), with a call site made once per
+//! `tracing` callsite.
 //!
 //! With tail sampling on, the export thread holds the spans of each local
 //! trace until it can decide whether to keep it ([`tail`]).
+//!
+//! The same thread exports log records: a log processor queues each one
+//! ([`log_queue`]) and the thread sends them in batches ([`log_batches`]).
+//! Exports run concurrently up to a limit per sink ([`in_flight`]); what
+//! waits for export, batches in flight included, shares one memory budget
+//! ([`budget`]).
 
 mod attributes;
+mod budget;
 mod clock;
 mod convert;
 mod export_thread;
 mod ids;
+mod in_flight;
+#[cfg(feature = "tracing")]
+mod library;
 mod links;
+mod log_batches;
+mod log_queue;
+mod process;
 mod queue;
 mod record;
 mod sampling;
@@ -44,10 +59,21 @@ use std::time::Instant;
 use opentelemetry_sdk::trace::Sampler;
 
 pub use attributes::Attributes;
-pub(crate) use export_thread::{ExportThread, FlushError};
+pub(crate) use budget::MemoryBudget;
+pub(crate) use export_thread::{Batching, ExportThread, FlushError};
+pub(crate) use in_flight::SignalKind;
+#[cfg(feature = "tracing")]
+pub(crate) use library::{Shape, start_library};
 pub use links::{LinkTarget, Links};
+pub(crate) use log_batches::LogExport;
+pub(crate) use log_queue::{LogQueue, QueueLogs};
+pub(crate) use process::forks;
 pub(crate) use settings::{Limits, Settings};
-pub(crate) use sink::{ExporterSink, Sink, SpanStarts, TraceDecision};
+#[cfg(feature = "otlp")]
+pub(crate) use sink::LogExporterSink;
+pub(crate) use sink::{
+    ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision, describe,
+};
 pub use site::{CallSite, Kind, SiteAttribute, StaticValue};
 pub(crate) use span::END_NOW;
 pub use start::Parent;
@@ -60,7 +86,9 @@ pub use values::AttrValue;
 use queue::Queue;
 
 /// What the span path reads while a pipeline is installed: fixed from
-/// installation to shutdown, and never freed (one per `init()`).
+/// installation to shutdown. Spans and per-thread caches hold it by plain
+/// reference, so it is never freed; at shutdown its queue frees its lanes
+/// and overflow, which leaves a few hundred bytes per `init()`.
 #[derive(Debug)]
 pub(crate) struct PipelineCore {
     pub(crate) sampler: Sampler,
@@ -73,13 +101,29 @@ pub(crate) struct PipelineCore {
     pub(crate) span_starts: Option<Arc<dyn SpanStarts>>,
     /// Cleared at shutdown: spans that end afterwards are not queued.
     open: AtomicBool,
+    /// The process that started it, by [`forks`]: in a forked child it has
+    /// no export thread, and records nothing.
+    forks: u32,
 }
 
 impl PipelineCore {
     #[inline]
     pub(crate) fn is_open(&self) -> bool {
-        self.open.load(Ordering::Relaxed)
+        self.open.load(Ordering::Relaxed) && self.forks == forks()
     }
+
+    /// Whether it was started by the parent of a forked child.
+    pub(crate) fn is_inherited(&self) -> bool {
+        self.forks != forks()
+    }
+}
+
+/// In a child right after fork(2): the parent's pipelines stop recording
+/// here, and this thread's ids start anew. Touches atomics and this
+/// thread's own thread-locals only.
+pub(crate) fn forked() {
+    process::count_fork();
+    ids::reseed();
 }
 
 /// An installed pipeline: its export thread and what the span path reads.
@@ -108,9 +152,10 @@ impl Pipeline {
             rule,
             recording: settings.recording,
             limits: settings.limits.clone(),
-            queue: Queue::new(settings.pending_budget, settings.max_pending_spans),
+            queue: Queue::new(&settings.budget, settings.max_pending_spans),
             span_starts: settings.span_starts.clone(),
             open: AtomicBool::new(true),
+            forks: forks(),
         }));
         let counters = settings
             .tail_sampling
@@ -122,14 +167,19 @@ impl Pipeline {
             .map(|(policy, counters)| tail::TailSampler::new(policy, counters));
         let thread = ExportThread::start(
             shared,
-            settings.sinks,
             &settings.resource,
-            export_thread::Batching {
-                max_batch: settings.max_export_batch_size,
-                schedule_delay: settings.schedule_delay,
+            export_thread::Exports {
+                sinks: settings.sinks,
+                batching: Batching {
+                    max_batch: settings.max_export_batch_size,
+                    schedule_delay: settings.schedule_delay,
+                },
+                logs: settings.logs,
+                budget: settings.budget,
+                max_concurrent_exports: settings.max_concurrent_exports,
+                tail: sampler,
+                on_wake: settings.on_wake,
             },
-            sampler,
-            settings.on_wake,
         );
         Pipeline {
             shared,
@@ -172,7 +222,11 @@ impl Pipeline {
     pub(crate) fn shutdown(self, deadline: Instant) -> Result<(), FlushError> {
         // Spans that end from here on were not finished when shutdown began.
         self.shared.open.store(false, Ordering::Relaxed);
-        self.thread.shutdown(deadline)
+        let shut = self.thread.shutdown(deadline);
+        // The core stays (spans still running may hold it); what it holds
+        // of any size goes.
+        self.shared.queue.close();
+        shut
     }
 }
 
@@ -188,7 +242,10 @@ pub(crate) mod testing {
     use opentelemetry_sdk::trace::Sampler;
 
     use super::sink::Sink;
-    use super::{Limits, NativeTracerProvider, Pipeline, Settings, SpanStarts, TailPolicy};
+    use super::{
+        FlushError, Limits, MemoryBudget, NativeTracerProvider, Pipeline, Settings, SpanStarts,
+        TailPolicy,
+    };
 
     #[derive(Debug)]
     pub(crate) struct LocalPipeline {
@@ -220,25 +277,45 @@ pub(crate) mod testing {
             sampler: Sampler,
             tail_sampling: Option<TailPolicy>,
         ) -> Self {
-            let settings = Settings {
+            Self::configured(sinks, |settings| {
+                settings.span_starts = span_starts;
+                settings.sampler = sampler;
+                settings.tail_sampling = tail_sampling;
+            })
+        }
+
+        /// A pipeline to `sinks`, with the settings `configure` leaves.
+        pub(crate) fn configured(
+            sinks: Vec<Box<dyn Sink>>,
+            configure: impl FnOnce(&mut Settings),
+        ) -> Self {
+            let mut settings = Settings {
                 root_sampler: None,
-                sampler,
+                sampler: Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
                 recording: true,
                 limits: Limits::default(),
                 resource: Resource::builder_empty().with_service_name("shop").build(),
                 sinks,
-                span_starts,
+                span_starts: None,
                 on_wake: None,
                 monotonic_clock: false,
                 max_export_batch_size: 512,
                 schedule_delay: Duration::from_millis(100),
-                pending_budget: 1 << 20,
+                max_concurrent_exports: 1,
+                budget: MemoryBudget::new(1 << 20),
                 max_pending_spans: None,
-                tail_sampling,
+                logs: None,
+                tail_sampling: None,
             };
+            configure(&mut settings);
             LocalPipeline {
                 pipeline: Some(Pipeline::start(settings)),
             }
+        }
+
+        /// What this pipeline's span queue holds of the memory budget.
+        pub(crate) fn queue_budgeted(&self) -> usize {
+            self.pipeline().shared.queue.budgeted()
         }
 
         pub(crate) fn provider(&self) -> NativeTracerProvider {
@@ -247,6 +324,23 @@ pub(crate) mod testing {
 
         fn pipeline(&self) -> &Pipeline {
             self.pipeline.as_ref().expect("running")
+        }
+
+        /// Exports what has ended, flushes the sinks, and says how that went.
+        pub(crate) fn try_flush(&self) -> Result<(), FlushError> {
+            self.pipeline()
+                .flush(Instant::now() + Duration::from_secs(10))
+        }
+
+        /// Shuts the pipeline down, and says how that went.
+        pub(crate) fn shutdown(mut self) -> Result<(), FlushError> {
+            let pipeline = self.pipeline.take().expect("running");
+            pipeline.shutdown(Instant::now() + Duration::from_secs(10))
+        }
+
+        /// Times the export thread has gone round its loop.
+        pub(crate) fn export_thread_wakes(&self) -> u64 {
+            self.pipeline().thread.wakes()
         }
 
         /// What tail sampling has decided so far.

@@ -7,6 +7,8 @@ use std::time::Duration;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::Sampler;
 
+use super::budget::MemoryBudget;
+use super::log_batches::LogExport;
 use super::sink::{Sink, SpanStarts};
 use super::tail::TailPolicy;
 
@@ -28,10 +30,16 @@ pub(crate) struct Settings {
     pub(crate) span_starts: Option<Arc<dyn SpanStarts>>,
     pub(crate) max_export_batch_size: usize,
     pub(crate) schedule_delay: Duration,
-    /// Bytes of finished spans that may wait for export beyond the lanes.
-    pub(crate) pending_budget: usize,
-    /// How many of them at most, when a count was asked for.
+    /// Exports in flight per sink, at most (each signal's sinks alike).
+    pub(crate) max_concurrent_exports: usize,
+    /// Bytes of finished spans and log records that may wait for export
+    /// beyond the lanes, batches in flight included: one budget for every
+    /// signal.
+    pub(crate) budget: Arc<MemoryBudget>,
+    /// How many spans at most, when a count was asked for.
     pub(crate) max_pending_spans: Option<usize>,
+    /// Where log records go, when the export thread carries them.
+    pub(crate) logs: Option<LogExport>,
     /// Which traces to keep, when they are decided at their end.
     pub(crate) tail_sampling: Option<TailPolicy>,
     /// Called on the export thread each time it wakes (a few times a

@@ -1,7 +1,8 @@
 //! What one `#[traced]` function's spans share, known at compile time: its
 //! name, kind, `code.*` location, instrumentation scope and attributes (keys,
 //! and the values of literal ones), held in a `static` by each expansion so
-//! that none of it is built per call.
+//! that none of it is built per call. A `tracing` callsite gets one too, made
+//! once when its first span is recorded ([`CallSite::library`]).
 
 use std::sync::OnceLock;
 
@@ -43,6 +44,9 @@ pub struct CallSite {
     pub(crate) function: &'static str,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
+    /// A `tracing` callsite's module: its spans carry `code.module.name`
+    /// instead of a function name, which `tracing` does not know.
+    module: Option<&'static str>,
     crate_name: &'static str,
     crate_version: Option<&'static str>,
     attributes: &'static [SiteAttribute],
@@ -72,6 +76,7 @@ impl CallSite {
             function,
             file,
             line,
+            module: None,
             crate_name: match crate_name {
                 Some(name) => name,
                 None => "unknown",
@@ -94,16 +99,57 @@ impl CallSite {
         self.leading_literals
     }
 
-    /// The `code.*` attributes every span of it carries.
-    pub(crate) fn code_attributes(&self) -> [KeyValue; 3] {
-        [
-            KeyValue::new(Key::from_static_str("code.function.name"), self.function),
-            KeyValue::new(Key::from_static_str("code.file.path"), self.file),
-            KeyValue::new(
-                Key::from_static_str("code.line.number"),
-                i64::from(self.line),
-            ),
-        ]
+    /// The data of a `tracing` callsite: its spans' name, their file, line
+    /// and module, and the crate their scope is named after (the first
+    /// segment of the callsite's target; `tracing` knows no version).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn library(
+        name: &'static str,
+        file: Option<&'static str>,
+        line: Option<u32>,
+        module: Option<&'static str>,
+        crate_name: &'static str,
+    ) -> Self {
+        CallSite {
+            name,
+            kind: Kind::Internal,
+            function: "",
+            file: file.unwrap_or(""),
+            line: line.unwrap_or(0),
+            module: Some(module.unwrap_or("")),
+            crate_name,
+            crate_version: None,
+            attributes: &[],
+            leading_literals: 0,
+            scope: OnceLock::new(),
+        }
+    }
+
+    /// The `code.*` attributes its spans carry: `#[traced]`'s function,
+    /// file and line; a `tracing` callsite's file, module and line (those
+    /// it knows), as tracing-opentelemetry records them.
+    pub(crate) fn code_attributes(&self) -> impl Iterator<Item = KeyValue> + use<> {
+        let function = |name| KeyValue::new(Key::from_static_str("code.function.name"), name);
+        let file = |path| KeyValue::new(Key::from_static_str("code.file.path"), path);
+        let module = |name| KeyValue::new(Key::from_static_str("code.module.name"), name);
+        let line =
+            |number| KeyValue::new(Key::from_static_str("code.line.number"), i64::from(number));
+        match self.module {
+            None => [
+                Some(function(self.function)),
+                Some(file(self.file)),
+                None,
+                Some(line(self.line)),
+            ],
+            Some(name) => [
+                None,
+                Some(self.file).filter(|path| !path.is_empty()).map(file),
+                Some(name).filter(|name| !name.is_empty()).map(module),
+                Some(self.line).filter(|number| *number != 0).map(line),
+            ],
+        }
+        .into_iter()
+        .flatten()
     }
 
     /// The instrumentation scope: the annotated crate's package name and version.

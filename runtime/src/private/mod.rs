@@ -7,6 +7,7 @@ mod future;
 mod outcome;
 mod span;
 mod start;
+mod status_error;
 
 pub use crate::pipeline::{
     AttrValue, Attributes, CallSite, Kind, LinkTarget, Links, Parent, SiteAttribute, StaticValue,
@@ -27,4 +28,5 @@ pub mod probe {
     pub use super::outcome::{
         AnyOutput, ViaAnyResult, ViaDebugError, ViaDisplayError, ViaOkValue, ViaOutput,
     };
+    pub use super::status_error::{ViaStatus, ViaStatusAndJson, ViaStatusAndMessage};
 }

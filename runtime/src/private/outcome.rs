@@ -5,8 +5,14 @@
 use std::any::type_name;
 use std::fmt::{self, Debug, Display};
 
-/// Wraps a reference to a call's output; `(&&&&OutcomeProbe(&out)).__traced_error()`
-/// gives the error of an `Err`, with the best message the error type offers.
+use http::StatusCode;
+
+use super::status_error::code_text;
+
+/// Wraps a reference to a call's output; `(&&&&&&&OutcomeProbe(&out)).__traced_error()`
+/// gives the error of an `Err`, with the best message the error type offers:
+/// an HTTP status and its message first (the `status_error` module), then
+/// `Display`, then `Debug`, then the type's name.
 #[derive(Debug)]
 pub struct OutcomeProbe<'a, T: ?Sized>(pub &'a T);
 
@@ -20,6 +26,20 @@ enum Message<'a> {
     Display(&'a dyn Display),
     Debug(&'a dyn Debug),
     Opaque,
+    /// An HTTP status (its code is the type name) and what came with it.
+    Status(StatusCode, Option<&'a dyn Display>),
+}
+
+impl<'a> ErrorRef<'a> {
+    /// An error shaped as an HTTP response: its code (`"503"`) is its type;
+    /// its message is `message`, or the status's reason phrase when there is
+    /// none or it is empty.
+    pub(super) fn status(status: StatusCode, message: Option<&'a dyn Display>) -> Self {
+        ErrorRef {
+            type_name: code_text(status),
+            message: Message::Status(status, message),
+        }
+    }
 }
 
 impl ErrorRef<'_> {
@@ -32,6 +52,17 @@ impl ErrorRef<'_> {
             Message::Display(error) => error.to_string(),
             Message::Debug(error) => format!("{error:?}"),
             Message::Opaque => self.type_name.to_owned(),
+            Message::Status(status, message) => {
+                let text = message.map(ToString::to_string).unwrap_or_default();
+                if text.is_empty() {
+                    status
+                        .canonical_reason()
+                        .unwrap_or(self.type_name)
+                        .to_owned()
+                } else {
+                    text
+                }
+            }
         }
     }
 }

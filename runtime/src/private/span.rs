@@ -7,7 +7,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{SpanRef, Status, TraceContextExt};
+use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
 use super::foreign;
@@ -188,7 +188,7 @@ impl Span {
     /// A panic unwinding out of the traced call; `payload` when it was caught.
     pub(crate) fn record_panic(&self, payload: Option<&(dyn Any + Send)>) {
         if let State::Span(cx, _) | State::Native(cx) = &self.state {
-            crate::exception::record_panic(&cx.span(), payload);
+            crate::span_error::record_panic(&cx.span(), payload);
         }
     }
 
@@ -249,17 +249,7 @@ impl Recorder<'_> {
     #[cold]
     pub fn error(&self, error: ErrorRef<'_>) {
         let Recorder::Span(span) = self else { return };
-        let message = error.message();
-        span.set_attribute(KeyValue::new("error.type", error.type_name()));
-        let exception = crate::logs::Exception {
-            type_name: error.type_name(),
-            message: &message,
-            stacktrace: None,
-        };
-        if crate::logs::record_exception(span.span_context(), &exception) {
-            span.add_event("exception", exception.attributes());
-        }
-        span.set_status(Status::error(message));
+        crate::span_error::record_error(span, error.type_name(), error.message());
     }
 
     /// `ret`: the return value (the `Ok` value of a `Result`) as `return`.

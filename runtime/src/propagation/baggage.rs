@@ -24,67 +24,132 @@ const MAX_BYTES: usize = 8192;
 /// The output encodes every value byte outside `A-Z a-z 0-9 - . _ ~` so
 /// that any standard baggage propagator decodes it to exactly the value
 /// parsed here.
+///
+/// The work stays within the budget whatever the header holds: a member is
+/// measured before it is decoded, one that cannot fit in what is left is
+/// dropped unread, and reading stops once no member could fit.
 pub(super) fn normalize(values: &[&str]) -> Option<String> {
     let mut out = String::new();
     let mut count = 0;
+    let mut decoded = Vec::new();
     for member in values.iter().flat_map(|value| value.split(',')) {
-        if count == MAX_MEMBERS {
+        let separator = usize::from(!out.is_empty());
+        let room = MAX_BYTES.saturating_sub(out.len() + separator);
+        if count == MAX_MEMBERS || room < SMALLEST_MEMBER {
             break;
         }
-        let Some(member) = parse_member(member) else {
+        // Measured first: a member that cannot fit is dropped unread.
+        let Some(member) = Member::split(member) else {
             continue;
         };
-        let mut encoded = String::with_capacity(member.key.len() + member.value.len() + 1);
-        // Keys are tokens, never percent-encoded, but standard propagators
-        // decode them: escaping `%` makes them keep the key as it was sent.
-        encoded.push_str(&member.key.replace('%', "%25"));
-        encoded.push('=');
-        encode_all(&member.value, &mut encoded);
-        for property in &member.properties {
-            // Standard propagators percent-decode properties; escaping `%`
-            // makes them keep the text as it was sent.
-            encoded.push(';');
-            encoded.push_str(&property.replace('%', "%25"));
-        }
-        let separator = usize::from(!out.is_empty());
-        if out.len() + separator + encoded.len() > MAX_BYTES {
+        let Some(len) = member.measure(room).filter(|_| member.is_valid()) else {
             continue;
-        }
+        };
+        let start = out.len();
+        out.reserve(separator + len);
         if separator == 1 {
             out.push(',');
         }
-        out.push_str(&encoded);
+        member.write(&mut decoded, &mut out);
+        // Only invalid UTF-8 (one U+FFFD for up to three bytes) can make
+        // the member longer than measured.
+        if out.len() > MAX_BYTES {
+            out.truncate(start);
+            continue;
+        }
         count += 1;
     }
     (!out.is_empty()).then_some(out)
 }
 
+/// `k=`: a one-character key and an empty value.
+const SMALLEST_MEMBER: usize = 2;
+
+/// A list-member as received: slices of the header, nothing decoded.
 struct Member<'a> {
     key: &'a str,
-    value: String,
-    properties: Vec<&'a str>,
+    /// Still percent-encoded.
+    value: &'a str,
+    /// What follows the first `;`.
+    properties: Option<&'a str>,
 }
 
-fn parse_member(member: &str) -> Option<Member<'_>> {
-    let mut parts = member.split(';');
-    let (key, value) = parts.next()?.split_once('=')?;
-    let (key, value) = (key.trim_matches(is_ows), value.trim_matches(is_ows));
-    if !is_token(key) || !value.bytes().all(is_baggage_octet) {
-        return None;
+impl<'a> Member<'a> {
+    /// Key, value and properties, without whitespace around them; `None`
+    /// without a `=`. Nothing is checked yet.
+    fn split(member: &'a str) -> Option<Self> {
+        let (pair, properties) = match member.split_once(';') {
+            Some((pair, properties)) => (pair, Some(properties)),
+            None => (member, None),
+        };
+        let (key, value) = pair.split_once('=')?;
+        Some(Member {
+            key: key.trim_matches(is_ows),
+            value: value.trim_matches(is_ows),
+            properties,
+        })
     }
-    let mut properties = Vec::new();
-    for property in parts {
-        let property = property.trim_matches(is_ows);
-        if !is_property(property) {
+
+    /// `key OWS "=" OWS value *(OWS ";" OWS property)` with a token key and
+    /// a value of baggage-octets.
+    fn is_valid(&self) -> bool {
+        is_token(self.key)
+            && self.value.bytes().all(is_baggage_octet)
+            && self.properties().all(is_property)
+    }
+
+    fn properties(&self) -> impl Iterator<Item = &'a str> {
+        self.properties
+            .into_iter()
+            .flat_map(|properties| properties.split(';'))
+            .map(|property| property.trim_matches(is_ows))
+    }
+
+    /// What [`write`](Self::write) adds, at least, when that fits in
+    /// `room` bytes: read without decoding and never further than `room`
+    /// allows. A value byte is sent as 1 or 3 bytes and a received `%XX`
+    /// stands for one, so the measure is exact but for invalid UTF-8, which
+    /// is sent longer.
+    fn measure(&self, room: usize) -> Option<usize> {
+        let mut len = self.key.len() + 1 + self.value.len().div_ceil(3);
+        if len > room {
             return None;
         }
-        properties.push(property);
+        len = escaped_percent_len(self.key) + 1;
+        for property in self.properties() {
+            len += 1 + property.len();
+            if len > room {
+                return None;
+            }
+            len += escaped_percent_len(property) - property.len();
+        }
+        for b in decoded_bytes(self.value) {
+            len += if is_unreserved(b) { 1 } else { 3 };
+            if len > room {
+                return None;
+            }
+        }
+        Some(len)
     }
-    Some(Member {
-        key,
-        value: percent_decode(value),
-        properties,
-    })
+
+    /// Appends the member, its value decoded (through `decoded`, reused
+    /// from member to member) and encoded again.
+    fn write(&self, decoded: &mut Vec<u8>, out: &mut String) {
+        // Keys are tokens, never percent-encoded, but standard propagators
+        // decode them: escaping `%` makes them keep the key as it was sent.
+        push_escaping_percent(self.key, out);
+        out.push('=');
+        decoded.clear();
+        decoded.reserve(self.value.len());
+        decoded.extend(decoded_bytes(self.value));
+        encode_all(decoded, out);
+        for property in self.properties() {
+            // Standard propagators percent-decode properties; escaping `%`
+            // makes them keep the text as it was sent.
+            out.push(';');
+            push_escaping_percent(property, out);
+        }
+    }
 }
 
 /// `property = key OWS "=" OWS value / key`, without the surrounding OWS.
@@ -111,31 +176,23 @@ fn is_baggage_octet(b: u8) -> bool {
     matches!(b, 0x21 | 0x23..=0x2b | 0x2d..=0x3a | 0x3c..=0x5b | 0x5d..=0x7e)
 }
 
-fn percent_decode(value: &str) -> String {
+/// The bytes `value` stands for: `%` and two hex digits are one byte; a `%`
+/// without them stands for itself.
+fn decoded_bytes(value: &str) -> impl Iterator<Item = u8> + '_ {
     let bytes = value.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| {
-                Some((
-                    hex_digit(*bytes.get(i + 1)?)?,
-                    hex_digit(*bytes.get(i + 2)?)?,
-                ))
-            })
-            .flatten();
-        match escaped {
-            Some((high, low)) => {
-                decoded.push(high << 4 | low);
-                i += 3;
-            }
-            None => {
-                decoded.push(bytes[i]);
-                i += 1;
-            }
+    std::iter::from_fn(move || {
+        let b = *bytes.get(i)?;
+        let digit = |at: usize| bytes.get(at).copied().and_then(hex_digit);
+        if b == b'%'
+            && let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2))
+        {
+            i += 3;
+            return Some(high << 4 | low);
         }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
+        i += 1;
+        Some(b)
+    })
 }
 
 fn hex_digit(b: u8) -> Option<u8> {
@@ -144,13 +201,45 @@ fn hex_digit(b: u8) -> Option<u8> {
         .and_then(|d| u8::try_from(d).ok())
 }
 
-fn encode_all(value: &str, out: &mut String) {
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
+/// RFC 3986 unreserved: the bytes a value is sent with unescaped.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// `decoded` as UTF-8, each invalid sequence replaced by U+FFFD, with every
+/// byte outside the unreserved set percent-encoded.
+fn encode_all(decoded: &[u8], out: &mut String) {
+    for chunk in decoded.utf8_chunks() {
+        for b in chunk.valid().bytes() {
+            push_encoded(b, out);
         }
+        if !chunk.invalid().is_empty() {
+            for b in char::REPLACEMENT_CHARACTER.encode_utf8(&mut [0; 4]).bytes() {
+                push_encoded(b, out);
+            }
+        }
+    }
+}
+
+fn push_encoded(b: u8, out: &mut String) {
+    if is_unreserved(b) {
+        out.push(char::from(b));
+    } else {
+        let _ = write!(out, "%{b:02X}");
+    }
+}
+
+/// The length of `text` with each `%` written as `%25`.
+fn escaped_percent_len(text: &str) -> usize {
+    text.len() + 2 * text.bytes().filter(|&b| b == b'%').count()
+}
+
+fn push_escaping_percent(text: &str, out: &mut String) {
+    for (i, part) in text.split('%').enumerate() {
+        if i > 0 {
+            out.push_str("%25");
+        }
+        out.push_str(part);
     }
 }
 
@@ -241,5 +330,34 @@ mod tests {
         assert_eq!(kept.split(',').count(), 64);
         let big = format!("a={},b=1", "x".repeat(8191));
         assert_eq!(normalize(&[&big]).as_deref(), Some("b=1"));
+    }
+
+    #[test]
+    fn members_are_measured_as_they_would_be_sent() {
+        // Sent longer than received: 1 000 invalid bytes become 1 000
+        // U+FFFD, 9 000 bytes once encoded.
+        let grows = format!("a={},b=1", "%FF".repeat(1000));
+        assert_eq!(normalize(&[&grows]).as_deref(), Some("b=1"));
+        // Sent shorter than received: 9 002 bytes that decode to 3 000.
+        let shrinks = format!("k={}", "%41".repeat(3000));
+        assert_eq!(
+            normalize(&[&shrinks]),
+            Some(format!("k={}", "A".repeat(3000)))
+        );
+        // What fills the budget exactly is kept; a smaller member after a
+        // larger one that no longer fits still is.
+        let tail = |header: &str| {
+            normalize(&[header]).map(|kept| (kept.len(), kept[kept.len() - 8..].to_owned()))
+        };
+        let exact = format!("a={}", "x".repeat(8190));
+        assert_eq!(
+            tail(&format!("{exact},b=1")),
+            Some((8192, "xxxxxxxx".into()))
+        );
+        let almost = format!("a={}", "x".repeat(8186));
+        assert_eq!(
+            tail(&format!("{almost},bb=1,b=1")),
+            Some((8192, "xxxx,b=1".into()))
+        );
     }
 }

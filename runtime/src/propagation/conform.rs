@@ -144,13 +144,25 @@ impl<C: Carrier + ?Sized> Injector for ConformingInjector<'_, C> {
     }
 }
 
-/// The context to write for `cx`: under suppressed telemetry, the same
-/// trace marked not sampled, so nothing downstream records it either. With
-/// no span to name, a fresh not-sampled trace is made up for the purpose.
+/// The context to write for `cx`, when it is not `cx` itself:
+///
+/// - under suppressed telemetry, the same trace marked not sampled, so
+///   nothing downstream records it either;
+/// - for a caller's unsampled context passing through (its span is the
+///   remote one the caller sent: nothing of ours was made beneath, as under
+///   the parent-based sampler), the same trace, flags and trace state under
+///   a new parent id, the id the non-recording span an OpenTelemetry SDK
+///   makes there would have. Only `inject` pays for it.
 pub(super) fn outgoing(cx: &Context) -> Option<Context> {
-    if !cx.is_telemetry_suppressed() {
-        return None;
+    if cx.is_telemetry_suppressed() {
+        return Some(suppressed(cx));
     }
+    passing_through(cx)
+}
+
+/// `cx` marked not sampled; with no span to name, a fresh not-sampled trace
+/// is made up for the purpose.
+fn suppressed(cx: &Context) -> Context {
     let span = cx.span();
     let current = span.span_context();
     let unsampled = if current.is_valid() {
@@ -171,5 +183,23 @@ pub(super) fn outgoing(cx: &Context) -> Option<Context> {
             Default::default(),
         )
     };
-    Some(cx.with_remote_span_context(unsampled))
+    cx.with_remote_span_context(unsampled)
+}
+
+/// A caller's unsampled span context under a new parent id; `None` for any
+/// other context.
+fn passing_through(cx: &Context) -> Option<Context> {
+    let span = cx.span();
+    let received = span.span_context();
+    if !received.is_remote() || received.is_sampled() || !received.is_valid() {
+        return None;
+    }
+    let own = SpanContext::new(
+        received.trace_id(),
+        RandomIdGenerator::default().new_span_id(),
+        received.trace_flags(),
+        true,
+        received.trace_state().clone(),
+    );
+    Some(cx.with_remote_span_context(own))
 }

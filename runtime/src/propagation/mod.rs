@@ -59,7 +59,9 @@
 //!   Values are percent-decoded with invalid UTF-8 replaced by U+FFFD (upstream
 //!   drops the member) and may contain `=` (upstream cuts the value there). At
 //!   most 64 members and 8192 bytes are kept, dropping whole members (upstream
-//!   drops the entire header above 8192 bytes). Keys and properties are read
+//!   drops the entire header above 8192 bytes). A member is measured before
+//!   it is decoded, one that cannot fit is dropped unread, and reading stops
+//!   once the budget is full, so a flood costs no more than what is kept. Keys and properties are read
 //!   as sent (upstream percent-decodes them, so `k%41` arrives as `kA`, and a
 //!   property `p=a%20b` comes back with a space that makes the member invalid
 //!   on the next hop). When sending, `%` and every
@@ -67,8 +69,12 @@
 //!   `%` and `\` as they are, so `50%25` arrives as `50%`).
 //!
 //! Under an unsampled parent, `traced::init()`'s parent-based sampler makes no
-//! span at all: `inject` then sends the caller's `traceparent` and
-//! `tracestate` on as they came, as a pass-through service does.
+//! span at all, so the current span is still the caller's. `inject` then
+//! sends the caller's trace id, flags (`random` included) and `tracestate`
+//! under a new parent id for each outgoing request, as the non-recording
+//! span an OpenTelemetry SDK makes there would: the W3C suite asks a service
+//! for a parent id of its own. Only `inject` pays for that id; a sampled
+//! caller's context sent on with no span of ours keeps the caller's id.
 //!
 //! # Suppression
 //!
@@ -82,10 +88,14 @@
 //! public internet: the caller's trace is not continued, the new root links
 //! to it, and its baggage is kept only if asked.
 
+pub(crate) mod b3;
 mod baggage;
 mod carrier;
+mod composite;
 mod conform;
+pub(crate) mod jaeger;
 mod received;
+mod remote_parent;
 mod traceparent;
 mod tracestate;
 mod trust;
@@ -93,12 +103,12 @@ mod trust;
 use std::sync::Arc;
 
 use opentelemetry::Context;
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 pub use carrier::Carrier;
+pub(crate) use composite::composite;
 pub use trust::{Trust, extract_with, incoming_link};
 
+use composite::w3c;
 use conform::{Conforming, ConformingInjector};
 
 use crate::global_state::{self, SharedPropagator};
@@ -106,14 +116,6 @@ use crate::global_state::{self, SharedPropagator};
 /// The propagator in force: the one `traced::init()` set, else W3C.
 fn propagator() -> SharedPropagator {
     global_state::propagator_or(|| Arc::new(w3c()))
-}
-
-/// W3C Trace Context and W3C Baggage: the default.
-pub(crate) fn w3c() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
-    ])
 }
 
 /// Writes the current context (span, trace state, baggage) into `carrier`.

@@ -8,10 +8,15 @@
 //!                             signal, under axum's graceful shutdown with
 //!                             traced::shutdown_signal(); prints "started {id}" per request
 //! shutdown_service exit N     makes N spans, flushes, and calls std::process::exit(3)
+//! shutdown_service late       exports to stdout (one span name a line); makes span "before",
+//!                             prints "ready" and waits for SIGTERM; the export that carries
+//!                             "before" has another thread end span "late" before it returns
 //! ```
 #![allow(clippy::print_stdout)]
 
 use std::io::Write;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, Sender};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -81,6 +86,65 @@ fn exit(spans: u64) {
     std::process::exit(3);
 }
 
+#[traced]
+fn before() {}
+
+#[traced]
+fn late() {}
+
+/// Prints the name of each span it exports; the first time a batch carries
+/// span `before`, it asks a thread of the service to end span `late` and
+/// waits until it has, before returning.
+#[derive(Debug)]
+struct PrintingExporter {
+    ask: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+}
+
+impl traced::opentelemetry_sdk::trace::SpanExporter for PrintingExporter {
+    async fn export(
+        &self,
+        batch: Vec<traced::opentelemetry_sdk::trace::SpanData>,
+    ) -> traced::opentelemetry_sdk::error::OTelSdkResult {
+        if batch.iter().any(|span| span.name == "before")
+            && let Some((ask, ended)) = self.ask.lock().unwrap().take()
+        {
+            let _ = ask.send(());
+            let _ = ended.recv();
+        }
+        let mut stdout = std::io::stdout().lock();
+        for span in &batch {
+            let _ = writeln!(stdout, "{}", span.name);
+        }
+        let _ = stdout.flush();
+        Ok(())
+    }
+}
+
+/// A span that ends while the SIGTERM's flush runs is delivered too.
+fn ending_during_the_flush() {
+    let (ask, asked) = mpsc::channel::<()>();
+    let (ended, on_end) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if asked.recv().is_ok() {
+            late();
+            let _ = ended.send(());
+        }
+    });
+    let _guard = traced::Config::new()
+        .span_exporter(PrintingExporter {
+            ask: Mutex::new(Some((ask, on_end))),
+        })
+        .schedule_delay(std::time::Duration::from_secs(600))
+        .init()
+        .expect("init");
+    before();
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    loop {
+        std::thread::park();
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -88,6 +152,7 @@ async fn main() {
         Some("plain") => plain().await,
         Some("graceful") => graceful().await,
         Some("exit") => exit(args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10)),
-        _ => eprintln!("usage: shutdown_service plain|graceful|exit N"),
+        Some("late") => ending_during_the_flush(),
+        _ => eprintln!("usage: shutdown_service plain|graceful|exit N|late"),
     }
 }

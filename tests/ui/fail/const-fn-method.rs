@@ -8,7 +8,7 @@ impl Cart {
         Cart
     }
 
-    fn total(&self) -> u32 {
+    const fn total(&self) -> u32 {
         0
     }
 }

@@ -30,7 +30,13 @@ where
 {
     const CAPACITY: usize = N;
 
+    // An associated function is traced when marked, in a generic impl too.
+    #[traced]
     fn new(store: &'a S) -> Self {
+        Repo { store, marker: PhantomData }
+    }
+
+    fn unmarked(store: &'a S) -> Self {
         Repo { store, marker: PhantomData }
     }
 
@@ -73,9 +79,10 @@ fn main() {
         assert_eq!(repo.get(&String::from("abc")), Some(3));
         assert!(repo.store().get(&String::new()).is_some());
         assert_eq!(repo.name(), "repo-4");
+        assert_eq!(Repo::<_, 4>::unmarked(&memory).capacity(), 4);
     });
     assert_eq!(
         trace.tree(),
-        "Repo::new\nRepo::get\nRepo::store\nRepo::name\n  Repo::capacity\n"
+        "Repo::new\nRepo::get\nRepo::store\nRepo::name\n  Repo::capacity\nRepo::capacity\n"
     );
 }

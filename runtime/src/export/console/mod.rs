@@ -29,7 +29,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::waterfall::{Options, Style, render, terminal_width};
 use crate::config::ConsoleSettings;
-use crate::pipeline::{KeepReason, Sink, TraceDecision, is_local_root};
+use crate::pipeline::{Exporting, KeepReason, Sink, TraceDecision, is_local_root};
 pub(crate) use log_records::{ConsoleLogs, LineSink, TraceLogs};
 use running_spans::RunningSpans;
 
@@ -218,11 +218,11 @@ impl ConsoleSink {
 }
 
 impl Sink for ConsoleSink {
-    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
+    fn export(&mut self, batch: Vec<SpanData>) -> Exporting {
         for span in batch {
             self.take(span);
         }
-        Ok(())
+        Exporting::Done(Ok(()))
     }
 
     fn immediate(&self) -> bool {

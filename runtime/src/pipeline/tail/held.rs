@@ -9,13 +9,12 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{Event, Link, TraceId};
-use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::trace::SpanData;
+use opentelemetry::trace::TraceId;
 
 use super::hash::TraceIdHash;
 use super::summary::{Facts, Summary};
 use super::{HeldSpan, Spans};
+use crate::pipeline::budget::span_data_footprint;
 
 /// Span lists kept for reuse at most, and the longest kept.
 const SPARE_LISTS: usize = 4096;
@@ -55,6 +54,12 @@ impl Trace {
     /// Whether no local root of it has ended yet.
     pub(super) fn root_running(&self) -> bool {
         self.settles_at.is_none()
+    }
+
+    /// Whether it is a part of a trace decided before (an orphan in which no
+    /// local root ended), not a trace of its own.
+    pub(super) fn is_late_part(&self) -> bool {
+        self.summary.orphan && self.root_running()
     }
 }
 
@@ -103,17 +108,32 @@ enum Order {
 }
 
 impl Held {
-    pub(super) fn add(&mut self, span: HeldSpan, facts: &Facts, now: Instant, grace: Duration) {
+    /// Where the trace `trace_id` is held, if it is.
+    pub(super) fn slot(&self, trace_id: TraceId) -> Option<u32> {
+        self.index.get(&trace_id).copied()
+    }
+
+    /// Holds `span` as the first of a trace not held yet; an `orphan` is
+    /// a span that started before every decision still remembered.
+    pub(super) fn open(
+        &mut self,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+        orphan: bool,
+    ) {
         let trace_id = span.trace_id();
         let slot = match self.index.entry(trace_id) {
             Entry::Occupied(held) => *held.get(),
             Entry::Vacant(new) => {
-                let slot = Self::open(
+                let slot = Self::slot_for(
                     &mut self.slots,
                     &mut self.free,
                     &mut self.spare,
                     trace_id,
                     now,
+                    orphan,
                 );
                 new.insert(slot);
                 self.push_back(Order::Arrival, slot);
@@ -121,6 +141,18 @@ impl Held {
                 slot
             }
         };
+        self.add_to(slot, span, facts, now, grace);
+    }
+
+    /// Adds `span` to the trace held in `slot`.
+    pub(super) fn add_to(
+        &mut self,
+        slot: u32,
+        span: HeldSpan,
+        facts: &Facts,
+        now: Instant,
+        grace: Duration,
+    ) {
         let bytes = footprint(&span);
         let trace = self.trace_mut(slot);
         trace.summary.add(facts);
@@ -157,6 +189,13 @@ impl Held {
         Some(self.remove(slot))
     }
 
+    /// A trace whose local root has ended, the one that settles first, its
+    /// grace over or not.
+    pub(super) fn take_settling(&mut self) -> Option<Trace> {
+        let slot = self.head(Order::Settling)?;
+        Some(self.remove(slot))
+    }
+
     /// The trace that arrived first.
     pub(super) fn take_oldest(&mut self) -> Option<Trace> {
         let slot = self.head(Order::Arrival)?;
@@ -187,17 +226,21 @@ impl Held {
     }
 
     /// A slot for a trace not held yet.
-    fn open(
+    fn slot_for(
         slots: &mut Vec<Slot>,
         free: &mut Vec<u32>,
         spare: &mut Vec<Spans>,
         trace_id: TraceId,
         now: Instant,
+        orphan: bool,
     ) -> u32 {
         let trace = Trace {
             trace_id,
             spans: spare.pop().unwrap_or_default(),
-            summary: Summary::default(),
+            summary: Summary {
+                orphan,
+                ..Summary::default()
+            },
             first_seen: now,
             settles_at: None,
             bytes: PER_TRACE,
@@ -304,33 +347,9 @@ impl Held {
 /// one its vectors and the text of its string attributes.
 fn footprint(span: &HeldSpan) -> usize {
     match span {
-        HeldSpan::Converted(span) => size_of::<SpanData>() + heap(span),
+        HeldSpan::Converted(span) => span_data_footprint(span),
         HeldSpan::Bare(_) => size_of::<super::Record>(),
     }
-}
-
-fn heap(span: &SpanData) -> usize {
-    let attributes = |list: &[KeyValue], capacity: usize| {
-        capacity * size_of::<KeyValue>()
-            + list
-                .iter()
-                .map(|kv| match &kv.value {
-                    Value::String(text) => text.as_str().len(),
-                    _ => 0,
-                })
-                .sum::<usize>()
-    };
-    let events: usize = span
-        .events
-        .iter()
-        .map(|event| {
-            size_of::<Event>() + attributes(&event.attributes, event.attributes.capacity())
-        })
-        .sum();
-    span.name.len()
-        + attributes(&span.attributes, span.attributes.capacity())
-        + events
-        + span.links.links.capacity() * size_of::<Link>()
 }
 
 #[cfg(test)]
@@ -340,7 +359,7 @@ mod tests {
 
     use opentelemetry::InstrumentationScope;
     use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState};
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
     use super::*;
 
@@ -376,7 +395,10 @@ mod tests {
         fn add_span(&mut self, span: SpanData, now: Instant, grace: Duration) {
             let span = HeldSpan::Converted(span);
             let facts = Facts::of(&span, &crate::pipeline::clock::WallClock::new(), true);
-            self.add(span, &facts, now, grace);
+            match self.slot(span.trace_id()) {
+                Some(slot) => self.add_to(slot, span, &facts, now, grace),
+                None => self.open(span, &facts, now, grace, false),
+            }
         }
     }
 

@@ -17,6 +17,8 @@ pub(crate) struct Counters {
     dropped: AtomicU64,
     decided_early: AtomicU64,
     dropped_spans: AtomicU64,
+    late_parts: AtomicU64,
+    late_parts_kept: AtomicU64,
 }
 
 /// Decisions counted since they were last added to the [`Counters`].
@@ -30,6 +32,8 @@ pub(super) struct Tally {
     dropped: u64,
     decided_early: u64,
     dropped_spans: u64,
+    late_parts: u64,
+    late_parts_kept: u64,
 }
 
 impl Tally {
@@ -47,6 +51,16 @@ impl Tally {
             }
         };
         *count += 1;
+    }
+
+    /// A late part of a trace whose decision was forgotten was judged on
+    /// its own: kept for `kept`, or dropped with its `spans`.
+    pub(super) fn late_part(&mut self, kept: Option<KeepReason>, spans: usize) {
+        self.late_parts += 1;
+        match kept {
+            Some(_) => self.late_parts_kept += 1,
+            None => self.dropped_spans += spans as u64,
+        }
     }
 
     /// Spans of a trace already dropped.
@@ -72,6 +86,8 @@ impl Counters {
             dropped,
             decided_early,
             dropped_spans,
+            late_parts,
+            late_parts_kept,
         } = std::mem::take(tally);
         for (counter, count) in [
             (&self.errors, errors),
@@ -82,6 +98,8 @@ impl Counters {
             (&self.dropped, dropped),
             (&self.decided_early, decided_early),
             (&self.dropped_spans, dropped_spans),
+            (&self.late_parts, late_parts),
+            (&self.late_parts_kept, late_parts_kept),
         ] {
             if count > 0 {
                 counter.fetch_add(count, Ordering::Relaxed);
@@ -100,6 +118,8 @@ impl Counters {
             dropped: read(&self.dropped),
             decided_early: read(&self.decided_early),
             dropped_spans: read(&self.dropped_spans),
+            late_parts: read(&self.late_parts),
+            late_parts_kept: read(&self.late_parts_kept),
         }
     }
 }
@@ -133,8 +153,17 @@ pub struct TailSamplingReport {
     /// spans held were over the memory budget (counted among the above too).
     pub decided_early: u64,
     /// Spans of the dropped traces, those that ended after the decision
-    /// included.
+    /// included, and of the late parts dropped.
     pub dropped_spans: u64,
+    /// Late parts of traces decided before, whose decision was forgotten
+    /// (decisions are remembered for at least the maximum hold, within a
+    /// memory budget): spans that started before every decision still
+    /// remembered, of a trace no longer known, with no local root among
+    /// them. Each was judged on what it showed itself, and is not counted
+    /// among the traces above.
+    pub late_parts: u64,
+    /// Late parts kept, for a reason of their own.
+    pub late_parts_kept: u64,
 }
 
 impl TailSamplingReport {
@@ -168,6 +197,16 @@ impl fmt::Display for TailSamplingReport {
             write!(f, " ({})", reasons.join(", "))?;
         }
         write!(f, " and dropped {}", self.dropped)?;
+        if self.late_parts > 0 {
+            write!(
+                f,
+                "; {} late part{} of traces decided before, judged on {} own ({} kept)",
+                self.late_parts,
+                if self.late_parts == 1 { "" } else { "s" },
+                if self.late_parts == 1 { "its" } else { "their" },
+                self.late_parts_kept
+            )?;
+        }
         if self.decided_early > 0 {
             write!(
                 f,
@@ -214,6 +253,19 @@ mod tests {
         assert_eq!(
             Counters::default().report().to_string(),
             "tail sampling kept 0 of 0 traces and dropped 0"
+        );
+        tally.late_part(None, 3);
+        tally.late_part(Some(KeepReason::Error), 1);
+        counters.add(&mut tally);
+        let report = counters.report();
+        assert_eq!((report.late_parts, report.late_parts_kept), (2, 1));
+        assert_eq!(report.kept() + report.dropped, 1000, "not traces");
+        assert_eq!(report.dropped_spans, 996 * 2 + 1 + 3);
+        assert_eq!(
+            report.to_string(),
+            "tail sampling kept 4 of 1000 traces (1 error, 1 panic, 2 slow) and dropped 996; 2 \
+             late parts of traces decided before, judged on their own (1 kept); 1 decided early: \
+             the held spans reached the memory budget"
         );
     }
 }

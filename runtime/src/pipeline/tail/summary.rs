@@ -72,6 +72,9 @@ pub(crate) struct Summary {
     pub(crate) cancelled: bool,
     /// The longest a local root of the trace lasted, once one has ended.
     pub(crate) longest_root: Option<Duration>,
+    /// Its first span started before every decision still remembered: it
+    /// may be a late part of a trace whose decision is forgotten.
+    pub(crate) orphan: bool,
 }
 
 impl Summary {

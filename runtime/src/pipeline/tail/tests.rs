@@ -52,7 +52,7 @@ impl Batches {
 
 fn pipeline(policy: TailPolicy) -> (LocalPipeline, Batches) {
     let batches = Batches::default();
-    let sink = Box::new(ExporterSink(batches.clone()));
+    let sink = Box::new(ExporterSink::new(batches.clone()));
     (
         LocalPipeline::start_tail_sampling(vec![sink], None, policy),
         batches,
@@ -198,4 +198,112 @@ fn over_the_memory_budget_the_oldest_traces_are_decided_early() {
         .map(|s| s.span_context.trace_id())
         .collect();
     assert_eq!(kept, failed);
+}
+
+/// A flush while a request's local root still runs leaves its trace held:
+/// the failure it ends with keeps it, whole.
+#[test]
+fn repro_a_flush_decides_only_traces_whose_local_root_has_ended() {
+    let (pipeline, batches) = pipeline(TailPolicy::errors_only());
+    let tracer = pipeline.provider().tracer("test");
+    let running = Context::current_with_span(tracer.start("request"));
+    tracer.start_with_context("query", &running).end();
+    let finished = Context::current_with_span(tracer.start("finished"));
+    fail(&finished);
+    finished.span().end();
+    pipeline.flush();
+    let names: Vec<_> = batches.spans().iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(names, ["finished"], "the running request waits");
+    assert_eq!(
+        pipeline.tail_report().kept() + pipeline.tail_report().dropped,
+        1
+    );
+    fail(&running);
+    running.span().end();
+    pipeline.flush();
+    let (names, one_batch) = batches.trace(running.span().span_context().trace_id());
+    assert_eq!(names, ["query", "request"]);
+    assert!(one_batch);
+    let report = pipeline.tail_report();
+    assert_eq!((report.errors, report.dropped), (2, 0), "{report:?}");
+}
+
+/// Ends `count` traces of one span each, draining as it goes.
+fn other_traces(pipeline: &LocalPipeline, count: usize) {
+    let tracer = pipeline.provider().tracer("test");
+    for n in 0..count {
+        tracer.start("other").end();
+        if n % 500 == 499 {
+            pipeline.drain();
+        }
+    }
+    pipeline.drain();
+}
+
+/// A decision outlives tens of thousands of later traces: a late child
+/// follows its trace (kept with the failed one, dropped with the fine one),
+/// is never held as a trace of its own, and is never kept alone as slow.
+#[test]
+fn repro_late_children_follow_their_trace_after_forty_thousand_others() {
+    let (pipeline, batches) = pipeline(TailPolicy {
+        slower_than: Some(Duration::from_secs(3600)),
+        grace: Duration::ZERO,
+        max_hold: Duration::ZERO,
+        ..TailPolicy::errors_only()
+    });
+    let tracer = pipeline.provider().tracer("test");
+    let failed = Context::current_with_span(tracer.start("failed"));
+    let failed_child = Context::current_with_span(tracer.start_with_context("late", &failed));
+    fail(&failed);
+    failed.span().end();
+    let fine = Context::current_with_span(tracer.start("fine"));
+    let fine_child = Context::current_with_span(tracer.start_with_context("late", &fine));
+    fine.span().end();
+    pipeline.drain();
+    other_traces(&pipeline, 40_000);
+    failed_child.span().end();
+    fine_child.span().end();
+    pipeline.drain();
+    let (names, _) = batches.trace(failed.span().span_context().trace_id());
+    assert_eq!(names, ["failed", "late"]);
+    let (names, _) = batches.trace(fine.span().span_context().trace_id());
+    assert!(names.is_empty(), "{names:?}");
+    let report = pipeline.tail_report();
+    assert_eq!(
+        (report.errors, report.slow, report.dropped),
+        (1, 0, 40_001),
+        "{report}"
+    );
+}
+
+/// Past the memory the decisions may take, the oldest are forgotten; a late
+/// child of a forgotten trace is then a part of a trace decided before, not
+/// a trace of its own: decided on what it shows (never as slow) and counted
+/// apart.
+#[test]
+fn repro_a_late_child_of_a_forgotten_decision_is_not_counted_or_kept_as_a_trace() {
+    let (pipeline, batches) = pipeline(TailPolicy {
+        slower_than: Some(Duration::from_secs(3600)),
+        grace: Duration::ZERO,
+        max_hold: Duration::ZERO,
+        max_memory: 64 * 1024,
+        ..TailPolicy::errors_only()
+    });
+    let tracer = pipeline.provider().tracer("test");
+    let fine = Context::current_with_span(tracer.start("fine"));
+    let late = Context::current_with_span(tracer.start_with_context("late", &fine));
+    fine.span().end();
+    pipeline.drain();
+    other_traces(&pipeline, 40_000);
+    late.span().end();
+    pipeline.drain();
+    let names: Vec<_> = batches.spans().iter().map(|s| s.name.to_string()).collect();
+    assert!(names.is_empty(), "{names:?}");
+    let report = pipeline.tail_report();
+    assert_eq!(report.kept() + report.dropped, 40_001, "{report}");
+    assert_eq!(
+        (report.late_parts, report.late_parts_kept),
+        (1, 0),
+        "{report}"
+    );
 }

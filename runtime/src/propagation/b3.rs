@@ -21,6 +21,8 @@ use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
 use opentelemetry_propagator_b3::{B3Encoding as Upstream, Propagator as UpstreamPropagator};
 
+use super::remote_parent::remote_parent;
+
 const SINGLE: &str = "b3";
 const TRACE_ID: &str = "x-b3-traceid";
 const SPAN_ID: &str = "x-b3-spanid";
@@ -98,14 +100,14 @@ impl TextMapPropagator for B3Propagator {
         if found.is_valid() {
             let flags = found.trace_flags();
             let sampled = flags.is_sampled() || flags.to_u8() & (DEFERRED | DEBUG) != 0;
-            return cx.with_remote_span_context(super::remote_span_context(
+            return cx.with_remote_span_context(remote_parent(
                 found.trace_id(),
                 found.span_id(),
                 sampled,
             ));
         }
         if lone_do_not_sample(extractor) {
-            return cx.with_remote_span_context(super::remote_span_context(
+            return cx.with_remote_span_context(remote_parent(
                 fresh_trace_id(),
                 fresh_span_id(),
                 false,
@@ -321,7 +323,7 @@ mod tests {
 
     #[test]
     fn repro_each_form_writes_its_own_headers_only() {
-        let cx = Context::new().with_remote_span_context(super::super::remote_span_context(
+        let cx = Context::new().with_remote_span_context(remote_parent(
             TraceId::from(0x80f1_98ee_5634_3ba8_64fe_8b2a_57d3_eff7),
             SpanId::from(0xe457_b5a2_e4d8_6bd1),
             true,

@@ -1,11 +1,14 @@
 //! A real OpenTelemetry collector for tests: rotel, installed from PyPI into
-//! a pinned virtualenv, listening for OTLP over gRPC and HTTP on free loopback
-//! ports, logging every received span and log record in detail. Tests read
-//! the spans and log records back from that log.
+//! a pinned virtualenv (with the Python peers of the cross-language tests),
+//! listening for OTLP over gRPC and HTTP on free loopback ports, logging
+//! every received span and log record in detail. Tests read the spans and
+//! log records back from that log. The standard library only, so that the
+//! examples' tests can use it without building a test harness into
+//! `cargo run --example`.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use traced_tests::collector::Collector;
+//! use traced_peers::Collector;
 //!
 //! let collector = Collector::start();
 //! // ... point a traced program at collector.grpc_endpoint() ...
@@ -37,7 +40,7 @@ pub const PEER_PACKAGES: &[&str] = &[
 pub fn target_dir() -> PathBuf {
     match option_env!("CARGO_TARGET_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
     }
 }
 

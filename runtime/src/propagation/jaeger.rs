@@ -8,6 +8,8 @@ use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceId};
 
+use super::remote_parent::remote_parent;
+
 const HEADER: &str = "uber-trace-id";
 const SAMPLED: u8 = 0x01;
 const DEBUG: u8 = 0x02;
@@ -55,14 +57,26 @@ fn parse(value: &str) -> Option<SpanContext> {
     if parts.next().is_some() || trace.len() > 32 || span.len() > 16 {
         return None;
     }
-    let trace_id = TraceId::from(super::hex_u128(trace)?);
-    let span_id = SpanId::from(super::hex_u64(span)?);
-    let flags = u8::try_from(super::hex_u64(flags)?).ok()?;
+    let trace_id = TraceId::from(hex_u128(trace)?);
+    let span_id = SpanId::from(hex_u64(span)?);
+    let flags = u8::try_from(hex_u64(flags)?).ok()?;
     if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
         return None;
     }
     let sampled = flags & (SAMPLED | DEBUG) != 0;
-    Some(super::remote_span_context(trace_id, span_id, sampled))
+    Some(remote_parent(trace_id, span_id, sampled))
+}
+
+/// Hex digits only: `from_str_radix` alone would also take a leading `+`.
+fn hex_u128(text: &str) -> Option<u128> {
+    text.bytes()
+        .all(|b| b.is_ascii_hexdigit())
+        .then(|| u128::from_str_radix(text, 16).ok())
+        .flatten()
+}
+
+fn hex_u64(text: &str) -> Option<u64> {
+    hex_u128(text).and_then(|value| u64::try_from(value).ok())
 }
 
 #[cfg(test)]

@@ -1,17 +1,8 @@
 //! `OTEL_PROPAGATORS`: which header formats carry the context across process
-//! boundaries.
-
-mod b3;
-mod jaeger;
-
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+//! boundaries, named as plain values (`traced::propagation` builds the
+//! propagators they name).
 
 use super::env::{Env, one_of};
-
-pub use b3::{B3Encoding, B3Propagator};
-pub use jaeger::JaegerPropagator;
 
 /// A header format for the trace context (or baggage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,28 +20,6 @@ pub enum Propagator {
     Jaeger,
     /// AWS X-Ray: `X-Amzn-Trace-Id` (through `opentelemetry-aws`).
     XRay,
-}
-
-/// The span context a B3 or Jaeger header names: remote, no trace state.
-fn remote_span_context(trace_id: TraceId, span_id: SpanId, sampled: bool) -> SpanContext {
-    let flags = if sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    SpanContext::new(trace_id, span_id, flags, true, TraceState::default())
-}
-
-/// Hex digits only: `from_str_radix` alone would also take a leading `+`.
-fn hex_u128(text: &str) -> Option<u128> {
-    text.bytes()
-        .all(|b| b.is_ascii_hexdigit())
-        .then(|| u128::from_str_radix(text, 16).ok())
-        .flatten()
-}
-
-fn hex_u64(text: &str) -> Option<u64> {
-    hex_u128(text).and_then(|value| u64::try_from(value).ok())
 }
 
 const NAMES: &[&str] = &[
@@ -129,35 +98,8 @@ impl Propagator {
     }
 }
 
-/// One propagator doing all of `chosen`, in order (on extraction a later one
-/// wins where two find a context).
-pub(crate) fn build(chosen: &[Propagator]) -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(
-        chosen
-            .iter()
-            .map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
-                match propagator {
-                    Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
-                    Propagator::B3 => Box::new(B3Propagator::new(B3Encoding::SingleHeader)),
-                    Propagator::B3Multi => Box::new(B3Propagator::new(B3Encoding::MultipleHeaders)),
-                    Propagator::Jaeger => Box::new(JaegerPropagator),
-                    Propagator::XRay => Box::new(opentelemetry_aws::trace::XrayPropagator::new()),
-                }
-            })
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use opentelemetry::Context;
-    use opentelemetry::trace::{
-        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-    };
-
     use super::*;
 
     fn chosen(value: &str) -> (Vec<Propagator>, Vec<String>) {
@@ -218,72 +160,5 @@ mod tests {
             only_unknown,
             [Propagator::TraceContext, Propagator::Baggage]
         );
-    }
-
-    fn sampled_context() -> Context {
-        Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
-            SpanId::from(0x00f0_67aa_0ba9_02b7),
-            TraceFlags::SAMPLED,
-            true,
-            TraceState::default(),
-        ))
-    }
-
-    fn headers(propagators: &[Propagator]) -> HashMap<String, String> {
-        let mut carrier = HashMap::new();
-        build(propagators).inject_context(&sampled_context(), &mut carrier);
-        carrier
-    }
-
-    #[test]
-    fn each_format_writes_its_headers_and_reads_them_back() {
-        let cases: [(Propagator, &str, &str); 5] = [
-            (
-                Propagator::TraceContext,
-                "traceparent",
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            ),
-            (
-                Propagator::B3,
-                "b3",
-                "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
-            ),
-            (
-                Propagator::B3Multi,
-                "x-b3-traceid",
-                "4bf92f3577b34da6a3ce929d0e0e4736",
-            ),
-            (
-                Propagator::Jaeger,
-                "uber-trace-id",
-                "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1",
-            ),
-            (
-                Propagator::XRay,
-                "x-amzn-trace-id",
-                "Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1",
-            ),
-        ];
-        for (propagator, header, value) in cases {
-            let carrier = headers(&[propagator]);
-            assert_eq!(
-                carrier.get(header).map(String::as_str),
-                Some(value),
-                "{propagator:?}"
-            );
-            let cx = build(&[propagator]).extract(&carrier);
-            let span = cx.span();
-            assert_eq!(span.span_context(), &sampled_remote(), "{propagator:?}");
-        }
-    }
-
-    fn sampled_remote() -> SpanContext {
-        sampled_context().span().span_context().clone()
-    }
-
-    #[test]
-    fn none_writes_nothing() {
-        assert!(headers(&[]).is_empty());
     }
 }
