@@ -27,7 +27,7 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
             + extra.map_or(0, |extra| extra.attributes.len()),
     );
     if let Some(site) = site {
-        attributes.extend(site.code_attributes());
+        site.push_code_attributes(&mut attributes);
         site_attributes(site, record, extra, &mut attributes);
     }
     let mut events = SpanEvents::default();

@@ -152,6 +152,30 @@ impl CallSite {
         .flatten()
     }
 
+    /// Pushes its `code.*` attributes onto `attributes`: those of a
+    /// `#[traced]` site one by one, without going through an iterator that
+    /// does not know its length (they are pushed for every span).
+    #[inline]
+    pub(crate) fn push_code_attributes(&self, attributes: &mut Vec<KeyValue>) {
+        if self.module.is_some() {
+            attributes.extend(self.code_attributes());
+            return;
+        }
+        attributes.reserve(3);
+        attributes.push(KeyValue::new(
+            Key::from_static_str("code.function.name"),
+            self.function,
+        ));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("code.file.path"),
+            self.file,
+        ));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("code.line.number"),
+            i64::from(self.line),
+        ));
+    }
+
     /// The instrumentation scope: the annotated crate's package name and version.
     pub(crate) fn scope(&self) -> &InstrumentationScope {
         self.scope.get_or_init(|| {

@@ -185,7 +185,7 @@ fn build_span(
 ) -> BoxedSpan {
     let site_attributes = site.attributes();
     let mut attributes = Vec::with_capacity(3 + site_attributes.len());
-    attributes.extend(site.code_attributes());
+    site.push_code_attributes(&mut attributes);
     for attribute in &site_attributes[..site.leading_literals()] {
         if let Some(value) = attribute.known() {
             attributes.push(KeyValue::new(Key::from_static_str(attribute.key), value));
