@@ -21,6 +21,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::PipelineCore;
+use super::batching::Batching;
 use super::budget::{MemoryBudget, Reservation, span_data_footprint};
 use super::clock::WallClock;
 use super::convert::span_data;
@@ -29,13 +30,6 @@ use super::log_batches::{LogBatches, LogExport};
 use super::sink::{Exporting, Sink, TraceDecision, describe, guarded};
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
-
-/// When batches leave.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Batching {
-    pub(crate) max_batch: usize,
-    pub(crate) schedule_delay: Duration,
-}
 
 /// What the export thread sends where, and how.
 #[derive(Debug)]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
 
+use super::batching::Batching;
 use super::budget::{MemoryBudget, Reservation};
-use super::export_thread::Batching;
 use super::in_flight::{InFlight, SignalKind, SinkId};
 use super::log_queue::LogQueue;
 use super::sink::{Exporting, LogEntry, LogSink, describe, guarded};

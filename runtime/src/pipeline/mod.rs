@@ -26,6 +26,7 @@
 //! ([`budget`]).
 
 mod attributes;
+mod batching;
 mod budget;
 mod clock;
 mod convert;
@@ -59,8 +60,9 @@ use std::time::Instant;
 use opentelemetry_sdk::trace::Sampler;
 
 pub use attributes::Attributes;
+pub(crate) use batching::Batching;
 pub(crate) use budget::MemoryBudget;
-pub(crate) use export_thread::{Batching, ExportThread, FlushError};
+pub(crate) use export_thread::{ExportThread, FlushError};
 pub(crate) use in_flight::SignalKind;
 #[cfg(feature = "tracing")]
 pub(crate) use library::{Shape, start_library};

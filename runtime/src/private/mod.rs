@@ -7,6 +7,7 @@ mod future;
 mod outcome;
 mod span;
 mod start;
+mod status_code;
 mod status_error;
 
 pub use crate::pipeline::{

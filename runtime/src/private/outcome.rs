@@ -7,7 +7,7 @@ use std::fmt::{self, Debug, Display};
 
 use http::StatusCode;
 
-use super::status_error::code_text;
+use super::status_code::code_text;
 
 /// Wraps a reference to a call's output; `(&&&&&&&OutcomeProbe(&out)).__traced_error()`
 /// gives the error of an `Err`, with the best message the error type offers:
