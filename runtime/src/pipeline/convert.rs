@@ -103,12 +103,13 @@ fn site_attributes(
     extra: Option<&SpanDetails>,
     attributes: &mut Vec<KeyValue>,
 ) {
+    let spilled = extra.map(SpanDetails::spilled).unwrap_or_default();
     let mut recorded = 0;
     for attribute in site.attributes() {
         let value = match attribute.value {
             SiteValue::Recorded => {
                 recorded += 1;
-                record.slots.get(recorded - 1, extra).value(extra)
+                record.slots.get(recorded - 1, spilled).value(spilled)
             }
             SiteValue::Literal(_) => attribute.known(),
             SiteValue::Constant(_) => read_constant(attribute),

@@ -17,7 +17,7 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 
 use super::Limits;
 use super::truncate::{cut_value, end_of_chars};
-use super::values::Slot;
+use super::values::{Slot, Spilled};
 
 /// Text kept for reuse by a pooled box; a larger buffer is freed when the
 /// box is cleared, so that one long value does not stay in a pool.
@@ -101,6 +101,15 @@ impl SpanDetails {
         self.trace_state = TraceState::NONE;
         self.start_time = None;
         self.end_time = None;
+    }
+
+    /// What it holds of the values its call recorded.
+    pub(crate) fn spilled(&self) -> Spilled<'_> {
+        Spilled {
+            text: &self.text,
+            built: &self.built,
+            more_slots: &self.more_slots,
+        }
     }
 
     /// Appends `text`, cut to `limits`' value length; its slot.
@@ -289,10 +298,10 @@ mod tests {
         let mut details = SpanDetails::default();
         let limits = limited(3);
         let slot = details.push_text("héllo", &limits);
-        assert_eq!(slot.value(Some(&details)), Some(Value::from("hél")));
+        assert_eq!(slot.value(details.spilled()), Some(Value::from("hél")));
         let (number, letter) = (12_345, 'x');
         let formatted = details.push_formatted(|out| write!(out, "{number}-{letter}"), &limits);
-        assert_eq!(formatted.value(Some(&details)), Some(Value::from("123")));
+        assert_eq!(formatted.value(details.spilled()), Some(Value::from("123")));
         assert_eq!(details.text, "hél123");
     }
 

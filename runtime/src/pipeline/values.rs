@@ -8,8 +8,6 @@ use std::fmt;
 
 use opentelemetry::Value;
 
-use super::span_details::SpanDetails;
-
 /// A value to record, borrowed from the call; what the expansion's type
 /// dispatch made of it.
 pub enum AttrValue<'a> {
@@ -132,8 +130,8 @@ impl Slot {
         }
     }
 
-    /// The value it holds, reading text and built values from `details`.
-    pub(crate) fn value(self, details: Option<&SpanDetails>) -> Option<Value> {
+    /// The value it holds, reading text and built values from `spilled`.
+    pub(crate) fn value(self, spilled: Spilled<'_>) -> Option<Value> {
         match self.kind {
             SlotKind::Absent => None,
             SlotKind::I64 => Some(Value::I64(self.word as i64)),
@@ -142,12 +140,22 @@ impl Slot {
             SlotKind::Text => {
                 let start = (self.word >> 32) as usize;
                 let end = start + (self.word & u64::from(u32::MAX)) as usize;
-                let text = details?.text.get(start..end)?;
+                let text = spilled.text.get(start..end)?;
                 Some(Value::String(text.to_owned().into()))
             }
-            SlotKind::Built => details?.built.get(self.word as usize).cloned(),
+            SlotKind::Built => spilled.built.get(self.word as usize).cloned(),
         }
     }
+}
+
+/// What a span's details hold of the values its call recorded: the text of
+/// its strings, the values built whole, and the slots past the inline ones.
+/// Empty for a span without details.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Spilled<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) built: &'a [Value],
+    pub(crate) more_slots: &'a [Slot],
 }
 
 /// Values a span and its record hold inline; more go to its details. Two
@@ -174,13 +182,14 @@ impl Slots {
     };
 
     /// The `index`th recorded value.
-    pub(crate) fn get(&self, index: usize, details: Option<&SpanDetails>) -> Slot {
+    pub(crate) fn get(&self, index: usize, spilled: Spilled<'_>) -> Slot {
         // Packed fields are read by copy.
         let (kinds, words) = (self.kinds, self.words);
         match (kinds.get(index), words.get(index)) {
             (Some(&kind), Some(&word)) => Slot { kind, word },
-            _ => details
-                .and_then(|details| details.more_slots.get(index - INLINE_SLOTS))
+            _ => spilled
+                .more_slots
+                .get(index - INLINE_SLOTS)
                 .copied()
                 .unwrap_or(Slot::ABSENT),
         }
@@ -208,26 +217,31 @@ mod tests {
 
     #[test]
     fn slots_give_back_what_was_set() {
-        let mut details = SpanDetails::default();
-        details.text.push_str("héllo");
-        details.built.push(Value::Array(vec![1_i64, 2].into()));
+        let text = "héllo";
+        let built = [Value::Array(vec![1_i64, 2].into())];
+        let mut more_slots = Vec::new();
         let mut slots = Slots::EMPTY;
         let values = [
             Slot::i64(-7),
             Slot::f64(0.25),
             Slot::bool(true),
-            Slot::text(0, "héllo".len()).expect("fits"),
+            Slot::text(0, text.len()).expect("fits"),
             Slot::built(0),
             Slot::ABSENT,
         ];
         for (index, slot) in values.into_iter().enumerate() {
             if !slots.set(index, slot) {
-                assert_eq!(details.more_slots.len(), index - INLINE_SLOTS);
-                details.more_slots.push(slot);
+                assert_eq!(more_slots.len(), index - INLINE_SLOTS);
+                more_slots.push(slot);
             }
         }
+        let spilled = Spilled {
+            text,
+            built: &built,
+            more_slots: &more_slots,
+        };
         let read: Vec<Option<Value>> = (0..values.len() + 1)
-            .map(|index| slots.get(index, Some(&details)).value(Some(&details)))
+            .map(|index| slots.get(index, spilled).value(spilled))
             .collect();
         assert_eq!(
             read,
@@ -241,5 +255,6 @@ mod tests {
                 None,
             ]
         );
+        assert_eq!(slots.get(2, Spilled::default()), Slot::ABSENT);
     }
 }

@@ -10,10 +10,8 @@ use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
-use super::foreign;
 use super::outcome::ErrorRef;
-use crate::dispatch::{self, Target};
-use crate::pipeline::{self, CallSite, Parent, Started};
+use crate::pipeline::{self, Parent, Started};
 
 /// The span of one call of a traced function, or nothing when no span is made
 /// (no provider, suppressed). Ends the span when dropped.
@@ -39,25 +37,6 @@ enum State {
 }
 
 impl Span {
-    /// Starts the span of `site`, for a call that records no link and no
-    /// attribute of its own. With nothing installed, one atomic load.
-    #[inline]
-    pub fn start(site: &'static CallSite, parent: Parent<'_>) -> Span {
-        match dispatch::target() {
-            Target::Off => Span::without_span(parent),
-            target => Span::start_on(target, site, parent),
-        }
-    }
-
-    #[inline(never)]
-    fn start_on(target: Target, site: &'static CallSite, parent: Parent<'_>) -> Span {
-        match target {
-            Target::Off => Span::without_span(parent),
-            Target::Native(shared) => Span::native(pipeline::start(shared, site, parent), parent),
-            Target::Foreign => foreign::start(site, parent),
-        }
-    }
-
     /// The span a native start settled on.
     #[inline]
     pub(super) fn native(started: Started, parent: Parent<'_>) -> Span {

@@ -1,4 +1,5 @@
-//! Starting the span of a traced call that records links or attributes, in
+//! Starting the span of a traced call: [`Span::start`] for a call that
+//! records nothing of its own; for one that records links or attributes,
 //! three steps: [`Span::begin`] decides (one look at the context), the call
 //! records what it has (only when the span records, outside any borrow of
 //! the context, as it may call traced functions), [`Start::finish`] starts
@@ -36,6 +37,25 @@ enum Starting {
 }
 
 impl Span {
+    /// Starts the span of `site`, for a call that records no link and no
+    /// attribute of its own. With nothing installed, one atomic load.
+    #[inline]
+    pub fn start(site: &'static CallSite, parent: Parent<'_>) -> Span {
+        match dispatch::target() {
+            Target::Off => Span::without_span(parent),
+            target => Span::start_on(target, site, parent),
+        }
+    }
+
+    #[inline(never)]
+    fn start_on(target: Target, site: &'static CallSite, parent: Parent<'_>) -> Span {
+        match target {
+            Target::Off => Span::without_span(parent),
+            Target::Native(shared) => Span::native(pipeline::start(shared, site, parent), parent),
+            Target::Foreign => foreign::start(site, parent),
+        }
+    }
+
     /// Begins the span of `site` for a call that records attributes: what
     /// the parent decides, with one look at the context. The call then
     /// records them, if its span records, and [`Start::finish`] starts it.
