@@ -250,6 +250,9 @@ fn user_sdk_provider(c: &mut Criterion) {
             black_box(true),
         ));
     });
+    bench(&mut group, "traced/literals3", || {
+        black_box(traced_fns::literals(black_box(1)));
+    });
     bench(&mut group, "sdk/sync", || {
         black_box(sdk_fns::sync(&tracer, black_box(1)));
     });
@@ -263,6 +266,9 @@ fn user_sdk_provider(c: &mut Criterion) {
             black_box("name"),
             black_box(true),
         ));
+    });
+    bench(&mut group, "sdk/literals3", || {
+        black_box(sdk_fns::literals(&tracer, black_box(1)));
     });
     group.finish();
     uninstall();
@@ -290,6 +296,9 @@ fn recorded(c: &mut Criterion) {
                 black_box("name"),
                 black_box(true),
             ));
+        });
+        settled(&mut group, "traced/literals3", settle, || {
+            black_box(traced_fns::literals(black_box(1)));
         });
         {
             // Children of a span, as fastrace's rows are: no new trace id
@@ -403,6 +412,9 @@ fn recorded(c: &mut Criterion) {
                 black_box(true),
             ));
         });
+        settled(&mut group, "traced-over-sdk/literals3", settle, || {
+            black_box(traced_fns::literals(black_box(1)));
+        });
         pipeline.force_flush().expect("flush");
         let calls = calls_since(mark);
         report.push((
@@ -438,6 +450,9 @@ fn recorded(c: &mut Criterion) {
                 black_box(true),
             ));
         });
+        settled(&mut group, "sdk/literals3 (batch)", settle, || {
+            black_box(sdk_fns::literals(&tracer, black_box(1)));
+        });
         provider.force_flush().expect("flush");
         let calls = calls_since(mark);
         report.push((
@@ -472,6 +487,9 @@ fn recorded(c: &mut Criterion) {
                     black_box(true),
                 ));
             });
+            settled(&mut group, "tracing/literals3", settle, || {
+                black_box(tracing_fns::literals(black_box(1)));
+            });
         });
         provider.force_flush().expect("flush");
         let calls = calls_since(mark);
@@ -500,6 +518,9 @@ fn recorded(c: &mut Criterion) {
                 black_box("name"),
                 black_box(true),
             ));
+        });
+        bench_in_fastrace_roots(&mut group, "fastrace/literals3", &roots, || {
+            black_box(fastrace_fns::literals(black_box(1)));
         });
         fastrace::flush();
         let calls = calls_since(mark);
@@ -543,7 +564,7 @@ fn calling_thread_cpu(c: &mut Criterion) {
             "traced (metrics)" => init_recording_with_metrics(exporter),
             _ => init_tail_sampling(exporter, 0.01),
         };
-        let shapes: [(&str, &dyn Fn()); 3] = [
+        let shapes: [(&str, &dyn Fn()); 4] = [
             ("sync", &|| {
                 black_box(traced_fns::sync(black_box(1)));
             }),
@@ -556,6 +577,9 @@ fn calling_thread_cpu(c: &mut Criterion) {
                     black_box("name"),
                     black_box(true),
                 ));
+            }),
+            ("literals3", &|| {
+                black_box(traced_fns::literals(black_box(1)));
             }),
         ];
         for (shape, f) in shapes {

@@ -75,6 +75,18 @@ pub mod traced_fns {
     pub fn attrs(#[attr] x: u64, #[attr] name: &str, #[attr] flag: bool) -> u64 {
         super::work(x ^ name.len() as u64 ^ u64::from(flag))
     }
+
+    #[traced(attrs(s = "hello", i = 42i64, flag = true))]
+    #[inline(never)]
+    pub fn literals(x: u64) -> u64 {
+        super::work(x)
+    }
+
+    #[traced]
+    #[inline(never)]
+    pub fn numbers(#[attr] x: u64, #[attr] ratio: f64, #[attr] flag: bool) -> u64 {
+        super::work(x ^ ratio.to_bits() ^ u64::from(flag))
+    }
 }
 
 /// The same spans written by hand against the OpenTelemetry API, with a
@@ -128,6 +140,26 @@ pub mod sdk_fns {
         work(x ^ name.len() as u64 ^ u64::from(flag))
     }
 
+    /// Three constant attributes, given to the builder with the `code.*`
+    /// ones (what a hand-written program would do with constants).
+    #[inline(never)]
+    pub fn literals(tracer: &BoxedTracer, x: u64) -> u64 {
+        let span = tracer
+            .span_builder("literals")
+            .with_kind(SpanKind::Internal)
+            .with_attributes([
+                KeyValue::new("code.function.name", "traced_benches::sdk_fns::literals"),
+                KeyValue::new("code.file.path", file!()),
+                KeyValue::new("code.line.number", 4_i64),
+                KeyValue::new("s", "hello"),
+                KeyValue::new("i", 42_i64),
+                KeyValue::new("flag", true),
+            ])
+            .start(tracer);
+        let _attached = Context::current_with_span(span).attach();
+        work(x)
+    }
+
     /// The tracer a hand-written program would keep for these spans.
     pub fn tracer() -> BoxedTracer {
         global::tracer_with_scope(InstrumentationScope::builder("traced-benches").build())
@@ -152,6 +184,12 @@ pub mod tracing_fns {
     #[inline(never)]
     pub fn attrs(x: u64, name: &str, flag: bool) -> u64 {
         super::work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+
+    #[tracing::instrument(skip_all, fields(s = "hello", i = 42_i64, flag = true))]
+    #[inline(never)]
+    pub fn literals(x: u64) -> u64 {
+        super::work(x)
     }
 
     /// A `debug` span, which traced's default library-span filter (`info`)
@@ -180,6 +218,12 @@ pub mod fastrace_fns {
     #[inline(never)]
     pub fn attrs(x: u64, name: &str, flag: bool) -> u64 {
         super::work(x ^ name.len() as u64 ^ u64::from(flag))
+    }
+
+    #[fastrace::trace(properties = { "s": "hello", "i": "42", "flag": "true" })]
+    #[inline(never)]
+    pub fn literals(x: u64) -> u64 {
+        super::work(x)
     }
 }
 

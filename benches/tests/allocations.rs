@@ -1,8 +1,9 @@
 //! Allocations per call on the calling thread, counted by a global allocator,
 //! for every path, and frees of memory another thread allocated. The paths
 //! that promise none are asserted, and the native pipeline's bound (two per
-//! recorded span, each freed by the thread that allocated it); the rest are
-//! printed (`-- --nocapture`) for BENCHMARKS.md.
+//! recorded span, each freed by the thread that allocated it, with three
+//! literal or number attributes too; at most one more for a string
+//! attribute); the rest are printed (`-- --nocapture`) for BENCHMARKS.md.
 //!
 //! A free counts as another thread's when a block made while traced calls
 //! ran is freed by a thread other than the one that made it, or when a
@@ -184,6 +185,16 @@ fn allocations_per_call() {
             black_box(true),
         ));
     };
+    let traced_literals = || {
+        black_box(traced_fns::literals(black_box(1)));
+    };
+    let traced_numbers = || {
+        black_box(traced_fns::numbers(
+            black_box(1),
+            black_box(0.5),
+            black_box(true),
+        ));
+    };
 
     uninstall();
     table.row(
@@ -272,6 +283,16 @@ fn allocations_per_call() {
             ("traced/sync", "sync", &traced_sync as &dyn Fn()),
             ("traced/async", "async", &traced_async),
             ("traced/attrs3", "three attributes", &traced_attrs),
+            (
+                "traced/literals3",
+                "three literal attributes",
+                &traced_literals,
+            ),
+            (
+                "traced/numbers3",
+                "three number attributes",
+                &traced_numbers,
+            ),
         ] {
             let path = format!("recorded ({pipeline}): {name}");
             measured.push((path.clone(), shape, native(&mut table, &guard, &path, f)));
@@ -315,6 +336,10 @@ fn allocations_per_call() {
         "user SDK batch provider: traced/attrs3",
         per_call(traced_attrs),
     );
+    table.row(
+        "user SDK batch provider: traced/literals3",
+        per_call(traced_literals),
+    );
     uninstall();
     pipeline.shutdown().unwrap();
 
@@ -342,6 +367,12 @@ fn allocations_per_call() {
         "recorded (SDK batch): sdk/attrs3",
         per_call(|| {
             black_box(sdk_fns::attrs(&tracer, 1, "name", true));
+        }),
+    );
+    table.row(
+        "recorded (SDK batch): sdk/literals3",
+        per_call(|| {
+            black_box(sdk_fns::literals(&tracer, 1));
         }),
     );
     uninstall();
@@ -380,6 +411,12 @@ fn allocations_per_call() {
                 black_box(fastrace_fns::attrs(1, "name", true));
             }),
         );
+        table.row(
+            "recorded (in a root): fastrace/literals3",
+            per_call(|| {
+                black_box(fastrace_fns::literals(1));
+            }),
+        );
     }
     fastrace::flush();
 
@@ -396,9 +433,10 @@ fn allocations_per_call() {
         "a child of an unsampled parent allocates (async)"
     );
     for (path, shape, (allocations, foreign_frees)) in measured {
-        // The span in the context (a box and the context's Arc); an
-        // attribute's string copy is the caller's own, kept in a pooled
-        // extra that comes back to this thread after export.
+        // The span in the context (a box and the context's Arc). Literal
+        // attributes are the call site's and numbers are held in the span:
+        // nothing more. A string is copied into the span's pooled details,
+        // which come back to this thread after export: at most one more.
         let bound = if shape == "three attributes" {
             3.0
         } else {

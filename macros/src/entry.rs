@@ -173,7 +173,8 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
                     Some(&type_name),
                 );
                 match model {
-                    Ok(model) => {
+                    Ok(mut model) => {
+                        model.impl_generics = Some(generic_names(&imp.generics));
                         // A block-level `ret` applies to the methods that return something.
                         if !ret_is_own && validate::returns_nothing(&model) {
                             merged.ret = None;
@@ -202,6 +203,19 @@ pub(crate) fn traced_impl(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut output = expand::impl_block(imp, methods);
     output.extend(compile_errors(errors));
     output
+}
+
+/// The names of an impl block's type and const parameters.
+fn generic_names(generics: &syn::Generics) -> Vec<syn::Ident> {
+    generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Type(ty) => Some(ty.ident.clone()),
+            syn::GenericParam::Const(c) => Some(c.ident.clone()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect()
 }
 
 /// The block's options as they apply to one method: block-level `attrs` that

@@ -91,6 +91,9 @@ pub(crate) struct TracedFn {
     pub(crate) body: Body,
     /// The name the span gets by default: `fn` or `Type::method`.
     pub(crate) default_name: String,
+    /// The generic parameters of the impl block, for a method of
+    /// `#[traced_impl]`; unknown under `#[traced]`.
+    pub(crate) impl_generics: Option<Vec<Ident>>,
 }
 
 impl TracedFn {
@@ -171,6 +174,7 @@ impl TracedFn {
             shape,
             body,
             default_name,
+            impl_generics: None,
         })
     }
 

@@ -149,6 +149,20 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> Vec<syn::Error
             }
         }
     }
+    let option_values = options
+        .attrs
+        .iter()
+        .flat_map(|(_, entries)| entries)
+        .map(|entry| ("attrs(..)", &entry.value))
+        .chain(options.links.iter().map(|(_, expr)| ("link", expr)));
+    for (option, value) in option_values {
+        let mut exits = ExitsFromOption {
+            option,
+            errors: Vec::new(),
+        };
+        exits.visit_expr(value);
+        errors.extend(exits.errors);
+    }
     if let Body::Entered = function.body {
         let mut exits = EarlyExits(Vec::new());
         exits.visit_block(&function.block);
@@ -249,6 +263,52 @@ impl<'ast> Visit<'ast> for EarlyExits {
                 "call it from a helper function",
             ),
             (None, _) => {}
+        }
+    }
+
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// `?` or `return` in the value of an option computed as the span starts:
+/// it would leave the function before its span exists. Closures, async blocks
+/// and nested items return from themselves.
+struct ExitsFromOption {
+    option: &'static str,
+    errors: Vec<syn::Error>,
+}
+
+impl ExitsFromOption {
+    fn push(&mut self, at: Span, token: &str) {
+        self.errors.push(syn::Error::new(
+            at,
+            format!(
+                "`{token}` cannot be used in `{}`: the value is computed as the span starts, \
+                 where `{token}` would leave the function before its body runs; \
+                 give a value instead (`.ok()`, `.unwrap_or(..)`)",
+                self.option
+            ),
+        ));
+    }
+}
+
+impl<'ast> Visit<'ast> for ExitsFromOption {
+    fn visit_expr_return(&mut self, node: &'ast syn::ExprReturn) {
+        self.push(node.return_token.span, "return");
+        syn::visit::visit_expr_return(self, node);
+    }
+
+    fn visit_expr_try(&mut self, node: &'ast syn::ExprTry) {
+        self.push(node.question_token.span, "?");
+        syn::visit::visit_expr_try(self, node);
+    }
+
+    fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        if let Some((at, token)) = exit_token(node.tokens.clone()) {
+            self.push(at, &token);
         }
     }
 

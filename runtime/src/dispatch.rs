@@ -158,11 +158,22 @@ pub(crate) fn foreign_drops_unsampled() -> bool {
 /// global slot is looked at every [`CALLS_PER_CHECK`] calls here, where a
 /// span is about to be made (and allocated) anyway.
 pub(crate) fn foreign_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
+    with_foreign_tracer(site, Rc::clone)
+}
+
+/// Runs `f` with `site`'s tracer for the foreign provider, when one is
+/// installed, without taking the tracer out of this thread's cache. What
+/// `f` runs may trace: a traced call inside it gets a tracer of its own.
+#[inline]
+pub(crate) fn with_foreign_tracer<R>(
+    site: &'static CallSite,
+    f: impl FnOnce(&Rc<BoxedTracer>) -> R,
+) -> Option<R> {
     if check_due() {
         check_slot();
     }
     match settled_state() {
-        FOREIGN => cached_tracer(site),
+        FOREIGN => with_cached_tracer(site, f),
         _ => None,
     }
 }
@@ -208,13 +219,19 @@ struct Cache {
     tracers: HashMap<usize, Rc<BoxedTracer>, BuildHasherDefault<AddressHasher>>,
 }
 
-fn cached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
+#[inline]
+fn with_cached_tracer<R>(
+    site: &'static CallSite,
+    f: impl FnOnce(&Rc<BoxedTracer>) -> R,
+) -> Option<R> {
     let generation = global_state::generation();
     let mut stale = None;
+    let mut f = Some(f);
+    let mut run = |tracer: &Rc<BoxedTracer>| f.take().map(|f| f(tracer));
     let target = CACHE
         .try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
-                return uncached_tracer(site);
+                return uncached_tracer(site).and_then(|tracer| run(&tracer));
             };
             if cache.generation != generation {
                 let foreign = global_state::destinations().foreign;
@@ -234,10 +251,14 @@ fn cached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
             let tracer = tracers
                 .entry(address)
                 .or_insert_with(|| Rc::new(provider.tracer_with_scope(site.scope().clone())));
-            Some(Rc::clone(tracer))
+            // A clone for `f`: the borrow of the cache ends first, so that a
+            // traced call `f` makes finds it free.
+            let tracer = Rc::clone(tracer);
+            drop(cache);
+            run(&tracer)
         })
         // This thread's locals are being torn down.
-        .unwrap_or_else(|_| uncached_tracer(site));
+        .unwrap_or_else(|_| uncached_tracer(site).and_then(|tracer| run(&tracer)));
     drop(stale);
     target
 }

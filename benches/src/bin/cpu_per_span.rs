@@ -57,6 +57,15 @@ fn measure(spans: u64, run: impl FnOnce(u64) -> (u64, u64)) -> Measured {
 
 type Row = (&'static str, Measured);
 
+/// A `#[traced]` row over a user's provider, the same span by hand, and
+/// what each calls.
+type ByHand<'a> = (
+    &'static str,
+    &'static str,
+    &'a dyn Fn(),
+    &'a dyn Fn(&opentelemetry::global::BoxedTracer),
+);
+
 fn run(
     rows: &mut Vec<Row>,
     only: &str,
@@ -174,6 +183,9 @@ fn main() {
     // The same with the RED metrics on (`Metrics` rows): each span is also
     // measured on the export thread, and the metrics leave every second and
     // at each flush (here every PACE spans).
+    let literals3 = || {
+        black_box(traced_fns::literals(black_box(1)));
+    };
     for (name, span, set_up) in [
         (
             "#[traced] (native, flushed every PACE spans)",
@@ -207,6 +219,11 @@ fn main() {
             &attrs3,
             SetUp::Tail(1.0),
         ),
+        (
+            "#[traced] 3 literal attributes (native, flushed every PACE)",
+            &literals3,
+            SetUp::Plain,
+        ),
     ] {
         run(&mut rows, &only, spans, name, |spans| {
             let exporter = CountingExporter::default();
@@ -233,44 +250,68 @@ fn main() {
         });
     }
 
-    run(
-        &mut rows,
-        &only,
-        spans,
-        "#[traced] (over a user's SDK batch provider)",
-        |spans| {
+    // Over a provider the application installed itself, beside the same
+    // spans by hand with a kept tracer: no attributes, three typed argument
+    // attributes, three literal ones.
+    let tracer = sdk_fns::tracer;
+    let by_hand: [ByHand<'_>; 3] = [
+        (
+            "#[traced] (over a user's SDK batch provider)",
+            "SDK by hand (SDK batch)",
+            &sync,
+            &|tracer| {
+                black_box(sdk_fns::sync(tracer, black_box(1)));
+            },
+        ),
+        (
+            "#[traced] 3 attributes (over a user's SDK batch provider)",
+            "SDK by hand, 3 attributes (SDK batch)",
+            &attrs3,
+            &|tracer| {
+                black_box(sdk_fns::attrs(
+                    tracer,
+                    black_box(1),
+                    black_box("name"),
+                    black_box(true),
+                ));
+            },
+        ),
+        (
+            "#[traced] 3 literal attributes (over a user's SDK batch provider)",
+            "SDK by hand, 3 literal attributes (SDK batch)",
+            &literals3,
+            &|tracer| {
+                black_box(sdk_fns::literals(tracer, black_box(1)));
+            },
+        ),
+    ];
+    for (traced_name, sdk_name, traced_span, sdk_span) in by_hand {
+        run(&mut rows, &only, spans, traced_name, |spans| {
             let exporter = CountingExporter::default();
             let provider = sdk_batch_provider(exporter.clone(), default_sampler());
             opentelemetry::global::set_tracer_provider(provider.clone());
             for _ in 0..spans {
-                black_box(traced_fns::sync(black_box(1)));
+                traced_span();
             }
             provider.force_flush().expect("flush");
             uninstall();
             let _ = provider.shutdown();
             (exporter.exported(), spans - exporter.exported())
-        },
-    );
-
-    run(
-        &mut rows,
-        &only,
-        spans,
-        "SDK by hand (SDK batch)",
-        |spans| {
+        });
+        run(&mut rows, &only, spans, sdk_name, |spans| {
             let exporter = CountingExporter::default();
             let provider = sdk_batch_provider(exporter.clone(), default_sampler());
             opentelemetry::global::set_tracer_provider(provider.clone());
-            let tracer = sdk_fns::tracer();
+            let tracer = tracer();
             for _ in 0..spans {
-                black_box(sdk_fns::sync(&tracer, black_box(1)));
+                sdk_span(&tracer);
             }
             provider.force_flush().expect("flush");
             uninstall();
             let _ = provider.shutdown();
             (exporter.exported(), spans - exporter.exported())
-        },
-    );
+        });
+    }
 
     run(
         &mut rows,
@@ -333,38 +374,47 @@ fn main() {
         spans,
         "fastrace #[trace] (roots of 1 024)",
         |spans| {
-            let reporter = CountingReporter::default();
-            fastrace::set_reporter(reporter.clone(), fastrace::collector::Config::default());
-            let mut left = spans;
-            let mut roots = 0;
-            while left > 0 {
-                let n = left.min(1024);
-                let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
-                {
-                    let _parent = root.set_local_parent();
-                    for _ in 0..n {
-                        black_box(fastrace_fns::sync(black_box(1)));
-                    }
-                }
-                drop(root);
-                roots += 1;
-                left -= n;
-            }
-            fastrace::flush();
-            let reported = reporter.reported().saturating_sub(roots);
-            (reported, spans - reported.min(spans))
+            fastrace_rows(spans, &|| {
+                black_box(fastrace_fns::sync(black_box(1)));
+            })
+        },
+    );
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "fastrace #[trace] 3 attributes (roots of 1 024)",
+        |spans| {
+            fastrace_rows(spans, &|| {
+                black_box(fastrace_fns::attrs(
+                    black_box(1),
+                    black_box("name"),
+                    black_box(true),
+                ));
+            })
+        },
+    );
+    run(
+        &mut rows,
+        &only,
+        spans,
+        "fastrace #[trace] 3 literal attributes (roots of 1 024)",
+        |spans| {
+            fastrace_rows(spans, &|| {
+                black_box(fastrace_fns::literals(black_box(1)));
+            })
         },
     );
 
     println!("{spans} spans on one thread; wall includes the final flush");
     println!(
-        "{:<58} {:>12} {:>12} {:>14} {:>10} {:>8}",
+        "{:<66} {:>12} {:>12} {:>14} {:>10} {:>8}",
         "pipeline", "wall ns/span", "CPU ns/span", "of it calling", "delivered", "dropped"
     );
     for (name, m) in rows {
         let per_span = |d: Duration| d.as_nanos() as f64 / spans as f64;
         println!(
-            "{:<58} {:>12.0} {:>12.0} {:>14.0} {:>10} {:>8}",
+            "{:<66} {:>12.0} {:>12.0} {:>14.0} {:>10} {:>8}",
             name,
             per_span(m.wall),
             per_span(m.cpu),
@@ -373,4 +423,29 @@ fn main() {
             m.dropped
         );
     }
+}
+
+/// `spans` calls of `span` under fastrace roots of 1 024 (fastrace records
+/// only under a root); the roots are not counted as delivered.
+fn fastrace_rows(spans: u64, span: &dyn Fn()) -> (u64, u64) {
+    let reporter = CountingReporter::default();
+    fastrace::set_reporter(reporter.clone(), fastrace::collector::Config::default());
+    let mut left = spans;
+    let mut roots = 0;
+    while left > 0 {
+        let n = left.min(1024);
+        let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+        {
+            let _parent = root.set_local_parent();
+            for _ in 0..n {
+                span();
+            }
+        }
+        drop(root);
+        roots += 1;
+        left -= n;
+    }
+    fastrace::flush();
+    let reported = reporter.reported().saturating_sub(roots);
+    (reported, spans - reported.min(spans))
 }

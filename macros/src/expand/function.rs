@@ -8,8 +8,9 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ReturnType, Signature};
 
+use super::attributes::{self, SiteAttr, read_by_options};
 use crate::args::{Options, SpanKind};
-use crate::model::{Binding, Body, Param, Shape, TracedFn, binds_ref_mut, by_reference, unraw};
+use crate::model::{Binding, Body, Param, Shape, TracedFn, binds_ref_mut};
 use crate::validate::returns_nothing;
 
 /// Names of the generated locals: mixed-site, so user code cannot see them.
@@ -21,6 +22,8 @@ struct Locals {
     recorder: Ident,
     future: Ident,
     entered: Ident,
+    start: Ident,
+    parent: Ident,
     attrs: Ident,
     links: Ident,
     error: Ident,
@@ -38,6 +41,8 @@ impl Locals {
             recorder: ident("__traced_recorder"),
             future: ident("__traced_future"),
             entered: ident("__traced_entered"),
+            start: ident("__traced_start"),
+            parent: ident("__traced_parent"),
             attrs: ident("__traced_attrs"),
             links: ident("__traced_links"),
             error: ident("__traced_error"),
@@ -49,8 +54,9 @@ impl Locals {
 pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
     let locals = Locals::new();
     let krate = options.runtime_path();
-    let site = call_site(&krate, options, function, &locals);
-    let start = start(&krate, options, function, &locals);
+    let attributes = attributes::site_attributes(&krate, options, function);
+    let site = call_site(&krate, options, function, &attributes, &locals);
+    let start = start(&krate, options, function, &attributes, &locals);
     let body = match (&function.shape, &function.body) {
         (_, Body::AsyncTraitBlock(async_block)) => {
             let future = async_block.to_token_stream();
@@ -68,7 +74,6 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
         (_, Body::Entered) => entered_body(&krate, options, function, &locals),
     };
     let sig = signature(function);
-    let Locals { span, .. } = &locals;
     let TracedFn {
         outer_attrs,
         inner_attrs,
@@ -82,7 +87,7 @@ pub(crate) fn function(options: &Options, function: &TracedFn) -> TokenStream {
         output.extend(quote! {
             #(#inner_attrs)*
             #site
-            let #span = #start;
+            #start
             #body
         });
     });
@@ -130,6 +135,7 @@ fn call_site(
     krate: &TokenStream,
     options: &Options,
     function: &TracedFn,
+    attributes: &[SiteAttr],
     locals: &Locals,
 ) -> TokenStream {
     let name = match &options.name {
@@ -147,6 +153,7 @@ fn call_site(
     let line = quote_spanned!(at=> ::core::line!());
     let site = &locals.site;
     let without_metrics = (!options.metrics()).then(|| quote!(.without_metrics()));
+    let attributes = attributes::static_list(krate, attributes);
     quote! {
         static #site: #krate::__private::CallSite = #krate::__private::CallSite::new(
             #name,
@@ -156,48 +163,72 @@ fn call_site(
             #line,
             ::core::option_env!("CARGO_PKG_NAME"),
             ::core::option_env!("CARGO_PKG_VERSION"),
+            #attributes,
         )#without_metrics;
     }
 }
 
-/// The expression that starts the span.
+/// The statements that start the span as `span`: in one call, or where the
+/// call records links or attributes, in two around them (run only when the
+/// span records, outside any closure).
 fn start(
     krate: &TokenStream,
     options: &Options,
     function: &TracedFn,
+    attributes: &[SiteAttr],
     locals: &Locals,
 ) -> TokenStream {
-    if options.suppress.is_some() {
-        return quote!(#krate::__private::Span::suppressed());
-    }
     let Locals {
-        site, attrs, links, ..
+        site,
+        span,
+        start,
+        parent: parent_cx,
+        attrs,
+        links,
+        ..
     } = locals;
-    let parent = match (&options.root, &options.parent) {
-        (Some(_), _) => quote!(#krate::__private::Parent::Root),
-        (None, Some((_, expr))) => quote_spanned! {expr.span()=>
-            // A coercion site: `Context`, `&Context` and smart pointers to
-            // one all fit, and anything else is a type error at `expr`.
-            #krate::__private::Parent::Explicit(&(#expr))
-        },
-        (None, None) => quote!(#krate::__private::Parent::Current),
+    if options.suppress.is_some() {
+        return quote!(let #span = #krate::__private::Span::suppressed(););
+    }
+    let recorded = attributes::any_recorded(attributes);
+    let parent = |two_steps: bool| match (&options.root, &options.parent) {
+        (Some(_), _) => (quote!(), quote!(#krate::__private::Parent::Root)),
+        (None, Some((_, expr))) if two_steps => (
+            // Bound first, so that a temporary lives as long as the start.
+            quote_spanned!(expr.span()=> let #parent_cx = &(#expr);),
+            quote_spanned!(expr.span()=> #krate::__private::Parent::Explicit(#parent_cx)),
+        ),
+        (None, Some((_, expr))) => (
+            quote!(),
+            quote_spanned! {expr.span()=>
+                // A coercion site: `Context`, `&Context` and smart pointers to
+                // one all fit, and anything else is a type error at `expr`.
+                #krate::__private::Parent::Explicit(&(#expr))
+            },
+        ),
+        (None, None) => (quote!(), quote!(#krate::__private::Parent::Current)),
     };
-    let link_pushes = options
-        .links
-        .iter()
-        .map(|(_, expr)| quote_spanned!(expr.span()=> #links.push(&(#expr));));
-    let link_closure = if options.links.is_empty() {
-        quote!(|_| {})
-    } else {
-        quote!(|#links: &mut #krate::__private::Links| { #(#link_pushes)* })
-    };
-    let records = attribute_records(krate, options, function, attrs);
-    let attr_closure = if records.is_empty() {
-        quote!(|_| {})
-    } else {
-        let views = pattern_views(options, function);
+    if options.links.is_empty() && !recorded {
+        let (_, parent) = parent(false);
+        return quote!(let #span = #krate::__private::Span::start(&#site, #parent););
+    }
+    let (bind_parent, parent) = parent(true);
+    let link_block = (!options.links.is_empty()).then(|| {
+        let pushes = options
+            .links
+            .iter()
+            .map(|(_, expr)| quote_spanned!(expr.span()=> #links.push(&(#expr));));
         quote! {
-            |#attrs: &mut #krate::__private::Attributes| {
+            if let ::core::option::Option::Some(#links) = #start.links() {
+                #(#pushes)*
+            }
+        }
+    });
+    let attribute_block = recorded.then(|| {
+        let views = attributes::pattern_views(options, function);
+        let records = attributes::records(krate, attributes, attrs);
+        quote! {
+            if let ::core::option::Option::Some(#attrs) = #start.attributes() {
                 #[allow(unused_imports)]
                 use #krate::__private::probe::{
                     ViaDebug as _, ViaDisplay as _, ViaNative as _, ViaNeither as _,
@@ -207,138 +238,18 @@ fn start(
                 #(#records)*
             }
         }
-    };
-    quote!(#krate::__private::Span::start(&#site, #parent, #link_closure, #attr_closure))
-}
-
-/// `value_ref` (a `&T` expression) recorded under `key` into `sink`; a type
-/// error is reported at `at`.
-fn record(
-    krate: &TokenStream,
-    sink: &Ident,
-    key: &str,
-    value_ref: &TokenStream,
-    at: Span,
-) -> TokenStream {
-    quote_spanned! {at=>
-        #sink.record(#key, (&&&&&&&#krate::__private::AttrProbe(#value_ref)).__traced_attr_value());
-    }
-}
-
-/// One `record` call per `attrs(..)` entry and per name an `#[attr]`
-/// parameter records.
-fn attribute_records(
-    krate: &TokenStream,
-    options: &Options,
-    function: &TracedFn,
-    sink: &Ident,
-) -> Vec<TokenStream> {
-    let mut records = Vec::new();
-    for entry in options.attrs.iter().flat_map(|(_, entries)| entries) {
-        let value = &entry.value;
-        records.push(record(
-            krate,
-            sink,
-            &entry.key,
-            &quote!(&(#value)),
-            value.span(),
-        ));
-    }
-    let rebound = matches!(function.body, Body::Rebound);
-    for param in &function.params {
-        let Some(attr) = &param.attr else { continue };
-        let cfgs = &param.cfgs;
-        let recorded: Vec<(String, TokenStream)> = match &param.binding {
-            Binding::Receiver(_) => continue,
-            Binding::Ident { ident, .. } => {
-                let key = attr
-                    .key
-                    .as_ref()
-                    .map_or_else(|| unraw(ident), |k| k.value());
-                vec![(key, quote!(&#ident))]
-            }
-            Binding::Pattern { renamed, names, .. } => match (names.as_slice(), &attr.key) {
-                ([], Some(key)) => vec![(key.value(), quote!(&#renamed))],
-                ([name], Some(key)) => vec![(key.value(), name_ref(name, rebound))],
-                (names, _) => names
-                    .iter()
-                    .map(|name| (unraw(name), name_ref(name, rebound)))
-                    .collect(),
-            },
-        };
-        for (key, value_ref) in recorded {
-            let record = record(krate, sink, &key, &value_ref, attr.span);
-            records.push(quote!(#(#cfgs)* #record));
-        }
-    }
-    records
-}
-
-/// A name a pattern parameter binds, as a reference: already one in the
-/// views of rebound parameters, a binding of the signature otherwise.
-fn name_ref(name: &Ident, rebound: bool) -> TokenStream {
-    if rebound {
-        name.to_token_stream()
+    });
+    let begin = if options.links.is_empty() {
+        quote!(begin)
     } else {
-        quote!(&#name)
-    }
-}
-
-/// Where the body rebinds the parameters, the signature holds pattern
-/// parameters whole: attribute expressions see the names they bind through
-/// a reference to each, for the patterns they read.
-fn pattern_views(options: &Options, function: &TracedFn) -> TokenStream {
-    if !matches!(function.body, Body::Rebound) {
-        return TokenStream::new();
-    }
-    let read = read_by_options(options);
-    let views = function
-        .params
-        .iter()
-        .filter_map(|param| match &param.binding {
-            Binding::Pattern {
-                pat,
-                renamed,
-                names,
-            } if param.attr.is_some() && !names.is_empty()
-                || names.iter().any(|name| read.contains(name)) =>
-            {
-                let cfgs = &param.cfgs;
-                let view = by_reference(pat);
-                Some(quote! {
-                    #(#cfgs)*
-                    #[allow(unused_variables)]
-                    let #view = &#renamed;
-                })
-            }
-            _ => None,
-        });
-    quote!(#(#views)*)
-}
-
-/// The identifiers the options' expressions read: parameters they name are
-/// used even when the body does not use them.
-fn read_by_options(options: &Options) -> Vec<Ident> {
-    let mut read = Vec::new();
-    let attrs = options.attrs.iter().flat_map(|(_, entries)| entries);
-    for expr in attrs
-        .map(|entry| &entry.value)
-        .chain(options.parent.iter().map(|(_, expr)| expr))
-        .chain(options.links.iter().map(|(_, expr)| expr))
-    {
-        idents(expr.to_token_stream(), &mut read);
-    }
-    read
-}
-
-/// Every identifier in `tokens`.
-fn idents(tokens: TokenStream, found: &mut Vec<Ident>) {
-    for token in tokens {
-        match token {
-            proc_macro2::TokenTree::Ident(ident) => found.push(ident),
-            proc_macro2::TokenTree::Group(group) => idents(group.stream(), found),
-            _ => {}
-        }
+        quote!(begin_linked)
+    };
+    quote! {
+        #bind_parent
+        let mut #start = #krate::__private::Span::#begin(&#site, #parent);
+        #link_block
+        #attribute_block
+        let #span = #start.finish();
     }
 }
 
@@ -428,7 +339,11 @@ fn outcome(
                 #recorder.ret(
                     (&&#krate::__private::RetProbe(#value_ref))
                         .__traced_ok()
-                        .and_then(|#ok| (&&&&&&&#krate::__private::AttrProbe(#ok)).__traced_attr_value()),
+                        .and_then(|#ok| {
+                            (&&&&&&&#krate::__private::AttrProbe(#ok))
+                                .__traced_attr_value()
+                                .into_value()
+                        }),
                 );
             }
         }

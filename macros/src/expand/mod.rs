@@ -1,5 +1,6 @@
 //! Code generation. Infallible: everything has been checked before.
 
+mod attributes;
 mod function;
 mod impl_block;
 

@@ -88,7 +88,7 @@ fn start_native(
             let mut conventions = Conventions::default();
             attrs.record(&mut Fields {
                 conventions: &mut conventions,
-                attribute: &mut |key, value| sink.record(key, Some(value)),
+                attribute: &mut |key, value| sink.record_keyed(key, value),
             });
             conventions.status()
         },

@@ -1,16 +1,21 @@
-//! Records become `SpanData` on the export thread. What a span's extra holds
-//! is cloned, not moved, so the extra can go back to its thread and
-//! everything in it is freed there.
+//! Records become `SpanData` on the export thread: the call site's
+//! attributes are merged here, in the order they were declared (literal
+//! values from the site, recorded ones from the record's slots). What a span's
+//! extra holds is cloned, not moved, so the extra can go back to its thread
+//! and everything in it is freed there.
 
 use std::borrow::Cow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use opentelemetry::trace::{SpanContext, SpanKind, Status};
-
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceState};
+use opentelemetry::{Key, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
 use super::Limits;
 use super::clock::WallClock;
 use super::record::Record;
+use super::site::{CallSite, SiteAttribute, SiteValue};
+use super::span_details::SpanDetails;
 use super::truncate::truncate_span;
 
 /// The `SpanData` exporters take for `record`.
@@ -18,10 +23,12 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
     let extra = record.extra.as_deref();
     let site = record.site;
     let mut attributes = Vec::with_capacity(
-        if site.is_some() { 3 } else { 0 } + extra.map_or(0, |extra| extra.attributes.len()),
+        site.map_or(0, |site| 3 + site.attributes().len())
+            + extra.map_or(0, |extra| extra.attributes.len()),
     );
     if let Some(site) = site {
-        attributes.extend(site.code_attributes());
+        site.push_code_attributes(&mut attributes);
+        site_attributes(site, record, extra, &mut attributes);
     }
     let mut events = SpanEvents::default();
     let mut links = SpanLinks::default();
@@ -59,13 +66,14 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
         dropped_attributes_count += u32::try_from(over).unwrap_or(u32::MAX);
         attributes.truncate(limits.attributes as usize);
     }
+    let trace_state = extra.map_or(TraceState::NONE, |extra| extra.trace_state.clone());
     let mut data = SpanData {
         span_context: SpanContext::new(
             record.trace_id,
             record.span_id,
             record.flags,
             false,
-            record.trace_state.clone(),
+            trace_state,
         ),
         parent_span_id: record.parent_span_id,
         parent_span_is_remote: record.parent_is_remote,
@@ -84,4 +92,48 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
         truncate_span(&mut data, limit);
     }
     data
+}
+
+/// The attributes `record` carries, `code.*` aside: its call site's, then
+/// those set through the OpenTelemetry API.
+pub(crate) fn record_attributes(record: &Record, attributes: &mut Vec<KeyValue>) {
+    let extra = record.extra.as_deref();
+    if let Some(site) = record.site {
+        site_attributes(site, record, extra, attributes);
+    }
+    if let Some(extra) = extra {
+        attributes.extend(extra.attributes.iter().cloned());
+    }
+}
+
+/// The call site's attributes, in the order they were declared: literal
+/// values from the site, constants read now, recorded values from the
+/// record's slots.
+fn site_attributes(
+    site: &CallSite,
+    record: &Record,
+    extra: Option<&SpanDetails>,
+    attributes: &mut Vec<KeyValue>,
+) {
+    let spilled = extra.map(SpanDetails::spilled).unwrap_or_default();
+    let mut recorded = 0;
+    for attribute in site.attributes() {
+        let value = match attribute.value {
+            SiteValue::Recorded => {
+                recorded += 1;
+                record.slots.get(recorded - 1, spilled).value(spilled)
+            }
+            SiteValue::Literal(_) => attribute.known(),
+            SiteValue::Constant(_) => read_constant(attribute),
+        };
+        if let Some(value) = value {
+            attributes.push(KeyValue::new(Key::from_static_str(attribute.key), value));
+        }
+    }
+}
+
+/// A constant's value; its `Display` or `Debug` runs here, and a panic in
+/// either leaves the attribute out rather than stop the export thread.
+fn read_constant(attribute: &SiteAttribute) -> Option<Value> {
+    catch_unwind(AssertUnwindSafe(|| attribute.known())).unwrap_or(None)
 }

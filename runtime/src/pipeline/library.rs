@@ -88,9 +88,8 @@ where
         parent_span.is_remote(),
         Some(site),
     );
-    if let Some(extra) = attributes.into_extra() {
-        span.set_extra(extra);
-    }
+    let (slots, extra) = attributes.into_native();
+    span.set_recorded(slots, extra);
     if let Some(name) = shape.name {
         span.update_name(name);
     }

@@ -4,7 +4,8 @@
 //! with `Context::with_span`, so every OpenTelemetry API (children of other
 //! tracers, `get_active_span`, propagators) sees a real span. It starts with
 //! ids from a per-thread generator and a time-stamp-counter read; the call
-//! site's static data stays in its `static`. When it ends, a fixed-size
+//! site's static data stays in its `static`, and the values its call records
+//! go into inline slots ([`values`]). When it ends, a fixed-size
 //! [`Record`](record::Record) goes into the ending thread's lane
 //! ([`queue`]); one export thread drains every lane, turns records into
 //! `SpanData` ([`convert`]) and hands them to the exporters ([`sink`]).
@@ -51,6 +52,7 @@ mod start;
 mod tail;
 mod tracer;
 mod truncate;
+mod values;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,13 +82,14 @@ pub(crate) use sink::LogExporterSink;
 pub(crate) use sink::{
     ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision, describe,
 };
-pub use site::{CallSite, Kind};
+pub use site::{CallSite, Kind, SiteAttribute, StaticValue};
 pub(crate) use span::END_NOW;
 pub use start::Parent;
-pub(crate) use start::{Started, start};
+pub(crate) use start::{Begun, Plan, Started, begin, finish, start};
 pub use tail::TailSamplingReport;
 pub(crate) use tail::{KeepReason, TailPolicy, is_local_root};
 pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
+pub use values::AttrValue;
 
 use queue::Queue;
 

@@ -638,7 +638,7 @@ impl Queue {
 mod tests {
     use std::collections::BTreeSet;
 
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 
     use super::*;
     use crate::pipeline::clock;
@@ -654,7 +654,7 @@ mod tests {
             start: now,
             end: now,
             site: None,
-            trace_state: TraceState::NONE,
+            slots: crate::pipeline::values::Slots::EMPTY,
             extra: None,
         }
     }

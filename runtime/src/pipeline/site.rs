@@ -1,13 +1,13 @@
 //! What one `#[traced]` function's spans share, known at compile time: its
-//! name, kind, `code.*` location and instrumentation scope, held in a
-//! `static` by each expansion so that none of it is built per call. A
-//! `tracing` callsite gets one too, made once when its first span is
-//! recorded ([`CallSite::library`]).
+//! name, kind, `code.*` location, instrumentation scope and attributes (keys,
+//! and the values of literal ones), held in a `static` by each expansion so
+//! that none of it is built per call. A `tracing` callsite gets one too, made
+//! once when its first span is recorded ([`CallSite::library`]).
 
 use std::sync::OnceLock;
 
 use opentelemetry::trace::SpanKind;
-use opentelemetry::{InstrumentationScope, Key, KeyValue};
+use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 
 /// The span kinds `kind = ..` accepts, `const`-constructible for a `static`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,12 +51,16 @@ pub struct CallSite {
     crate_version: Option<&'static str>,
     /// Whether its spans count into the RED metrics.
     metrics: bool,
+    attributes: &'static [SiteAttribute],
+    /// How many of `attributes` come first and are literals.
+    leading_literals: usize,
     scope: OnceLock<InstrumentationScope>,
 }
 
 impl CallSite {
     /// The data of one call site; `crate_name` and `crate_version` come
-    /// from `option_env!` in the annotated crate.
+    /// from `option_env!` in the annotated crate; `attributes` in the order
+    /// they were declared.
     #[allow(clippy::too_many_arguments)]
     pub const fn new(
         name: &'static str,
@@ -66,6 +70,7 @@ impl CallSite {
         line: u32,
         crate_name: Option<&'static str>,
         crate_version: Option<&'static str>,
+        attributes: &'static [SiteAttribute],
     ) -> Self {
         CallSite {
             name,
@@ -80,6 +85,8 @@ impl CallSite {
             },
             crate_version,
             metrics: true,
+            attributes,
+            leading_literals: leading_literals(attributes),
             scope: OnceLock::new(),
         }
     }
@@ -100,6 +107,17 @@ impl CallSite {
     /// which names none.
     pub(crate) fn function_name(&self) -> Option<&'static str> {
         Some(self.function).filter(|function| !function.is_empty())
+    }
+
+    /// Its attributes, in the order they were declared.
+    pub(crate) fn attributes(&self) -> &'static [SiteAttribute] {
+        self.attributes
+    }
+
+    /// How many of its first attributes are literals.
+    #[inline]
+    pub(crate) fn leading_literals(&self) -> usize {
+        self.leading_literals
     }
 
     /// The data of a `tracing` callsite: its spans' name, their file, line
@@ -123,6 +141,8 @@ impl CallSite {
             crate_name,
             crate_version: None,
             metrics: true,
+            attributes: &[],
+            leading_literals: 0,
             scope: OnceLock::new(),
         }
     }
@@ -154,6 +174,30 @@ impl CallSite {
         .flatten()
     }
 
+    /// Pushes its `code.*` attributes onto `attributes`: those of a
+    /// `#[traced]` site one by one, without going through an iterator that
+    /// does not know its length (they are pushed for every span).
+    #[inline]
+    pub(crate) fn push_code_attributes(&self, attributes: &mut Vec<KeyValue>) {
+        if self.module.is_some() {
+            attributes.extend(self.code_attributes());
+            return;
+        }
+        attributes.reserve(3);
+        attributes.push(KeyValue::new(
+            Key::from_static_str("code.function.name"),
+            self.function,
+        ));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("code.file.path"),
+            self.file,
+        ));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("code.line.number"),
+            i64::from(self.line),
+        ));
+    }
+
     /// The instrumentation scope: the annotated crate's package name and version.
     pub(crate) fn scope(&self) -> &InstrumentationScope {
         self.scope.get_or_init(|| {
@@ -168,5 +212,170 @@ impl CallSite {
     /// The span name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+}
+
+/// How many of `attributes` come first and are literals.
+const fn leading_literals(attributes: &[SiteAttribute]) -> usize {
+    let mut count = 0;
+    while count < attributes.len() && matches!(attributes[count].value, SiteValue::Literal(_)) {
+        count += 1;
+    }
+    count
+}
+
+/// One attribute of a call site: its key, and its value when that is known
+/// before the call.
+#[derive(Debug)]
+pub struct SiteAttribute {
+    pub(crate) key: &'static str,
+    pub(crate) value: SiteValue,
+}
+
+/// Where an attribute's value comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SiteValue {
+    /// A literal: part of the call site.
+    Literal(StaticValue),
+    /// A constant, read where the span is exported (or, for a span of
+    /// another provider, as it starts).
+    Constant(fn() -> Option<Value>),
+    /// Recorded by each call, in the order of the recorded attributes.
+    Recorded,
+}
+
+impl SiteAttribute {
+    /// An attribute whose value is a literal.
+    pub const fn literal(key: &'static str, value: StaticValue) -> Self {
+        SiteAttribute {
+            key,
+            value: SiteValue::Literal(value),
+        }
+    }
+
+    /// An attribute whose value is a constant, read by `value`.
+    pub const fn constant(key: &'static str, value: fn() -> Option<Value>) -> Self {
+        SiteAttribute {
+            key,
+            value: SiteValue::Constant(value),
+        }
+    }
+
+    /// An attribute each call records.
+    pub const fn recorded(key: &'static str) -> Self {
+        SiteAttribute {
+            key,
+            value: SiteValue::Recorded,
+        }
+    }
+
+    /// Its value, when it is known without the call: `None` for a recorded
+    /// one, or a constant that is `None`.
+    pub(crate) fn known(&self) -> Option<Value> {
+        match self.value {
+            SiteValue::Literal(value) => Some(value.to_value()),
+            SiteValue::Constant(read) => read(),
+            SiteValue::Recorded => None,
+        }
+    }
+}
+
+/// A literal attribute value, typed as the same value recorded at run time
+/// would be: integers that fit as int, wider ones as their decimal text.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StaticValue(Literal);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Literal {
+    Str(&'static str),
+    I64(i64),
+    Wide(i128),
+    WideUnsigned(u128),
+    F64(f64),
+    Bool(bool),
+    Char(char),
+}
+
+macro_rules! narrow_ints {
+    ($($name:ident: $ty:ty),*) => {$(
+        #[doc = concat!("A `", stringify!($ty), "` literal.")]
+        pub const fn $name(value: $ty) -> Self {
+            StaticValue(Literal::I64(value as i64))
+        }
+    )*};
+}
+
+impl StaticValue {
+    narrow_ints!(i8: i8, i16: i16, i32: i32, i64: i64, u8: u8, u16: u16, u32: u32);
+
+    /// A `u64` literal.
+    pub const fn u64(value: u64) -> Self {
+        Self::u128(value as u128)
+    }
+
+    /// A `usize` literal.
+    pub const fn usize(value: usize) -> Self {
+        Self::u128(value as u128)
+    }
+
+    /// An `isize` literal.
+    pub const fn isize(value: isize) -> Self {
+        Self::i128(value as i128)
+    }
+
+    /// An `i128` literal.
+    pub const fn i128(value: i128) -> Self {
+        if value >= i64::MIN as i128 && value <= i64::MAX as i128 {
+            StaticValue(Literal::I64(value as i64))
+        } else {
+            StaticValue(Literal::Wide(value))
+        }
+    }
+
+    /// A `u128` literal.
+    pub const fn u128(value: u128) -> Self {
+        if value <= i64::MAX as u128 {
+            StaticValue(Literal::I64(value as i64))
+        } else {
+            StaticValue(Literal::WideUnsigned(value))
+        }
+    }
+
+    /// An `f64` literal.
+    pub const fn f64(value: f64) -> Self {
+        StaticValue(Literal::F64(value))
+    }
+
+    /// An `f32` literal.
+    pub const fn f32(value: f32) -> Self {
+        StaticValue(Literal::F64(value as f64))
+    }
+
+    /// A `bool` literal.
+    pub const fn bool(value: bool) -> Self {
+        StaticValue(Literal::Bool(value))
+    }
+
+    /// A string literal.
+    pub const fn str(value: &'static str) -> Self {
+        StaticValue(Literal::Str(value))
+    }
+
+    /// A `char` literal.
+    pub const fn char(value: char) -> Self {
+        StaticValue(Literal::Char(value))
+    }
+
+    /// The OpenTelemetry value; a string literal is borrowed, not copied.
+    pub(crate) fn to_value(self) -> Value {
+        match self.0 {
+            Literal::Str(text) => Value::String(StringValue::from(text)),
+            Literal::I64(value) => Value::I64(value),
+            Literal::Wide(value) => Value::String(value.to_string().into()),
+            Literal::WideUnsigned(value) => Value::String(value.to_string().into()),
+            Literal::F64(value) => Value::F64(value),
+            Literal::Bool(value) => Value::Bool(value),
+            Literal::Char(value) => Value::String(value.to_string().into()),
+        }
     }
 }

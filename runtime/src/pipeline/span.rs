@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use opentelemetry::trace::{Event, Link, SpanContext, SpanId, Status};
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, Status, TraceState};
 use opentelemetry::{KeyValue, trace};
 
 use super::PipelineCore;
@@ -13,6 +13,7 @@ use super::clock::{self, Tick};
 use super::record::Record;
 use super::site::CallSite;
 use super::span_details::SpanDetails;
+use super::values::Slots;
 
 /// The end time that tells a native span to end now, on its own clock: no
 /// span ends at the Unix epoch.
@@ -26,6 +27,8 @@ pub(crate) struct NativeSpan {
     parent_is_remote: bool,
     start: Tick,
     site: Option<&'static CallSite>,
+    /// The values its call recorded for the call site's attributes.
+    slots: Slots,
     extra: Option<Box<SpanDetails>>,
     shared: &'static PipelineCore,
     recording: bool,
@@ -50,6 +53,7 @@ impl NativeSpan {
             parent_is_remote,
             start: clock::now(),
             site,
+            slots: Slots::EMPTY,
             extra: None,
             shared,
             recording: true,
@@ -64,6 +68,7 @@ impl NativeSpan {
             parent_is_remote: false,
             start: clock::now(),
             site: None,
+            slots: Slots::EMPTY,
             extra: None,
             shared,
             recording: false,
@@ -77,9 +82,13 @@ impl NativeSpan {
         self.extra.get_or_insert_with(|| queue.take_extra())
     }
 
-    /// Attributes collected before the span started, moved in whole.
-    pub(crate) fn set_extra(&mut self, extra: Box<SpanDetails>) {
-        self.extra = Some(extra);
+    /// What its call recorded before the span started, moved in whole.
+    #[inline]
+    pub(crate) fn set_recorded(&mut self, slots: Slots, extra: Option<Box<SpanDetails>>) {
+        self.slots = slots;
+        if extra.is_some() {
+            self.extra = extra;
+        }
     }
 }
 
@@ -174,6 +183,9 @@ impl trace::Span for NativeSpan {
         {
             extra.end_time = Some(SystemTime::now());
         }
+        if *self.span_context.trace_state() != TraceState::NONE {
+            self.extra().trace_state = self.span_context.trace_state().clone();
+        }
         let record = Record {
             trace_id: self.span_context.trace_id(),
             span_id: self.span_context.span_id(),
@@ -183,7 +195,7 @@ impl trace::Span for NativeSpan {
             start: self.start,
             end,
             site: self.site,
-            trace_state: self.span_context.trace_state().clone(),
+            slots: self.slots,
             extra: self.extra.take(),
         };
         if self.shared.is_open() {
@@ -201,4 +213,20 @@ impl Drop for NativeSpan {
 
 fn count(dropped: usize) -> u32 {
     u32::try_from(dropped).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A span is moved into the `Context` as it starts: up to 128 bytes the
+    /// compiler moves it with inline stores, beyond with calls to `memcpy`.
+    #[test]
+    fn a_span_moves_without_memcpy() {
+        assert!(
+            size_of::<NativeSpan>() <= 128,
+            "{}",
+            size_of::<NativeSpan>()
+        );
+    }
 }

@@ -7,6 +7,8 @@ use super::attributes::Attributes;
 use super::links::Links;
 use super::site::CallSite;
 use super::span::NativeSpan;
+use super::span_details::SpanDetails;
+use super::values::Slots;
 use super::{PipelineCore, ids, sampling};
 
 /// W3C Trace Context Level 2's `random` flag, which every trace this
@@ -37,19 +39,22 @@ pub(crate) enum Started {
     Nothing,
 }
 
-/// What the parent decides, read without running any user code; `None`
-/// when no span is made at all.
-struct Plan {
+/// What the parent decided for a span that records: its ids and parent.
+#[derive(Debug)]
+pub(crate) struct Plan {
     span_context: SpanContext,
     parent_span_id: SpanId,
     parent_is_remote: bool,
-    recording: bool,
 }
 
 /// What the look at the current context settled.
-enum Planned {
+#[derive(Debug)]
+pub(crate) enum Begun {
+    /// All there is to it.
     Done(Started),
-    Record(Plan),
+    /// A recording span, to [`finish`] once its links and attributes are
+    /// recorded.
+    Recording(Plan),
 }
 
 /// The new span's ids, flags and trace state, and whether it records.
@@ -94,13 +99,14 @@ fn no_span(shared: &PipelineCore, parent: &SpanContext, suppressed: bool) -> boo
     suppressed || shared.parent_based && parent.is_valid() && !parent.is_sampled()
 }
 
+/// The ids of a new span under `parent`, and whether it records.
 #[inline(never)]
 fn plan(
     shared: &PipelineCore,
     site: &CallSite,
     parent_cx: Option<&Context>,
     parent: &SpanContext,
-) -> Plan {
+) -> (Plan, bool) {
     let (span_context, recording) = plan_child(
         shared,
         parent_cx,
@@ -109,61 +115,86 @@ fn plan(
         &site.kind.to_otel(),
         &[],
     );
-    Plan {
+    let plan = Plan {
         span_context,
         parent_span_id: parent.span_id(),
         parent_is_remote: parent.is_remote(),
-        recording,
-    }
+    };
+    (plan, recording)
 }
 
-/// Starts `site`'s span under `parent`. `links` and `attributes` run only
-/// for a recording span, and outside any borrow of the current context (they
-/// may call traced functions).
+/// Starts `site`'s span under `parent`, for a call that records no link and
+/// no attribute of its own.
 #[inline]
-pub(crate) fn start<L, A>(
+pub(crate) fn start(
     shared: &'static PipelineCore,
     site: &'static CallSite,
     parent: Parent<'_>,
-    links: L,
-    attributes: A,
-) -> Started
-where
-    L: FnOnce(&mut Links),
-    A: FnOnce(&mut Attributes),
-{
-    // A span that does not record is made within the one look at the
-    // current context; a recording one needs user code run first.
-    let planned = |cx: &Context, parent: &SpanContext, suppressed: bool| {
+) -> Started {
+    match begin(shared, site, parent) {
+        Begun::Done(started) => started,
+        Begun::Recording(plan) => recording(shared, site, parent, plan, Slots::EMPTY, None, None),
+    }
+}
+
+/// Decides `site`'s span under `parent` with one look at the context; a
+/// recording span still needs its links and attributes, which run outside
+/// any borrow of the current context (they may call traced functions).
+#[inline]
+pub(crate) fn begin(
+    shared: &'static PipelineCore,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+) -> Begun {
+    let decide = |cx: &Context, parent: &SpanContext, suppressed: bool| {
         if no_span(shared, parent, suppressed) {
-            return Planned::Done(Started::Nothing);
+            return Begun::Done(Started::Nothing);
         }
-        let plan = plan(shared, site, Some(cx).filter(|_| parent.is_valid()), parent);
-        if plan.recording {
-            Planned::Record(plan)
+        let (plan, recording) = plan(shared, site, Some(cx).filter(|_| parent.is_valid()), parent);
+        if recording {
+            Begun::Recording(plan)
         } else {
-            Planned::Done(Started::NotRecording(
+            Begun::Done(Started::NotRecording(
                 cx.with_remote_span_context(plan.span_context),
             ))
         }
     };
-    let planned = match parent {
+    match parent {
         Parent::Current => Context::map_current(|cx| {
-            planned(cx, cx.span().span_context(), cx.is_telemetry_suppressed())
+            decide(cx, cx.span().span_context(), cx.is_telemetry_suppressed())
         }),
         Parent::Root => {
-            Context::map_current(|cx| planned(cx, &SpanContext::NONE, cx.is_telemetry_suppressed()))
+            Context::map_current(|cx| decide(cx, &SpanContext::NONE, cx.is_telemetry_suppressed()))
         }
-        Parent::Explicit(cx) => planned(cx, cx.span().span_context(), cx.is_telemetry_suppressed()),
-    };
-    let plan = match planned {
-        Planned::Done(started) => return started,
-        Planned::Record(plan) => plan,
-    };
-    let mut link_sink = Links::default();
-    links(&mut link_sink);
-    let mut attribute_sink = Attributes::native(shared);
-    attributes(&mut attribute_sink);
+        Parent::Explicit(cx) => decide(cx, cx.span().span_context(), cx.is_telemetry_suppressed()),
+    }
+}
+
+/// Starts the recording span `plan` of `site` with what its call recorded,
+/// in the context to make current.
+#[inline]
+pub(crate) fn finish(
+    shared: &'static PipelineCore,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    plan: Plan,
+    links: Links,
+    attributes: Attributes,
+) -> Started {
+    let (slots, extra) = attributes.into_native();
+    recording(shared, site, parent, plan, slots, extra, Some(links))
+}
+
+#[inline(always)]
+fn recording(
+    shared: &'static PipelineCore,
+    site: &'static CallSite,
+    parent: Parent<'_>,
+    plan: Plan,
+    slots: Slots,
+    extra: Option<Box<SpanDetails>>,
+    links: Option<Links>,
+) -> Started {
     let mut span = NativeSpan::recording(
         shared,
         plan.span_context,
@@ -171,12 +202,9 @@ where
         plan.parent_is_remote,
         Some(site),
     );
-    if let Some(extra) = attribute_sink.into_extra() {
-        span.set_extra(extra);
-    }
-    let links = link_sink.into_links();
-    if !links.is_empty() {
-        for link in links {
+    span.set_recorded(slots, extra);
+    if let Some(links) = links.filter(|links| !links.is_empty()) {
+        for link in links.into_links() {
             opentelemetry::trace::Span::add_link(&mut span, link.span_context, link.attributes);
         }
     }

@@ -1,6 +1,7 @@
-//! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: long string values are cut on the
-//! export thread, before any exporter sees them (a value is truncated, never
-//! rejected).
+//! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: long string values are cut, never
+//! rejected: as they are set (so a pending span holds no more than it will
+//! export), and again on the export thread for what no limit saw before
+//! (literal values of call sites, spans made before the limit was known).
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -19,11 +20,12 @@ pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
 
 fn truncate_all(attributes: &mut [KeyValue], limit: usize) {
     for kv in attributes {
-        truncate_value(&mut kv.value, limit);
+        cut_value(&mut kv.value, limit);
     }
 }
 
-fn truncate_value(value: &mut Value, limit: usize) {
+/// Cuts a string value, or each string of an array, to `limit` characters.
+pub(crate) fn cut_value(value: &mut Value, limit: usize) {
     match value {
         Value::String(text) => {
             if let Some(cut) = cut(text.as_str(), limit) {
@@ -43,8 +45,19 @@ fn truncate_value(value: &mut Value, limit: usize) {
 
 /// The first `limit` characters of `text`, or `None` when it is short enough.
 fn cut(text: &str, limit: usize) -> Option<String> {
-    let (end, _) = text.char_indices().nth(limit)?;
-    Some(text[..end].to_owned())
+    let end = end_of_chars(text, limit);
+    (end < text.len()).then(|| text[..end].to_owned())
+}
+
+/// Where the first `limit` characters of `text` end, in bytes.
+pub(crate) fn end_of_chars(text: &str, limit: usize) -> usize {
+    if text.len() <= limit {
+        // No more characters than bytes.
+        return text.len();
+    }
+    text.char_indices()
+        .nth(limit)
+        .map_or(text.len(), |(end, _)| end)
 }
 
 #[cfg(test)]
@@ -67,7 +80,7 @@ mod tests {
             Value::Bool(true),
         ];
         for value in &mut values {
-            truncate_value(value, 3);
+            cut_value(value, 3);
         }
         assert_eq!(values[0], Value::from("abc"));
         assert_eq!(

@@ -1,10 +1,12 @@
 //! Typed attribute values, chosen at compile time by autoref-based dispatch:
 //! `(&&&&&&&AttrProbe(&value)).__traced_attr_value()` resolves to the first of
 //! native value, `Option` of `Display`, `Display`, `Option` of `Debug`,
-//! `Debug` that the value's type satisfies. A type with none reaches the last
-//! rungs, whose method demands [`DisplayOrDebug`], which nothing implements:
-//! one error at the value, naming its type (behind a reference, the type
-//! referred to).
+//! `Debug` that the value's type satisfies, and gives an [`AttrValue`] that
+//! borrows the value: numbers as they are, text and formatting for the span
+//! to copy or write once, where it keeps them. A type with none reaches the
+//! last rungs, whose method demands [`DisplayOrDebug`], which nothing
+//! implements: one error at the value, naming its type (behind a reference,
+//! the type referred to).
 
 use std::borrow::Cow;
 use std::fmt::{Debug, Display};
@@ -13,21 +15,23 @@ use std::sync::Arc;
 
 use opentelemetry::{Array, StringValue, Value};
 
+use crate::pipeline::AttrValue;
+
 /// Wraps a reference to a value to be recorded; see the module docs.
 #[derive(Debug)]
 pub struct AttrProbe<'a, T: ?Sized>(pub &'a T);
 
 /// Types that map onto an OpenTelemetry value without formatting.
 pub trait NativeValue {
-    fn native_value(&self) -> Option<Value>;
+    fn native_value(&self) -> AttrValue<'_>;
 }
 
 macro_rules! native_int {
     ($($ty:ty)*) => {$(
         impl NativeValue for $ty {
             #[inline]
-            fn native_value(&self) -> Option<Value> {
-                Some(Value::I64(i64::from(*self)))
+            fn native_value(&self) -> AttrValue<'_> {
+                AttrValue::I64(i64::from(*self))
             }
         }
     )*};
@@ -39,11 +43,11 @@ macro_rules! native_wide_int {
     ($($ty:ty)*) => {$(
         impl NativeValue for $ty {
             #[inline]
-            fn native_value(&self) -> Option<Value> {
-                Some(match i64::try_from(*self) {
-                    Ok(value) => Value::I64(value),
-                    Err(_) => Value::String(self.to_string().into()),
-                })
+            fn native_value(&self) -> AttrValue<'_> {
+                match i64::try_from(*self) {
+                    Ok(value) => AttrValue::I64(value),
+                    Err(_) => AttrValue::Display(self),
+                }
             }
         }
     )*};
@@ -52,36 +56,37 @@ native_wide_int!(isize usize u64 i128 u128);
 
 impl NativeValue for f64 {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::F64(*self))
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::F64(*self)
     }
 }
 
 impl NativeValue for f32 {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::F64(f64::from(*self)))
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::F64(f64::from(*self))
     }
 }
 
 impl NativeValue for bool {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::Bool(*self))
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::Bool(*self)
     }
 }
 
 /// `()`, the `Ok` value of a `Result<(), E>`: nothing to record.
 impl NativeValue for () {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
-        None
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::None
     }
 }
 
 impl NativeValue for char {
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::String(self.to_string().into()))
+    #[inline]
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::Display(self)
     }
 }
 
@@ -89,9 +94,8 @@ macro_rules! native_str {
     ($($ty:ty)*) => {$(
         impl NativeValue for $ty {
             #[inline]
-            fn native_value(&self) -> Option<Value> {
-                let text: &str = self;
-                Some(Value::String(text.to_owned().into()))
+            fn native_value(&self) -> AttrValue<'_> {
+                AttrValue::Str(self)
             }
         }
     )*};
@@ -100,29 +104,32 @@ native_str!(str String Cow<'_, str> Arc<str> Rc<str>);
 
 impl<T: NativeValue + ?Sized> NativeValue for &T {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
+    fn native_value(&self) -> AttrValue<'_> {
         (**self).native_value()
     }
 }
 
 impl<T: NativeValue + ?Sized> NativeValue for &mut T {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
+    fn native_value(&self) -> AttrValue<'_> {
         (**self).native_value()
     }
 }
 
 impl<T: NativeValue + ?Sized> NativeValue for Box<T> {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
+    fn native_value(&self) -> AttrValue<'_> {
         (**self).native_value()
     }
 }
 
 impl<T: NativeValue> NativeValue for Option<T> {
     #[inline]
-    fn native_value(&self) -> Option<Value> {
-        self.as_ref().and_then(NativeValue::native_value)
+    fn native_value(&self) -> AttrValue<'_> {
+        match self {
+            Some(value) => value.native_value(),
+            None => AttrValue::None,
+        }
     }
 }
 
@@ -176,92 +183,102 @@ macro_rules! wide_int_array_element {
 wide_int_array_element!(isize usize u64 i128 u128);
 
 impl<T: ArrayElement> NativeValue for [T] {
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::Array(T::array(self)))
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::Value(Value::Array(T::array(self)))
     }
 }
 
 impl<T: ArrayElement> NativeValue for Vec<T> {
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::Array(T::array(self)))
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::Value(Value::Array(T::array(self)))
     }
 }
 
 impl<T: ArrayElement, const N: usize> NativeValue for [T; N] {
-    fn native_value(&self) -> Option<Value> {
-        Some(Value::Array(T::array(self)))
+    fn native_value(&self) -> AttrValue<'_> {
+        AttrValue::Value(Value::Array(T::array(self)))
     }
 }
 
-fn display(value: &(impl Display + ?Sized)) -> Value {
-    Value::String(value.to_string().into())
-}
-
-fn debug(value: &(impl Debug + ?Sized)) -> Value {
-    Value::String(format!("{value:?}").into())
-}
-
 pub trait ViaNative {
-    fn __traced_attr_value(&self) -> Option<Value>;
+    fn __traced_attr_value(&self) -> AttrValue<'_>;
 }
 
 impl<T: NativeValue + ?Sized> ViaNative for &&&&&&AttrProbe<'_, T> {
     #[inline]
-    fn __traced_attr_value(&self) -> Option<Value> {
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
         self.0.native_value()
     }
 }
 
 pub trait ViaOptionDisplay {
-    fn __traced_attr_value(&self) -> Option<Value>;
+    fn __traced_attr_value(&self) -> AttrValue<'_>;
 }
 
 impl<T: Display> ViaOptionDisplay for &&&&&AttrProbe<'_, Option<T>> {
-    fn __traced_attr_value(&self) -> Option<Value> {
-        self.0.as_ref().map(display)
+    #[inline]
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
+        match self.0 {
+            Some(value) => AttrValue::Display(value),
+            None => AttrValue::None,
+        }
     }
 }
 
 /// A name bound by a pattern parameter is a reference.
 impl<T: Display> ViaOptionDisplay for &&&&&AttrProbe<'_, &Option<T>> {
-    fn __traced_attr_value(&self) -> Option<Value> {
-        self.0.as_ref().map(display)
+    #[inline]
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
+        match self.0 {
+            Some(value) => AttrValue::Display(value),
+            None => AttrValue::None,
+        }
     }
 }
 
 pub trait ViaDisplay {
-    fn __traced_attr_value(&self) -> Option<Value>;
+    fn __traced_attr_value(&self) -> AttrValue<'_>;
 }
 
 impl<T: Display + ?Sized> ViaDisplay for &&&&AttrProbe<'_, T> {
-    fn __traced_attr_value(&self) -> Option<Value> {
-        Some(display(self.0))
+    #[inline]
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
+        AttrValue::Display(&self.0)
     }
 }
 
 pub trait ViaOptionDebug {
-    fn __traced_attr_value(&self) -> Option<Value>;
+    fn __traced_attr_value(&self) -> AttrValue<'_>;
 }
 
 impl<T: Debug> ViaOptionDebug for &&&AttrProbe<'_, Option<T>> {
-    fn __traced_attr_value(&self) -> Option<Value> {
-        self.0.as_ref().map(debug)
+    #[inline]
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
+        match self.0 {
+            Some(value) => AttrValue::Debug(value),
+            None => AttrValue::None,
+        }
     }
 }
 
 impl<T: Debug> ViaOptionDebug for &&&AttrProbe<'_, &Option<T>> {
-    fn __traced_attr_value(&self) -> Option<Value> {
-        self.0.as_ref().map(debug)
+    #[inline]
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
+        match self.0 {
+            Some(value) => AttrValue::Debug(value),
+            None => AttrValue::None,
+        }
     }
 }
 
 pub trait ViaDebug {
-    fn __traced_attr_value(&self) -> Option<Value>;
+    fn __traced_attr_value(&self) -> AttrValue<'_>;
 }
 
 impl<T: Debug + ?Sized> ViaDebug for &&AttrProbe<'_, T> {
-    fn __traced_attr_value(&self) -> Option<Value> {
-        Some(debug(self.0))
+    #[inline]
+    fn __traced_attr_value(&self) -> AttrValue<'_> {
+        AttrValue::Debug(&self.0)
     }
 }
 
@@ -276,31 +293,31 @@ pub trait DisplayOrDebug {}
 
 /// A reference to a value with neither: the error names the value's type.
 pub trait ViaNeitherBehindRef<T: ?Sized> {
-    fn __traced_attr_value(&self) -> Option<Value>
+    fn __traced_attr_value(&self) -> AttrValue<'_>
     where
         T: DisplayOrDebug;
 }
 
 impl<T: ?Sized> ViaNeitherBehindRef<T> for &AttrProbe<'_, &T> {
-    fn __traced_attr_value(&self) -> Option<Value>
+    fn __traced_attr_value(&self) -> AttrValue<'_>
     where
         T: DisplayOrDebug,
     {
-        None
+        AttrValue::None
     }
 }
 
 pub trait ViaNeither<T: ?Sized> {
-    fn __traced_attr_value(&self) -> Option<Value>
+    fn __traced_attr_value(&self) -> AttrValue<'_>
     where
         T: DisplayOrDebug;
 }
 
 impl<T: ?Sized> ViaNeither<T> for AttrProbe<'_, T> {
-    fn __traced_attr_value(&self) -> Option<Value>
+    fn __traced_attr_value(&self) -> AttrValue<'_>
     where
         T: DisplayOrDebug,
     {
-        None
+        AttrValue::None
     }
 }

@@ -2,17 +2,22 @@
 //! signatures here change with the macros, which are pinned to this version.
 
 mod attr;
+mod foreign;
 mod future;
 mod outcome;
 mod span;
+mod start;
 mod status_code;
 mod status_error;
 
-pub use crate::pipeline::{Attributes, CallSite, Kind, LinkTarget, Links, Parent};
+pub use crate::pipeline::{
+    AttrValue, Attributes, CallSite, Kind, LinkTarget, Links, Parent, SiteAttribute, StaticValue,
+};
 pub use attr::{AttrProbe, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
 pub use span::{Entered, Recorder, Span};
+pub use start::Start;
 
 /// Traits whose methods generated code calls by autoref-based dispatch; the
 /// expansion imports them with `use .. as _` right where it needs them.

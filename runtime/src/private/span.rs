@@ -1,35 +1,17 @@
+//! The span of a traced call: current while the body runs, ended when the
+//! call returns, panics or is dropped, with what the call recorded on the
+//! way. None of it is generic, so each traced function instantiates none of
+//! it but what runs its body.
+
 use std::any::Any;
-use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::global::BoxedTracer;
-use opentelemetry::trace::{SpanBuilder, SpanRef, TraceContextExt, Tracer};
-use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
+use opentelemetry::trace::{SpanRef, TraceContextExt};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
 use super::outcome::ErrorRef;
-use crate::dispatch::{self, Target};
-use crate::pipeline::{self, Attributes, CallSite, Links, Parent, Started};
-
-/// What the parent context decides before any provider is asked.
-struct ParentState {
-    /// Telemetry is suppressed there: no span.
-    suppressed: bool,
-    /// Its span is valid and not sampled.
-    unsampled: bool,
-}
-
-impl ParentState {
-    #[inline]
-    fn of(cx: &Context) -> ParentState {
-        let span = cx.span();
-        let parent = span.span_context();
-        ParentState {
-            suppressed: cx.is_telemetry_suppressed(),
-            unsampled: parent.is_valid() && !parent.is_sampled(),
-        }
-    }
-}
+use crate::pipeline::{self, Parent, Started};
 
 /// The span of one call of a traced function, or nothing when no span is made
 /// (no provider, suppressed). Ends the span when dropped.
@@ -55,53 +37,29 @@ enum State {
 }
 
 impl Span {
-    /// Starts the span of `site`. `links` and `attributes` run only when a span
-    /// is made (and `attributes` only when it records).
+    /// The span a native start settled on.
     #[inline]
-    pub fn start<L, A>(site: &'static CallSite, parent: Parent<'_>, links: L, attributes: A) -> Span
-    where
-        L: FnOnce(&mut Links),
-        A: FnOnce(&mut Attributes),
-    {
-        match dispatch::target() {
-            Target::Off => Span::without_span(parent),
-            Target::Native(shared) => {
-                match pipeline::start(shared, site, parent, links, attributes) {
-                    Started::Recording(cx) => Span {
-                        state: State::Native(cx),
-                    },
-                    Started::NotRecording(cx) => Span {
-                        state: State::Inherited(cx),
-                    },
-                    Started::Nothing => Span::without_span(parent),
-                }
-            }
-            Target::Foreign => {
-                // One look at the current context serves the decision and
-                // the new span's base.
-                let current = match parent {
-                    Parent::Explicit(cx) => cx.clone(),
-                    Parent::Current | Parent::Root => Context::current(),
-                };
-                let parent_state = match parent {
-                    Parent::Root => ParentState {
-                        suppressed: current.is_telemetry_suppressed(),
-                        unsampled: false,
-                    },
-                    Parent::Explicit(_) | Parent::Current => ParentState::of(&current),
-                };
-                if parent_state.suppressed
-                    || parent_state.unsampled && dispatch::foreign_drops_unsampled()
-                {
-                    return Span::without_span(parent);
-                }
-                match dispatch::foreign_tracer(site) {
-                    Some(tracer) => {
-                        start_foreign(&tracer, site, parent, current, links, attributes)
-                    }
-                    None => Span::without_span(parent),
-                }
-            }
+    pub(super) fn native(started: Started, parent: Parent<'_>) -> Span {
+        match started {
+            Started::Recording(cx) => Span {
+                state: State::Native(cx),
+            },
+            Started::NotRecording(cx) => Span {
+                state: State::Inherited(cx),
+            },
+            Started::Nothing => Span::without_span(parent),
+        }
+    }
+
+    pub(super) fn off() -> Span {
+        Span { state: State::Off }
+    }
+
+    /// A span of another provider, current in `cx`; whether it records.
+    #[inline]
+    pub(super) fn foreign(cx: Context, recording: bool) -> Span {
+        Span {
+            state: State::Span(cx, recording),
         }
     }
 
@@ -110,7 +68,7 @@ impl Span {
     /// parent's decision. An explicit parent is made current; the current
     /// context already is.
     #[inline]
-    fn without_span(parent: Parent<'_>) -> Span {
+    pub(super) fn without_span(parent: Parent<'_>) -> Span {
         match parent {
             Parent::Explicit(cx) => Span {
                 state: State::Inherited(cx.clone()),
@@ -230,57 +188,6 @@ impl Drop for Span {
             State::Native(cx) => cx.span().end_with_timestamp(pipeline::END_NOW),
             State::Off | State::Suppressed(_) | State::Inherited(_) => {}
         }
-    }
-}
-
-/// The `code.*` attributes every span carries.
-fn site_attributes(site: &'static CallSite) -> Vec<KeyValue> {
-    Vec::from([
-        KeyValue::new(Key::from_static_str("code.function.name"), site.function),
-        KeyValue::new(Key::from_static_str("code.file.path"), site.file),
-        KeyValue::new(
-            Key::from_static_str("code.line.number"),
-            i64::from(site.line),
-        ),
-    ])
-}
-
-/// A span of the installed provider, through this call site's cached tracer.
-#[inline(never)]
-fn start_foreign<L, A>(
-    tracer: &BoxedTracer,
-    site: &'static CallSite,
-    parent: Parent<'_>,
-    base_cx: Context,
-    links: L,
-    attributes: A,
-) -> Span
-where
-    L: FnOnce(&mut Links),
-    A: FnOnce(&mut Attributes),
-{
-    let mut link_sink = Links::default();
-    links(&mut link_sink);
-    let parent_cx = matches!(parent, Parent::Root).then(Context::new);
-    let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
-        .with_kind(site.kind.to_otel())
-        .with_attributes(site_attributes(site));
-    if !link_sink.is_empty() {
-        builder = builder.with_links(link_sink.into_links());
-    }
-    let mut span = tracer.build_with_context(builder, parent_cx.as_ref().unwrap_or(&base_cx));
-    // Attributes go on the span before it is shared: no lock.
-    let recording = opentelemetry::trace::Span::is_recording(&span);
-    if recording {
-        let mut sink = Attributes::list();
-        attributes(&mut sink);
-        let attributes = sink.into_list();
-        if !attributes.is_empty() {
-            opentelemetry::trace::Span::set_attributes(&mut span, attributes);
-        }
-    }
-    Span {
-        state: State::Span(base_cx.with_span(span), recording),
     }
 }
 

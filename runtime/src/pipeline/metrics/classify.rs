@@ -390,10 +390,14 @@ impl<'a> Found<'a> {
 /// Whether no metric reads any of these attributes: none is one of the
 /// conventions' keys, and none starts with `db.`.
 pub(crate) fn read_by_none(attributes: &[KeyValue]) -> bool {
-    attributes.iter().all(|attribute| {
-        let key = attribute.key.as_str();
-        Slot::of(key).is_none() && !key.starts_with("db.")
-    })
+    attributes
+        .iter()
+        .all(|attribute| !read_by_some(attribute.key.as_str()))
+}
+
+/// Whether a metric reads the attribute `key`.
+pub(crate) fn read_by_some(key: &str) -> bool {
+    Slot::of(key).is_some() || key.starts_with("db.")
 }
 
 /// Which metric a span of `kind` with these attributes counts into: the

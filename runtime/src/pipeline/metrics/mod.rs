@@ -33,10 +33,12 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::clock::WallClock;
+use super::convert::record_attributes;
 use super::record::Record;
 use super::site::{CallSite, Kind};
 use super::tail::Counters;
@@ -101,6 +103,9 @@ const SKIPPED: u32 = u32::MAX;
 /// Where the spans of a call site without attributes go.
 #[derive(Clone, Copy, Debug)]
 struct SiteEntry {
+    /// Whether a metric reads one of the call site's own attributes: its
+    /// spans are then classified by their values, never counted as bare.
+    keys_read: bool,
     /// Its `function.calls` series; [`SKIPPED`] when its spans are not
     /// measured.
     series: u32,
@@ -115,6 +120,8 @@ pub(crate) struct RedMetrics {
     exemplars: bool,
     tables: Vec<Table>,
     sites: HashMap<usize, SiteEntry, BuildHasherDefault<AddressHash>>,
+    /// A span's attributes gathered from its record, kept for the next one.
+    scratch: Vec<KeyValue>,
     summary: Option<SummaryTable>,
     /// How many calls one recorded span stands for.
     weight: f64,
@@ -175,6 +182,7 @@ impl RedMetrics {
                 .map(|family| Table::new(*family, limit, temporality))
                 .collect(),
             sites: HashMap::default(),
+            scratch: Vec::new(),
             summary,
             weight: weight_of(shared.rule),
             rng: Rng::new(
@@ -203,10 +211,39 @@ impl RedMetrics {
     #[inline]
     pub(crate) fn measure(&mut self, record: &Record, clock: &WallClock, exported: bool) {
         let exported = exported && self.exemplars;
-        if let (None, Some(site)) = (&record.extra, record.site) {
-            let entry = self.site_entry(site);
-            if entry.series == SKIPPED {
+        if let Some(site) = record.site {
+            if !site.metrics() {
                 return;
+            }
+            let entry = self.site_entry(site);
+            if !entry.keys_read && self.measure_as_bare(entry, site, record, clock, exported) {
+                return;
+            }
+        }
+        let mut attributes = std::mem::take(&mut self.scratch);
+        attributes.clear();
+        record_attributes(record, &mut attributes);
+        let mut span = Finished::of_record(record, clock);
+        span.attributes = &attributes;
+        self.measure_span(&span, clock, exported);
+        self.scratch = attributes;
+    }
+
+    /// Counts a span of `site`, none of whose own attributes a metric reads,
+    /// into the series of the site's bare spans, found without a key, when
+    /// nothing else about it says otherwise; `false` when something does.
+    #[inline]
+    fn measure_as_bare(
+        &mut self,
+        entry: SiteEntry,
+        site: &'static CallSite,
+        record: &Record,
+        clock: &WallClock,
+        exported: bool,
+    ) -> bool {
+        if record.extra.is_none() {
+            if entry.series == SKIPPED {
+                return true;
             }
             let nanos = record.end.nanos_since(record.start);
             let candidate = exported.then_some(Candidate {
@@ -217,32 +254,26 @@ impl RedMetrics {
             self.record_site(entry, nanos, false, candidate, || {
                 clock.wall_time(record.end)
             });
-            return;
-        }
-        if record.site.is_some_and(|site| !site.metrics()) {
-            return;
+            return true;
         }
         let span = Finished::of_record(record, clock);
         // Attributes no metric reads leave a call site's span in the
-        // series its bare spans go to, found without a key.
-        if let Some(site) = record.site
-            && span.keyed_as(site)
-        {
-            let entry = self.site_entry(site);
-            if entry.series != SKIPPED {
-                let candidate = exported.then_some(Candidate {
-                    nanos: span.nanos,
-                    trace_id: span.trace_id,
-                    span_id: span.span_id,
-                });
-                let end = span.end;
-                self.record_site(entry, span.nanos, span.failed, candidate, || {
-                    end.wall(clock)
-                });
-            }
-            return;
+        // series its bare spans go to.
+        if !span.keyed_as(site) {
+            return false;
         }
-        self.measure_span(&span, clock, exported);
+        if entry.series != SKIPPED {
+            let candidate = exported.then_some(Candidate {
+                nanos: span.nanos,
+                trace_id: span.trace_id,
+                span_id: span.span_id,
+            });
+            let end = span.end;
+            self.record_site(entry, span.nanos, span.failed, candidate, || {
+                end.wall(clock)
+            });
+        }
+        true
     }
 
     /// Records a span of `entry`'s call site into its series and summary
@@ -278,11 +309,16 @@ impl RedMetrics {
         if let Some(entry) = self.sites.get(&address) {
             return *entry;
         }
+        let keys_read = site
+            .attributes()
+            .iter()
+            .any(|attribute| classify::read_by_some(attribute.key));
         let entry = if site.metrics() && self.measured[kind_index(site.kind)] {
             let key = classify::site_key(site.name, site.kind, site.function_name());
             let series = self.tables[Family::Function.index()].series_for(&key);
             self.check_limit(Family::Function);
             SiteEntry {
+                keys_read,
                 series,
                 row: self
                     .summary
@@ -291,6 +327,7 @@ impl RedMetrics {
             }
         } else {
             SiteEntry {
+                keys_read,
                 series: SKIPPED,
                 row: SKIPPED,
             }
@@ -337,10 +374,12 @@ impl RedMetrics {
         if !self.exemplars {
             return;
         }
-        if let (None, Some(site)) = (&record.extra, record.site) {
-            let Some(entry) = self.sites.get(&(std::ptr::from_ref(site) as usize)) else {
-                return;
-            };
+        let entry = record.site.and_then(|site| {
+            self.sites
+                .get(&(std::ptr::from_ref(site) as usize))
+                .copied()
+        });
+        if let (None, Some(entry)) = (&record.extra, entry.filter(|entry| !entry.keys_read)) {
             if entry.series == SKIPPED {
                 return;
             }
@@ -356,7 +395,13 @@ impl RedMetrics {
             });
             return;
         }
-        self.kept(&Finished::of_record(record, clock), clock);
+        let mut attributes = std::mem::take(&mut self.scratch);
+        attributes.clear();
+        record_attributes(record, &mut attributes);
+        let mut span = Finished::of_record(record, clock);
+        span.attributes = &attributes;
+        self.kept(&span, clock);
+        self.scratch = attributes;
     }
 
     /// A converted span of a kept trace is exported: the same.

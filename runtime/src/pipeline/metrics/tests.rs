@@ -12,11 +12,14 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SpanData, SpanExporter};
 
+use super::super::attributes::Attributes;
+use super::super::links::Links;
 use super::super::sink::ExporterSink;
-use super::super::site::{CallSite, Kind};
-use super::super::start::{Parent, Started, start};
+use super::super::site::{CallSite, Kind, SiteAttribute, StaticValue};
+use super::super::start::{Begun, Parent, Started, begin, finish, start};
 use super::super::tail::TailPolicy;
 use super::super::testing::LocalPipeline;
+use super::super::values::AttrValue;
 use super::snapshot::Exemplar;
 use super::*;
 
@@ -266,6 +269,7 @@ fn load_cart() -> &'static CallSite {
         7,
         Some("shop"),
         Some("1.0.0"),
+        &[],
     )))
 }
 
@@ -280,6 +284,7 @@ fn health() -> &'static CallSite {
             1,
             Some("shop"),
             None,
+            &[],
         )
         .without_metrics(),
     ))
@@ -301,7 +306,7 @@ fn the_one_function_series(snapshot: &MetricsSnapshot, count: i64) -> Vec<String
 /// A `#[traced]` call of `site`, as the expansion makes it; sampled out,
 /// nothing is recorded.
 fn traced_call(pipeline: &LocalPipeline, site: &'static CallSite) {
-    if let Started::Recording(cx) = start(pipeline.shared(), site, Parent::Root, |_| {}, |_| {}) {
+    if let Started::Recording(cx) = start(pipeline.shared(), site, Parent::Root) {
         cx.span().end();
     }
 }
@@ -665,6 +670,42 @@ fn repro_library_spans_count_under_their_name_without_an_empty_function() {
     );
 }
 
+/// A call site of `load_cart` (as [`load_cart`]) with `attributes`.
+fn load_cart_with(attributes: Vec<SiteAttribute>) -> &'static CallSite {
+    Box::leak(Box::new(CallSite::new(
+        "load_cart",
+        Kind::Internal,
+        "shop::cart::load_cart",
+        "cart.rs",
+        7,
+        Some("shop"),
+        Some("1.0.0"),
+        attributes.leak(),
+    )))
+}
+
+/// A `#[traced]` call of `site` that records `value` for its one recorded
+/// attribute.
+fn traced_call_recording(pipeline: &LocalPipeline, site: &'static CallSite, value: AttrValue<'_>) {
+    let shared = pipeline.shared();
+    let Begun::Recording(plan) = begin(shared, site, Parent::Root) else {
+        return;
+    };
+    let mut attributes = Attributes::native(shared);
+    attributes.record(value);
+    let started = finish(
+        shared,
+        site,
+        Parent::Root,
+        plan,
+        Links::default(),
+        attributes,
+    );
+    if let Started::Recording(cx) = started {
+        cx.span().end();
+    }
+}
+
 #[test]
 fn attributes_no_metric_reads_leave_a_call_site_in_one_series() {
     let sink = Collections::default();
@@ -673,31 +714,27 @@ fn attributes_no_metric_reads_leave_a_call_site_in_one_series() {
         None,
         settings(&sink, 2000, Temporality::Cumulative),
     );
-    let site = load_cart();
-    let with = |key: &'static str, value: Value| {
-        let started = start(
-            pipeline.shared(),
-            site,
-            Parent::Root,
-            |_| {},
-            |attributes| attributes.record(key, Some(value)),
-        );
-        if let Started::Recording(cx) = started {
-            cx.span().end();
-        }
-    };
+    let bare = load_cart();
+    let counted = load_cart_with(vec![SiteAttribute::recorded("cart.items")]);
+    let labelled = load_cart_with(vec![SiteAttribute::recorded("cart.owner")]);
     for n in 0..4 {
-        traced_call(&pipeline, site);
-        with("cart.items", Value::I64(n));
+        traced_call(&pipeline, bare);
+        traced_call_recording(&pipeline, counted, AttrValue::I64(n));
     }
-    with("db.system.name", Value::from("postgresql"));
-    with("error.type", Value::from("timeout"));
+    traced_call_recording(&pipeline, labelled, AttrValue::Str("ada"));
+    let database = load_cart_with(vec![SiteAttribute::literal(
+        "db.system.name",
+        StaticValue::str("postgresql"),
+    )]);
+    traced_call(&pipeline, database);
+    let failing = load_cart_with(vec![SiteAttribute::recorded("error.type")]);
+    traced_call_recording(&pipeline, failing, AttrValue::Str("timeout"));
     pipeline.flush();
     let snapshot = sink.last();
     let calls = sum(&snapshot, "function.calls");
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(
-        calls[0].value, 8,
+        calls[0].value, 9,
         "bare spans and those with unread attributes"
     );
     assert_eq!(
@@ -707,6 +744,7 @@ fn attributes_no_metric_reads_leave_a_call_site_in_one_series() {
     assert_eq!(calls[1].value, 1);
     assert_eq!(
         histogram(&snapshot, "db.client.operation.duration")[0].count,
-        1
+        1,
+        "a literal attribute in the call site's data is read"
     );
 }

@@ -1,0 +1,260 @@
+//! Attribute values as a `#[traced]` call records them: borrowed and typed at
+//! the call ([`AttrValue`]), then held in the span's inline slots
+//! ([`Slots`]): numbers and booleans as they are, text copied once into the
+//! span's pooled details, anything else (arrays) built there as an
+//! OpenTelemetry value. The keys stay in the call site's static data.
+
+use std::fmt;
+
+use opentelemetry::Value;
+
+/// A value to record, borrowed from the call; what the expansion's type
+/// dispatch made of it.
+pub enum AttrValue<'a> {
+    /// Nothing to record: an `Option` that is `None`, a `()`.
+    None,
+    /// An integer that fits in `i64`.
+    I64(i64),
+    /// A float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Text, copied once where the span keeps it.
+    Str(&'a str),
+    /// Formatted once with `Display`, where the span keeps it.
+    Display(&'a dyn fmt::Display),
+    /// Formatted once with `Debug`, where the span keeps it.
+    Debug(&'a dyn fmt::Debug),
+    /// A value built already (arrays).
+    Value(Value),
+}
+
+impl AttrValue<'_> {
+    /// The OpenTelemetry value it stands for; `None` for nothing to record.
+    pub fn into_value(self) -> Option<Value> {
+        Some(match self {
+            AttrValue::None => return None,
+            AttrValue::I64(value) => Value::I64(value),
+            AttrValue::F64(value) => Value::F64(value),
+            AttrValue::Bool(value) => Value::Bool(value),
+            AttrValue::Str(text) => Value::String(text.to_owned().into()),
+            AttrValue::Display(value) => Value::String(value.to_string().into()),
+            AttrValue::Debug(value) => Value::String(format!("{value:?}").into()),
+            AttrValue::Value(value) => value,
+        })
+    }
+}
+
+impl fmt::Debug for AttrValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrValue::None => f.write_str("None"),
+            AttrValue::I64(value) => f.debug_tuple("I64").field(value).finish(),
+            AttrValue::F64(value) => f.debug_tuple("F64").field(value).finish(),
+            AttrValue::Bool(value) => f.debug_tuple("Bool").field(value).finish(),
+            AttrValue::Str(text) => f.debug_tuple("Str").field(text).finish(),
+            AttrValue::Display(value) => {
+                f.debug_tuple("Display").field(&value.to_string()).finish()
+            }
+            AttrValue::Debug(value) => f.debug_tuple("Debug").field(value).finish(),
+            AttrValue::Value(value) => f.debug_tuple("Value").field(value).finish(),
+        }
+    }
+}
+
+/// What a slot holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SlotKind {
+    /// Nothing was recorded.
+    #[default]
+    Absent,
+    I64,
+    /// The bits of an `f64`.
+    F64,
+    Bool,
+    /// A range of the details' text: start in the high half, length in the low.
+    Text,
+    /// An index into the details' built values.
+    Built,
+}
+
+/// One recorded value: a kind and a word.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) kind: SlotKind,
+    pub(crate) word: u64,
+}
+
+impl Slot {
+    pub(crate) const ABSENT: Slot = Slot {
+        kind: SlotKind::Absent,
+        word: 0,
+    };
+
+    pub(crate) fn i64(value: i64) -> Slot {
+        Slot {
+            kind: SlotKind::I64,
+            word: value as u64,
+        }
+    }
+
+    pub(crate) fn f64(value: f64) -> Slot {
+        Slot {
+            kind: SlotKind::F64,
+            word: value.to_bits(),
+        }
+    }
+
+    pub(crate) fn bool(value: bool) -> Slot {
+        Slot {
+            kind: SlotKind::Bool,
+            word: u64::from(value),
+        }
+    }
+
+    /// Text at `start..start + len` of the details' text; `None` past what
+    /// 32 bits count.
+    pub(crate) fn text(start: usize, len: usize) -> Option<Slot> {
+        let start = u32::try_from(start).ok()?;
+        let len = u32::try_from(len).ok()?;
+        Some(Slot {
+            kind: SlotKind::Text,
+            word: u64::from(start) << 32 | u64::from(len),
+        })
+    }
+
+    pub(crate) fn built(index: usize) -> Slot {
+        Slot {
+            kind: SlotKind::Built,
+            word: index as u64,
+        }
+    }
+
+    /// The value it holds, reading text and built values from `spilled`.
+    pub(crate) fn value(self, spilled: Spilled<'_>) -> Option<Value> {
+        match self.kind {
+            SlotKind::Absent => None,
+            SlotKind::I64 => Some(Value::I64(self.word as i64)),
+            SlotKind::F64 => Some(Value::F64(f64::from_bits(self.word))),
+            SlotKind::Bool => Some(Value::Bool(self.word != 0)),
+            SlotKind::Text => {
+                let start = (self.word >> 32) as usize;
+                let end = start + (self.word & u64::from(u32::MAX)) as usize;
+                let text = spilled.text.get(start..end)?;
+                Some(Value::String(text.to_owned().into()))
+            }
+            SlotKind::Built => spilled.built.get(self.word as usize).cloned(),
+        }
+    }
+}
+
+/// What a span's details hold of the values its call recorded: the text of
+/// its strings, the values built whole, and the slots past the inline ones.
+/// Empty for a span without details.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Spilled<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) built: &'a [Value],
+    pub(crate) more_slots: &'a [Slot],
+}
+
+/// Values a span and its record hold inline; more go to its details. Two
+/// keep a native span within the 128 bytes that the compiler moves with
+/// inline stores rather than a call to `memcpy` (it is moved into the
+/// `Context` as it starts).
+pub(crate) const INLINE_SLOTS: usize = 2;
+
+/// The values a call recorded, in the order of its call site's recorded
+/// attributes: the first [`INLINE_SLOTS`] here, a kind byte and a word each,
+/// packed so that they fill what the fields around them leave; the rest in
+/// the span's details.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, packed)]
+pub(crate) struct Slots {
+    kinds: [SlotKind; INLINE_SLOTS],
+    words: [u64; INLINE_SLOTS],
+}
+
+impl Slots {
+    pub(crate) const EMPTY: Slots = Slots {
+        kinds: [SlotKind::Absent; INLINE_SLOTS],
+        words: [0; INLINE_SLOTS],
+    };
+
+    /// The `index`th recorded value.
+    pub(crate) fn get(&self, index: usize, spilled: Spilled<'_>) -> Slot {
+        // Packed fields are read by copy.
+        let (kinds, words) = (self.kinds, self.words);
+        match (kinds.get(index), words.get(index)) {
+            (Some(&kind), Some(&word)) => Slot { kind, word },
+            _ => spilled
+                .more_slots
+                .get(index - INLINE_SLOTS)
+                .copied()
+                .unwrap_or(Slot::ABSENT),
+        }
+    }
+
+    /// Sets the `index`th value when it is held inline; false when it
+    /// belongs in the details.
+    #[inline]
+    pub(crate) fn set(&mut self, index: usize, slot: Slot) -> bool {
+        if index >= INLINE_SLOTS {
+            return false;
+        }
+        let (mut kinds, mut words) = (self.kinds, self.words);
+        kinds[index] = slot.kind;
+        words[index] = slot.word;
+        self.kinds = kinds;
+        self.words = words;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_give_back_what_was_set() {
+        let text = "héllo";
+        let built = [Value::Array(vec![1_i64, 2].into())];
+        let mut more_slots = Vec::new();
+        let mut slots = Slots::EMPTY;
+        let values = [
+            Slot::i64(-7),
+            Slot::f64(0.25),
+            Slot::bool(true),
+            Slot::text(0, text.len()).expect("fits"),
+            Slot::built(0),
+            Slot::ABSENT,
+        ];
+        for (index, slot) in values.into_iter().enumerate() {
+            if !slots.set(index, slot) {
+                assert_eq!(more_slots.len(), index - INLINE_SLOTS);
+                more_slots.push(slot);
+            }
+        }
+        let spilled = Spilled {
+            text,
+            built: &built,
+            more_slots: &more_slots,
+        };
+        let read: Vec<Option<Value>> = (0..values.len() + 1)
+            .map(|index| slots.get(index, spilled).value(spilled))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                Some(Value::I64(-7)),
+                Some(Value::F64(0.25)),
+                Some(Value::Bool(true)),
+                Some(Value::from("héllo")),
+                Some(Value::Array(vec![1_i64, 2].into())),
+                None,
+                None,
+            ]
+        );
+        assert_eq!(slots.get(2, Spilled::default()), Slot::ABSENT);
+    }
+}
