@@ -265,6 +265,20 @@ pub(crate) struct CountExported<E> {
     pub(crate) hints: FailureHints,
 }
 
+#[cfg(feature = "otlp")]
+impl<E> CountExported<E> {
+    /// `inner`, an exporter of `signal` to the collector `settings` name,
+    /// counting into a delivery report of its own.
+    pub(crate) fn otlp(inner: E, signal: Signal, settings: &crate::config::OtlpSettings) -> Self {
+        CountExported {
+            inner,
+            delivery: Arc::new(Delivery::new(signal)),
+            destination: crate::config::redact_url(&settings.endpoint),
+            hints: FailureHints::new(settings),
+        }
+    }
+}
+
 impl<E: SpanExporter> SpanExporter for CountExported<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;

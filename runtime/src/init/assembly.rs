@@ -177,7 +177,7 @@ impl Parts<'_> {
         logs: Option<&OtlpSettings>,
         metrics: Option<&OtlpSettings>,
     ) -> Result<(), InitError> {
-        use crate::config::{FailureHints, Protocol, redact_url};
+        use crate::config::Protocol;
         use crate::export::{
             CountExported, ExportRuntime, MetricsClient, OtlpMetricSink, SpanExporterHealth,
             otlp_log_exporter, otlp_span_exporter,
@@ -201,16 +201,11 @@ impl Parts<'_> {
             warn_of_gzip_code_cannot_override(settings);
             match otlp_span_exporter(settings, &runtime) {
                 Ok(exporter) => {
-                    let delivery = Arc::new(Delivery::new(Signal::Traces));
+                    let counted = CountExported::otlp(exporter, Signal::Traces, settings);
+                    self.assembly.span_delivery = Some(Arc::clone(&counted.delivery));
                     self.assembly
                         .span_sinks
-                        .push(Box::new(ExporterSink::new(CountExported {
-                            inner: exporter,
-                            delivery: Arc::clone(&delivery),
-                            destination: redact_url(&settings.endpoint),
-                            hints: FailureHints::new(settings),
-                        })));
-                    self.assembly.span_delivery = Some(delivery);
+                        .push(Box::new(ExporterSink::new(counted)));
                     self.went_out(Signal::Traces, settings);
                 }
                 Err(reason) => self.left_out(Signal::Traces, reason)?,
@@ -220,14 +215,9 @@ impl Parts<'_> {
             warn_of_gzip_code_cannot_override(settings);
             match otlp_log_exporter(settings, &runtime) {
                 Ok(exporter) => {
-                    let delivery = Arc::new(Delivery::new(Signal::Logs));
-                    self.add_log_sink(Box::new(LogExporterSink::new(CountExported {
-                        inner: exporter,
-                        delivery: Arc::clone(&delivery),
-                        destination: redact_url(&settings.endpoint),
-                        hints: FailureHints::new(settings),
-                    })));
-                    self.assembly.log_delivery = Some(delivery);
+                    let counted = CountExported::otlp(exporter, Signal::Logs, settings);
+                    self.assembly.log_delivery = Some(Arc::clone(&counted.delivery));
+                    self.add_log_sink(Box::new(LogExporterSink::new(counted)));
                     self.went_out(Signal::Logs, settings);
                 }
                 Err(reason) => self.left_out(Signal::Logs, reason)?,

@@ -220,12 +220,25 @@ impl RedMetrics {
                 return;
             }
         }
+        self.with_attributes(record, clock, |metrics, span| {
+            metrics.measure_span(span, clock, exported);
+        });
+    }
+
+    /// Runs `f` on `record` as a finished span with all its attributes:
+    /// its call site's, its slots' and those set through the API.
+    fn with_attributes(
+        &mut self,
+        record: &Record,
+        clock: &WallClock,
+        f: impl FnOnce(&mut Self, &Finished<'_>),
+    ) {
         let mut attributes = std::mem::take(&mut self.scratch);
         attributes.clear();
         record_attributes(record, &mut attributes);
         let mut span = Finished::of_record(record, clock);
         span.attributes = &attributes;
-        self.measure_span(&span, clock, exported);
+        f(self, &span);
         self.scratch = attributes;
     }
 
@@ -395,13 +408,7 @@ impl RedMetrics {
             });
             return;
         }
-        let mut attributes = std::mem::take(&mut self.scratch);
-        attributes.clear();
-        record_attributes(record, &mut attributes);
-        let mut span = Finished::of_record(record, clock);
-        span.attributes = &attributes;
-        self.kept(&span, clock);
-        self.scratch = attributes;
+        self.with_attributes(record, clock, |metrics, span| metrics.kept(span, clock));
     }
 
     /// A converted span of a kept trace is exported: the same.
