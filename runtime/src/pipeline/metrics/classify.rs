@@ -8,10 +8,10 @@ use std::hash::Hasher;
 
 use opentelemetry::{KeyValue, Value};
 
-use super::super::site::Kind;
+use super::super::site::{CallSite, Kind};
 use super::families::Family;
 use super::finished::Finished;
-use super::series::KeyHasher;
+use super::key_hasher::KeyHasher;
 
 /// The span attributes metrics read, each at its index in [`Found`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,6 +385,16 @@ impl<'a> Found<'a> {
             _ => None,
         }
     }
+}
+
+/// Whether `span` counts into the series of `site`'s spans without
+/// attributes: its call site's name and kind, not failed, and no attribute
+/// any metric reads.
+pub(crate) fn keyed_as(span: &Finished<'_>, site: &CallSite) -> bool {
+    !span.failed
+        && span.kind == site.kind
+        && span.name == site.name
+        && read_by_none(span.attributes)
 }
 
 /// Whether no metric reads any of these attributes: none is one of the

@@ -11,7 +11,6 @@ use opentelemetry_sdk::trace::SpanData;
 use super::super::clock::WallClock;
 use super::super::record::Record;
 use super::super::site::{CallSite, Kind};
-use super::classify;
 
 /// A finished span, borrowed.
 #[derive(Debug)]
@@ -99,16 +98,6 @@ impl<'a> Finished<'a> {
             }
         }
         finished
-    }
-
-    /// Whether it counts into the series of `site`'s spans without
-    /// attributes: its call site's name and kind, not failed, and no
-    /// attribute any metric reads.
-    pub(crate) fn keyed_as(&self, site: &CallSite) -> bool {
-        !self.failed
-            && self.kind == site.kind
-            && self.name == site.name
-            && classify::read_by_none(self.attributes)
     }
 
     /// The `SpanData` of a span whose trace was kept.

@@ -23,6 +23,7 @@ mod families;
 mod finished;
 mod health;
 mod histogram;
+mod key_hasher;
 mod series;
 mod sink;
 mod snapshot;
@@ -272,7 +273,7 @@ impl RedMetrics {
         let span = Finished::of_record(record, clock);
         // Attributes no metric reads leave a call site's span in the
         // series its bare spans go to.
-        if !span.keyed_as(site) {
+        if !classify::keyed_as(&span, site) {
             return false;
         }
         if entry.series != SKIPPED {
