@@ -227,13 +227,18 @@ impl RedMetrics {
     }
 
     /// Runs `f` on `record` as a finished span with all its attributes:
-    /// its call site's, its slots' and those set through the API.
+    /// its call site's, its slots' and those set through the API. Without
+    /// call-site attributes those are borrowed as they are, not gathered.
     fn with_attributes(
         &mut self,
         record: &Record,
         clock: &WallClock,
         f: impl FnOnce(&mut Self, &Finished<'_>),
     ) {
+        if record.site.is_none_or(|site| site.attributes().is_empty()) {
+            f(self, &Finished::of_record(record, clock));
+            return;
+        }
         let mut attributes = std::mem::take(&mut self.scratch);
         attributes.clear();
         record_attributes(record, &mut attributes);
