@@ -176,6 +176,27 @@ fn more_values_than_fit_inline_keep_their_kinds_and_order() {
     );
 }
 
+#[traced]
+fn texts(#[attr] a: &str, #[attr] b: &str, #[attr] c: &str, #[attr] d: &str, #[attr] e: &str) {}
+
+/// Short text is held in the span's own bytes until they are full; the
+/// rest goes to its details; each value comes back whole and in its place.
+#[test]
+fn text_past_the_inline_room_keeps_its_values_and_order() {
+    let long = "a value longer than the room a span holds inline";
+    let ((), trace) = capture(|| texts("ten chars!", "ten chars?", "ten chars.", "ab", long));
+    assert_eq!(
+        declared(trace.span("texts")),
+        [
+            ("a".to_owned(), text("ten chars!")),
+            ("b".to_owned(), text("ten chars?")),
+            ("c".to_owned(), text("ten chars.")),
+            ("d".to_owned(), text("ab")),
+            ("e".to_owned(), text(long)),
+        ]
+    );
+}
+
 #[traced(attrs(words = vec!["a", "b"]), ret)]
 fn recorded_then_returned(#[attr] n: u32) -> Result<String, String> {
     Ok(format!("n={n}"))

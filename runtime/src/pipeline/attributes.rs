@@ -10,9 +10,11 @@ use opentelemetry::global::BoxedSpan;
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Key, KeyValue};
 
+use super::Limits;
 use super::PipelineCore;
 use super::site::{CallSite, SiteValue};
 use super::span_details::SpanDetails;
+use super::truncate::end_of_chars;
 use super::values::{AttrValue, Slot, Slots};
 
 /// Takes the values a call records while its span starts.
@@ -37,6 +39,15 @@ enum Sink {
         /// The first of the site's attributes not yet set on the span.
         next: usize,
     },
+}
+
+/// `text` cut to `limits`' value length.
+#[inline]
+fn cut_to_limit<'a>(text: &'a str, limits: &Limits) -> &'a str {
+    match limits.value_length {
+        Some(limit) => &text[..end_of_chars(text, limit)],
+        None => text,
+    }
 }
 
 impl Attributes {
@@ -65,18 +76,28 @@ impl Attributes {
     pub fn record(&mut self, value: AttrValue<'_>) {
         match &mut self.sink {
             Sink::Native {
-                slots, recorded, ..
+                shared,
+                slots,
+                recorded,
+                ..
             } => {
-                let quick = match value {
-                    AttrValue::None => Some(Slot::ABSENT),
-                    AttrValue::I64(value) => Some(Slot::i64(value)),
-                    AttrValue::F64(value) => Some(Slot::f64(value)),
-                    AttrValue::Bool(value) => Some(Slot::bool(value)),
-                    _ => None,
+                let slot = match value {
+                    AttrValue::None => Slot::ABSENT,
+                    AttrValue::I64(value) => Slot::i64(value),
+                    AttrValue::F64(value) => Slot::f64(value),
+                    AttrValue::Bool(value) => Slot::bool(value),
+                    AttrValue::Str(text) => {
+                        match slots.push_text(cut_to_limit(text, &shared.limits)) {
+                            Some(slot) => slot,
+                            None => return self.record_in_details(value),
+                        }
+                    }
+                    _ => return self.record_in_details(value),
                 };
-                match quick {
-                    Some(slot) if slots.set(*recorded, slot) => *recorded += 1,
-                    _ => self.record_in_details(value),
+                if slots.set(*recorded, slot) {
+                    *recorded += 1;
+                } else {
+                    self.record_slot_in_details(slot);
                 }
             }
             Sink::Span { .. } => self.record_on_span(value),
@@ -96,16 +117,10 @@ impl Attributes {
         }
     }
 
-    /// Text, built values, and values past the inline slots.
+    /// Long text, formatted text and built values.
     #[inline(never)]
     fn record_in_details(&mut self, value: AttrValue<'_>) {
-        let Sink::Native {
-            shared,
-            slots,
-            recorded,
-            extra,
-        } = &mut self.sink
-        else {
+        let Sink::Native { shared, extra, .. } = &mut self.sink else {
             return;
         };
         let limits = &shared.limits;
@@ -120,9 +135,41 @@ impl Attributes {
             AttrValue::Debug(value) => extra.push_formatted(|out| write!(out, "{value:?}"), limits),
             AttrValue::Value(value) => extra.push_built(value, limits),
         };
-        if !slots.set(*recorded, slot) {
-            extra.more_slots.push(slot);
+        self.record_slot(slot);
+    }
+
+    /// The next value's slot, inline when there is room.
+    #[inline]
+    fn record_slot(&mut self, slot: Slot) {
+        let Sink::Native {
+            slots, recorded, ..
+        } = &mut self.sink
+        else {
+            return;
+        };
+        if slots.set(*recorded, slot) {
+            *recorded += 1;
+        } else {
+            self.record_slot_in_details(slot);
         }
+    }
+
+    /// A slot past the inline ones.
+    #[inline(never)]
+    fn record_slot_in_details(&mut self, slot: Slot) {
+        let Sink::Native {
+            shared,
+            recorded,
+            extra,
+            ..
+        } = &mut self.sink
+        else {
+            return;
+        };
+        extra
+            .get_or_insert_with(|| shared.queue.take_extra())
+            .more_slots
+            .push(slot);
         *recorded += 1;
     }
 

@@ -15,7 +15,6 @@ use super::Limits;
 use super::clock::WallClock;
 use super::record::Record;
 use super::site::{CallSite, SiteAttribute, SiteValue};
-use super::span_details::SpanDetails;
 use super::truncate::truncate_span;
 
 /// The `SpanData` exporters take for `record`.
@@ -28,7 +27,7 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
     );
     if let Some(site) = site {
         site.push_code_attributes(&mut attributes);
-        site_attributes(site, record, extra, &mut attributes);
+        site_attributes(site, record, &mut attributes);
     }
     let mut events = SpanEvents::default();
     let mut links = SpanLinks::default();
@@ -99,7 +98,7 @@ pub(crate) fn span_data(record: &Record, clock: &WallClock, limits: &Limits) -> 
 pub(crate) fn record_attributes(record: &Record, attributes: &mut Vec<KeyValue>) {
     let extra = record.extra.as_deref();
     if let Some(site) = record.site {
-        site_attributes(site, record, extra, attributes);
+        site_attributes(site, record, attributes);
     }
     if let Some(extra) = extra {
         attributes.extend(extra.attributes.iter().cloned());
@@ -109,19 +108,14 @@ pub(crate) fn record_attributes(record: &Record, attributes: &mut Vec<KeyValue>)
 /// The call site's attributes, in the order they were declared: literal
 /// values from the site, constants read now, recorded values from the
 /// record's slots.
-fn site_attributes(
-    site: &CallSite,
-    record: &Record,
-    extra: Option<&SpanDetails>,
-    attributes: &mut Vec<KeyValue>,
-) {
-    let spilled = extra.map(SpanDetails::spilled).unwrap_or_default();
+fn site_attributes(site: &CallSite, record: &Record, attributes: &mut Vec<KeyValue>) {
+    let held = record.held();
     let mut recorded = 0;
     for attribute in site.attributes() {
         let value = match attribute.value {
             SiteValue::Recorded => {
                 recorded += 1;
-                record.slots.get(recorded - 1, spilled).value(spilled)
+                record.slots.get(recorded - 1, held).value(held)
             }
             SiteValue::Literal(_) => attribute.known(),
             SiteValue::Constant(_) => read_constant(attribute),

@@ -87,9 +87,12 @@ where
         parent_span.span_id(),
         parent_span.is_remote(),
         Some(site),
+        (),
     );
-    let (slots, extra) = attributes.into_native();
-    span.set_recorded(slots, extra);
+    // The fields of a `tracing` span have keys no call site knows: they are
+    // all in the details.
+    let (_, extra) = attributes.into_native();
+    span.set_details(extra);
     if let Some(name) = shape.name {
         span.update_name(name);
     }

@@ -3,6 +3,7 @@
 //! `get_active_span` or a `SpanRef`.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, Status, TraceState};
@@ -19,23 +20,46 @@ use super::values::Slots;
 /// span ends at the Unix epoch.
 pub(crate) const END_NOW: SystemTime = SystemTime::UNIX_EPOCH;
 
-/// A span of the native pipeline.
+/// A span of the native pipeline; `V` holds the values its call recorded
+/// for the call site's attributes.
 #[derive(Debug)]
-pub(crate) struct NativeSpan {
+pub(crate) struct NativeSpan<V: Values = ()> {
     span_context: SpanContext,
     parent_span_id: SpanId,
     parent_is_remote: bool,
     start: Tick,
     site: Option<&'static CallSite>,
-    /// The values its call recorded for the call site's attributes.
-    slots: Slots,
+    values: V,
     extra: Option<Box<SpanDetails>>,
     shared: &'static PipelineCore,
     recording: bool,
 }
 
-impl NativeSpan {
-    /// A span that records from now until it ends.
+/// What a span holds of the values its call recorded: nothing for a call
+/// that records none, which keeps its span within the 128 bytes the
+/// compiler moves with inline stores rather than calls to `memcpy` (it is
+/// moved into the `Context` as it starts); the slots for one that does.
+pub(crate) trait Values: Copy + Send + Sync + fmt::Debug + 'static {
+    fn slots(&self) -> Slots;
+}
+
+impl Values for () {
+    #[inline]
+    fn slots(&self) -> Slots {
+        Slots::EMPTY
+    }
+}
+
+impl Values for Slots {
+    #[inline]
+    fn slots(&self) -> Slots {
+        *self
+    }
+}
+
+impl<V: Values> NativeSpan<V> {
+    /// A span that records from now until it ends, with the values its
+    /// call recorded before it started.
     #[inline]
     pub(crate) fn recording(
         shared: &'static PipelineCore,
@@ -43,6 +67,7 @@ impl NativeSpan {
         parent_span_id: SpanId,
         parent_is_remote: bool,
         site: Option<&'static CallSite>,
+        values: V,
     ) -> Self {
         if let Some(starts) = &shared.span_starts {
             starts.started(span_context.trace_id());
@@ -53,25 +78,10 @@ impl NativeSpan {
             parent_is_remote,
             start: clock::now(),
             site,
-            slots: Slots::EMPTY,
+            values,
             extra: None,
             shared,
             recording: true,
-        }
-    }
-
-    /// A span that carries ids and a sampling decision and records nothing.
-    pub(crate) fn non_recording(shared: &'static PipelineCore, span_context: SpanContext) -> Self {
-        NativeSpan {
-            span_context,
-            parent_span_id: SpanId::INVALID,
-            parent_is_remote: false,
-            start: clock::now(),
-            site: None,
-            slots: Slots::EMPTY,
-            extra: None,
-            shared,
-            recording: false,
         }
     }
 
@@ -82,17 +92,33 @@ impl NativeSpan {
         self.extra.get_or_insert_with(|| queue.take_extra())
     }
 
-    /// What its call recorded before the span started, moved in whole.
+    /// The details its call filled before the span started, moved in whole.
     #[inline]
-    pub(crate) fn set_recorded(&mut self, slots: Slots, extra: Option<Box<SpanDetails>>) {
-        self.slots = slots;
+    pub(crate) fn set_details(&mut self, extra: Option<Box<SpanDetails>>) {
         if extra.is_some() {
             self.extra = extra;
         }
     }
 }
 
-impl trace::Span for NativeSpan {
+impl NativeSpan {
+    /// A span that carries ids and a sampling decision and records nothing.
+    pub(crate) fn non_recording(shared: &'static PipelineCore, span_context: SpanContext) -> Self {
+        NativeSpan {
+            span_context,
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            start: clock::now(),
+            site: None,
+            values: (),
+            extra: None,
+            shared,
+            recording: false,
+        }
+    }
+}
+
+impl<V: Values> trace::Span for NativeSpan<V> {
     fn add_event_with_timestamp<T>(
         &mut self,
         name: T,
@@ -195,7 +221,7 @@ impl trace::Span for NativeSpan {
             start: self.start,
             end,
             site: self.site,
-            slots: self.slots,
+            slots: self.values.slots(),
             extra: self.extra.take(),
         };
         if self.shared.is_open() {
@@ -204,7 +230,7 @@ impl trace::Span for NativeSpan {
     }
 }
 
-impl Drop for NativeSpan {
+impl<V: Values> Drop for NativeSpan<V> {
     /// A span nobody ended ends when its last handle goes, as SDK spans do.
     fn drop(&mut self) {
         trace::Span::end(self);
@@ -221,6 +247,7 @@ mod tests {
 
     /// A span is moved into the `Context` as it starts: up to 128 bytes the
     /// compiler moves it with inline stores, beyond with calls to `memcpy`.
+    /// A span whose call records no values stays within them.
     #[test]
     fn a_span_moves_without_memcpy() {
         assert!(

@@ -17,7 +17,7 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 
 use super::Limits;
 use super::truncate::{cut_value, end_of_chars};
-use super::values::{Slot, Spilled};
+use super::values::{Held, Slot};
 
 /// Text kept for reuse by a pooled box; a larger buffer is freed when the
 /// box is cleared, so that one long value does not stay in a pool.
@@ -104,8 +104,9 @@ impl SpanDetails {
     }
 
     /// What it holds of the values its call recorded.
-    pub(crate) fn spilled(&self) -> Spilled<'_> {
-        Spilled {
+    pub(crate) fn held(&self) -> Held<'_> {
+        Held {
+            inline_text: "",
             text: &self.text,
             built: &self.built,
             more_slots: &self.more_slots,
@@ -298,10 +299,10 @@ mod tests {
         let mut details = SpanDetails::default();
         let limits = limited(3);
         let slot = details.push_text("héllo", &limits);
-        assert_eq!(slot.value(details.spilled()), Some(Value::from("hél")));
+        assert_eq!(slot.value(details.held()), Some(Value::from("hél")));
         let (number, letter) = (12_345, 'x');
         let formatted = details.push_formatted(|out| write!(out, "{number}-{letter}"), &limits);
-        assert_eq!(formatted.value(details.spilled()), Some(Value::from("123")));
+        assert_eq!(formatted.value(details.held()), Some(Value::from("123")));
         assert_eq!(details.text, "hél123");
     }
 

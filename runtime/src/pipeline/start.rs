@@ -6,9 +6,8 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use super::attributes::Attributes;
 use super::links::Links;
 use super::site::CallSite;
-use super::span::NativeSpan;
+use super::span::{NativeSpan, Values};
 use super::span_details::SpanDetails;
-use super::values::Slots;
 use super::{PipelineCore, ids, sampling};
 
 /// W3C Trace Context Level 2's `random` flag, which every trace this
@@ -133,7 +132,7 @@ pub(crate) fn start(
 ) -> Started {
     match begin(shared, site, parent) {
         Begun::Done(started) => started,
-        Begun::Recording(plan) => recording(shared, site, parent, plan, Slots::EMPTY, None, None),
+        Begun::Recording(plan) => recording(shared, site, parent, plan, (), None, None),
     }
 }
 
@@ -186,12 +185,12 @@ pub(crate) fn finish(
 }
 
 #[inline(always)]
-fn recording(
+fn recording<V: Values>(
     shared: &'static PipelineCore,
     site: &'static CallSite,
     parent: Parent<'_>,
     plan: Plan,
-    slots: Slots,
+    values: V,
     extra: Option<Box<SpanDetails>>,
     links: Option<Links>,
 ) -> Started {
@@ -201,8 +200,9 @@ fn recording(
         plan.parent_span_id,
         plan.parent_is_remote,
         Some(site),
+        values,
     );
-    span.set_recorded(slots, extra);
+    span.set_details(extra);
     if let Some(links) = links.filter(|links| !links.is_empty()) {
         for link in links.into_links() {
             opentelemetry::trace::Span::add_link(&mut span, link.span_context, link.attributes);

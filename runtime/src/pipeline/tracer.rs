@@ -70,6 +70,7 @@ impl Tracer for NativeTracer {
             parent.span_id(),
             parent.is_remote(),
             None,
+            (),
         );
         let limits = &shared.limits;
         let extra = span.extra();

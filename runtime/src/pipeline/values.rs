@@ -1,8 +1,9 @@
 //! Attribute values as a `#[traced]` call records them: borrowed and typed at
 //! the call ([`AttrValue`]), then held in the span's inline slots
-//! ([`Slots`]): numbers and booleans as they are, text copied once into the
-//! span's pooled details, anything else (arrays) built there as an
-//! OpenTelemetry value. The keys stay in the call site's static data.
+//! ([`Slots`]): numbers and booleans as they are, short text copied once
+//! into the slots' own bytes, longer or formatted text into the span's
+//! pooled details, anything else (arrays) built there as an OpenTelemetry
+//! value. The keys stay in the call site's static data.
 
 use std::fmt;
 
@@ -74,6 +75,8 @@ pub(crate) enum SlotKind {
     Bool,
     /// A range of the details' text: start in the high half, length in the low.
     Text,
+    /// A range of the slots' inline text, given the same way.
+    InlineText,
     /// An index into the details' built values.
     Built,
 }
@@ -123,6 +126,14 @@ impl Slot {
         })
     }
 
+    /// Text at `start..start + len` of the slots' inline text.
+    fn inline_text(start: usize, len: usize) -> Slot {
+        Slot {
+            kind: SlotKind::InlineText,
+            word: (start as u64) << 32 | len as u64,
+        }
+    }
+
     pub(crate) fn built(index: usize) -> Slot {
         Slot {
             kind: SlotKind::Built,
@@ -130,64 +141,101 @@ impl Slot {
         }
     }
 
-    /// The value it holds, reading text and built values from `spilled`.
-    pub(crate) fn value(self, spilled: Spilled<'_>) -> Option<Value> {
-        match self.kind {
-            SlotKind::Absent => None,
-            SlotKind::I64 => Some(Value::I64(self.word as i64)),
-            SlotKind::F64 => Some(Value::F64(f64::from_bits(self.word))),
-            SlotKind::Bool => Some(Value::Bool(self.word != 0)),
-            SlotKind::Text => {
-                let start = (self.word >> 32) as usize;
-                let end = start + (self.word & u64::from(u32::MAX)) as usize;
-                let text = spilled.text.get(start..end)?;
-                Some(Value::String(text.to_owned().into()))
-            }
-            SlotKind::Built => spilled.built.get(self.word as usize).cloned(),
+    /// The value it holds, borrowed from where it is `held`.
+    pub(crate) fn borrowed(self, held: Held<'_>) -> Option<Borrowed<'_>> {
+        let range = || {
+            let start = (self.word >> 32) as usize;
+            start..start + (self.word & u64::from(u32::MAX)) as usize
+        };
+        Some(match self.kind {
+            SlotKind::Absent => return None,
+            SlotKind::I64 => Borrowed::I64(self.word as i64),
+            SlotKind::F64 => Borrowed::F64(f64::from_bits(self.word)),
+            SlotKind::Bool => Borrowed::Bool(self.word != 0),
+            SlotKind::Text => Borrowed::Text(held.text.get(range())?),
+            SlotKind::InlineText => Borrowed::Text(held.inline_text.get(range())?),
+            SlotKind::Built => Borrowed::Built(held.built.get(self.word as usize)?),
+        })
+    }
+
+    /// The value it holds, as an OpenTelemetry value of its own.
+    pub(crate) fn value(self, held: Held<'_>) -> Option<Value> {
+        self.borrowed(held).map(Borrowed::to_value)
+    }
+}
+
+/// A recorded value, read where it is held.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Borrowed<'a> {
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    Text(&'a str),
+    Built(&'a Value),
+}
+
+impl Borrowed<'_> {
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            Borrowed::I64(value) => Value::I64(value),
+            Borrowed::F64(value) => Value::F64(value),
+            Borrowed::Bool(value) => Value::Bool(value),
+            Borrowed::Text(text) => Value::String(text.to_owned().into()),
+            Borrowed::Built(value) => value.clone(),
         }
     }
 }
 
-/// What a span's details hold of the values its call recorded: the text of
-/// its strings, the values built whole, and the slots past the inline ones.
-/// Empty for a span without details.
+/// Where the values a span's call recorded are held, beside the slots'
+/// words: the slots' inline text, and what the span's details hold (the
+/// text of longer strings, the values built whole, the slots past the
+/// inline ones; empty for a span without details).
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Spilled<'a> {
+pub(crate) struct Held<'a> {
+    pub(crate) inline_text: &'a str,
     pub(crate) text: &'a str,
     pub(crate) built: &'a [Value],
     pub(crate) more_slots: &'a [Slot],
 }
 
-/// Values a span and its record hold inline; more go to its details. Two
-/// keep a native span within the 128 bytes that the compiler moves with
-/// inline stores rather than a call to `memcpy` (it is moved into the
-/// `Context` as it starts).
-pub(crate) const INLINE_SLOTS: usize = 2;
+/// Values a span and its record hold inline; more go to its details.
+pub(crate) const INLINE_SLOTS: usize = 4;
+
+/// Bytes of text a span and its record hold inline: room for the short
+/// strings most calls record (an id, a name, a method), beside the slots
+/// in the record's 128 bytes; longer text goes to the details.
+pub(crate) const INLINE_TEXT: usize = 24;
 
 /// The values a call recorded, in the order of its call site's recorded
 /// attributes: the first [`INLINE_SLOTS`] here, a kind byte and a word each,
-/// packed so that they fill what the fields around them leave; the rest in
-/// the span's details.
+/// with the text of short strings; the rest in the span's details. Every
+/// field is bytes, aligned to one, so that the slots fill what the fields
+/// around them leave.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(C, packed)]
 pub(crate) struct Slots {
     kinds: [SlotKind; INLINE_SLOTS],
-    words: [u64; INLINE_SLOTS],
+    /// Each word little-endian.
+    words: [[u8; 8]; INLINE_SLOTS],
+    text_len: u8,
+    text: [u8; INLINE_TEXT],
 }
 
 impl Slots {
     pub(crate) const EMPTY: Slots = Slots {
         kinds: [SlotKind::Absent; INLINE_SLOTS],
-        words: [0; INLINE_SLOTS],
+        words: [[0; 8]; INLINE_SLOTS],
+        text_len: 0,
+        text: [0; INLINE_TEXT],
     };
 
     /// The `index`th recorded value.
-    pub(crate) fn get(&self, index: usize, spilled: Spilled<'_>) -> Slot {
-        // Packed fields are read by copy.
-        let (kinds, words) = (self.kinds, self.words);
-        match (kinds.get(index), words.get(index)) {
-            (Some(&kind), Some(&word)) => Slot { kind, word },
-            _ => spilled
+    pub(crate) fn get(&self, index: usize, held: Held<'_>) -> Slot {
+        match (self.kinds.get(index), self.words.get(index)) {
+            (Some(&kind), Some(&word)) => Slot {
+                kind,
+                word: u64::from_le_bytes(word),
+            },
+            _ => held
                 .more_slots
                 .get(index - INLINE_SLOTS)
                 .copied()
@@ -195,19 +243,35 @@ impl Slots {
         }
     }
 
+    /// Copies `text` into the inline text when it fits; its slot.
+    #[inline]
+    pub(crate) fn push_text(&mut self, text: &str) -> Option<Slot> {
+        let start = usize::from(self.text_len);
+        let end = start + text.len();
+        self.text
+            .get_mut(start..end)?
+            .copy_from_slice(text.as_bytes());
+        self.text_len = end as u8;
+        Some(Slot::inline_text(start, text.len()))
+    }
+
+    /// The inline text: whole strings one after another, so valid UTF-8.
+    pub(crate) fn inline_text(&self) -> &str {
+        std::str::from_utf8(&self.text[..usize::from(self.text_len)]).unwrap_or_default()
+    }
+
     /// Sets the `index`th value when it is held inline; false when it
     /// belongs in the details.
     #[inline]
     pub(crate) fn set(&mut self, index: usize, slot: Slot) -> bool {
-        if index >= INLINE_SLOTS {
-            return false;
+        match (self.kinds.get_mut(index), self.words.get_mut(index)) {
+            (Some(kind), Some(word)) => {
+                *kind = slot.kind;
+                *word = slot.word.to_le_bytes();
+                true
+            }
+            _ => false,
         }
-        let (mut kinds, mut words) = (self.kinds, self.words);
-        kinds[index] = slot.kind;
-        words[index] = slot.word;
-        self.kinds = kinds;
-        self.words = words;
-        true
     }
 }
 
@@ -235,13 +299,14 @@ mod tests {
                 more_slots.push(slot);
             }
         }
-        let spilled = Spilled {
+        let held = Held {
+            inline_text: slots.inline_text(),
             text,
             built: &built,
             more_slots: &more_slots,
         };
         let read: Vec<Option<Value>> = (0..values.len() + 1)
-            .map(|index| slots.get(index, spilled).value(spilled))
+            .map(|index| slots.get(index, held).value(held))
             .collect();
         assert_eq!(
             read,
@@ -255,6 +320,28 @@ mod tests {
                 None,
             ]
         );
-        assert_eq!(slots.get(2, Spilled::default()), Slot::ABSENT);
+        assert_eq!(slots.get(INLINE_SLOTS, Held::default()), Slot::ABSENT);
+    }
+
+    #[test]
+    fn short_text_is_held_inline_until_its_room_is_full() {
+        let mut slots = Slots::EMPTY;
+        let first = slots.push_text("héllo").expect("fits");
+        let second = slots.push_text("").expect("fits");
+        let third = slots
+            .push_text(&"x".repeat(INLINE_TEXT - "héllo".len()))
+            .expect("fits");
+        assert_eq!(slots.push_text("y"), None, "the room is full");
+        let held = Held {
+            inline_text: slots.inline_text(),
+            ..Held::default()
+        };
+        assert_eq!(first.borrowed(held), Some(Borrowed::Text("héllo")));
+        assert_eq!(second.borrowed(held), Some(Borrowed::Text("")));
+        assert_eq!(
+            third.value(held),
+            Some(Value::from("x".repeat(INLINE_TEXT - "héllo".len())))
+        );
+        assert_eq!(slots.inline_text().len(), INLINE_TEXT);
     }
 }
