@@ -42,7 +42,7 @@ enum Sink {
 }
 
 /// `text` cut to `limits`' value length.
-#[inline]
+#[inline(always)]
 fn cut_to_limit<'a>(text: &'a str, limits: &Limits) -> &'a str {
     match limits.value_length {
         Some(limit) => &text[..end_of_chars(text, limit)],
@@ -71,8 +71,10 @@ impl Attributes {
     }
 
     /// Records the value of the call site's next recorded attribute;
-    /// [`AttrValue::None`] records nothing.
-    #[inline]
+    /// [`AttrValue::None`] records nothing. Inlined where the call records
+    /// it, the value's kind is known there, and a number or short text
+    /// takes a few stores.
+    #[inline(always)]
     pub fn record(&mut self, value: AttrValue<'_>) {
         match &mut self.sink {
             Sink::Native {

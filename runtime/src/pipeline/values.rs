@@ -244,7 +244,7 @@ impl Slots {
     }
 
     /// Copies `text` into the inline text when it fits; its slot.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_text(&mut self, text: &str) -> Option<Slot> {
         let start = usize::from(self.text_len);
         let end = start + text.len();
@@ -262,7 +262,7 @@ impl Slots {
 
     /// Sets the `index`th value when it is held inline; false when it
     /// belongs in the details.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set(&mut self, index: usize, slot: Slot) -> bool {
         match (self.kinds.get_mut(index), self.words.get_mut(index)) {
             (Some(kind), Some(word)) => {
