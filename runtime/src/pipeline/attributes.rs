@@ -73,8 +73,10 @@ impl Attributes {
     /// Records the value of the call site's next recorded attribute;
     /// [`AttrValue::None`] records nothing. Inlined where the call records
     /// it, the value's kind is known there, and a number or short text
-    /// takes a few stores.
-    #[inline(always)]
+    /// takes a few stores (in optimized builds: a debug build keeps one
+    /// copy rather than one per attribute).
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn record(&mut self, value: AttrValue<'_>) {
         match &mut self.sink {
             Sink::Native {
