@@ -179,10 +179,10 @@ impl Parts<'_> {
     ) -> Result<(), InitError> {
         use crate::config::Protocol;
         use crate::export::{
-            CountExported, ExportRuntime, MetricsClient, OtlpMetricSink, SpanExporterHealth,
-            otlp_log_exporter, otlp_span_exporter,
+            CountExported, ExportRuntime, MetricsClient, OtlpMetricSink, OtlpSpanSink,
+            SpanExporterHealth, otlp_log_exporter, otlp_span_exporter,
         };
-        use crate::pipeline::{ExporterSink, LogExporterSink};
+        use crate::pipeline::LogExporterSink;
 
         let runtime = match ExportRuntime::start() {
             Ok(runtime) => runtime,
@@ -205,7 +205,7 @@ impl Parts<'_> {
                     self.assembly.span_delivery = Some(Arc::clone(&counted.delivery));
                     self.assembly
                         .span_sinks
-                        .push(Box::new(ExporterSink::new(counted)));
+                        .push(Box::new(OtlpSpanSink::new(counted)));
                     self.went_out(Signal::Traces, settings);
                 }
                 Err(reason) => self.left_out(Signal::Traces, reason)?,

@@ -96,7 +96,7 @@ const ANCHOR_TRIES: usize = 5;
 
 /// Turns ticks into wall-clock time; made on the export thread and renewed
 /// every [`ANCHOR_LIFETIME`].
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct WallClock {
     tick: Tick,
     wall: SystemTime,

@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use opentelemetry::Value;
+use opentelemetry::{Array, Value};
+
+use super::truncate::end_of_chars;
 
 /// A value to record, borrowed from the call; what the expansion's type
 /// dispatch made of it.
@@ -130,6 +132,29 @@ impl Slot {
         }
     }
 
+    /// The value it holds, read in place from `spilled`, its text cut to
+    /// `cut`.
+    pub(crate) fn value_ref(self, spilled: Spilled<'_>, cut: Cut) -> Option<ValueRef<'_>> {
+        match self.kind {
+            SlotKind::Absent => None,
+            SlotKind::I64 => Some(ValueRef::I64(self.word as i64)),
+            SlotKind::F64 => Some(ValueRef::F64(f64::from_bits(self.word))),
+            SlotKind::Bool => Some(ValueRef::Bool(self.word != 0)),
+            SlotKind::Text => {
+                let start = (self.word >> 32) as usize;
+                let end = start + (self.word & u64::from(u32::MAX)) as usize;
+                spilled
+                    .text
+                    .get(start..end)
+                    .map(|text| ValueRef::Str(cut.apply(text)))
+            }
+            SlotKind::Built => spilled
+                .built
+                .get(self.word as usize)
+                .map(|value| ValueRef::of(value, cut)),
+        }
+    }
+
     /// The value it holds, reading text and built values from `spilled`.
     pub(crate) fn value(self, spilled: Spilled<'_>) -> Option<Value> {
         match self.kind {
@@ -144,6 +169,50 @@ impl Slot {
                 Some(Value::String(text.to_owned().into()))
             }
             SlotKind::Built => spilled.built.get(self.word as usize).cloned(),
+        }
+    }
+}
+
+/// A value read in place, for an encoder that copies nothing: text borrowed
+/// from the span's details, the call site or an attribute.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) enum ValueRef<'a> {
+    Bool(bool),
+    I64(i64),
+    F64(f64),
+    Str(&'a str),
+    /// An array, its strings cut to [`Cut`].
+    Array(&'a Array, Cut),
+    /// A value of a kind OpenTelemetry may add, sent as its text.
+    Other(&'a Value),
+}
+
+impl<'a> ValueRef<'a> {
+    /// `value`, its text cut to `cut`.
+    pub(crate) fn of(value: &'a Value, cut: Cut) -> ValueRef<'a> {
+        match value {
+            Value::Bool(flag) => ValueRef::Bool(*flag),
+            Value::I64(number) => ValueRef::I64(*number),
+            Value::F64(number) => ValueRef::F64(*number),
+            Value::String(text) => ValueRef::Str(cut.apply(text.as_str())),
+            Value::Array(array) => ValueRef::Array(array, cut),
+            other => ValueRef::Other(other),
+        }
+    }
+}
+
+/// The value length limit, applied to text as it is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cut(pub(crate) Option<usize>);
+
+impl Cut {
+    /// The first characters of `text` the limit keeps.
+    #[inline]
+    pub(crate) fn apply(self, text: &str) -> &str {
+        match self.0 {
+            Some(limit) => &text[..end_of_chars(text, limit)],
+            None => text,
         }
     }
 }
