@@ -465,9 +465,9 @@ impl OtlpExporter<SpanTransport> {
     /// Sends an encoded `ExportTraceServiceRequest`. Over HTTP it is
     /// compressed here, on the thread that polls the export first (the
     /// export thread); the OTLP runtime only sends it.
-    pub(crate) async fn send_encoded(&self, request: Vec<u8>) -> OTelSdkResult {
+    pub(crate) async fn send_encoded(&self, request: Bytes) -> OTelSdkResult {
         let body = match &*self.exporter {
-            SpanTransport::Grpc(_) => Bytes::from(request),
+            SpanTransport::Grpc(_) => request,
             SpanTransport::Http(http) => http.body(request)?,
         };
         self.run(|exporter| async move {

@@ -45,9 +45,9 @@ impl<C: HttpClient> HttpSpans<C> {
     }
 
     /// The request body for an encoded request: gzipped when asked.
-    pub(crate) fn body(&self, encoded: Vec<u8>) -> Result<Bytes, OTelSdkError> {
+    pub(crate) fn body(&self, encoded: Bytes) -> Result<Bytes, OTelSdkError> {
         if !self.gzip {
-            return Ok(Bytes::from(encoded));
+            return Ok(encoded);
         }
         let mut gzip = flate2::write::GzEncoder::new(
             Vec::with_capacity(encoded.len() / 4),

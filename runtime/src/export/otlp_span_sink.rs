@@ -2,10 +2,15 @@
 //! encoded as it is released, read in place from its record, into the
 //! batch's protobuf ([`SpanBatch`]); when the batch leaves, its request is
 //! sent as it is, over HTTP or gRPC, and its spans are counted by outcome.
+//!
+//! A request is written into a buffer kept from an earlier one, which comes
+//! back once the request is sent: a new buffer of that size would be fresh
+//! memory, which the kernel maps page by page as it is written.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use opentelemetry_http::Bytes;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
@@ -14,12 +19,19 @@ use super::delivery::CountExported;
 use super::otlp::{OtlpExporter, SpanTransport};
 use super::span_protobuf::SpanBatch;
 use crate::pipeline::{Exporting, Sink, SpanEncoder, SpanView};
+use crate::sync::MutexExt;
+
+/// Request buffers kept for the batches to come, at most.
+const KEPT_BUFFERS: usize = 4;
+/// The largest buffer kept: one batch of huge spans is not held on to.
+const LARGEST_KEPT: usize = 8 << 20;
 
 /// The OTLP span exporter as the export thread's sink.
 #[derive(Debug)]
 pub(crate) struct OtlpSpanSink {
     batch: SpanBatch,
     exporter: Arc<CountExported<OtlpExporter<SpanTransport>>>,
+    buffers: Arc<Buffers>,
 }
 
 impl OtlpSpanSink {
@@ -27,7 +39,48 @@ impl OtlpSpanSink {
         OtlpSpanSink {
             batch: SpanBatch::default(),
             exporter: Arc::new(exporter),
+            buffers: Arc::default(),
         }
+    }
+}
+
+/// Buffers of requests sent, for the next requests.
+#[derive(Debug, Default)]
+struct Buffers(Mutex<Vec<Vec<u8>>>);
+
+impl Buffers {
+    fn take(&self) -> Vec<u8> {
+        self.0.locked().pop().unwrap_or_default()
+    }
+
+    fn give_back(&self, mut buffer: Vec<u8>) {
+        if buffer.capacity() > LARGEST_KEPT {
+            return;
+        }
+        let mut kept = self.0.locked();
+        if kept.len() < KEPT_BUFFERS {
+            buffer.clear();
+            kept.push(buffer);
+        }
+    }
+}
+
+/// A request's bytes, whose buffer goes back to the sink when the last
+/// reference to them is dropped.
+struct Lent {
+    bytes: Vec<u8>,
+    buffers: Arc<Buffers>,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        self.buffers.give_back(std::mem::take(&mut self.bytes));
     }
 }
 
@@ -73,7 +126,10 @@ impl SpanEncoder for OtlpSpanSink {
         if spans == 0 {
             return Exporting::Done(Ok(()));
         }
-        let request = self.batch.finish();
+        let request = Bytes::from_owner(Lent {
+            bytes: self.batch.finish(self.buffers.take()),
+            buffers: Arc::clone(&self.buffers),
+        });
         let exporter = Arc::clone(&self.exporter);
         Exporting::InFlight(Box::pin(async move {
             exporter

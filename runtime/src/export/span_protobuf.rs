@@ -18,7 +18,7 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::pipeline::{Cut, SpanView, ValueRef};
+use crate::pipeline::{CallSite, Cut, SpanView, ValueRef, leading_attributes};
 
 #[cfg(test)]
 mod tests;
@@ -42,26 +42,11 @@ pub(crate) struct SpanBatch {
     /// The `Resource` message's fields, encoded once.
     resource: Vec<u8>,
     resource_schema_url: String,
-    /// The scopes of the batch, in the order their first span came; those
-    /// past `used` are buffers kept from earlier batches.
-    groups: Vec<ScopeGroup>,
-    used: usize,
-    /// The group the last span went to.
-    last: usize,
+    groups: ScopeGroups,
+    sites: SiteCache,
     spans: usize,
     /// Bytes the groups' spans hold.
     bytes: usize,
-}
-
-/// The encoded spans of one instrumentation scope.
-#[derive(Debug, Default)]
-struct ScopeGroup {
-    scope: InstrumentationScope,
-    /// The address of the call site's scope its last span had (0 for
-    /// none): most spans are placed without comparing scopes.
-    seen_at: usize,
-    /// Each span as a `ScopeSpans.spans` field: tag, length, message.
-    spans: Vec<u8>,
 }
 
 impl SpanBatch {
@@ -96,10 +81,11 @@ impl SpanBatch {
             Some(scope) if span.scope_is_the_sites() => std::ptr::from_ref(scope) as usize,
             _ => 0,
         };
-        let out = self.group_of(span.scope(), address);
+        let site = span.site().map(|site| self.sites.get(site, span.cut()));
+        let out = self.groups.group_of(span.scope(), address);
         let before = out.len();
         let at = put_open(out, 2);
-        put_span_view(out, &span);
+        put_span_view(out, &span, site);
         close(out, at);
         self.bytes += out.len() - before;
         self.spans += 1;
@@ -107,7 +93,7 @@ impl SpanBatch {
 
     /// Adds a span built as `SpanData`.
     pub(crate) fn add_span(&mut self, span: &SpanData) {
-        let out = self.group_of(Some(&span.instrumentation_scope), 0);
+        let out = self.groups.group_of(Some(&span.instrumentation_scope), 0);
         let before = out.len();
         let times = Times::of(span);
         put_tag(out, 2, LEN);
@@ -117,42 +103,10 @@ impl SpanBatch {
         self.spans += 1;
     }
 
-    /// The buffer of `scope`'s spans (`None`: the default scope), a new
-    /// group when the batch has none yet; `address` (unless 0) names the
-    /// scope for good.
-    fn group_of(&mut self, scope: Option<&InstrumentationScope>, address: usize) -> &mut Vec<u8> {
-        let found =
-            if address != 0 && self.last < self.used && self.groups[self.last].seen_at == address {
-                Some(self.last)
-            } else {
-                let default = InstrumentationScope::default();
-                let scope = scope.unwrap_or(&default);
-                self.groups[..self.used]
-                    .iter()
-                    .position(|group| group.scope == *scope)
-            };
-        let index = match found {
-            Some(index) => index,
-            None => {
-                if self.used == self.groups.len() {
-                    self.groups.push(ScopeGroup::default());
-                }
-                let group = &mut self.groups[self.used];
-                group.scope = scope.cloned().unwrap_or_default();
-                group.spans.clear();
-                self.used += 1;
-                self.used - 1
-            }
-        };
-        self.last = index;
-        let group = &mut self.groups[index];
-        group.seen_at = address;
-        &mut group.spans
-    }
-
-    /// The request carrying the batch, in protobuf; the batch starts anew.
-    pub(crate) fn finish(&mut self) -> Vec<u8> {
-        let groups = &self.groups[..self.used];
+    /// The request carrying the batch, in protobuf, written into `out`
+    /// (emptied first); the batch starts anew.
+    pub(crate) fn finish(&mut self, mut out: Vec<u8>) -> Vec<u8> {
+        let groups = self.groups.live();
         let group_length = |group: &ScopeGroup| {
             field_length(1, scope_length(&group.scope))
                 + group.spans.len()
@@ -165,7 +119,8 @@ impl SpanBatch {
                 .sum::<usize>()
             + string_length(3, &self.resource_schema_url);
         let total = field_length(1, resource_spans);
-        let mut out = Vec::with_capacity(total);
+        out.clear();
+        out.reserve(total);
         put_tag(&mut out, 1, LEN);
         put_varint(&mut out, resource_spans as u64);
         put_message(&mut out, 1, &self.resource);
@@ -180,15 +135,135 @@ impl SpanBatch {
         }
         put_string(&mut out, 3, &self.resource_schema_url);
         debug_assert_eq!(out.len(), total, "every length computed right");
-        for group in &mut self.groups[..self.used] {
-            group.spans.clear();
-            group.seen_at = 0;
-        }
-        self.used = 0;
-        self.last = 0;
+        self.groups.clear();
         self.spans = 0;
         self.bytes = 0;
         out
+    }
+}
+
+/// The batch's spans by instrumentation scope, scopes in the order their
+/// first span came.
+#[derive(Debug, Default)]
+struct ScopeGroups {
+    /// Those past `used` are buffers kept from earlier batches.
+    groups: Vec<ScopeGroup>,
+    used: usize,
+    /// The group the last span went to.
+    last: usize,
+}
+
+/// The encoded spans of one instrumentation scope.
+#[derive(Debug, Default)]
+struct ScopeGroup {
+    scope: InstrumentationScope,
+    /// The addresses of the call sites' scopes its spans had: most spans
+    /// are placed without comparing scopes.
+    seen_at: Vec<usize>,
+    /// Each span as a `ScopeSpans.spans` field: tag, length, message.
+    spans: Vec<u8>,
+}
+
+impl ScopeGroups {
+    fn live(&self) -> &[ScopeGroup] {
+        &self.groups[..self.used]
+    }
+
+    /// The buffer of `scope`'s spans (`None`: the default scope), a new
+    /// group when the batch has none yet; `address` (unless 0) names the
+    /// scope for good.
+    fn group_of(&mut self, scope: Option<&InstrumentationScope>, address: usize) -> &mut Vec<u8> {
+        let live = &self.groups[..self.used];
+        let known = |group: &ScopeGroup| group.seen_at.contains(&address);
+        let found = if address == 0 {
+            None
+        } else if live.get(self.last).is_some_and(known) {
+            Some(self.last)
+        } else {
+            live.iter().position(known)
+        };
+        let index = match found {
+            Some(index) => index,
+            None => {
+                let default = InstrumentationScope::default();
+                let wanted = scope.unwrap_or(&default);
+                let index = match live.iter().position(|group| group.scope == *wanted) {
+                    Some(index) => index,
+                    None => {
+                        if self.used == self.groups.len() {
+                            self.groups.push(ScopeGroup::default());
+                        }
+                        let group = &mut self.groups[self.used];
+                        group.scope = wanted.clone();
+                        self.used += 1;
+                        self.used - 1
+                    }
+                };
+                if address != 0 {
+                    self.groups[index].seen_at.push(address);
+                }
+                index
+            }
+        };
+        self.last = index;
+        &mut self.groups[index].spans
+    }
+
+    /// Empties every group, keeping the buffers.
+    fn clear(&mut self) {
+        for group in &mut self.groups[..self.used] {
+            group.spans.clear();
+            group.seen_at.clear();
+        }
+        self.used = 0;
+        self.last = 0;
+    }
+}
+
+/// What every span of a call site starts alike, encoded once per site: its
+/// name and kind (`Span` fields 5 and 6) and its leading attributes
+/// (`code.*` and the leading literal ones), in a few slots where sites
+/// that meet take turns.
+#[derive(Debug, Default)]
+struct SiteCache {
+    slots: Vec<SiteBytes>,
+}
+
+/// Slots of the site cache, a power of two.
+const SITE_SLOTS: usize = 64;
+
+#[derive(Debug, Default)]
+struct SiteBytes {
+    /// The call site's address; 0 for an empty slot.
+    site: usize,
+    cut: Cut,
+    name_and_kind: Vec<u8>,
+    leading: Vec<u8>,
+    /// How many attributes `leading` holds.
+    count: usize,
+}
+
+impl SiteCache {
+    fn get(&mut self, site: &'static CallSite, cut: Cut) -> &SiteBytes {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SITE_SLOTS, SiteBytes::default);
+        }
+        let address = std::ptr::from_ref(site) as usize;
+        let slot = ((address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
+        let bytes = &mut self.slots[slot % SITE_SLOTS];
+        if bytes.site != address || bytes.cut != cut {
+            bytes.site = address;
+            bytes.cut = cut;
+            bytes.name_and_kind.clear();
+            put_string(&mut bytes.name_and_kind, 5, site.name);
+            put_varint_field(&mut bytes.name_and_kind, 6, kind(&site.kind.to_otel()));
+            bytes.leading.clear();
+            let leading = &mut bytes.leading;
+            bytes.count = leading_attributes(site, cut, |key, value| {
+                put_key_value(leading, 9, key, value);
+            });
+        }
+        bytes
     }
 }
 
@@ -457,6 +532,14 @@ fn close(out: &mut Vec<u8>, at: usize) {
     out[at + needed - 1] &= 0x7f;
 }
 
+/// A trace or span id: its length known, its copy inlined.
+#[inline]
+fn put_id<const N: usize>(out: &mut Vec<u8>, tag: u32, id: [u8; N]) {
+    put_tag(out, tag, LEN);
+    out.push(N as u8);
+    out.extend_from_slice(&id);
+}
+
 fn put_bytes(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     put_tag(out, tag, LEN);
     put_varint(out, bytes.len() as u64);
@@ -600,11 +683,11 @@ fn put_trace_state(out: &mut Vec<u8>, tag: u32, state: &TraceState) {
 
 fn put_span(out: &mut Vec<u8>, span: &SpanData, times: Times) {
     let context = &span.span_context;
-    put_bytes(out, 1, &context.trace_id().to_bytes());
-    put_bytes(out, 2, &context.span_id().to_bytes());
+    put_id(out, 1, context.trace_id().to_bytes());
+    put_id(out, 2, context.span_id().to_bytes());
     put_trace_state(out, 3, context.trace_state());
     if let Some(parent) = parent(span.parent_span_id) {
-        put_bytes(out, 4, &parent.to_bytes());
+        put_id(out, 4, parent.to_bytes());
     }
     put_string(out, 5, &span.name);
     put_varint_field(out, 6, kind(&span.span_kind));
@@ -626,23 +709,36 @@ fn put_span(out: &mut Vec<u8>, span: &SpanData, times: Times) {
     );
 }
 
-/// The `Span` a record says, read in place; its length is left to
-/// [`close`].
-fn put_span_view(out: &mut Vec<u8>, span: &SpanView<'_>) {
-    put_bytes(out, 1, &span.trace_id().to_bytes());
-    put_bytes(out, 2, &span.span_id().to_bytes());
+/// The `Span` a record says, read in place, what its call site makes alike
+/// copied from `site`'s bytes; its length is left to [`close`].
+fn put_span_view(out: &mut Vec<u8>, span: &SpanView<'_>, site: Option<&SiteBytes>) {
+    put_id(out, 1, span.trace_id().to_bytes());
+    put_id(out, 2, span.span_id().to_bytes());
     if let Some(state) = span.trace_state() {
         put_trace_state(out, 3, state);
     }
     if let Some(parent) = parent(span.parent_span_id()) {
-        put_bytes(out, 4, &parent.to_bytes());
+        put_id(out, 4, parent.to_bytes());
     }
-    put_string(out, 5, span.name());
-    put_varint_field(out, 6, kind(&span.kind()));
+    match site.filter(|_| span.named_by_its_site()) {
+        Some(site) => out.extend_from_slice(&site.name_and_kind),
+        None => {
+            put_string(out, 5, span.name());
+            put_varint_field(out, 6, kind(&span.kind()));
+        }
+    }
     let (start, end) = span.times();
-    put_fixed64(out, 7, nanos(start));
-    put_fixed64(out, 8, nanos(end));
-    let dropped = span.attributes(|key, value| put_key_value(out, 9, key, value));
+    put_fixed64(out, 7, start);
+    put_fixed64(out, 8, end);
+    let dropped = match site.filter(|site| site.count <= span.attribute_limit()) {
+        Some(site) => {
+            out.extend_from_slice(&site.leading);
+            span.attributes_after_leading(site.count, |key, value| {
+                put_key_value(out, 9, key, value);
+            })
+        }
+        None => span.attributes(|key, value| put_key_value(out, 9, key, value)),
+    };
     put_varint_field(out, 10, u64::from(dropped));
     put_events_and_links(
         out,

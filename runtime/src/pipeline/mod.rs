@@ -98,7 +98,7 @@ pub(crate) use sink::{
 pub use site::{CallSite, Kind, SiteAttribute, StaticValue};
 pub(crate) use span::END_NOW;
 #[cfg(feature = "otlp")]
-pub(crate) use span_view::SpanView;
+pub(crate) use span_view::{SpanView, leading_attributes};
 pub use start::Parent;
 pub(crate) use start::{Begun, Plan, Started, begin, finish, start};
 pub use tail::TailSamplingReport;

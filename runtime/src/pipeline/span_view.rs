@@ -13,10 +13,10 @@ use opentelemetry::trace::{
 };
 
 use super::Limits;
-use super::clock::WallClock;
+use super::clock::{WallClock, unix_nanos};
 use super::convert::read_constant;
 use super::record::Record;
-use super::site::SiteValue;
+use super::site::{CallSite, CodeValue, SiteValue};
 use super::span_details::SpanDetails;
 use super::values::{Cut, ValueRef};
 
@@ -98,17 +98,33 @@ impl<'a> SpanView<'a> {
         self.record.site.is_some() && self.extra.is_none_or(|extra| extra.scope.is_none())
     }
 
-    /// Start and end, the end never before the start.
-    pub(crate) fn times(&self) -> (SystemTime, SystemTime) {
-        let start = self
-            .extra
-            .and_then(|extra| extra.start_time)
-            .unwrap_or_else(|| self.clock.wall_time(self.record.start));
-        let end = self
-            .extra
-            .and_then(|extra| extra.end_time)
-            .unwrap_or_else(|| self.clock.wall_time(self.record.end));
+    /// Start and end in nanoseconds since the Unix epoch, the end never
+    /// before the start.
+    pub(crate) fn times(&self) -> (u64, u64) {
+        let explicit = |time: Option<SystemTime>| time.map(unix_nanos);
+        let start = explicit(self.extra.and_then(|extra| extra.start_time))
+            .unwrap_or_else(|| self.clock.unix_nanos(self.record.start));
+        let end = explicit(self.extra.and_then(|extra| extra.end_time))
+            .unwrap_or_else(|| self.clock.unix_nanos(self.record.end));
         (start, end.max(start))
+    }
+
+    /// The call site, when the span has one.
+    pub(crate) fn site(&self) -> Option<&'static CallSite> {
+        self.record.site
+    }
+
+    /// Whether the span's name and kind are its call site's.
+    pub(crate) fn named_by_its_site(&self) -> bool {
+        self.record.site.is_some()
+            && self
+                .extra
+                .is_none_or(|extra| extra.name.is_none() && extra.kind.is_none())
+    }
+
+    /// Attributes a span exports, at most.
+    pub(crate) fn attribute_limit(&self) -> usize {
+        self.limits.attributes as usize
     }
 
     /// Calls `each` with every attribute the span exports, in order:
@@ -116,10 +132,29 @@ impl<'a> SpanView<'a> {
     /// recorded values), those set through the OpenTelemetry API; up to the
     /// attribute limit, text cut to the value length limit. Returns the
     /// count of attributes dropped, those over the limit included.
-    pub(crate) fn attributes(&self, mut each: impl FnMut(&str, ValueRef<'_>)) -> u32 {
-        let limit = self.limits.attributes as usize;
+    pub(crate) fn attributes(&self, each: impl FnMut(&str, ValueRef<'_>)) -> u32 {
+        self.attributes_from(None, each)
+    }
+
+    /// The same, past the `leading` attributes of the call site
+    /// ([`leading_attributes`]), which the caller wrote already (no more
+    /// than the limit).
+    pub(crate) fn attributes_after_leading(
+        &self,
+        leading: usize,
+        each: impl FnMut(&str, ValueRef<'_>),
+    ) -> u32 {
+        self.attributes_from(Some(leading), each)
+    }
+
+    fn attributes_from(
+        &self,
+        leading: Option<usize>,
+        mut each: impl FnMut(&str, ValueRef<'_>),
+    ) -> u32 {
+        let limit = self.attribute_limit();
         let cut = self.cut();
-        let mut written = 0;
+        let mut written = leading.unwrap_or(0);
         let mut over = 0_u32;
         let mut put = |key: &str, value: ValueRef<'_>| {
             if written < limit {
@@ -131,12 +166,12 @@ impl<'a> SpanView<'a> {
         };
         let record = self.record;
         if let Some(site) = record.site {
-            for code in site.code_attributes() {
-                put(code.key.as_str(), ValueRef::of(&code.value, cut));
+            if leading.is_none() {
+                leading_attributes(site, cut, &mut put);
             }
             let spilled = self.extra.map(SpanDetails::spilled).unwrap_or_default();
             let mut recorded = 0;
-            for attribute in site.attributes() {
+            for attribute in &site.attributes()[site.leading_literals()..] {
                 match attribute.value {
                     SiteValue::Recorded => {
                         recorded += 1;
@@ -190,4 +225,31 @@ impl<'a> SpanView<'a> {
     pub(crate) fn cut(&self) -> Cut {
         Cut(self.limits.value_length)
     }
+}
+
+/// Calls `each` with the attributes every span of `site` starts with,
+/// whatever its call recorded: `code.*`, then the leading literal ones, text
+/// cut to `cut`; returns their count. The spans of a site all encode them
+/// alike, so an encoder may keep them encoded.
+pub(crate) fn leading_attributes(
+    site: &CallSite,
+    cut: Cut,
+    mut each: impl FnMut(&str, ValueRef<'_>),
+) -> usize {
+    let mut count = 0;
+    for (key, value) in site.code_values() {
+        let value = match value {
+            CodeValue::Text(text) => ValueRef::Str(cut.apply(text)),
+            number => number.value_ref(),
+        };
+        each(key, value);
+        count += 1;
+    }
+    for attribute in &site.attributes()[..site.leading_literals()] {
+        if let SiteValue::Literal(literal) = attribute.value {
+            each(attribute.key, ValueRef::of(&literal.to_value(), cut));
+            count += 1;
+        }
+    }
+    count
 }

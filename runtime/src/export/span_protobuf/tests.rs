@@ -39,7 +39,7 @@ fn encode(batch: &mut SpanBatch, spans: &[SpanData]) -> Vec<u8> {
     for span in spans {
         batch.add_span(span);
     }
-    batch.finish()
+    batch.finish(Vec::new())
 }
 
 fn context(trace: u128, span: u64, sampled: bool, remote: bool, state: TraceState) -> SpanContext {

@@ -217,7 +217,7 @@ fn assert_mixed_alike(records: &[Record], spans: &[SpanData], limits: &Limits) {
         batch.add_span(span);
     }
     assert_eq!(batch.len(), records.len() + spans.len());
-    let ours = batch.finish();
+    let ours = batch.finish(Vec::new());
     let mut expected: Vec<SpanData> = records
         .iter()
         .map(|record| span_data(record, &clock, limits))
@@ -399,7 +399,7 @@ fn one_batch_after_another_keeps_nothing_of_the_last() {
             .map(|record| span_data(record, &clock, &limits))
             .collect();
         assert!(batch.bytes() > 0);
-        assert_same_request(&batch.finish(), &reference(&expected, &resource));
+        assert_same_request(&batch.finish(Vec::new()), &reference(&expected, &resource));
     }
 }
 
@@ -432,4 +432,30 @@ fn an_unsampled_span_keeps_its_flags() {
     unsampled.flags = TraceFlags::default();
     let _ = Resource::builder_empty();
     assert_encoded_alike(&[unsampled], &limits);
+}
+
+#[test]
+fn more_call_sites_than_the_encoder_keeps_encode_alike() {
+    // Sites that share a slot of the encoder's cache take turns in it.
+    let limits = limits();
+    let sites: Vec<&'static CallSite> = (0..200_u32)
+        .map(|n| {
+            let name: &'static str = Box::leak(format!("site {n}").into_boxed_str());
+            let site: &'static CallSite = Box::leak(Box::new(CallSite::new(
+                name,
+                Kind::Internal,
+                name,
+                "src/many.rs",
+                n,
+                Some(if n % 2 == 0 { "even" } else { "odd" }),
+                None,
+                &[],
+            )));
+            site
+        })
+        .collect();
+    let records: Vec<Record> = (0..600_u64)
+        .map(|n| record(Some(sites[(n * 7 % 200) as usize]), n + 1))
+        .collect();
+    assert_encoded_alike(&records, &limits);
 }
