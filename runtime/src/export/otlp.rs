@@ -2,8 +2,10 @@
 //! HTTP/protobuf (hyper), `http://` or `https://` (rustls with the ring
 //! provider, chosen per connection: the process-wide rustls provider and the
 //! application's own HTTP clients are left alone): settings in, an
-//! `opentelemetry_sdk` span or log exporter out. Spans over HTTP are encoded
-//! by traced itself (`otlp_http_spans.rs`) and posted with the same client.
+//! `opentelemetry_sdk` log exporter, or traced's span exporter, out. Spans
+//! are encoded by traced itself (`span_protobuf.rs`) and sent as they are,
+//! with the same client over HTTP (`otlp_http_spans.rs`) and the same
+//! channel over gRPC (`otlp_grpc_spans.rs`).
 //!
 //! - **One deadline.** Both transports run on a private one-worker tokio
 //!   runtime owned by the exporter, and each export, retries included, is
@@ -407,8 +409,8 @@ pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// opentelemetry-otlp's exporter, run on the exporter's own runtime within
-/// the deadline.
+/// An exporter (opentelemetry-otlp's for log records, traced's span
+/// transport), run on the exporter's own runtime within the deadline.
 #[derive(Debug)]
 pub(crate) struct OtlpExporter<E> {
     exporter: Arc<E>,

@@ -198,7 +198,7 @@ impl Parts<'_> {
             }
         };
         if let Some(settings) = spans {
-            warn_of_gzip_code_cannot_override(settings);
+            // traced's own client sends the spans, compressed as resolved.
             match otlp_span_exporter(settings, &runtime) {
                 Ok(exporter) => {
                     let counted = CountExported::otlp(exporter, Signal::Traces, settings);
@@ -350,7 +350,8 @@ impl Parts<'_> {
 }
 
 /// opentelemetry-otlp applies a gzip named in the environment over gRPC even
-/// when code asked for none: said once, when it happens.
+/// when code asked for none (to log records: spans go through traced's own
+/// client): said once, when it happens.
 #[cfg(feature = "otlp")]
 fn warn_of_gzip_code_cannot_override(settings: &OtlpSettings) {
     if let Some(setting) = &settings.gzip_from_env_over_grpc {
