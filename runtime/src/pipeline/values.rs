@@ -157,19 +157,8 @@ impl Slot {
 
     /// The value it holds, reading text and built values from `spilled`.
     pub(crate) fn value(self, spilled: Spilled<'_>) -> Option<Value> {
-        match self.kind {
-            SlotKind::Absent => None,
-            SlotKind::I64 => Some(Value::I64(self.word as i64)),
-            SlotKind::F64 => Some(Value::F64(f64::from_bits(self.word))),
-            SlotKind::Bool => Some(Value::Bool(self.word != 0)),
-            SlotKind::Text => {
-                let start = (self.word >> 32) as usize;
-                let end = start + (self.word & u64::from(u32::MAX)) as usize;
-                let text = spilled.text.get(start..end)?;
-                Some(Value::String(text.to_owned().into()))
-            }
-            SlotKind::Built => spilled.built.get(self.word as usize).cloned(),
-        }
+        self.value_ref(spilled, Cut::default())
+            .map(ValueRef::to_value)
     }
 }
 
@@ -198,6 +187,21 @@ impl<'a> ValueRef<'a> {
             Value::String(text) => ValueRef::Str(cut.apply(text.as_str())),
             Value::Array(array) => ValueRef::Array(array, cut),
             other => ValueRef::Other(other),
+        }
+    }
+}
+
+impl ValueRef<'_> {
+    /// The OpenTelemetry value, text copied (an array whole, whatever its
+    /// cut).
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            ValueRef::Bool(flag) => Value::Bool(flag),
+            ValueRef::I64(number) => Value::I64(number),
+            ValueRef::F64(number) => Value::F64(number),
+            ValueRef::Str(text) => Value::String(text.to_owned().into()),
+            ValueRef::Array(array, _) => Value::Array(array.clone()),
+            ValueRef::Other(other) => other.clone(),
         }
     }
 }
