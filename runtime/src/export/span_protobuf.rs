@@ -18,10 +18,15 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::pipeline::{CallSite, Cut, SpanView, ValueRef, leading_attributes};
+use crate::pipeline::{Cut, SpanView, ValueRef};
 
+mod scope_groups;
+mod site_cache;
 #[cfg(test)]
 mod tests;
+
+use scope_groups::{ScopeGroup, ScopeGroups};
+use site_cache::{SiteBytes, SiteCache};
 
 /// Protobuf wire types.
 const VARINT: u32 = 0;
@@ -139,131 +144,6 @@ impl SpanBatch {
         self.spans = 0;
         self.bytes = 0;
         out
-    }
-}
-
-/// The batch's spans by instrumentation scope, scopes in the order their
-/// first span came.
-#[derive(Debug, Default)]
-struct ScopeGroups {
-    /// Those past `used` are buffers kept from earlier batches.
-    groups: Vec<ScopeGroup>,
-    used: usize,
-    /// The group the last span went to.
-    last: usize,
-}
-
-/// The encoded spans of one instrumentation scope.
-#[derive(Debug, Default)]
-struct ScopeGroup {
-    scope: InstrumentationScope,
-    /// The addresses of the call sites' scopes its spans had: most spans
-    /// are placed without comparing scopes.
-    seen_at: Vec<usize>,
-    /// Each span as a `ScopeSpans.spans` field: tag, length, message.
-    spans: Vec<u8>,
-}
-
-impl ScopeGroups {
-    fn live(&self) -> &[ScopeGroup] {
-        &self.groups[..self.used]
-    }
-
-    /// The buffer of `scope`'s spans (`None`: the default scope), a new
-    /// group when the batch has none yet; `address` (unless 0) names the
-    /// scope for good.
-    fn group_of(&mut self, scope: Option<&InstrumentationScope>, address: usize) -> &mut Vec<u8> {
-        let live = &self.groups[..self.used];
-        let known = |group: &ScopeGroup| group.seen_at.contains(&address);
-        let found = if address == 0 {
-            None
-        } else if live.get(self.last).is_some_and(known) {
-            Some(self.last)
-        } else {
-            live.iter().position(known)
-        };
-        let index = match found {
-            Some(index) => index,
-            None => {
-                let default = InstrumentationScope::default();
-                let wanted = scope.unwrap_or(&default);
-                let index = match live.iter().position(|group| group.scope == *wanted) {
-                    Some(index) => index,
-                    None => {
-                        if self.used == self.groups.len() {
-                            self.groups.push(ScopeGroup::default());
-                        }
-                        let group = &mut self.groups[self.used];
-                        group.scope = wanted.clone();
-                        self.used += 1;
-                        self.used - 1
-                    }
-                };
-                if address != 0 {
-                    self.groups[index].seen_at.push(address);
-                }
-                index
-            }
-        };
-        self.last = index;
-        &mut self.groups[index].spans
-    }
-
-    /// Empties every group, keeping the buffers.
-    fn clear(&mut self) {
-        for group in &mut self.groups[..self.used] {
-            group.spans.clear();
-            group.seen_at.clear();
-        }
-        self.used = 0;
-        self.last = 0;
-    }
-}
-
-/// What every span of a call site starts alike, encoded once per site: its
-/// name and kind (`Span` fields 5 and 6) and its leading attributes
-/// (`code.*` and the leading literal ones), in a few slots where sites
-/// that meet take turns.
-#[derive(Debug, Default)]
-struct SiteCache {
-    slots: Vec<SiteBytes>,
-}
-
-/// Slots of the site cache, a power of two.
-const SITE_SLOTS: usize = 64;
-
-#[derive(Debug, Default)]
-struct SiteBytes {
-    /// The call site's address; 0 for an empty slot.
-    site: usize,
-    cut: Cut,
-    name_and_kind: Vec<u8>,
-    leading: Vec<u8>,
-    /// How many attributes `leading` holds.
-    count: usize,
-}
-
-impl SiteCache {
-    fn get(&mut self, site: &'static CallSite, cut: Cut) -> &SiteBytes {
-        if self.slots.is_empty() {
-            self.slots.resize_with(SITE_SLOTS, SiteBytes::default);
-        }
-        let address = std::ptr::from_ref(site) as usize;
-        let slot = ((address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
-        let bytes = &mut self.slots[slot % SITE_SLOTS];
-        if bytes.site != address || bytes.cut != cut {
-            bytes.site = address;
-            bytes.cut = cut;
-            bytes.name_and_kind.clear();
-            put_string(&mut bytes.name_and_kind, 5, site.name);
-            put_varint_field(&mut bytes.name_and_kind, 6, kind(&site.kind.to_otel()));
-            bytes.leading.clear();
-            let leading = &mut bytes.leading;
-            bytes.count = leading_attributes(site, cut, |key, value| {
-                put_key_value(leading, 9, key, value);
-            });
-        }
-        bytes
     }
 }
 
