@@ -24,7 +24,7 @@ use crate::sync::MutexExt;
 /// Request buffers kept for the batches to come, at most.
 const KEPT_BUFFERS: usize = 4;
 /// The largest buffer kept: one batch of huge spans is not held on to.
-const LARGEST_KEPT: usize = 8 << 20;
+const LARGEST_KEPT: usize = 1 << 20;
 
 /// The OTLP span exporter as the export thread's sink.
 #[derive(Debug)]

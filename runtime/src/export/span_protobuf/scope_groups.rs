@@ -4,6 +4,9 @@
 
 use opentelemetry::InstrumentationScope;
 
+/// The largest buffer a group keeps for the next batch.
+const LARGEST_KEPT: usize = 1 << 20;
+
 /// The batch's spans by instrumentation scope, scopes in the order their
 /// first span came.
 #[derive(Debug, Default)]
@@ -75,9 +78,13 @@ impl ScopeGroups {
         &mut self.groups[index].spans
     }
 
-    /// Empties every group, keeping the buffers.
+    /// Empties every group, keeping the buffers (not one that a batch of
+    /// huge spans made large).
     pub(super) fn clear(&mut self) {
         for group in &mut self.groups[..self.used] {
+            if group.spans.capacity() > LARGEST_KEPT {
+                group.spans = Vec::new();
+            }
             group.spans.clear();
             group.seen_at.clear();
         }
