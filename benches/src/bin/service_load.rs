@@ -17,8 +17,11 @@
 //! the medians.
 //!
 //! ```text
-//! service_load [--quick] [--rounds N] [--seconds S] [--connections C]
+//! service_load [--quick] [--rounds N] [--seconds S] [--connections C] [--grpc]
 //! ```
+//!
+//! `--grpc` sends traced's spans over OTLP/gRPC instead (the other two
+//! services stay on OTLP/HTTP).
 //!
 //! `--quick` is one short round (a check that it runs, no figures to keep).
 //! The service runs as `service_load --serve VARIANT ENDPOINT`, told when to
@@ -133,9 +136,10 @@ fn counted() {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--serve") {
-        let variant = args.get(1).expect("--serve VARIANT ENDPOINT");
-        let endpoint = args.get(2).expect("--serve VARIANT ENDPOINT");
-        serve(variant, endpoint);
+        let variant = args.get(1).expect("--serve VARIANT ENDPOINT [grpc]");
+        let endpoint = args.get(2).expect("--serve VARIANT ENDPOINT [grpc]");
+        let grpc = args.get(3).is_some_and(|protocol| protocol == "grpc");
+        serve(variant, endpoint, grpc);
     } else {
         drive(&Options::parse(&args));
     }
@@ -148,6 +152,8 @@ struct Options {
     seconds: f64,
     warm_up: f64,
     connections: usize,
+    /// traced's spans over OTLP/gRPC.
+    grpc: bool,
 }
 
 impl Options {
@@ -157,6 +163,7 @@ impl Options {
             seconds: 10.0,
             warm_up: 2.0,
             connections: 32,
+            grpc: false,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -174,9 +181,10 @@ impl Options {
                 "--rounds" => options.rounds = value("--rounds") as usize,
                 "--seconds" => options.seconds = value("--seconds"),
                 "--connections" => options.connections = value("--connections") as usize,
+                "--grpc" => options.grpc = true,
                 other => panic!(
                     "unknown argument {other}: service_load [--quick] [--rounds N] [--seconds S] \
-                     [--connections C]"
+                     [--connections C] [--grpc]"
                 ),
             }
         }
@@ -188,8 +196,8 @@ impl Options {
 
 /// Runs one service until its standard input says `stop`, then prints its
 /// measurement as `key=value` pairs on one line.
-fn serve(variant: &str, endpoint: &str) {
-    let instrumentation = Instrumentation::install(variant, endpoint);
+fn serve(variant: &str, endpoint: &str, grpc: bool) {
+    let instrumentation = Instrumentation::install(variant, endpoint, grpc);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("service-worker")
@@ -272,7 +280,7 @@ enum Instrumentation {
 }
 
 impl Instrumentation {
-    fn install(variant: &str, endpoint: &str) -> Instrumentation {
+    fn install(variant: &str, endpoint: &str, grpc: bool) -> Instrumentation {
         match variant {
             "plain" => Instrumentation::None,
             "traced" => Instrumentation::Traced(
@@ -280,7 +288,11 @@ impl Instrumentation {
                     .service_name("service-load")
                     .exporter(traced::Exporter::Otlp)
                     .otlp_endpoint(endpoint)
-                    .otlp_protocol(traced::Protocol::HttpProtobuf)
+                    .otlp_protocol(if grpc {
+                        traced::Protocol::Grpc
+                    } else {
+                        traced::Protocol::HttpProtobuf
+                    })
                     .init()
                     .expect("init"),
             ),
@@ -461,13 +473,21 @@ fn drive(options: &Options) {
     let collector_pid = collector.pid().expect("the collector runs");
     println!(
         "service_load: {} connections, {} s per run (after {} s warm-up), {} rounds; OTLP/HTTP to \
-         rotel at {endpoint}",
-        options.connections, options.seconds, options.warm_up, options.rounds
+         rotel at {endpoint}{}",
+        options.connections,
+        options.seconds,
+        options.warm_up,
+        options.rounds,
+        if options.grpc {
+            " (traced over OTLP/gRPC)"
+        } else {
+            ""
+        }
     );
     let mut runs = Vec::new();
     for round in 1..=options.rounds {
         for variant in VARIANTS {
-            let run = run_once(variant, &endpoint, collector_pid, options);
+            let run = run_once(variant, &collector, collector_pid, options);
             println!(
                 "round {round} {variant:>7}: {:>8.0} req/s, service {:>6.2} µs/req ({}), \
                  collector {:>5.2} µs/req, spans delivered {}/{}",
@@ -489,9 +509,21 @@ fn drive(options: &Options) {
     drop(collector);
 }
 
-fn run_once(variant: &'static str, endpoint: &str, collector_pid: u32, options: &Options) -> Run {
+fn run_once(
+    variant: &'static str,
+    collector: &Collector,
+    collector_pid: u32,
+    options: &Options,
+) -> Run {
+    let grpc = options.grpc && variant == "traced";
+    let endpoint = if grpc {
+        collector.grpc_endpoint()
+    } else {
+        collector.http_endpoint()
+    };
     let mut child = Command::new(std::env::current_exe().expect("this program"))
-        .args(["--serve", variant, endpoint])
+        .args(["--serve", variant, &endpoint])
+        .args(grpc.then_some("grpc"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

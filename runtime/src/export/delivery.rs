@@ -6,6 +6,8 @@
 #![cfg_attr(not(feature = "otlp"), allow(dead_code))]
 
 use std::fmt;
+#[cfg(feature = "otlp")]
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -276,6 +278,21 @@ impl<E> CountExported<E> {
             destination: crate::config::redact_url(&settings.endpoint),
             hints: FailureHints::new(settings),
         }
+    }
+}
+
+#[cfg(feature = "otlp")]
+impl<E> CountExported<E> {
+    /// Runs `export`, of `items` items, counting them by its outcome.
+    pub(crate) async fn counted(
+        &self,
+        items: u64,
+        export: impl Future<Output = OTelSdkResult>,
+    ) -> OTelSdkResult {
+        let result = export.await;
+        self.delivery
+            .record(items, &result, &self.destination, &self.hints);
+        result
     }
 }
 

@@ -8,9 +8,15 @@ mod meter_reader;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod otlp_grpc_spans;
+#[cfg(feature = "otlp")]
 mod otlp_http_spans;
 #[cfg(feature = "otlp")]
 mod otlp_metrics;
+#[cfg(feature = "otlp")]
+mod otlp_retry;
+#[cfg(feature = "otlp")]
+mod otlp_span_sink;
 #[cfg(feature = "otlp")]
 mod span_protobuf;
 mod waterfall;
@@ -27,3 +33,5 @@ pub(crate) use meter_reader::MeterReader;
 pub(crate) use otlp::{ExportRuntime, otlp_log_exporter, otlp_span_exporter};
 #[cfg(feature = "otlp")]
 pub(crate) use otlp_metrics::{MetricsClient, OtlpMetricSink, SpanExporterHealth};
+#[cfg(feature = "otlp")]
+pub(crate) use otlp_span_sink::OtlpSpanSink;

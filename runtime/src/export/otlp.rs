@@ -2,8 +2,10 @@
 //! HTTP/protobuf (hyper), `http://` or `https://` (rustls with the ring
 //! provider, chosen per connection: the process-wide rustls provider and the
 //! application's own HTTP clients are left alone): settings in, an
-//! `opentelemetry_sdk` span or log exporter out. Spans over HTTP are encoded
-//! by traced itself (`otlp_http_spans.rs`) and posted with the same client.
+//! `opentelemetry_sdk` log exporter, or traced's span exporter, out. Spans
+//! are encoded by traced itself (`span_protobuf.rs`) and sent as they are,
+//! with the same client over HTTP (`otlp_http_spans.rs`) and the same
+//! channel over gRPC (`otlp_grpc_spans.rs`).
 //!
 //! - **One deadline.** Both transports run on a private one-worker tokio
 //!   runtime owned by the exporter, and each export, retries included, is
@@ -34,10 +36,10 @@ use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::otlp_grpc_spans::GrpcSpans;
 use super::otlp_http_spans::HttpSpans;
 use crate::config::{Compression, OtlpSettings, Protocol, Tls};
 use crate::sync::MutexExt;
@@ -64,62 +66,33 @@ macro_rules! otlp_exporter {
 }
 
 /// An OTLP span exporter for `settings` running on `runtime`, each export
-/// (retries included) bounded by the settings' deadline: over HTTP traced's
-/// own encoding, over gRPC opentelemetry-otlp's.
+/// (retries included) bounded by the settings' deadline. It sends requests
+/// traced encoded itself ([`SpanBatch`](super::span_protobuf::SpanBatch)),
+/// over either protocol.
 pub(crate) fn otlp_span_exporter(
     settings: &OtlpSettings,
     runtime: &Arc<ExportRuntime>,
-) -> Result<OtlpSpanExporter, String> {
-    match settings.protocol {
-        Protocol::Grpc => on_runtime(settings, runtime, |settings, _| {
-            grpc(
-                opentelemetry_otlp::SpanExporter::builder().with_tonic(),
-                settings,
-            )?
-            .build()
-            .map_err(|error| error.to_string())
-        })
-        .map(OtlpSpanExporter::Grpc),
-        Protocol::HttpProtobuf => on_runtime(settings, runtime, |settings, network_error| {
-            HttpSpans::new(
+) -> Result<OtlpExporter<SpanTransport>, String> {
+    on_runtime(settings, runtime, |settings, network_error| {
+        Ok(match settings.protocol {
+            Protocol::Grpc => SpanTransport::Grpc(GrpcSpans::new(settings)?),
+            Protocol::HttpProtobuf => SpanTransport::Http(HttpSpans::new(
                 http_client(settings, network_error)?,
                 &settings.endpoint,
                 settings.compression == Compression::Gzip,
                 settings.deadline,
-            )
+            )?),
         })
-        .map(OtlpSpanExporter::Http),
-    }
+    })
 }
 
-/// The span exporter of either protocol.
+/// How encoded span requests go to the collector. Made once per exporter,
+/// which holds it in an `Arc`: the size of either variant does not matter.
 #[derive(Debug)]
-pub(crate) enum OtlpSpanExporter {
-    Grpc(OtlpExporter<opentelemetry_otlp::SpanExporter>),
-    Http(OtlpExporter<HttpSpans<SetHeaders>>),
-}
-
-impl SpanExporter for OtlpSpanExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        match self {
-            OtlpSpanExporter::Grpc(exporter) => exporter.export(batch).await,
-            OtlpSpanExporter::Http(exporter) => exporter.export(batch).await,
-        }
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        match self {
-            OtlpSpanExporter::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
-            OtlpSpanExporter::Http(exporter) => exporter.shutdown_with_timeout(timeout),
-        }
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        match self {
-            OtlpSpanExporter::Grpc(exporter) => exporter.set_resource(resource),
-            OtlpSpanExporter::Http(exporter) => exporter.set_resource(resource),
-        }
-    }
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum SpanTransport {
+    Grpc(GrpcSpans),
+    Http(HttpSpans<SetHeaders>),
 }
 
 /// The same for log records.
@@ -436,8 +409,8 @@ pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// opentelemetry-otlp's exporter, run on the exporter's own runtime within
-/// the deadline.
+/// An exporter (opentelemetry-otlp's for log records, traced's span
+/// transport), run on the exporter's own runtime within the deadline.
 #[derive(Debug)]
 pub(crate) struct OtlpExporter<E> {
     exporter: Arc<E>,
@@ -490,45 +463,27 @@ impl<E> OtlpExporter<E> {
     }
 }
 
-impl SpanExporter for OtlpExporter<opentelemetry_otlp::SpanExporter> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.run(|exporter| async move { exporter.export(batch).await })
-            .await
+impl OtlpExporter<SpanTransport> {
+    /// Sends an encoded `ExportTraceServiceRequest`. Over HTTP it is
+    /// compressed here, on the thread that polls the export first (the
+    /// export thread); the OTLP runtime only sends it.
+    pub(crate) async fn send_encoded(&self, request: Bytes) -> OTelSdkResult {
+        let body = match &*self.exporter {
+            SpanTransport::Grpc(_) => request,
+            SpanTransport::Http(http) => http.body(request)?,
+        };
+        self.run(|exporter| async move {
+            match &*exporter {
+                SpanTransport::Grpc(grpc) => grpc.send(body).await,
+                SpanTransport::Http(http) => http.send(body).await,
+            }
+        })
+        .await
     }
 
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let result = self.exporter.shutdown_with_timeout(timeout);
+    /// Lets go of the runtime; exports after it fail.
+    pub(crate) fn shutdown(&self) {
         self.stop_runtime();
-        result
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        // Called once while building the pipeline, before any export holds a
-        // second reference.
-        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
-            exporter.set_resource(resource);
-        }
-    }
-}
-
-impl SpanExporter for OtlpExporter<HttpSpans<SetHeaders>> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        // Encoded here, on the export thread, which frees the batch too.
-        let body = self.exporter.body(&batch)?;
-        drop(batch);
-        self.run(|exporter| async move { exporter.send(body).await })
-            .await
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.stop_runtime();
-        Ok(())
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        if let Some(exporter) = Arc::get_mut(&mut self.exporter) {
-            exporter.set_resource(resource);
-        }
     }
 }
 

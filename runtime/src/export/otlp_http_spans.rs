@@ -1,41 +1,29 @@
-//! Spans over OTLP/HTTP, encoded by traced itself ([`TraceRequestEncoder`])
-//! and posted with the same client, headers and TLS as the other signals.
+//! Spans over OTLP/HTTP, encoded by traced itself ([`SpanBatch`]) and
+//! posted with the same client, headers and TLS as the other signals.
 //!
-//! A batch is encoded (and compressed, when asked) where the export starts:
-//! on the export thread, which made the batch and frees it. The OTLP runtime
-//! only sends the bytes. Requests are retried as opentelemetry-otlp retries
-//! them (a failed connection, 429, 502, 503 and 504, at most three times,
-//! backing off from 100 ms to 1.6 s or as long as `Retry-After` asks), within
-//! the export's deadline; the messages of a failure are opentelemetry-otlp's
-//! too.
+//! A batch is encoded on the export thread as its spans are released, and
+//! compressed, when asked, where its export starts, on the same thread. The
+//! OTLP runtime only sends the bytes. Requests are retried as opentelemetry-otlp retries
+//! them (a failed connection, 429, 502, 503 and 504: [`with_retries`]);
+//! the messages of a failure are opentelemetry-otlp's too.
 
 use std::io::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry_http::{Bytes, HttpClient, Request};
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::SpanData;
 
-use super::span_protobuf::TraceRequestEncoder;
-use crate::sync::MutexExt;
+use super::otlp_retry::{Failure, Retry, with_retries};
+#[cfg(doc)]
+use super::span_protobuf::SpanBatch;
 
-/// Retries after the first attempt.
-const MAX_RETRIES: usize = 3;
-const FIRST_DELAY: Duration = Duration::from_millis(100);
-const MAX_DELAY: Duration = Duration::from_millis(1600);
-const MAX_JITTER_MS: u64 = 100;
-/// The longest `Retry-After` honoured.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
-
-/// A span exporter's HTTP half: encoding and sending.
+/// A span exporter's HTTP half: compressing and sending.
 #[derive(Debug)]
 pub(crate) struct HttpSpans<C> {
     client: C,
     endpoint: http::Uri,
     gzip: bool,
     deadline: Option<Duration>,
-    encoder: std::sync::Mutex<TraceRequestEncoder>,
 }
 
 impl<C: HttpClient> HttpSpans<C> {
@@ -53,19 +41,13 @@ impl<C: HttpClient> HttpSpans<C> {
             endpoint,
             gzip,
             deadline,
-            encoder: std::sync::Mutex::default(),
         })
     }
 
-    pub(crate) fn set_resource(&mut self, resource: &Resource) {
-        self.encoder.locked().set_resource(resource);
-    }
-
-    /// The request body for `batch`: protobuf, gzipped when asked.
-    pub(crate) fn body(&self, batch: &[SpanData]) -> Result<Bytes, OTelSdkError> {
-        let encoded = self.encoder.locked().encode(batch);
+    /// The request body for an encoded request: gzipped when asked.
+    pub(crate) fn body(&self, encoded: Bytes) -> Result<Bytes, OTelSdkError> {
         if !self.gzip {
-            return Ok(Bytes::from(encoded));
+            return Ok(encoded);
         }
         let mut gzip = flate2::write::GzEncoder::new(
             Vec::with_capacity(encoded.len() / 4),
@@ -79,35 +61,7 @@ impl<C: HttpClient> HttpSpans<C> {
 
     /// Posts `body`, retrying what may succeed later.
     pub(crate) async fn send(&self, body: Bytes) -> OTelSdkResult {
-        let started = Instant::now();
-        let mut delay = FIRST_DELAY;
-        let mut cap = MAX_DELAY;
-        for attempt in 0.. {
-            let failure = match self.post(body.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(failure) => failure,
-            };
-            let wait = match failure.retry {
-                Retry::No => None,
-                Retry::After(asked) => {
-                    let asked = asked.min(MAX_RETRY_AFTER);
-                    cap = cap.max(asked);
-                    Some(asked)
-                }
-                Retry::Backoff => Some((delay + jitter()).min(cap)),
-            };
-            let remaining = self.deadline.map_or(Duration::MAX, |deadline| {
-                deadline.saturating_sub(started.elapsed())
-            });
-            match wait {
-                Some(wait) if attempt < MAX_RETRIES && wait < remaining => {
-                    tokio::time::sleep(wait).await;
-                    delay = (delay * 2).min(cap);
-                }
-                _ => return Err(OTelSdkError::InternalFailure(failure.message)),
-            }
-        }
-        unreachable!("the loop returns")
+        with_retries(self.deadline, || self.post(body.clone())).await
     }
 
     async fn post(&self, body: Bytes) -> Result<(), Failure> {
@@ -149,25 +103,4 @@ impl<C: HttpClient> HttpSpans<C> {
             retry,
         })
     }
-}
-
-/// A failed attempt, and whether another may succeed.
-struct Failure {
-    message: String,
-    retry: Retry,
-}
-
-enum Retry {
-    No,
-    Backoff,
-    After(Duration),
-}
-
-/// Up to 100 ms, so that exporters that failed together do not retry
-/// together.
-fn jitter() -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| u64::from(since.subsec_nanos()));
-    Duration::from_millis(nanos % (MAX_JITTER_MS + 1))
 }

@@ -1,23 +1,32 @@
 //! A batch of spans as OTLP's `ExportTraceServiceRequest` in protobuf,
-//! encoded straight from the `SpanData`: no intermediate structs, no copy of
-//! an attribute's key or value, spans grouped by scope without hashing. The
-//! bytes are those prost writes for opentelemetry-proto's types made from
-//! the same spans (fields in tag order, defaults left out), so a collector
-//! sees exactly what opentelemetry-otlp would send.
+//! encoded span by span as the export thread releases them: straight from
+//! the pipeline's records (read in place through [`SpanView`], nothing
+//! copied or built for them), or from a `SpanData` where one was built.
+//! The bytes are those prost writes for opentelemetry-proto's types made
+//! from the same spans (fields in tag order, defaults left out), so a
+//! collector sees exactly what opentelemetry-otlp would send.
 //!
-//! Every length is computed before the bytes are written, so the request is
-//! written once, into a buffer allocated once at its final size; the
-//! grouping's scratch space is kept from batch to batch.
+//! Each span is written into the growing buffer of its instrumentation
+//! scope, its length put in front once it is known; the request is
+//! assembled from those buffers when the batch leaves (one copy), and the
+//! buffers serve the next batch.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
-use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::trace::{Event, Link, SpanId, SpanKind, Status, TraceFlags, TraceState};
+use opentelemetry::{Array, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::pipeline::{Cut, SpanView, ValueRef};
+
+mod scope_groups;
+mod site_cache;
 #[cfg(test)]
 mod tests;
+
+use scope_groups::{ScopeGroup, ScopeGroups};
+use site_cache::{SiteBytes, SiteCache};
 
 /// Protobuf wire types.
 const VARINT: u32 = 0;
@@ -29,21 +38,113 @@ const FIXED32: u32 = 5;
 const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
 const CONTEXT_IS_REMOTE: u32 = 0x200;
 
-/// Encodes batches of spans for one resource.
+/// Text as it is: what a `SpanData` holds was cut when it was built.
+const WHOLE: Cut = Cut(None);
+
+/// The batch of spans being encoded for one resource.
 #[derive(Debug, Default)]
-pub(crate) struct TraceRequestEncoder {
+pub(crate) struct SpanBatch {
     /// The `Resource` message's fields, encoded once.
     resource: Vec<u8>,
     resource_schema_url: String,
-    /// Scratch, kept between batches: each span's scope group and encoded
-    /// length, each group's first span and encoded length, and the spans'
-    /// indices in the order they are written (group by group).
-    group_of_span: Vec<u32>,
-    span_lengths: Vec<usize>,
-    times: Vec<Times>,
-    groups: Vec<Group>,
-    starts: Vec<usize>,
-    order: Vec<u32>,
+    groups: ScopeGroups,
+    sites: SiteCache,
+    spans: usize,
+    /// Bytes the groups' spans hold.
+    bytes: usize,
+}
+
+impl SpanBatch {
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
+        self.resource.clear();
+        for (key, value) in resource.iter() {
+            put_key_value(
+                &mut self.resource,
+                1,
+                key.as_str(),
+                ValueRef::of(value, WHOLE),
+            );
+        }
+        self.resource_schema_url = resource.schema_url().unwrap_or_default().to_owned();
+    }
+
+    /// Spans in the batch.
+    pub(crate) fn len(&self) -> usize {
+        self.spans
+    }
+
+    /// What the batch's encoded spans weigh.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds the span a record says, read in place.
+    pub(crate) fn add_record(&mut self, span: SpanView<'_>) {
+        // A call site's scope lives as long as the process: its address
+        // names it. A scope set at run time may be freed, its address reused.
+        let address = match span.scope() {
+            Some(scope) if span.scope_is_the_sites() => std::ptr::from_ref(scope) as usize,
+            _ => 0,
+        };
+        let site = span.site().map(|site| self.sites.get(site, span.cut()));
+        let out = self.groups.group_of(span.scope(), address);
+        let before = out.len();
+        let at = put_open(out, 2);
+        put_span_view(out, &span, site);
+        close(out, at);
+        self.bytes += out.len() - before;
+        self.spans += 1;
+    }
+
+    /// Adds a span built as `SpanData`.
+    pub(crate) fn add_span(&mut self, span: &SpanData) {
+        let out = self.groups.group_of(Some(&span.instrumentation_scope), 0);
+        let before = out.len();
+        let times = Times::of(span);
+        put_tag(out, 2, LEN);
+        put_varint(out, span_length(span, times) as u64);
+        put_span(out, span, times);
+        self.bytes += out.len() - before;
+        self.spans += 1;
+    }
+
+    /// The request carrying the batch, in protobuf, written into `out`
+    /// (emptied first); the batch starts anew.
+    pub(crate) fn finish(&mut self, mut out: Vec<u8>) -> Vec<u8> {
+        let groups = self.groups.live();
+        let group_length = |group: &ScopeGroup| {
+            field_length(1, scope_length(&group.scope))
+                + group.spans.len()
+                + string_length(3, scope_schema_url(&group.scope))
+        };
+        let resource_spans = field_length(1, self.resource.len())
+            + groups
+                .iter()
+                .map(|group| field_length(2, group_length(group)))
+                .sum::<usize>()
+            + string_length(3, &self.resource_schema_url);
+        let total = field_length(1, resource_spans);
+        out.clear();
+        out.reserve(total);
+        put_tag(&mut out, 1, LEN);
+        put_varint(&mut out, resource_spans as u64);
+        put_message(&mut out, 1, &self.resource);
+        for group in groups {
+            put_tag(&mut out, 2, LEN);
+            put_varint(&mut out, group_length(group) as u64);
+            put_tag(&mut out, 1, LEN);
+            put_varint(&mut out, scope_length(&group.scope) as u64);
+            put_scope(&mut out, &group.scope);
+            out.extend_from_slice(&group.spans);
+            put_string(&mut out, 3, scope_schema_url(&group.scope));
+        }
+        put_string(&mut out, 3, &self.resource_schema_url);
+        debug_assert_eq!(out.len(), total, "every length computed right");
+        self.groups.clear();
+        self.spans = 0;
+        self.bytes = 0;
+        out
+    }
 }
 
 /// A span's start and end in nanoseconds since the epoch, worked out once
@@ -59,124 +160,6 @@ impl Times {
         Times {
             start: nanos(span.start_time),
             end: nanos(span.end_time),
-        }
-    }
-}
-
-/// The spans of one instrumentation scope.
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    /// A span of the batch that carries the scope.
-    first: usize,
-    /// Spans in the group.
-    spans: usize,
-    /// The encoded length of the `ScopeSpans` message.
-    length: usize,
-}
-
-impl TraceRequestEncoder {
-    pub(crate) fn set_resource(&mut self, resource: &Resource) {
-        self.resource.clear();
-        for (key, value) in resource.iter() {
-            put_key_value(&mut self.resource, 1, key.as_str(), value);
-        }
-        self.resource_schema_url = resource.schema_url().unwrap_or_default().to_owned();
-    }
-
-    /// The request carrying `spans`, in protobuf.
-    pub(crate) fn encode(&mut self, spans: &[SpanData]) -> Vec<u8> {
-        self.group(spans);
-        self.times.clear();
-        self.times.extend(spans.iter().map(Times::of));
-        self.span_lengths.clear();
-        self.span_lengths.extend(
-            spans
-                .iter()
-                .zip(&self.times)
-                .map(|(span, times)| span_length(span, *times)),
-        );
-        for (index, &group) in self.group_of_span.iter().enumerate() {
-            let group = &mut self.groups[group as usize];
-            group.length += field_length(2, self.span_lengths[index]);
-        }
-        for group in &mut self.groups {
-            let scope = &spans[group.first].instrumentation_scope;
-            group.length +=
-                field_length(1, scope_length(scope)) + string_length(3, scope_schema_url(scope));
-        }
-        let resource_spans = field_length(1, self.resource.len())
-            + self
-                .groups
-                .iter()
-                .map(|group| field_length(2, group.length))
-                .sum::<usize>()
-            + string_length(3, &self.resource_schema_url);
-        let total = field_length(1, resource_spans);
-        let mut out = Vec::with_capacity(total);
-
-        put_tag(&mut out, 1, LEN);
-        put_varint(&mut out, resource_spans as u64);
-        put_message(&mut out, 1, &self.resource);
-        let mut next = 0;
-        for group in &self.groups {
-            let scope = &spans[group.first].instrumentation_scope;
-            put_tag(&mut out, 2, LEN);
-            put_varint(&mut out, group.length as u64);
-            put_tag(&mut out, 1, LEN);
-            put_varint(&mut out, scope_length(scope) as u64);
-            put_scope(&mut out, scope);
-            for &index in &self.order[next..next + group.spans] {
-                let index = index as usize;
-                put_tag(&mut out, 2, LEN);
-                put_varint(&mut out, self.span_lengths[index] as u64);
-                put_span(&mut out, &spans[index], self.times[index]);
-            }
-            next += group.spans;
-            put_string(&mut out, 3, scope_schema_url(scope));
-        }
-        put_string(&mut out, 3, &self.resource_schema_url);
-        debug_assert_eq!(out.len(), total, "every length computed right");
-        out
-    }
-
-    /// Groups the spans by scope, groups in the order their first span
-    /// comes, spans in batch order within a group.
-    fn group(&mut self, spans: &[SpanData]) {
-        self.groups.clear();
-        self.group_of_span.clear();
-        let mut last = 0;
-        for (index, span) in spans.iter().enumerate() {
-            let scope = &span.instrumentation_scope;
-            let same = |group: &Group| spans[group.first].instrumentation_scope == *scope;
-            let group = if self.groups.get(last).is_some_and(same) {
-                last
-            } else if let Some(found) = self.groups.iter().position(same) {
-                found
-            } else {
-                self.groups.push(Group {
-                    first: index,
-                    spans: 0,
-                    length: 0,
-                });
-                self.groups.len() - 1
-            };
-            self.groups[group].spans += 1;
-            self.group_of_span.push(group as u32);
-            last = group;
-        }
-        // A counting sort of the spans by group.
-        self.starts.clear();
-        let mut start = 0;
-        for group in &self.groups {
-            self.starts.push(start);
-            start += group.spans;
-        }
-        self.order.clear();
-        self.order.resize(spans.len(), 0);
-        for (index, &group) in self.group_of_span.iter().enumerate() {
-            let slot = &mut self.starts[group as usize];
-            self.order[*slot] = index as u32;
-            *slot += 1;
         }
     }
 }
@@ -232,33 +215,33 @@ fn scope_length(scope: &InstrumentationScope) -> usize {
         + string_length(2, scope.version().unwrap_or_default())
         + scope
             .attributes()
-            .map(|attribute| field_length(3, key_value_length(attribute)))
+            .map(|attribute| field_length(3, key_value_length(attribute, WHOLE)))
             .sum::<usize>()
 }
 
-fn key_value_length(attribute: &KeyValue) -> usize {
-    pair_length(attribute.key.as_str(), &attribute.value)
+fn key_value_length(attribute: &KeyValue, cut: Cut) -> usize {
+    pair_length(attribute.key.as_str(), ValueRef::of(&attribute.value, cut))
 }
 
 /// `KeyValue`: the key, and the value (always present).
-fn pair_length(key: &str, value: &Value) -> usize {
+fn pair_length(key: &str, value: ValueRef<'_>) -> usize {
     string_length(1, key) + field_length(2, any_value_length(value))
 }
 
 /// `AnyValue`: one of its fields, present even when it holds the default.
-fn any_value_length(value: &Value) -> usize {
+fn any_value_length(value: ValueRef<'_>) -> usize {
     match value {
-        Value::Bool(_) => 2,
-        Value::I64(number) => 1 + varint_length(*number as u64),
-        Value::F64(_) => 9,
-        Value::String(text) => field_length(1, text.as_str().len()),
-        Value::Array(array) => field_length(5, array_length(array)),
-        other => field_length(1, other.as_str().len()),
+        ValueRef::Bool(_) => 2,
+        ValueRef::I64(number) => 1 + varint_length(number as u64),
+        ValueRef::F64(_) => 9,
+        ValueRef::Str(text) => field_length(1, text.len()),
+        ValueRef::Array(array, cut) => field_length(5, array_length(array, cut)),
+        ValueRef::Other(other) => field_length(1, other.as_str().len()),
     }
 }
 
 /// `ArrayValue`: each element an `AnyValue`.
-fn array_length(array: &Array) -> usize {
+fn array_length(array: &Array, cut: Cut) -> usize {
     fn each<T>(values: &[T], length: impl Fn(&T) -> usize) -> usize {
         values
             .iter()
@@ -269,15 +252,17 @@ fn array_length(array: &Array) -> usize {
         Array::Bool(values) => each(values, |_| 2),
         Array::I64(values) => each(values, |number| 1 + varint_length(*number as u64)),
         Array::F64(values) => each(values, |_| 9),
-        Array::String(values) => each(values, |text| field_length(1, text.as_str().len())),
+        Array::String(values) => each(values, |text| {
+            field_length(1, cut.apply(text.as_str()).len())
+        }),
         _ => 0,
     }
 }
 
-fn attributes_length(tag: u32, attributes: &[KeyValue]) -> usize {
+fn attributes_length(tag: u32, attributes: &[KeyValue], cut: Cut) -> usize {
     attributes
         .iter()
-        .map(|attribute| field_length(tag, key_value_length(attribute)))
+        .map(|attribute| field_length(tag, key_value_length(attribute, cut)))
         .sum()
 }
 
@@ -295,8 +280,8 @@ fn nanos(time: SystemTime) -> u64 {
         .map_or(0, |since| since.as_nanos() as u64)
 }
 
-fn flags(context: &SpanContext, remote: bool) -> u32 {
-    let mut flags = u32::from(context.trace_flags().to_u8()) | CONTEXT_HAS_IS_REMOTE;
+fn flags(trace_flags: TraceFlags, remote: bool) -> u32 {
+    let mut flags = u32::from(trace_flags.to_u8()) | CONTEXT_HAS_IS_REMOTE;
     if remote {
         flags |= CONTEXT_IS_REMOTE;
     }
@@ -322,8 +307,8 @@ fn status_length(status: &Status) -> usize {
     }
 }
 
-fn parent_span_id(span: &SpanData) -> Option<SpanId> {
-    (span.parent_span_id != SpanId::INVALID).then_some(span.parent_span_id)
+fn parent(parent_span_id: SpanId) -> Option<SpanId> {
+    (parent_span_id != SpanId::INVALID).then_some(parent_span_id)
 }
 
 /// `Span`, fields in tag order.
@@ -332,47 +317,48 @@ fn span_length(span: &SpanData, times: Times) -> usize {
     field_length(1, 16)
         + field_length(2, 8)
         + trace_state(context.trace_state()).map_or(0, |state| string_length(3, &state))
-        + parent_span_id(span).map_or(0, |_| field_length(4, 8))
+        + parent(span.parent_span_id).map_or(0, |_| field_length(4, 8))
         + string_length(5, &span.name)
         + varint_field_length(6, kind(&span.span_kind))
         + fixed64_field_length(7, times.start)
         + fixed64_field_length(8, times.end)
-        + attributes_length(9, &span.attributes)
+        + attributes_length(9, &span.attributes, WHOLE)
         + varint_field_length(10, u64::from(span.dropped_attributes_count))
         + span
             .events
             .events
             .iter()
-            .map(|event| {
-                field_length(
-                    11,
-                    fixed64_field_length(1, nanos(event.timestamp))
-                        + string_length(2, &event.name)
-                        + attributes_length(3, &event.attributes)
-                        + varint_field_length(4, u64::from(event.dropped_attributes_count)),
-                )
-            })
+            .map(|event| field_length(11, event_length(event, WHOLE)))
             .sum::<usize>()
         + varint_field_length(12, u64::from(span.events.dropped_count))
         + span
             .links
             .links
             .iter()
-            .map(|link| field_length(13, link_length(link)))
+            .map(|link| field_length(13, link_length(link, WHOLE)))
             .sum::<usize>()
         + varint_field_length(14, u64::from(span.links.dropped_count))
         + field_length(15, status_length(&span.status))
-        + fixed32_field_length(16, flags(context, span.parent_span_is_remote))
+        + fixed32_field_length(16, flags(context.trace_flags(), span.parent_span_is_remote))
 }
 
-fn link_length(link: &opentelemetry::trace::Link) -> usize {
+/// `Span.Event`.
+fn event_length(event: &Event, cut: Cut) -> usize {
+    fixed64_field_length(1, nanos(event.timestamp))
+        + string_length(2, &event.name)
+        + attributes_length(3, &event.attributes, cut)
+        + varint_field_length(4, u64::from(event.dropped_attributes_count))
+}
+
+/// `Span.Link`.
+fn link_length(link: &Link, cut: Cut) -> usize {
     let context = &link.span_context;
     field_length(1, 16)
         + field_length(2, 8)
         + trace_state(context.trace_state()).map_or(0, |state| string_length(3, &state))
-        + attributes_length(4, &link.attributes)
+        + attributes_length(4, &link.attributes, cut)
         + varint_field_length(5, u64::from(link.dropped_attributes_count))
-        + fixed32_field_length(6, flags(context, context.is_remote()))
+        + fixed32_field_length(6, flags(context.trace_flags(), context.is_remote()))
 }
 
 // ------------------------------------------------------------------ writing
@@ -387,6 +373,51 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
 
 fn put_tag(out: &mut Vec<u8>, tag: u32, wire_type: u32) {
     put_varint(out, u64::from(tag << 3 | wire_type));
+}
+
+/// Room a message's length is written into before the message is, enough
+/// for a span of up to 16 KiB; [`close`] moves the message when it is not.
+const LENGTH_ROOM: usize = 2;
+
+/// Opens a length-delimited field `tag` whose length is not known yet:
+/// the message follows, then [`close`] with the position this returns.
+fn put_open(out: &mut Vec<u8>, tag: u32) -> usize {
+    put_tag(out, tag, LEN);
+    let at = out.len();
+    out.extend_from_slice(&[0; LENGTH_ROOM]);
+    at
+}
+
+/// Writes the length of the message written since `put_open` (the room
+/// for its length starting at `at`), in as many bytes as it takes.
+fn close(out: &mut Vec<u8>, at: usize) {
+    let body = at + LENGTH_ROOM;
+    let length = out.len() - body;
+    let needed = varint_length(length as u64);
+    if needed != LENGTH_ROOM {
+        let end = out.len();
+        if needed > LENGTH_ROOM {
+            out.resize(end + needed - LENGTH_ROOM, 0);
+            out.copy_within(body..end, at + needed);
+        } else {
+            out.copy_within(body..end, at + needed);
+            out.truncate(end - (LENGTH_ROOM - needed));
+        }
+    }
+    let mut value = length as u64;
+    for byte in &mut out[at..at + needed] {
+        *byte = (value as u8 & 0x7f) | 0x80;
+        value >>= 7;
+    }
+    out[at + needed - 1] &= 0x7f;
+}
+
+/// A trace or span id: its length known, its copy inlined.
+#[inline]
+fn put_id<const N: usize>(out: &mut Vec<u8>, tag: u32, id: [u8; N]) {
+    put_tag(out, tag, LEN);
+    out.push(N as u8);
+    out.extend_from_slice(&id);
 }
 
 fn put_bytes(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
@@ -431,11 +462,16 @@ fn put_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
     put_string(out, 1, scope.name());
     put_string(out, 2, scope.version().unwrap_or_default());
     for attribute in scope.attributes() {
-        put_key_value(out, 3, attribute.key.as_str(), &attribute.value);
+        put_key_value(
+            out,
+            3,
+            attribute.key.as_str(),
+            ValueRef::of(&attribute.value, WHOLE),
+        );
     }
 }
 
-fn put_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: &Value) {
+fn put_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: ValueRef<'_>) {
     put_tag(out, tag, LEN);
     put_varint(out, pair_length(key, value) as u64);
     put_string(out, 1, key);
@@ -444,25 +480,30 @@ fn put_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: &Value) {
     put_any_value(out, value);
 }
 
-fn put_attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue]) {
+fn put_attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue], cut: Cut) {
     for attribute in attributes {
-        put_key_value(out, tag, attribute.key.as_str(), &attribute.value);
+        put_key_value(
+            out,
+            tag,
+            attribute.key.as_str(),
+            ValueRef::of(&attribute.value, cut),
+        );
     }
 }
 
 /// The fields of an `AnyValue` (its one field, present even at its default).
-fn put_any_value(out: &mut Vec<u8>, value: &Value) {
+fn put_any_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
     match value {
-        Value::Bool(flag) => put_bool(out, *flag),
-        Value::I64(number) => put_i64(out, *number),
-        Value::F64(number) => put_f64(out, *number),
-        Value::String(text) => put_str(out, text),
-        Value::Array(array) => {
+        ValueRef::Bool(flag) => put_bool(out, flag),
+        ValueRef::I64(number) => put_i64(out, number),
+        ValueRef::F64(number) => put_f64(out, number),
+        ValueRef::Str(text) => put_bytes(out, 1, text.as_bytes()),
+        ValueRef::Array(array, cut) => {
             put_tag(out, 5, LEN);
-            put_varint(out, array_length(array) as u64);
-            put_array(out, array);
+            put_varint(out, array_length(array, cut) as u64);
+            put_array(out, array, cut);
         }
-        other => put_bytes(out, 1, other.as_str().as_bytes()),
+        ValueRef::Other(other) => put_bytes(out, 1, other.as_str().as_bytes()),
     }
 }
 
@@ -481,12 +522,8 @@ fn put_f64(out: &mut Vec<u8>, number: f64) {
     out.extend_from_slice(&number.to_le_bytes());
 }
 
-fn put_str(out: &mut Vec<u8>, text: &StringValue) {
-    put_bytes(out, 1, text.as_str().as_bytes());
-}
-
 /// The elements of an `ArrayValue`, each an `AnyValue`.
-fn put_array(out: &mut Vec<u8>, array: &Array) {
+fn put_array(out: &mut Vec<u8>, array: &Array, cut: Cut) {
     fn each<T>(
         out: &mut Vec<u8>,
         values: &[T],
@@ -511,8 +548,8 @@ fn put_array(out: &mut Vec<u8>, array: &Array) {
         Array::String(values) => each(
             out,
             values,
-            |text| field_length(1, text.as_str().len()),
-            put_str,
+            |text| field_length(1, cut.apply(text.as_str()).len()),
+            |out, text| put_bytes(out, 1, cut.apply(text.as_str()).as_bytes()),
         ),
         _ => {}
     }
@@ -526,46 +563,108 @@ fn put_trace_state(out: &mut Vec<u8>, tag: u32, state: &TraceState) {
 
 fn put_span(out: &mut Vec<u8>, span: &SpanData, times: Times) {
     let context = &span.span_context;
-    put_bytes(out, 1, &context.trace_id().to_bytes());
-    put_bytes(out, 2, &context.span_id().to_bytes());
+    put_id(out, 1, context.trace_id().to_bytes());
+    put_id(out, 2, context.span_id().to_bytes());
     put_trace_state(out, 3, context.trace_state());
-    if let Some(parent) = parent_span_id(span) {
-        put_bytes(out, 4, &parent.to_bytes());
+    if let Some(parent) = parent(span.parent_span_id) {
+        put_id(out, 4, parent.to_bytes());
     }
     put_string(out, 5, &span.name);
     put_varint_field(out, 6, kind(&span.span_kind));
     put_fixed64(out, 7, times.start);
     put_fixed64(out, 8, times.end);
-    put_attributes(out, 9, &span.attributes);
+    put_attributes(out, 9, &span.attributes, WHOLE);
     put_varint_field(out, 10, u64::from(span.dropped_attributes_count));
-    for event in &span.events.events {
-        let length = fixed64_field_length(1, nanos(event.timestamp))
-            + string_length(2, &event.name)
-            + attributes_length(3, &event.attributes)
-            + varint_field_length(4, u64::from(event.dropped_attributes_count));
+    put_events_and_links(
+        out,
+        (&span.events.events, span.events.dropped_count),
+        (&span.links.links, span.links.dropped_count),
+        WHOLE,
+    );
+    put_status(out, &span.status);
+    put_fixed32(
+        out,
+        16,
+        flags(context.trace_flags(), span.parent_span_is_remote),
+    );
+}
+
+/// The `Span` a record says, read in place, what its call site makes alike
+/// copied from `site`'s bytes; its length is left to [`close`].
+fn put_span_view(out: &mut Vec<u8>, span: &SpanView<'_>, site: Option<&SiteBytes>) {
+    put_id(out, 1, span.trace_id().to_bytes());
+    put_id(out, 2, span.span_id().to_bytes());
+    if let Some(state) = span.trace_state() {
+        put_trace_state(out, 3, state);
+    }
+    if let Some(parent) = parent(span.parent_span_id()) {
+        put_id(out, 4, parent.to_bytes());
+    }
+    match site.filter(|_| span.named_by_its_site()) {
+        Some(site) => out.extend_from_slice(&site.name_and_kind),
+        None => {
+            put_string(out, 5, span.name());
+            put_varint_field(out, 6, kind(&span.kind()));
+        }
+    }
+    let (start, end) = span.times();
+    put_fixed64(out, 7, start);
+    put_fixed64(out, 8, end);
+    let dropped = match site.filter(|site| site.count <= span.attribute_limit()) {
+        Some(site) => {
+            out.extend_from_slice(&site.leading);
+            span.attributes_after_leading(site.count, |key, value| {
+                put_key_value(out, 9, key, value);
+            })
+        }
+        None => span.attributes(|key, value| put_key_value(out, 9, key, value)),
+    };
+    put_varint_field(out, 10, u64::from(dropped));
+    put_events_and_links(
+        out,
+        (span.events(), span.dropped_events()),
+        (span.links(), span.dropped_links()),
+        span.cut(),
+    );
+    put_status(out, span.status().unwrap_or(&Status::Unset));
+    put_fixed32(out, 16, flags(span.flags(), span.parent_is_remote()));
+}
+
+/// `Span` fields 11 to 14: events, dropped events, links, dropped links.
+fn put_events_and_links(
+    out: &mut Vec<u8>,
+    (events, dropped_events): (&[Event], u32),
+    (links, dropped_links): (&[Link], u32),
+    cut: Cut,
+) {
+    for event in events {
         put_tag(out, 11, LEN);
-        put_varint(out, length as u64);
+        put_varint(out, event_length(event, cut) as u64);
         put_fixed64(out, 1, nanos(event.timestamp));
         put_string(out, 2, &event.name);
-        put_attributes(out, 3, &event.attributes);
+        put_attributes(out, 3, &event.attributes, cut);
         put_varint_field(out, 4, u64::from(event.dropped_attributes_count));
     }
-    put_varint_field(out, 12, u64::from(span.events.dropped_count));
-    for link in &span.links.links {
-        let link_context = &link.span_context;
+    put_varint_field(out, 12, u64::from(dropped_events));
+    for link in links {
+        let context = &link.span_context;
         put_tag(out, 13, LEN);
-        put_varint(out, link_length(link) as u64);
-        put_bytes(out, 1, &link_context.trace_id().to_bytes());
-        put_bytes(out, 2, &link_context.span_id().to_bytes());
-        put_trace_state(out, 3, link_context.trace_state());
-        put_attributes(out, 4, &link.attributes);
+        put_varint(out, link_length(link, cut) as u64);
+        put_bytes(out, 1, &context.trace_id().to_bytes());
+        put_bytes(out, 2, &context.span_id().to_bytes());
+        put_trace_state(out, 3, context.trace_state());
+        put_attributes(out, 4, &link.attributes, cut);
         put_varint_field(out, 5, u64::from(link.dropped_attributes_count));
-        put_fixed32(out, 6, flags(link_context, link_context.is_remote()));
+        put_fixed32(out, 6, flags(context.trace_flags(), context.is_remote()));
     }
-    put_varint_field(out, 14, u64::from(span.links.dropped_count));
+    put_varint_field(out, 14, u64::from(dropped_links));
+}
+
+/// `Span.status`, present even when unset.
+fn put_status(out: &mut Vec<u8>, status: &Status) {
     put_tag(out, 15, LEN);
-    put_varint(out, status_length(&span.status) as u64);
-    match &span.status {
+    put_varint(out, status_length(status) as u64);
+    match status {
         Status::Unset => {}
         Status::Ok => put_varint_field(out, 3, 1),
         Status::Error { description } => {
@@ -573,5 +672,4 @@ fn put_span(out: &mut Vec<u8>, span: &SpanData, times: Times) {
             put_varint_field(out, 3, 2);
         }
     }
-    put_fixed32(out, 16, flags(context, span.parent_span_is_remote));
 }

@@ -179,10 +179,10 @@ impl Parts<'_> {
     ) -> Result<(), InitError> {
         use crate::config::Protocol;
         use crate::export::{
-            CountExported, ExportRuntime, MetricsClient, OtlpMetricSink, SpanExporterHealth,
-            otlp_log_exporter, otlp_span_exporter,
+            CountExported, ExportRuntime, MetricsClient, OtlpMetricSink, OtlpSpanSink,
+            SpanExporterHealth, otlp_log_exporter, otlp_span_exporter,
         };
-        use crate::pipeline::{ExporterSink, LogExporterSink};
+        use crate::pipeline::LogExporterSink;
 
         let runtime = match ExportRuntime::start() {
             Ok(runtime) => runtime,
@@ -198,14 +198,14 @@ impl Parts<'_> {
             }
         };
         if let Some(settings) = spans {
-            warn_of_gzip_code_cannot_override(settings);
+            // traced's own client sends the spans, compressed as resolved.
             match otlp_span_exporter(settings, &runtime) {
                 Ok(exporter) => {
                     let counted = CountExported::otlp(exporter, Signal::Traces, settings);
                     self.assembly.span_delivery = Some(Arc::clone(&counted.delivery));
                     self.assembly
                         .span_sinks
-                        .push(Box::new(ExporterSink::new(counted)));
+                        .push(Box::new(OtlpSpanSink::new(counted)));
                     self.went_out(Signal::Traces, settings);
                 }
                 Err(reason) => self.left_out(Signal::Traces, reason)?,
@@ -350,7 +350,8 @@ impl Parts<'_> {
 }
 
 /// opentelemetry-otlp applies a gzip named in the environment over gRPC even
-/// when code asked for none: said once, when it happens.
+/// when code asked for none (to log records: spans go through traced's own
+/// client): said once, when it happens.
 #[cfg(feature = "otlp")]
 fn warn_of_gzip_code_cannot_override(settings: &OtlpSettings) {
     if let Some(setting) = &settings.gzip_from_env_over_grpc {

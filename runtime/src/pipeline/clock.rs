@@ -96,10 +96,12 @@ const ANCHOR_TRIES: usize = 5;
 
 /// Turns ticks into wall-clock time; made on the export thread and renewed
 /// every [`ANCHOR_LIFETIME`].
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct WallClock {
     tick: Tick,
     wall: SystemTime,
+    /// `wall` in nanoseconds since the Unix epoch.
+    wall_nanos: u64,
     made: Instant,
 }
 
@@ -109,6 +111,7 @@ impl WallClock {
         WallClock {
             tick,
             wall,
+            wall_nanos: unix_nanos(wall),
             made: Instant::now(),
         }
     }
@@ -127,6 +130,23 @@ impl WallClock {
             self.wall - self.tick.0.duration_since(tick.0)
         }
     }
+
+    /// [`wall_time`](Self::wall_time) in nanoseconds since the Unix epoch,
+    /// reckoned in integers.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn unix_nanos(&self, tick: Tick) -> u64 {
+        if tick >= self.tick {
+            self.wall_nanos.saturating_add(tick.nanos_since(self.tick))
+        } else {
+            self.wall_nanos.saturating_sub(self.tick.nanos_since(tick))
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch; 0 for a time before it.
+pub(crate) fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64)
 }
 
 /// A tick and the wall-clock time at that tick. The wall clock is read
@@ -167,6 +187,20 @@ mod tests {
         let later = now();
         assert!(later >= tick);
         assert!(clock.wall_time(later) >= wall);
+    }
+
+    #[test]
+    fn nanoseconds_reckoned_in_integers_are_those_of_the_wall_time() {
+        let before = now();
+        let clock = WallClock::new();
+        let after = now();
+        for tick in [before, clock.tick, after, now()] {
+            assert_eq!(clock.unix_nanos(tick), unix_nanos(clock.wall_time(tick)));
+        }
+        assert_eq!(
+            unix_nanos(SystemTime::UNIX_EPOCH - Duration::from_secs(1)),
+            0
+        );
     }
 
     #[test]
@@ -235,6 +269,7 @@ mod tests {
         let mut clock = WallClock {
             tick,
             wall: wall - Duration::from_secs(3600),
+            wall_nanos: unix_nanos(wall - Duration::from_secs(3600)),
             made: Instant::now() - ANCHOR_LIFETIME,
         };
         let stale = clock.wall_time(now());

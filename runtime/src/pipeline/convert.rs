@@ -128,6 +128,6 @@ fn site_attributes(site: &CallSite, record: &Record, attributes: &mut Vec<KeyVal
 
 /// A constant's value; its `Display` or `Debug` runs here, and a panic in
 /// either leaves the attribute out rather than stop the export thread.
-fn read_constant(attribute: &SiteAttribute) -> Option<Value> {
+pub(super) fn read_constant(attribute: &SiteAttribute) -> Option<Value> {
     catch_unwind(AssertUnwindSafe(|| attribute.known())).unwrap_or(None)
 }

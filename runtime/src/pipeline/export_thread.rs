@@ -1,7 +1,9 @@
-//! The one thread that exports every signal. It drains every lane, turns
-//! records into `SpanData` and sends them to the span sinks: in batches of
-//! `max_batch`, at least every `schedule_delay`, at once for immediate sinks,
-//! and whenever a flush asks. With tail sampling, spans go through the
+//! The one thread that exports every signal. It drains every lane and sends
+//! the spans to the span sinks: in batches of `max_batch`, at least every
+//! `schedule_delay`, at once for immediate sinks, and whenever a flush asks.
+//! A sink that encodes spans itself (OTLP) gets each record as it is
+//! released, read in place; the others get `SpanData`, built only when one
+//! of them is there. With tail sampling, spans go through the
 //! [`TailSampler`] first, and a kept trace joins a batch whole. Log records
 //! take the same way from their own queue ([`LogBatches`]).
 //!
@@ -28,7 +30,9 @@ use super::convert::span_data;
 use super::in_flight::{InFlight, SignalKind, SinkId};
 use super::log_batches::{LogBatches, LogExport};
 use super::metrics::RedMetrics;
+use super::record::Record;
 use super::sink::{Exporting, Sink, TraceDecision, describe, guarded};
+use super::span_view::SpanView;
 use super::tail::{Decided, HeldSpan, TailSampler};
 use crate::sync::MutexExt;
 
@@ -175,11 +179,13 @@ impl ExportThread {
                 Worker {
                     shared,
                     immediate: sinks.iter().any(|sink| sink.immediate()),
+                    wants_span_data: sinks.iter_mut().any(|sink| sink.encoder().is_none()),
                     sinks,
                     clock: WallClock::new(),
                     batching,
                     // Made on the export thread, which frees it once exported.
                     pending: Vec::new(),
+                    batched: 0,
                     pending_bytes: 0,
                     last_export: Instant::now(),
                     last_on_wake: None,
@@ -246,11 +252,17 @@ struct Worker {
     shared: &'static PipelineCore,
     sinks: Vec<Box<dyn Sink>>,
     immediate: bool,
+    /// Whether a sink takes `SpanData`: without one, none is built.
+    wants_span_data: bool,
     clock: WallClock,
     batching: Batching,
+    /// The pending batch as `SpanData`, for the sinks that take it.
     pending: Vec<SpanData>,
-    /// What the pending spans weigh: held against the budget once they
-    /// leave, until every sink is done with them.
+    /// Spans in the pending batch (each encoding sink holds them encoded).
+    batched: usize,
+    /// What the pending `SpanData` weighs: held against the budget, with
+    /// what the encoding sinks hold, once the batch leaves, until every sink
+    /// is done with it.
     pending_bytes: usize,
     last_export: Instant,
     last_on_wake: Option<Instant>,
@@ -266,7 +278,9 @@ struct Worker {
 impl Worker {
     fn run(mut self) {
         let _suppressed = Context::enter_telemetry_suppressed_scope();
-        self.pending.reserve(self.batching.max_batch);
+        if self.wants_span_data {
+            self.pending.reserve(self.batching.max_batch);
+        }
         loop {
             let (flush_ticket, flush_sinks, shutdown) = {
                 let mut state = self.control.lock();
@@ -387,10 +401,15 @@ impl Worker {
         let limits = &self.shared.limits;
         let now = Instant::now();
         while left > 0 {
-            let room = self.batching.max_batch - self.pending.len();
+            let room = self.batching.max_batch - self.batched;
             let clock = &self.clock;
-            let pending = &mut self.pending;
-            let pending_bytes = &mut self.pending_bytes;
+            let mut batch = Batch {
+                sinks: &mut self.sinks,
+                wants_span_data: self.wants_span_data,
+                pending: &mut self.pending,
+                batched: &mut self.batched,
+                pending_bytes: &mut self.pending_bytes,
+            };
             let tail = &mut self.tail;
             let metrics = &mut self.metrics;
             let taken = self
@@ -405,23 +424,26 @@ impl Worker {
                         tail.admit(HeldSpan::Bare(record), clock, now);
                         return;
                     }
-                    let span = span_data(&record, clock, limits);
+                    match tail {
+                        // Held as `SpanData`, so that the details go back now.
+                        Some(tail) => {
+                            tail.admit(
+                                HeldSpan::Converted(span_data(&record, clock, limits)),
+                                clock,
+                                now,
+                            );
+                        }
+                        None => batch.add_record(&record, clock, limits),
+                    }
                     if let Some(extra) = record.extra.take() {
                         give_back(extra);
-                    }
-                    match tail {
-                        Some(tail) => tail.admit(HeldSpan::Converted(span), clock, now),
-                        None => {
-                            *pending_bytes += span_data_footprint(&span);
-                            pending.push(span);
-                        }
                     }
                 });
             left = left.saturating_sub(taken);
             // Traces decided early (the memory budget) leave at once, and
             // their span lists serve the traces to come.
             self.release_ready();
-            if self.pending.len() >= self.batching.max_batch {
+            if self.batched >= self.batching.max_batch {
                 self.export_pending();
             }
             if taken == 0 {
@@ -467,7 +489,7 @@ impl Worker {
                     }
                 }
                 Some(reason) => {
-                    if self.pending.len() + spans.len() > self.batching.max_batch {
+                    if self.batched + spans.len() > self.batching.max_batch {
                         self.export_pending();
                     }
                     for sink in &mut self.sinks {
@@ -477,14 +499,16 @@ impl Worker {
                         if let Some(metrics) = &mut self.metrics {
                             metrics.kept_span(&span, &self.clock);
                         }
-                        self.push_pending(span);
+                        self.batch().add_span(span);
+                        self.export_if_full();
                     }
                     for record in spans.bare.drain(..) {
                         if let Some(metrics) = &mut self.metrics {
                             metrics.kept_record(&record, &self.clock);
                         }
-                        let span = span_data(&record, &self.clock, &self.shared.limits);
-                        self.push_pending(span);
+                        let (shared, clock) = (self.shared, self.clock);
+                        self.batch().add_record(&record, &clock, &shared.limits);
+                        self.export_if_full();
                     }
                 }
             }
@@ -494,11 +518,20 @@ impl Worker {
         }
     }
 
-    /// Adds a span to the pending batch, which leaves once full.
-    fn push_pending(&mut self, span: SpanData) {
-        self.pending_bytes += span_data_footprint(&span);
-        self.pending.push(span);
-        if self.pending.len() >= self.batching.max_batch {
+    /// The pending batch, to add spans to.
+    fn batch(&mut self) -> Batch<'_> {
+        Batch {
+            sinks: &mut self.sinks,
+            wants_span_data: self.wants_span_data,
+            pending: &mut self.pending,
+            batched: &mut self.batched,
+            pending_bytes: &mut self.pending_bytes,
+        }
+    }
+
+    /// Sends the pending batch once it is full.
+    fn export_if_full(&mut self) {
+        if self.batched >= self.batching.max_batch {
             self.export_pending();
         }
     }
@@ -507,18 +540,31 @@ impl Worker {
     /// for another export in flight.
     fn export_pending(&mut self) {
         self.last_export = Instant::now();
-        if self.pending.is_empty() {
+        if self.batched == 0 {
             return;
         }
-        let batch = std::mem::replace(
-            &mut self.pending,
-            Vec::with_capacity(self.batching.max_batch),
-        );
+        self.batched = 0;
+        let batch = if self.wants_span_data {
+            std::mem::replace(
+                &mut self.pending,
+                Vec::with_capacity(self.batching.max_batch),
+            )
+        } else {
+            Vec::new()
+        };
+        let encoded: usize = self
+            .sinks
+            .iter_mut()
+            .filter_map(|sink| sink.encoder().map(|encoder| encoder.bytes()))
+            .sum();
         let held = Arc::new(Reservation::new(
             &self.budget,
-            std::mem::take(&mut self.pending_bytes),
+            std::mem::take(&mut self.pending_bytes) + encoded,
         ));
-        let last = self.sinks.len().saturating_sub(1);
+        let last = self
+            .sinks
+            .iter_mut()
+            .rposition(|sink| sink.encoder().is_none());
         let mut batch = Some(batch);
         for (index, sink) in self.sinks.iter_mut().enumerate() {
             let id = SinkId {
@@ -526,15 +572,19 @@ impl Worker {
                 index,
             };
             self.in_flight.wait_for_room(id);
-            let spans = if index == last {
-                batch.take()
-            } else {
-                batch.clone()
-            }
-            .unwrap_or_default();
             let exporting = guarded(
                 "exporting",
-                || sink.export(spans),
+                || match sink.encoder() {
+                    Some(encoder) => encoder.export_encoded(),
+                    None => {
+                        let spans = if Some(index) == last {
+                            batch.take()
+                        } else {
+                            batch.clone()
+                        };
+                        sink.export(spans.unwrap_or_default())
+                    }
+                },
                 |error| Exporting::Done(Err(error)),
             );
             self.in_flight.start(id, exporting, &held);
@@ -547,6 +597,51 @@ impl Worker {
         for (signal, error) in self.in_flight.take_failures() {
             failed(&self.control, signal, error);
         }
+    }
+}
+
+/// The pending batch, as each sink holds it: encoded by the sinks that
+/// encode spans themselves, as `SpanData` for the others.
+struct Batch<'a> {
+    sinks: &'a mut [Box<dyn Sink>],
+    wants_span_data: bool,
+    pending: &'a mut Vec<SpanData>,
+    batched: &'a mut usize,
+    pending_bytes: &'a mut usize,
+}
+
+impl Batch<'_> {
+    /// Adds the span `record` says: encoded in place by the encoding sinks,
+    /// built as `SpanData` only when a sink takes that.
+    fn add_record(&mut self, record: &Record, clock: &WallClock, limits: &super::Limits) {
+        let view = SpanView::new(record, clock, limits);
+        for sink in self.sinks.iter_mut() {
+            if let Some(encoder) = sink.encoder() {
+                encoder.add_record(view);
+            }
+        }
+        if self.wants_span_data {
+            self.push(span_data(record, clock, limits));
+        }
+        *self.batched += 1;
+    }
+
+    /// Adds a span built as `SpanData`.
+    fn add_span(&mut self, span: SpanData) {
+        for sink in self.sinks.iter_mut() {
+            if let Some(encoder) = sink.encoder() {
+                encoder.add_span(&span);
+            }
+        }
+        if self.wants_span_data {
+            self.push(span);
+        }
+        *self.batched += 1;
+    }
+
+    fn push(&mut self, span: SpanData) {
+        *self.pending_bytes += span_data_footprint(&span);
+        self.pending.push(span);
     }
 }
 

@@ -48,6 +48,8 @@ mod sink;
 mod site;
 mod span;
 mod span_details;
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+mod span_view;
 mod start;
 mod tail;
 mod tracer;
@@ -72,6 +74,15 @@ pub(crate) use log_batches::LogExport;
 pub(crate) use log_queue::{LogQueue, QueueLogs};
 #[cfg(test)]
 pub(crate) use metrics::SummaryRow;
+/// What tests outside the pipeline build records with.
+#[cfg(all(test, feature = "otlp"))]
+pub(crate) mod for_tests {
+    pub(crate) use super::clock::{WallClock, now};
+    pub(crate) use super::convert::span_data;
+    pub(crate) use super::record::Record;
+    pub(crate) use super::span_details::SpanDetails;
+    pub(crate) use super::values::{Slot, Slots};
+}
 #[cfg(feature = "otlp")]
 pub(crate) use metrics::{Data, Exemplar, HistogramPoint, Metric, NumberPoint};
 pub(crate) use metrics::{MetricSink, MetricsSettings, MetricsSnapshot, Summary, Temporality};
@@ -79,17 +90,23 @@ pub(crate) use process::forks;
 pub(crate) use settings::{Limits, Settings};
 #[cfg(feature = "otlp")]
 pub(crate) use sink::LogExporterSink;
+#[cfg(feature = "otlp")]
+pub(crate) use sink::SpanEncoder;
 pub(crate) use sink::{
     ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision, describe,
 };
 pub use site::{CallSite, Kind, SiteAttribute, StaticValue};
 pub(crate) use span::END_NOW;
+#[cfg(feature = "otlp")]
+pub(crate) use span_view::{SpanView, leading_attributes};
 pub use start::Parent;
 pub(crate) use start::{Begun, Plan, Started, begin, finish, start};
 pub use tail::TailSamplingReport;
 pub(crate) use tail::{KeepReason, TailPolicy, is_local_root};
 pub(crate) use tracer::{NativeTracer, NativeTracerProvider};
 pub use values::AttrValue;
+#[cfg(feature = "otlp")]
+pub(crate) use values::{Cut, ValueRef};
 
 use queue::Queue;
 

@@ -2,7 +2,9 @@
 //! destination: spans to any `opentelemetry_sdk::trace::SpanExporter` (OTLP,
 //! in-memory for tests) or the console, log records to any
 //! `opentelemetry_sdk::logs::LogExporter`; and what else a span sink may be
-//! told about the spans.
+//! told about the spans. A sink that encodes spans itself (OTLP) takes them
+//! one by one as they are released ([`SpanEncoder`]), read in place from
+//! their records: no `SpanData` is built for it.
 //!
 //! An export either finishes at once (the console) or is a future the export
 //! thread polls beside the other exports in flight. Every call into a sink
@@ -24,6 +26,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::KeepReason;
+use super::span_view::SpanView;
 
 /// An export under way, polled on the export thread.
 pub(crate) type ExportFuture = Pin<Box<dyn Future<Output = OTelSdkResult> + Send>>;
@@ -65,6 +68,28 @@ pub(crate) trait Sink: Send + fmt::Debug {
 
     /// Tail sampling decided trace `trace_id`.
     fn decided(&mut self, _trace_id: TraceId, _decision: TraceDecision) {}
+
+    /// The sink's own encoder, when it encodes spans as they are released
+    /// instead of taking batches of `SpanData`.
+    fn encoder(&mut self) -> Option<&mut dyn SpanEncoder> {
+        None
+    }
+}
+
+/// A sink's batch, encoded span by span as the export thread releases them.
+pub(crate) trait SpanEncoder {
+    /// Adds the span a record says; the record goes on its way after.
+    fn add_record(&mut self, span: SpanView<'_>);
+
+    /// Adds a span that was built as `SpanData` (tail sampling holds spans
+    /// with details so).
+    fn add_span(&mut self, span: &SpanData);
+
+    /// What the batch encoded so far weighs.
+    fn bytes(&self) -> usize;
+
+    /// Exports the batch encoded so far; the next starts empty.
+    fn export_encoded(&mut self) -> Exporting;
 }
 
 /// A log record with the scope it was written in.

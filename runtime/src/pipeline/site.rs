@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 
+use super::values::ValueRef;
+
 /// The span kinds `kind = ..` accepts, `const`-constructible for a `static`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -151,14 +153,17 @@ impl CallSite {
     /// file and line; a `tracing` callsite's file, module and line (those
     /// it knows), as tracing-opentelemetry records them.
     pub(crate) fn code_attributes(&self) -> impl Iterator<Item = KeyValue> + use<> {
-        let function = |name| KeyValue::new(Key::from_static_str("code.function.name"), name);
-        let file = |path| KeyValue::new(Key::from_static_str("code.file.path"), path);
-        let module = |name| KeyValue::new(Key::from_static_str("code.module.name"), name);
-        let line =
-            |number| KeyValue::new(Key::from_static_str("code.line.number"), i64::from(number));
+        self.code_values()
+            .map(|(key, value)| KeyValue::new(Key::from_static_str(key), value.to_value()))
+    }
+
+    /// The same as keys and values, nothing built.
+    pub(crate) fn code_values(&self) -> impl Iterator<Item = (&'static str, CodeValue)> + use<> {
+        let file = |path| ("code.file.path", CodeValue::Text(path));
+        let line = |number| ("code.line.number", CodeValue::Number(i64::from(number)));
         match self.module {
             None => [
-                Some(function(self.function)),
+                Some(("code.function.name", CodeValue::Text(self.function))),
                 Some(file(self.file)),
                 None,
                 Some(line(self.line)),
@@ -166,7 +171,9 @@ impl CallSite {
             Some(name) => [
                 None,
                 Some(self.file).filter(|path| !path.is_empty()).map(file),
-                Some(name).filter(|name| !name.is_empty()).map(module),
+                Some(name)
+                    .filter(|name| !name.is_empty())
+                    .map(|name| ("code.module.name", CodeValue::Text(name))),
                 Some(self.line).filter(|number| *number != 0).map(line),
             ],
         }
@@ -174,9 +181,6 @@ impl CallSite {
         .flatten()
     }
 
-    /// Pushes its `code.*` attributes onto `attributes`: those of a
-    /// `#[traced]` site one by one, without going through an iterator that
-    /// does not know its length (they are pushed for every span).
     #[inline]
     pub(crate) fn push_code_attributes(&self, attributes: &mut Vec<KeyValue>) {
         if self.module.is_some() {
@@ -216,6 +220,29 @@ impl CallSite {
 }
 
 /// How many of `attributes` come first and are literals.
+/// The value of a `code.*` attribute.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CodeValue {
+    Text(&'static str),
+    Number(i64),
+}
+
+impl CodeValue {
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            CodeValue::Text(text) => Value::from(text),
+            CodeValue::Number(number) => Value::I64(number),
+        }
+    }
+
+    pub(crate) fn value_ref(self) -> ValueRef<'static> {
+        match self {
+            CodeValue::Text(text) => ValueRef::Str(text),
+            CodeValue::Number(number) => ValueRef::I64(number),
+        }
+    }
+}
+
 const fn leading_literals(attributes: &[SiteAttribute]) -> usize {
     let mut count = 0;
     while count < attributes.len() && matches!(attributes[count].value, SiteValue::Literal(_)) {

@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-use opentelemetry::Value;
+use opentelemetry::{Array, Value};
+
+use super::truncate::end_of_chars;
 
 /// A value to record, borrowed from the call; what the expansion's type
 /// dispatch made of it.
@@ -141,47 +143,94 @@ impl Slot {
         }
     }
 
-    /// The value it holds, borrowed from where it is `held`.
-    pub(crate) fn borrowed(self, held: Held<'_>) -> Option<Borrowed<'_>> {
+    /// The value it holds, read in place from where it is `held`, its text
+    /// cut to `cut`.
+    pub(crate) fn value_ref(self, held: Held<'_>, cut: Cut) -> Option<ValueRef<'_>> {
         let range = || {
             let start = (self.word >> 32) as usize;
             start..start + (self.word & u64::from(u32::MAX)) as usize
         };
-        Some(match self.kind {
-            SlotKind::Absent => return None,
-            SlotKind::I64 => Borrowed::I64(self.word as i64),
-            SlotKind::F64 => Borrowed::F64(f64::from_bits(self.word)),
-            SlotKind::Bool => Borrowed::Bool(self.word != 0),
-            SlotKind::Text => Borrowed::Text(held.text.get(range())?),
-            SlotKind::InlineText => Borrowed::Text(held.inline_text.get(range())?),
-            SlotKind::Built => Borrowed::Built(held.built.get(self.word as usize)?),
-        })
+        match self.kind {
+            SlotKind::Absent => None,
+            SlotKind::I64 => Some(ValueRef::I64(self.word as i64)),
+            SlotKind::F64 => Some(ValueRef::F64(f64::from_bits(self.word))),
+            SlotKind::Bool => Some(ValueRef::Bool(self.word != 0)),
+            SlotKind::Text => held
+                .text
+                .get(range())
+                .map(|text| ValueRef::Str(cut.apply(text))),
+            SlotKind::InlineText => held
+                .inline_text
+                .get(range())
+                .map(|text| ValueRef::Str(cut.apply(text))),
+            SlotKind::Built => held
+                .built
+                .get(self.word as usize)
+                .map(|value| ValueRef::of(value, cut)),
+        }
     }
 
     /// The value it holds, as an OpenTelemetry value of its own.
     pub(crate) fn value(self, held: Held<'_>) -> Option<Value> {
-        self.borrowed(held).map(Borrowed::to_value)
+        self.value_ref(held, Cut::default()).map(ValueRef::to_value)
     }
 }
 
-/// A recorded value, read where it is held.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Borrowed<'a> {
+/// A value read in place, for an encoder that copies nothing: text borrowed
+/// from the span's details, the call site or an attribute.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) enum ValueRef<'a> {
+    Bool(bool),
     I64(i64),
     F64(f64),
-    Bool(bool),
-    Text(&'a str),
-    Built(&'a Value),
+    Str(&'a str),
+    /// An array, its strings cut to [`Cut`].
+    Array(&'a Array, Cut),
+    /// A value of a kind OpenTelemetry may add, sent as its text.
+    Other(&'a Value),
 }
 
-impl Borrowed<'_> {
+impl<'a> ValueRef<'a> {
+    /// `value`, its text cut to `cut`.
+    pub(crate) fn of(value: &'a Value, cut: Cut) -> ValueRef<'a> {
+        match value {
+            Value::Bool(flag) => ValueRef::Bool(*flag),
+            Value::I64(number) => ValueRef::I64(*number),
+            Value::F64(number) => ValueRef::F64(*number),
+            Value::String(text) => ValueRef::Str(cut.apply(text.as_str())),
+            Value::Array(array) => ValueRef::Array(array, cut),
+            other => ValueRef::Other(other),
+        }
+    }
+}
+
+impl ValueRef<'_> {
+    /// The OpenTelemetry value, text copied (an array whole, whatever its
+    /// cut).
     pub(crate) fn to_value(self) -> Value {
         match self {
-            Borrowed::I64(value) => Value::I64(value),
-            Borrowed::F64(value) => Value::F64(value),
-            Borrowed::Bool(value) => Value::Bool(value),
-            Borrowed::Text(text) => Value::String(text.to_owned().into()),
-            Borrowed::Built(value) => value.clone(),
+            ValueRef::Bool(flag) => Value::Bool(flag),
+            ValueRef::I64(number) => Value::I64(number),
+            ValueRef::F64(number) => Value::F64(number),
+            ValueRef::Str(text) => Value::String(text.to_owned().into()),
+            ValueRef::Array(array, _) => Value::Array(array.clone()),
+            ValueRef::Other(other) => other.clone(),
+        }
+    }
+}
+
+/// The value length limit, applied to text as it is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cut(pub(crate) Option<usize>);
+
+impl Cut {
+    /// The first characters of `text` the limit keeps.
+    #[inline]
+    pub(crate) fn apply(self, text: &str) -> &str {
+        match self.0 {
+            Some(limit) => &text[..end_of_chars(text, limit)],
+            None => text,
         }
     }
 }
@@ -336,8 +385,8 @@ mod tests {
             inline_text: slots.inline_text(),
             ..Held::default()
         };
-        assert_eq!(first.borrowed(held), Some(Borrowed::Text("héllo")));
-        assert_eq!(second.borrowed(held), Some(Borrowed::Text("")));
+        assert_eq!(first.value(held), Some(Value::from("héllo")));
+        assert_eq!(second.value(held), Some(Value::from("")));
         assert_eq!(
             third.value(held),
             Some(Value::from("x".repeat(INLINE_TEXT - "héllo".len())))

@@ -16,10 +16,12 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use prost::Message;
 
-use super::TraceRequestEncoder;
+use super::SpanBatch;
+
+mod records;
 
 /// What opentelemetry-otlp sends for `spans` of `resource`.
-fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
+pub(super) fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
     let resource = ResourceAttributesWithSchema::from(resource);
     ExportTraceServiceRequest {
         resource_spans: group_spans_by_resource_and_scope(spans.to_vec(), &resource),
@@ -28,9 +30,16 @@ fn reference(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
 }
 
 fn encoded(spans: &[SpanData], resource: &Resource) -> Vec<u8> {
-    let mut encoder = TraceRequestEncoder::default();
-    encoder.set_resource(resource);
-    encoder.encode(spans)
+    let mut batch = SpanBatch::default();
+    batch.set_resource(resource);
+    encode(&mut batch, spans)
+}
+
+fn encode(batch: &mut SpanBatch, spans: &[SpanData]) -> Vec<u8> {
+    for span in spans {
+        batch.add_span(span);
+    }
+    batch.finish(Vec::new())
 }
 
 fn context(trace: u128, span: u64, sampled: bool, remote: bool, state: TraceState) -> SpanContext {
@@ -73,7 +82,7 @@ fn bare(span: u64, scope: &InstrumentationScope) -> SpanData {
 
 /// Every kind of value, arrays of each, long and empty strings, negative
 /// numbers.
-fn every_value() -> Vec<KeyValue> {
+pub(super) fn every_value() -> Vec<KeyValue> {
     vec![
         KeyValue::new("flag", true),
         KeyValue::new("off", false),
@@ -176,7 +185,7 @@ fn full_batch() -> Vec<SpanData> {
     spans
 }
 
-fn resource() -> Resource {
+pub(super) fn resource() -> Resource {
     Resource::builder_empty()
         .with_service_name("checkout")
         .with_attributes([
@@ -244,13 +253,14 @@ fn a_large_batch_encodes_alike() {
 #[test]
 fn one_encoder_keeps_nothing_of_the_previous_batch() {
     let resource = resource();
-    let mut encoder = TraceRequestEncoder::default();
+    let mut encoder = SpanBatch::default();
     encoder.set_resource(&resource);
     let full = full_batch();
     let scope = InstrumentationScope::builder("other").build();
     let small = vec![bare(1, &scope), bare(2, &scope)];
     for batch in [&full, &small, &full[3..5].to_vec(), &small] {
-        assert_eq!(encoder.encode(batch), reference(batch, &resource));
+        assert_eq!(encode(&mut encoder, batch), reference(batch, &resource));
+        assert_eq!((encoder.len(), encoder.bytes()), (0, 0), "emptied");
     }
 }
 
@@ -258,9 +268,9 @@ fn one_encoder_keeps_nothing_of_the_previous_batch() {
 fn a_new_resource_replaces_the_old() {
     let scope = InstrumentationScope::builder("s").build();
     let spans = vec![bare(1, &scope)];
-    let mut encoder = TraceRequestEncoder::default();
+    let mut encoder = SpanBatch::default();
     encoder.set_resource(&resource());
     let other = Resource::builder_empty().with_service_name("other").build();
     encoder.set_resource(&other);
-    assert_eq!(encoder.encode(&spans), reference(&spans, &other));
+    assert_eq!(encode(&mut encoder, &spans), reference(&spans, &other));
 }
