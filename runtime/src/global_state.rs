@@ -10,7 +10,7 @@
 //! machine rather than of what is installed.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -212,6 +212,32 @@ static TRANSITION: Mutex<()> = Mutex::new(());
 
 pub(crate) fn transition() -> MutexGuard<'static, ()> {
     TRANSITION.locked()
+}
+
+thread_local! {
+    /// The locks a thread forking holds across fork(2).
+    static HELD_ACROSS_FORK: RefCell<Option<HeldAcrossFork>> = const { RefCell::new(None) };
+}
+
+/// The locks the export thread takes on its own, whenever it looks at the
+/// global slot, in the order every thread takes them.
+type HeldAcrossFork = (MutexGuard<'static, ()>, MutexGuard<'static, Destinations>);
+
+/// Just before fork(2): takes the locks a thread of ours may hold at any
+/// moment, so that the child, which has only the forking thread, does not
+/// inherit one locked by a thread it does not have.
+pub(crate) fn hold_across_fork() {
+    let held = (TRANSITION.locked(), DESTINATIONS.locked());
+    let _ = HELD_ACROSS_FORK.try_with(|slot| *slot.borrow_mut() = Some(held));
+}
+
+/// Just after fork(2), in the parent and in the child: lets them go.
+pub(crate) fn release_after_fork() {
+    let held = HELD_ACROSS_FORK
+        .try_with(|slot| slot.borrow_mut().take())
+        .ok()
+        .flatten();
+    drop(held);
 }
 
 // ---------------------------------------------------------------------------
