@@ -34,9 +34,7 @@ pub(crate) fn watch() {
         // thread: before fork(2) it takes two of traced's locks, after it
         // (in the parent and in the child) it lets them go; the child's
         // handler otherwise only stores to atomics and thread-locals.
-        unsafe {
-            libc::pthread_atfork(Some(before_fork), Some(in_parent), Some(in_child)) == 0
-        }
+        unsafe { libc::pthread_atfork(Some(before_fork), Some(in_parent), Some(in_child)) == 0 }
     });
 }
 

@@ -248,12 +248,13 @@ pub(crate) struct Held<'a> {
 }
 
 /// Values a span and its record hold inline; more go to its details.
-pub(crate) const INLINE_SLOTS: usize = 4;
+pub(crate) const INLINE_SLOTS: usize = 3;
 
 /// Bytes of text a span and its record hold inline: room for the short
 /// strings most calls record (an id, a name, a method), beside the slots
-/// in the record's 128 bytes; longer text goes to the details.
-pub(crate) const INLINE_TEXT: usize = 24;
+/// in a record of 112 bytes; longer text goes to the details. (Every byte a
+/// record grows by costs every span on its way between the threads.)
+pub(crate) const INLINE_TEXT: usize = 18;
 
 /// The values a call recorded, in the order of its call site's recorded
 /// attributes: the first [`INLINE_SLOTS`] here, a kind byte and a word each,
