@@ -1,16 +1,11 @@
 //! Exports under way. Each sink may have several at once, up to a limit:
-//! their futures are polled on the export thread, and each holds its batch's
-//! bytes against the memory budget until it completes. A completion wakes
-//! the thread only while it waits for exports (a flush, the shutdown, a sink
-//! at its limit); otherwise the thread settles what completed when it next
-//! wakes for spans, which under load comes soon: the service benchmark's
-//! export thread went from about one wake-up a batch to one every two.
-//! Batches may complete in any order. A panic inside an export fails that
-//! export, never the thread.
+//! their futures are polled on the export thread, which their completion
+//! wakes, and each holds its batch's bytes against the memory budget until it
+//! completes. Batches may complete in any order. A panic inside an export
+//! fails that export, never the thread.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::Duration;
@@ -44,8 +39,7 @@ pub(crate) struct InFlight {
     exports: Vec<Export>,
     /// Exports in flight per sink, at most.
     limit: usize,
-    /// Unparks the export thread while it waits.
-    unpark: Arc<Unpark>,
+    /// Unparks the export thread.
     waker: Waker,
     failures: Vec<(SignalKind, String)>,
 }
@@ -65,22 +59,15 @@ impl std::fmt::Debug for InFlight {
     }
 }
 
-/// Wakes the export thread when an export completes, if the thread waits
-/// for one; otherwise it settles completed exports when it next wakes.
-struct Unpark {
-    thread: Thread,
-    waiting: AtomicBool,
-}
+struct Unpark(Thread);
 
 impl Wake for Unpark {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+        self.0.unpark();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.waiting.load(Ordering::SeqCst) {
-            self.thread.unpark();
-        }
+        self.0.unpark();
     }
 }
 
@@ -88,15 +75,10 @@ impl InFlight {
     /// Exports of the calling thread (the export thread, which completions
     /// wake), at most `limit` per sink at once.
     pub(crate) fn new(limit: usize) -> InFlight {
-        let unpark = Arc::new(Unpark {
-            thread: thread::current(),
-            waiting: AtomicBool::new(false),
-        });
         InFlight {
             exports: Vec::new(),
             limit: limit.max(1),
-            waker: Waker::from(Arc::clone(&unpark)),
-            unpark,
+            waker: Waker::from(Arc::new(Unpark(thread::current()))),
             failures: Vec::new(),
         }
     }
@@ -167,15 +149,13 @@ impl InFlight {
     }
 
     fn wait_until(&mut self, done: impl Fn(&[Export]) -> bool) {
-        self.unpark.waiting.store(true, Ordering::SeqCst);
         loop {
             self.poll();
             if done(&self.exports) {
-                break;
+                return;
             }
             thread::park_timeout(LOOK_AGAIN);
         }
-        self.unpark.waiting.store(false, Ordering::SeqCst);
     }
 
     /// The failures of the exports that completed since the last call.
