@@ -8,6 +8,8 @@ mod meter_reader;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod otlp_connection;
+#[cfg(feature = "otlp")]
 mod otlp_grpc_spans;
 #[cfg(feature = "otlp")]
 mod otlp_http_spans;

@@ -39,6 +39,7 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::otlp_connection::{SetMetadata, chain, grpc_channel, header_map};
 use super::otlp_grpc_spans::GrpcSpans;
 use super::otlp_http_spans::HttpSpans;
 use crate::config::{Compression, OtlpSettings, Protocol, Tls};
@@ -156,20 +157,6 @@ fn on_runtime<E>(
     })
 }
 
-/// Header names and values were checked while resolving the configuration.
-pub(super) fn header_map(settings: &OtlpSettings) -> http::HeaderMap {
-    settings
-        .headers
-        .iter()
-        .filter_map(|(key, value)| {
-            Some((
-                http::HeaderName::from_bytes(key.as_bytes()).ok()?,
-                http::HeaderValue::from_str(value).ok()?,
-            ))
-        })
-        .collect()
-}
-
 fn upstream_timeout(deadline: Option<Duration>) -> Duration {
     deadline.unwrap_or(Duration::MAX)
 }
@@ -186,67 +173,6 @@ where
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     Ok(builder)
-}
-
-/// A channel to the collector of `settings`, connected on first use (inside
-/// the export runtime).
-pub(super) fn grpc_channel(settings: &OtlpSettings) -> Result<tonic::transport::Channel, String> {
-    let mut endpoint = tonic::transport::Endpoint::from_shared(settings.endpoint.clone())
-        .map_err(|error| format!("the endpoint {}: {error}", redacted(settings)))?;
-    if settings.endpoint.starts_with("https://") {
-        endpoint = endpoint
-            .tls_config(grpc_tls(&settings.tls)?)
-            .map_err(|error| format!("TLS for {}: {}", redacted(settings), chain(&error)))?;
-    }
-    if let Some(deadline) = settings.deadline {
-        endpoint = endpoint.timeout(deadline);
-    }
-    Ok(endpoint.connect_lazy())
-}
-
-fn grpc_tls(tls: &Tls) -> Result<tonic::transport::ClientTlsConfig, String> {
-    let mut config = tonic::transport::ClientTlsConfig::new();
-    config = match &tls.ca_certificate {
-        Some(ca) => config.ca_certificate(tonic::transport::Certificate::from_pem(&ca.bytes)),
-        None => config.with_native_roots().with_webpki_roots(),
-    };
-    if let Some((certificate, key)) = &tls.client_identity {
-        config = config.identity(tonic::transport::Identity::from_pem(
-            &certificate.bytes,
-            &key.bytes,
-        ));
-    }
-    Ok(config)
-}
-
-/// Sets the resolved headers on every gRPC request, over those
-/// opentelemetry-otlp read from the environment.
-#[derive(Clone)]
-pub(super) struct SetMetadata(opentelemetry_otlp::tonic_types::metadata::MetadataMap);
-
-impl SetMetadata {
-    pub(super) fn of(settings: &OtlpSettings) -> Self {
-        SetMetadata(
-            opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
-                settings,
-            )),
-        )
-    }
-}
-
-impl tonic::service::Interceptor for SetMetadata {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        let metadata = request.metadata_mut();
-        for entry in self.0.iter() {
-            if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
-                metadata.insert(key.clone(), value.clone());
-            }
-        }
-        Ok(request)
-    }
 }
 
 fn http<B>(builder: B, settings: &OtlpSettings, network_error: NetworkError) -> Result<B, String>
@@ -390,23 +316,6 @@ impl HttpClient for SetHeaders {
         }
         sent
     }
-}
-
-pub(super) fn redacted(settings: &OtlpSettings) -> String {
-    crate::config::redact_url(&settings.endpoint)
-}
-
-/// An error with its sources: transport errors keep the cause (a refused
-/// certificate, say) in their source chain.
-pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// An exporter (opentelemetry-otlp's for log records, traced's span

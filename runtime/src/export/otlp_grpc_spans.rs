@@ -17,7 +17,7 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use super::otlp::{SetMetadata, chain, grpc_channel};
+use super::otlp_connection::{SetMetadata, chain, grpc_channel};
 use super::otlp_retry::{Failure, Retry, with_retries};
 use crate::config::{Compression, OtlpSettings};
 

@@ -22,10 +22,8 @@ use tonic::codec::CompressionEncoding;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use super::super::otlp::{
-    ExportRuntime, HyperClient, SetMetadata, chain, grpc_channel, header_map, hyper_client,
-    redacted,
-};
+use super::super::otlp::{ExportRuntime, HyperClient, hyper_client};
+use super::super::otlp_connection::{SetMetadata, chain, grpc_channel, header_map, redacted};
 use crate::config::{Compression, FailureHints, OtlpSettings, Protocol, redact_url};
 use crate::pipeline::describe;
 use crate::sync::MutexExt;
