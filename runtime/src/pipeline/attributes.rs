@@ -10,12 +10,10 @@ use opentelemetry::global::BoxedSpan;
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Key, KeyValue};
 
-use super::Limits;
 use super::PipelineCore;
 use super::site::{CallSite, SiteValue};
 use super::span_details::SpanDetails;
-use super::truncate::end_of_chars;
-use super::values::{AttrValue, Slot, Slots};
+use super::values::{AttrValue, Cut, Slot, Slots};
 
 /// Takes the values a call records while its span starts.
 #[derive(Debug)]
@@ -39,15 +37,6 @@ enum Sink {
         /// The first of the site's attributes not yet set on the span.
         next: usize,
     },
-}
-
-/// `text` cut to `limits`' value length.
-#[inline(always)]
-fn cut_to_limit<'a>(text: &'a str, limits: &Limits) -> &'a str {
-    match limits.value_length {
-        Some(limit) => &text[..end_of_chars(text, limit)],
-        None => text,
-    }
 }
 
 impl Attributes {
@@ -79,30 +68,21 @@ impl Attributes {
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn record(&mut self, value: AttrValue<'_>) {
         match &mut self.sink {
-            Sink::Native {
-                shared,
-                slots,
-                recorded,
-                ..
-            } => {
+            Sink::Native { shared, slots, .. } => {
                 let slot = match value {
                     AttrValue::None => Slot::ABSENT,
                     AttrValue::I64(value) => Slot::i64(value),
                     AttrValue::F64(value) => Slot::f64(value),
                     AttrValue::Bool(value) => Slot::bool(value),
                     AttrValue::Str(text) => {
-                        match slots.push_text(cut_to_limit(text, &shared.limits)) {
+                        match slots.push_text(Cut(shared.limits.value_length).apply(text)) {
                             Some(slot) => slot,
                             None => return self.record_in_details(value),
                         }
                     }
                     _ => return self.record_in_details(value),
                 };
-                if slots.set(*recorded, slot) {
-                    *recorded += 1;
-                } else {
-                    self.record_slot_in_details(slot);
-                }
+                self.record_slot(slot);
             }
             Sink::Span { .. } => self.record_on_span(value),
         }
@@ -143,7 +123,7 @@ impl Attributes {
     }
 
     /// The next value's slot, inline when there is room.
-    #[inline]
+    #[inline(always)]
     fn record_slot(&mut self, slot: Slot) {
         let Sink::Native {
             slots, recorded, ..
