@@ -55,6 +55,50 @@ pub mod plain {
     }
 }
 
+/// One request through an axum router in the process, as a server's worker
+/// runs it (no socket): a plain router, or one under `HttpServerLayer`.
+pub mod server_requests {
+    use std::net::SocketAddr;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::extract::{ConnectInfo, Path};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn item(Path(id): Path<u64>) -> String {
+        super::work(id).to_string()
+    }
+
+    /// The router every request goes through; `layered`: under
+    /// `HttpServerLayer`, one SERVER span a request.
+    pub fn router(layered: bool) -> Router {
+        let router = Router::new().route("/items/{id}", axum::routing::get(item));
+        if layered {
+            router.layer(traced::integrations::HttpServerLayer::new())
+        } else {
+            router
+        }
+    }
+
+    /// One request as a client sends it, with the peer the server saw;
+    /// its response read to the end.
+    #[inline(never)]
+    pub fn request(router: &Router, id: u64) -> usize {
+        let mut request = http::Request::get(format!("/items/{id}"))
+            .header(http::header::HOST, "127.0.0.1:8080")
+            .header(http::header::USER_AGENT, "load/1.0")
+            .body(Body::empty())
+            .expect("a request");
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50_000))));
+        let response = super::ready(router.clone().oneshot(request)).expect("a response");
+        let body = super::ready(response.into_body().collect()).expect("the body");
+        body.to_bytes().len()
+    }
+}
+
 /// `#[traced]`.
 pub mod traced_fns {
     use traced::traced;

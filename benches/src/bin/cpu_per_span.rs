@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
     CountingExporter, CountingReporter, fastrace_fns, init_recording, init_recording_with_metrics,
-    init_tail_sampling, init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns, thread_cpu,
-    traced_fns, traced_subscriber, tracing_fns, tracing_subscriber_for, uninstall,
-    unsampled_parent,
+    init_tail_sampling, init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns,
+    server_requests, thread_cpu, traced_fns, traced_subscriber, tracing_fns,
+    tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Spans between two flushes in the paced rows, unless given.
@@ -247,6 +247,34 @@ fn main() {
                 exporter.exported(),
                 spans - exporter.exported() - sampled_out,
             )
+        });
+    }
+
+    // One request through an axum router in the process, with and without
+    // the server layer's span (callgrind: the layer's instructions per
+    // request).
+    for (name, layered) in [
+        ("one request, plain axum router", false),
+        ("one request through HttpServerLayer (native)", true),
+    ] {
+        run(&mut rows, &only, spans, name, |spans| {
+            let exporter = CountingExporter::default();
+            let guard = layered.then(|| init_recording(exporter.clone()));
+            let router = server_requests::router(layered);
+            for n in 0..spans {
+                black_box(server_requests::request(&router, n % 1000));
+                if layered && n % pace == pace - 1 {
+                    guard.as_ref().map(|guard| guard.flush().expect("flush"));
+                }
+            }
+            match guard {
+                Some(guard) => {
+                    guard.flush().expect("flush");
+                    drop(guard);
+                    (exporter.exported(), spans - exporter.exported())
+                }
+                None => (0, 0),
+            }
         });
     }
 
