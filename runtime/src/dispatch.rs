@@ -112,6 +112,31 @@ pub(crate) fn target() -> Target {
     }
 }
 
+/// The span an integration builds (a request's, a message's), scope
+/// `traced`, under `parent`; the context that holds it. Into the native
+/// pipeline directly, without a boxed tracer or span, when that is where
+/// traced calls go; otherwise through the global provider, looked up now so
+/// a provider installed later is used.
+pub(crate) fn start_built_span(builder: SpanBuilder, parent: &Context) -> Context {
+    let scope = InstrumentationScope::builder("traced")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build();
+    match target() {
+        Target::Native(shared) => {
+            let span = NativeTracerProvider::new(shared)
+                .tracer_with_scope(scope)
+                .build_with_context(builder, parent);
+            parent.with_span(span)
+        }
+        Target::Off | Target::Foreign => {
+            let span = global::tracer_provider()
+                .tracer_with_scope(scope)
+                .build_with_context(builder, parent);
+            parent.with_span(span)
+        }
+    }
+}
+
 /// The periodic look at the slot with nothing installed.
 #[cold]
 #[inline(never)]

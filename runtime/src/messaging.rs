@@ -47,9 +47,10 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
-use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
+use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
 
+use crate::dispatch;
 use crate::propagation::{self, Carrier, Trust};
 
 /// A message about to be sent or processed: where it goes and how it is
@@ -155,20 +156,11 @@ impl Message {
         if !links.is_empty() {
             builder = builder.with_links(links);
         }
-        let span = tracer().build_with_context(builder, parent);
         MessageSpan {
-            cx: parent.with_span(span),
+            cx: dispatch::start_built_span(builder, parent),
             owned: true,
         }
     }
-}
-
-fn tracer() -> global::BoxedTracer {
-    global::tracer_provider().tracer_with_scope(
-        InstrumentationScope::builder("traced")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build(),
-    )
 }
 
 /// The span of one message sent or processed; ends when dropped.

@@ -219,7 +219,7 @@ fn start_span<B>(request: &http::Request<B>, options: &ServerOptions) -> Context
     let route = route(request).map(|route| cap.string(route));
     let method = semconv::span_method(request.method());
     let name = match &route {
-        Some(route) => format!("{method} {route}"),
+        Some(route) => [method, " ", route].concat(),
         None => method.to_owned(),
     };
     let builder = SpanBuilder::from_name(name)
@@ -244,8 +244,7 @@ fn request_attributes<B>(
     if let Some(server) = Authority::of_request(uri, request.headers()) {
         server.push(cap, &mut attributes);
     }
-    let scheme = cap.str(uri.scheme_str().unwrap_or("http"));
-    attributes.push(KeyValue::new("url.scheme", scheme));
+    attributes.push(KeyValue::new("url.scheme", semconv::scheme(uri, cap)));
     if let Some(agent) = request
         .headers()
         .get(http::header::USER_AGENT)
@@ -254,8 +253,9 @@ fn request_attributes<B>(
         attributes.push(KeyValue::new("user_agent.original", cap.str(agent)));
     }
     if let Some(peer) = peer_address(request) {
-        attributes.push(KeyValue::new("client.address", peer.ip().to_string()));
-        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        let address = semconv::address_text(peer.ip());
+        attributes.push(KeyValue::new("client.address", address.clone()));
+        attributes.push(KeyValue::new("network.peer.address", address));
         attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
     if let Some(version) = semconv::protocol_version(request.version()) {

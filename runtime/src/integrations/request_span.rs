@@ -3,11 +3,11 @@
 //! current context.
 #![cfg_attr(not(feature = "tower"), allow(dead_code))]
 
-use opentelemetry::global::{self, BoxedTracer};
-use opentelemetry::trace::{Link, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry::trace::{Link, SpanBuilder};
+use opentelemetry::{Context, KeyValue};
 
 use super::baggage_hosts::BaggageHosts;
+use crate::dispatch;
 use crate::propagation::{self, Carrier, Trust};
 
 /// A SERVER span under the context `carrier` brings, as far as `trust`
@@ -51,16 +51,5 @@ pub(crate) fn start_client<C: Carrier + ?Sized>(
 }
 
 fn start(builder: SpanBuilder, parent: &Context) -> Context {
-    let span = tracer().build_with_context(builder, parent);
-    parent.with_span(span)
-}
-
-/// The tracer of every integration span: scope `traced` and this crate's
-/// version, looked up per request so a provider installed later is used.
-fn tracer() -> BoxedTracer {
-    global::tracer_provider().tracer_with_scope(
-        InstrumentationScope::builder("traced")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build(),
-    )
+    dispatch::start_built_span(builder, parent)
 }

@@ -3,9 +3,12 @@
 #![cfg_attr(not(feature = "tower"), allow(dead_code))]
 
 use std::borrow::Cow;
+use std::fmt::{self, Write as _};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
-use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanRef;
+use opentelemetry::{KeyValue, StringValue};
 
 use super::value_cap::ValueCap;
 
@@ -55,6 +58,76 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
         http::Version::HTTP_2 => Some("2"),
         http::Version::HTTP_3 => Some("3"),
         _ => None,
+    }
+}
+
+/// `url.scheme` of a request: `http` when its URI names none, as a server's
+/// requests seldom do; the usual schemes without a copy.
+pub(crate) fn scheme(uri: &http::Uri, cap: ValueCap) -> StringValue {
+    match uri.scheme_str() {
+        None | Some("http") => StringValue::from("http"),
+        Some("https") => StringValue::from("https"),
+        Some(other) => StringValue::from(cap.str(other)),
+    }
+}
+
+/// An IP address as text, in one allocation that every attribute holding
+/// it shares.
+pub(crate) fn address_text(ip: IpAddr) -> StringValue {
+    /// Room for the longest IPv6 text, `ffff:…:255.255.255.255`.
+    struct Text {
+        bytes: [u8; 48],
+        len: usize,
+    }
+    impl fmt::Write for Text {
+        fn write_str(&mut self, part: &str) -> fmt::Result {
+            let end = self.len + part.len();
+            self.bytes
+                .get_mut(self.len..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(part.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut text = Text {
+        bytes: [0; 48],
+        len: 0,
+    };
+    let written = match ip {
+        IpAddr::V4(ip) => {
+            write_v4(ip, &mut text.bytes, &mut text.len);
+            Ok(())
+        }
+        IpAddr::V6(ip) => write!(text, "{ip}"),
+    };
+    match written {
+        Ok(()) => {
+            let written = std::str::from_utf8(&text.bytes[..text.len]).unwrap_or_default();
+            StringValue::from(Arc::<str>::from(written))
+        }
+        Err(_) => StringValue::from(ip.to_string()),
+    }
+}
+
+/// The dotted-decimal text of `ip`, as its `Display` writes it, without the
+/// formatting machinery.
+fn write_v4(ip: Ipv4Addr, bytes: &mut [u8], len: &mut usize) {
+    for (index, octet) in ip.octets().into_iter().enumerate() {
+        if index > 0 {
+            bytes[*len] = b'.';
+            *len += 1;
+        }
+        if octet >= 100 {
+            bytes[*len] = b'0' + octet / 100;
+            *len += 1;
+        }
+        if octet >= 10 {
+            bytes[*len] = b'0' + octet / 10 % 10;
+            *len += 1;
+        }
+        bytes[*len] = b'0' + octet % 10;
+        *len += 1;
     }
 }
 
@@ -249,6 +322,37 @@ pub(crate) fn record_client_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_their_display_says() {
+        for ip in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "10.20.100.9",
+            "255.255.255.255",
+            "::1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:255.255.255.255",
+            "fe80::1:2:3:4",
+        ] {
+            let ip: IpAddr = ip.parse().expect("an address");
+            assert_eq!(address_text(ip).as_str(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn schemes() {
+        let cap = ValueCap::default();
+        let scheme = |uri: &str| {
+            scheme(&uri.parse().expect("a URI"), cap)
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(scheme("/items/1"), "http");
+        assert_eq!(scheme("http://example.com/"), "http");
+        assert_eq!(scheme("https://example.com/"), "https");
+        assert_eq!(scheme("ftp://example.com/"), "ftp");
+    }
 
     #[test]
     fn authority_forms() {

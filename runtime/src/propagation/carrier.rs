@@ -79,9 +79,28 @@ impl<C: Carrier + ?Sized> Carrier for &mut C {
 
 /// HTTP headers: names are case-insensitive, a repeated header shows every
 /// value, and a value that is not valid header text is not written.
+/// The header name of a field the propagators read on every request, known
+/// in advance: looking a `&str` up in a `HeaderMap` first parses it.
+fn known_header(key: &str) -> Option<http::HeaderName> {
+    // Constants: checked when compiled, not on each call.
+    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    const TRACESTATE: http::HeaderName = http::HeaderName::from_static("tracestate");
+    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+    match key {
+        "traceparent" => Some(TRACEPARENT),
+        "tracestate" => Some(TRACESTATE),
+        "baggage" => Some(BAGGAGE),
+        _ => None,
+    }
+}
+
 impl Carrier for http::HeaderMap {
     fn get(&self, key: &str) -> Option<&str> {
-        http::HeaderMap::get(self, key).map(header_text)
+        match known_header(key) {
+            Some(name) => http::HeaderMap::get(self, name),
+            None => http::HeaderMap::get(self, key),
+        }
+        .map(header_text)
     }
 
     fn set(&mut self, key: &str, value: String) {
@@ -100,10 +119,13 @@ impl Carrier for http::HeaderMap {
     }
 
     fn get_all(&self, key: &str) -> Vec<&str> {
-        http::HeaderMap::get_all(self, key)
-            .iter()
-            .map(header_text)
-            .collect()
+        match known_header(key) {
+            Some(name) => http::HeaderMap::get_all(self, name),
+            None => http::HeaderMap::get_all(self, key),
+        }
+        .iter()
+        .map(header_text)
+        .collect()
     }
 }
 
