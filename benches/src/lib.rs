@@ -71,14 +71,16 @@ pub mod server_requests {
     }
 
     /// The router every request goes through; `layered`: under
-    /// `HttpServerLayer`, one SERVER span a request.
+    /// `HttpServerLayer`, one SERVER span a request. Its handlers are made
+    /// into routes once, as `axum::serve` does.
     pub fn router(layered: bool) -> Router {
         let router = Router::new().route("/items/{id}", axum::routing::get(item));
-        if layered {
+        let router = if layered {
             router.layer(traced::integrations::HttpServerLayer::new())
         } else {
             router
-        }
+        };
+        router.with_state(())
     }
 
     /// One request as a client sends it, with the peer the server saw;
