@@ -246,19 +246,30 @@ pub(crate) fn release_after_fork() {
 /// A propagator shared by every thread.
 pub(crate) type SharedPropagator = Arc<dyn TextMapPropagator + Send + Sync>;
 
-static PROPAGATOR: RwLock<Option<SharedPropagator>> = RwLock::new(None);
+/// The propagator in force, and whether it reads the W3C fields and no
+/// others: then a carrier without them has nothing to extract.
+#[derive(Clone)]
+pub(crate) struct InstalledPropagator {
+    pub(crate) propagator: SharedPropagator,
+    pub(crate) reads_only_w3c: bool,
+}
+
+static PROPAGATOR: RwLock<Option<InstalledPropagator>> = RwLock::new(None);
 
 /// The propagator in force, or `default()` made the one in force.
-pub(crate) fn propagator_or(default: impl FnOnce() -> SharedPropagator) -> SharedPropagator {
-    if let Some(propagator) = PROPAGATOR.read_locked().as_ref() {
-        return Arc::clone(propagator);
+pub(crate) fn propagator_or(default: impl FnOnce() -> InstalledPropagator) -> InstalledPropagator {
+    if let Some(installed) = PROPAGATOR.read_locked().as_ref() {
+        return installed.clone();
     }
-    Arc::clone(PROPAGATOR.write_locked().get_or_insert_with(default))
+    PROPAGATOR
+        .write_locked()
+        .get_or_insert_with(default)
+        .clone()
 }
 
 /// Replaces the propagator in force (done by `traced::init()`).
-pub(crate) fn set_propagator(propagator: SharedPropagator) {
-    *PROPAGATOR.write_locked() = Some(propagator);
+pub(crate) fn set_propagator(installed: InstalledPropagator) {
+    *PROPAGATOR.write_locked() = Some(installed);
 }
 
 /// How exceptions are recorded while a set-up is installed, as the `logs`

@@ -131,7 +131,7 @@ fn install(config: Resolved) -> Result<TracingGuard, InitError> {
 }
 
 fn build(config: Resolved) -> Result<Installed, InitError> {
-    global_state::set_propagator(Arc::new(propagation::composite(&config.propagators)));
+    propagation::install(&config.propagators);
     global::set_text_map_propagator(propagation::composite(&config.propagators));
     #[cfg(feature = "tracing")]
     crate::library_spans::set_filter(&config.library_spans, true);

@@ -48,6 +48,11 @@ impl<'a, C: Carrier + ?Sized> Conforming<'a, C> {
         }
     }
 
+    /// None of the W3C fields is there (or valid).
+    pub(super) fn is_empty(&self) -> bool {
+        self.traceparent.is_none() && self.baggage.is_none()
+    }
+
     /// `cx`, extracted through `self`, with what the W3C fields carry beyond
     /// what the propagators could put in it.
     pub(super) fn complete(self, cx: Context) -> Context {

@@ -111,11 +111,29 @@ pub use trust::{Trust, extract_with, incoming_link};
 use composite::w3c;
 use conform::{Conforming, ConformingInjector};
 
-use crate::global_state::{self, SharedPropagator};
+use crate::config::Propagator;
+use crate::global_state::{self, InstalledPropagator, SharedPropagator};
 
 /// The propagator in force: the one `traced::init()` set, else W3C.
-fn propagator() -> SharedPropagator {
-    global_state::propagator_or(|| Arc::new(w3c()))
+fn propagator() -> InstalledPropagator {
+    global_state::propagator_or(|| installed(Arc::new(w3c()), true))
+}
+
+/// `propagator` as the one in force; `reads_only_w3c` when it is made of
+/// traced's W3C Trace Context and Baggage propagators and nothing else.
+fn installed(propagator: SharedPropagator, reads_only_w3c: bool) -> InstalledPropagator {
+    InstalledPropagator {
+        propagator,
+        reads_only_w3c,
+    }
+}
+
+/// Makes the propagators `chosen` the ones in force.
+pub(crate) fn install(chosen: &[Propagator]) {
+    let reads_only_w3c = chosen
+        .iter()
+        .all(|chosen| matches!(chosen, Propagator::TraceContext | Propagator::Baggage));
+    global_state::set_propagator(installed(Arc::new(composite(chosen)), reads_only_w3c));
 }
 
 /// Writes the current context (span, trace state, baggage) into `carrier`.
@@ -133,7 +151,9 @@ pub fn inject<C: Carrier + ?Sized>(carrier: &mut C) {
 pub fn inject_context<C: Carrier + ?Sized>(cx: &Context, carrier: &mut C) {
     let outgoing = conform::outgoing(cx);
     let cx = outgoing.as_ref().unwrap_or(cx);
-    propagator().inject_context(cx, &mut ConformingInjector { carrier, cx });
+    propagator()
+        .propagator
+        .inject_context(cx, &mut ConformingInjector { carrier, cx });
 }
 
 /// Reads a context from `carrier`: a remote parent for the next span plus any
@@ -154,7 +174,15 @@ pub fn inject_context<C: Carrier + ?Sized>(cx: &Context, carrier: &mut C) {
 /// ```
 pub fn extract<C: Carrier + ?Sized>(carrier: &C) -> Context {
     let fields = Conforming::new(carrier);
-    let cx = propagator().extract_with_context(&Context::new(), &fields);
+    let installed = propagator();
+    // Most requests carry no context: W3C propagators, none of whose
+    // fields is there, have nothing to extract.
+    if installed.reads_only_w3c && fields.is_empty() {
+        return Context::new();
+    }
+    let cx = installed
+        .propagator
+        .extract_with_context(&Context::new(), &fields);
     fields.complete(cx)
 }
 
@@ -171,7 +199,7 @@ mod tests {
     use opentelemetry::{Context, KeyValue};
     use opentelemetry_sdk::propagation::TraceContextPropagator;
 
-    use super::{extract, w3c};
+    use super::{extract, installed, w3c};
     use crate::global_state::set_propagator;
 
     /// A vendor propagator with a field of its own, installed beside W3C.
@@ -195,10 +223,13 @@ mod tests {
 
     #[test]
     fn w3c_rules_apply_on_top_of_an_installed_propagator() {
-        set_propagator(Arc::new(TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(Tenant),
-        ])));
+        set_propagator(installed(
+            Arc::new(TextMapCompositePropagator::new(vec![
+                Box::new(TraceContextPropagator::new()),
+                Box::new(Tenant),
+            ])),
+            false,
+        ));
         let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let mut headers = http::HeaderMap::new();
         headers.append("traceparent", valid.parse().unwrap());
@@ -211,6 +242,13 @@ mod tests {
         let cx = extract(&headers);
         assert!(!cx.span().span_context().is_valid(), "repeated traceparent");
         assert_eq!(cx.baggage().get("tenant").unwrap().as_str(), "acme");
-        set_propagator(Arc::new(w3c()));
+
+        // No W3C field at all: the vendor's propagator still reads its own.
+        let mut headers = http::HeaderMap::new();
+        headers.append("x-tenant", "acme".parse().unwrap());
+        let cx = extract(&headers);
+        assert!(!cx.span().span_context().is_valid());
+        assert_eq!(cx.baggage().get("tenant").unwrap().as_str(), "acme");
+        set_propagator(installed(Arc::new(w3c()), true));
     }
 }
