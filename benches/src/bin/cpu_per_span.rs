@@ -253,13 +253,20 @@ fn main() {
     // One request through an axum router in the process, with and without
     // the server layer's span (callgrind: the layer's instructions per
     // request).
-    for (name, layered) in [
-        ("one request, plain axum router", false),
-        ("one request through HttpServerLayer (native)", true),
+    for (name, layered, metrics) in [
+        ("one request, plain axum router", false, false),
+        ("one request through HttpServerLayer (native)", true, false),
+        ("one request through HttpServerLayer + metrics", true, true),
     ] {
         run(&mut rows, &only, spans, name, |spans| {
             let exporter = CountingExporter::default();
-            let guard = layered.then(|| init_recording(exporter.clone()));
+            let guard = layered.then(|| {
+                if metrics {
+                    init_recording_with_metrics(exporter.clone())
+                } else {
+                    init_recording(exporter.clone())
+                }
+            });
             let router = server_requests::router(layered);
             for n in 0..spans {
                 black_box(server_requests::request(&router, n % 1000));
