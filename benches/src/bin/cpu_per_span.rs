@@ -270,8 +270,8 @@ fn main() {
             let router = server_requests::router(layered);
             for n in 0..spans {
                 black_box(server_requests::request(&router, n % 1000));
-                if layered && n % pace == pace - 1 {
-                    guard.as_ref().map(|guard| guard.flush().expect("flush"));
+                if let Some(guard) = guard.as_ref().filter(|_| n % pace == pace - 1) {
+                    guard.flush().expect("flush");
                 }
             }
             match guard {
