@@ -174,6 +174,24 @@ impl SpanDetails {
         }
     }
 
+    /// Every attribute of `attributes`, as [`push_attribute`] would add them
+    /// one by one, moved in at once.
+    ///
+    /// [`push_attribute`]: SpanDetails::push_attribute
+    pub(crate) fn push_attributes(&mut self, mut attributes: Vec<KeyValue>, limits: &Limits) {
+        let room = (limits.attributes as usize).saturating_sub(self.attributes.len());
+        if attributes.len() > room {
+            self.dropped_attributes += (attributes.len() - room) as u32;
+            attributes.truncate(room);
+        }
+        if let Some(limit) = limits.value_length {
+            for attribute in &mut attributes {
+                cut_value(&mut attribute.value, limit);
+            }
+        }
+        self.attributes.append(&mut attributes);
+    }
+
     pub(crate) fn push_event(&mut self, mut event: Event, limits: &Limits) {
         if self.events.len() < limits.events as usize {
             if let Some(limit) = limits.value_length {
@@ -304,6 +322,42 @@ mod tests {
         let formatted = details.push_formatted(|out| write!(out, "{number}-{letter}"), &limits);
         assert_eq!(formatted.value(details.held()), Some(Value::from("123")));
         assert_eq!(details.text, "hél123");
+    }
+
+    #[test]
+    fn attributes_moved_in_at_once_keep_the_limits_of_one_by_one() {
+        let limits = Limits {
+            attributes: 3,
+            value_length: Some(2),
+            ..Limits::default()
+        };
+        let attributes = || {
+            vec![
+                KeyValue::new("a", "abc"),
+                KeyValue::new("b", 1_i64),
+                KeyValue::new("c", "é€x"),
+                KeyValue::new("d", "dropped"),
+            ]
+        };
+        let mut at_once = SpanDetails::default();
+        at_once.push_attribute(KeyValue::new("first", "xyz"), &limits);
+        at_once.push_attributes(attributes(), &limits);
+        let mut one_by_one = SpanDetails::default();
+        one_by_one.push_attribute(KeyValue::new("first", "xyz"), &limits);
+        for attribute in attributes() {
+            one_by_one.push_attribute(attribute, &limits);
+        }
+        assert_eq!(at_once.attributes, one_by_one.attributes);
+        assert_eq!(
+            at_once.attributes,
+            [
+                KeyValue::new("first", "xy"),
+                KeyValue::new("a", "ab"),
+                KeyValue::new("b", 1_i64),
+            ]
+        );
+        assert_eq!(at_once.dropped_attributes, 2);
+        assert_eq!(one_by_one.dropped_attributes, 2);
     }
 
     #[test]

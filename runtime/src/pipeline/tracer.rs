@@ -80,9 +80,7 @@ impl Tracer for NativeTracer {
         // Ended through `SpanRef::end`, which passes the wall clock's time,
         // such a span starts on the wall clock too.
         extra.start_time = Some(builder.start_time.unwrap_or_else(SystemTime::now));
-        for attribute in attributes {
-            extra.push_attribute(attribute, limits);
-        }
+        extra.push_attributes(attributes, limits);
         for event in builder.events.unwrap_or_default() {
             extra.push_event(event, limits);
         }
