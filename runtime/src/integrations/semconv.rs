@@ -183,7 +183,13 @@ impl Authority {
 /// The host and port of an authority (`host[:port]`, IPv6 in brackets),
 /// without any userinfo.
 fn host_and_port(authority: &str) -> Option<(String, Option<u16>)> {
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    // Byte scans: every delimiter is ASCII, so each split is on a char
+    // boundary.
+    let after_userinfo = authority
+        .bytes()
+        .rposition(|byte| byte == b'@')
+        .map_or(0, |at| at + 1);
+    let host_port = &authority[after_userinfo..];
     if host_port.is_empty() {
         return None;
     }
@@ -192,8 +198,11 @@ fn host_and_port(authority: &str) -> Option<(String, Option<u16>)> {
         let port = after.strip_prefix(':').and_then(|port| port.parse().ok());
         return Some((host.to_owned(), port));
     }
-    match host_port.rsplit_once(':') {
-        Some((host, port)) => Some((host.to_owned(), port.parse().ok())),
+    match host_port.bytes().rposition(|byte| byte == b':') {
+        Some(colon) => Some((
+            host_port[..colon].to_owned(),
+            host_port[colon + 1..].parse().ok(),
+        )),
         None => Some((host_port.to_owned(), None)),
     }
 }
