@@ -377,6 +377,19 @@ pub fn init_recording_with_metrics(exporter: CountingExporter) -> traced::Tracin
 
 /// An OTLP/HTTP endpoint on loopback that answers every request with
 /// `200 OK` and keeps nothing: the metrics' cost without the collector's.
+/// `traced::init()`'s pipeline as a service runs it: spans and metrics over
+/// OTLP/HTTP, here to a local endpoint that answers `200 OK` and keeps
+/// nothing ([`metrics_sink`]).
+pub fn init_otlp() -> traced::TracingGuard {
+    traced::Config::new()
+        .exporter(traced::Exporter::Otlp)
+        .otlp_endpoint(metrics_sink())
+        .otlp_protocol(traced::Protocol::HttpProtobuf)
+        .metrics_export_interval(Duration::from_secs(1))
+        .init()
+        .expect("init over OTLP")
+}
+
 pub fn metrics_sink() -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the metrics sink");

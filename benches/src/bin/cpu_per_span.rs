@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::Sampler;
 use traced_benches::{
-    CountingExporter, CountingReporter, fastrace_fns, init_recording, init_recording_with_metrics,
-    init_tail_sampling, init_with_sampler, process_cpu, sdk_batch_provider, sdk_fns,
-    server_requests, thread_cpu, traced_fns, traced_subscriber, tracing_fns,
-    tracing_subscriber_for, uninstall, unsampled_parent,
+    CountingExporter, CountingReporter, fastrace_fns, init_otlp, init_recording,
+    init_recording_with_metrics, init_tail_sampling, init_with_sampler, process_cpu,
+    sdk_batch_provider, sdk_fns, server_requests, thread_cpu, traced_fns, traced_subscriber,
+    tracing_fns, tracing_subscriber_for, uninstall, unsampled_parent,
 };
 
 /// Spans between two flushes in the paced rows, unless given.
@@ -30,6 +30,8 @@ enum SetUp {
     Metrics,
     /// With tail sampling keeping this ratio.
     Tail(f64),
+    /// Spans and metrics over OTLP/HTTP, as `init()` sets them up.
+    Otlp,
 }
 
 struct Measured {
@@ -231,6 +233,7 @@ fn main() {
                 SetUp::Tail(ratio) => init_tail_sampling(exporter.clone(), ratio),
                 SetUp::Metrics => init_recording_with_metrics(exporter.clone()),
                 SetUp::Plain => init_recording(exporter.clone()),
+                SetUp::Otlp => init_otlp(),
             };
             for n in 0..spans {
                 span();
@@ -253,19 +256,30 @@ fn main() {
     // One request through an axum router in the process, with and without
     // the server layer's span (callgrind: the layer's instructions per
     // request).
-    for (name, layered, metrics) in [
-        ("one request, plain axum router", false, false),
-        ("one request through HttpServerLayer (native)", true, false),
-        ("one request through HttpServerLayer + metrics", true, true),
+    for (name, layered, set_up) in [
+        ("one request, plain axum router", false, SetUp::Plain),
+        (
+            "one request through HttpServerLayer (native)",
+            true,
+            SetUp::Plain,
+        ),
+        (
+            "one request through HttpServerLayer + metrics",
+            true,
+            SetUp::Metrics,
+        ),
+        (
+            "one request through HttpServerLayer, OTLP/HTTP + metrics",
+            true,
+            SetUp::Otlp,
+        ),
     ] {
         run(&mut rows, &only, spans, name, |spans| {
             let exporter = CountingExporter::default();
-            let guard = layered.then(|| {
-                if metrics {
-                    init_recording_with_metrics(exporter.clone())
-                } else {
-                    init_recording(exporter.clone())
-                }
+            let guard = layered.then(|| match set_up {
+                SetUp::Metrics => init_recording_with_metrics(exporter.clone()),
+                SetUp::Otlp => init_otlp(),
+                SetUp::Plain | SetUp::Tail(_) => init_recording(exporter.clone()),
             });
             let router = server_requests::router(layered);
             for n in 0..spans {
@@ -277,8 +291,12 @@ fn main() {
             match guard {
                 Some(guard) => {
                     guard.flush().expect("flush");
+                    let exported = match set_up {
+                        SetUp::Otlp => guard.delivery().map_or(0, |report| report.exported),
+                        _ => exporter.exported(),
+                    };
                     drop(guard);
-                    (exporter.exported(), spans - exporter.exported())
+                    (exported, spans - exported)
                 }
                 None => (0, 0),
             }

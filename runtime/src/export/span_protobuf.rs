@@ -166,21 +166,25 @@ impl Times {
 
 // ------------------------------------------------------------------ lengths
 
+#[inline]
 fn varint_length(value: u64) -> usize {
     // 7 bits a byte: 1 byte up to 127, 10 for the largest values.
     ((((value | 1).leading_zeros() ^ 63) * 9 + 73) / 64) as usize
 }
 
+#[inline]
 fn tag_length(tag: u32) -> usize {
     varint_length(u64::from(tag << 3))
 }
 
 /// A length-delimited field whose contents are `length` bytes.
+#[inline]
 fn field_length(tag: u32, length: usize) -> usize {
     tag_length(tag) + varint_length(length as u64) + length
 }
 
 /// A string field, left out when empty.
+#[inline]
 fn string_length(tag: u32, value: &str) -> usize {
     if value.is_empty() {
         0
@@ -229,6 +233,7 @@ fn pair_length(key: &str, value: ValueRef<'_>) -> usize {
 }
 
 /// `AnyValue`: one of its fields, present even when it holds the default.
+#[inline]
 fn any_value_length(value: ValueRef<'_>) -> usize {
     match value {
         ValueRef::Bool(_) => 2,
@@ -363,6 +368,7 @@ fn link_length(link: &Link, cut: Cut) -> usize {
 
 // ------------------------------------------------------------------ writing
 
+#[inline]
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8 & 0x7f) | 0x80);
@@ -371,6 +377,7 @@ fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
+#[inline]
 fn put_tag(out: &mut Vec<u8>, tag: u32, wire_type: u32) {
     put_varint(out, u64::from(tag << 3 | wire_type));
 }
@@ -420,6 +427,7 @@ fn put_id<const N: usize>(out: &mut Vec<u8>, tag: u32, id: [u8; N]) {
     out.extend_from_slice(&id);
 }
 
+#[inline]
 fn put_bytes(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
     put_tag(out, tag, LEN);
     put_varint(out, bytes.len() as u64);
@@ -431,6 +439,7 @@ fn put_message(out: &mut Vec<u8>, tag: u32, fields: &[u8]) {
     put_bytes(out, tag, fields);
 }
 
+#[inline]
 fn put_string(out: &mut Vec<u8>, tag: u32, value: &str) {
     if !value.is_empty() {
         put_bytes(out, tag, value.as_bytes());
@@ -472,11 +481,14 @@ fn put_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
 }
 
 fn put_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: ValueRef<'_>) {
+    let value_length = any_value_length(value);
+    let pair = string_length(1, key) + field_length(2, value_length);
+    out.reserve(field_length(tag, pair));
     put_tag(out, tag, LEN);
-    put_varint(out, pair_length(key, value) as u64);
+    put_varint(out, pair as u64);
     put_string(out, 1, key);
     put_tag(out, 2, LEN);
-    put_varint(out, any_value_length(value) as u64);
+    put_varint(out, value_length as u64);
     put_any_value(out, value);
 }
 
@@ -492,6 +504,7 @@ fn put_attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue], cut: Cut
 }
 
 /// The fields of an `AnyValue` (its one field, present even at its default).
+#[inline]
 fn put_any_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
     match value {
         ValueRef::Bool(flag) => put_bool(out, flag),
