@@ -54,9 +54,21 @@ impl ScopeGroups {
         let index = match found {
             Some(index) => index,
             None => {
-                let default = InstrumentationScope::default();
-                let wanted = scope.unwrap_or(&default);
-                let index = match live.iter().position(|group| group.scope == *wanted) {
+                let default;
+                let wanted = match scope {
+                    Some(scope) => scope,
+                    None => {
+                        default = InstrumentationScope::default();
+                        &default
+                    }
+                };
+                let found = match live.get(self.last) {
+                    Some(last) if same_scope(&last.scope, wanted) => Some(self.last),
+                    _ => live
+                        .iter()
+                        .position(|group| same_scope(&group.scope, wanted)),
+                };
+                let index = match found {
                     Some(index) => index,
                     None => {
                         if self.used == self.groups.len() {
@@ -90,5 +102,52 @@ impl ScopeGroups {
         }
         self.used = 0;
         self.last = 0;
+    }
+}
+
+/// Whether two scopes are equal, most often told without reading their
+/// text: a scope made from the same static strings as another.
+fn same_scope(a: &InstrumentationScope, b: &InstrumentationScope) -> bool {
+    fn same_text(a: Option<&str>, b: Option<&str>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+    let same_strings = same_text(Some(a.name()), Some(b.name()))
+        && same_text(a.version(), b.version())
+        && same_text(a.schema_url(), b.schema_url())
+        && a.attributes().next().is_none()
+        && b.attributes().next().is_none();
+    same_strings || a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::{InstrumentationScope, KeyValue};
+
+    use super::same_scope;
+
+    #[test]
+    fn scopes_are_told_apart_by_their_contents_not_where_their_text_lives() {
+        let scope = |name: &str, version: &str| {
+            InstrumentationScope::builder(name.to_owned())
+                .with_version(version.to_owned())
+                .build()
+        };
+        let static_scope = InstrumentationScope::builder("shop")
+            .with_version("1.0")
+            .build();
+        assert!(same_scope(&static_scope, &static_scope.clone()));
+        assert!(same_scope(&static_scope, &scope("shop", "1.0")));
+        assert!(!same_scope(&static_scope, &scope("shop", "1.1")));
+        assert!(!same_scope(&static_scope, &scope("shoe", "1.0")));
+        let with_attributes = InstrumentationScope::builder("shop")
+            .with_version("1.0")
+            .with_attributes([KeyValue::new("tier", "gold")])
+            .build();
+        assert!(!same_scope(&static_scope, &with_attributes));
+        assert!(same_scope(&with_attributes, &with_attributes.clone()));
     }
 }
