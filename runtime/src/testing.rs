@@ -66,7 +66,7 @@ pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
 use crate::pipeline::{ExporterSink, Limits, MemoryBudget, Pipeline, Settings};
 use crate::sync::MutexExt;
-use crate::{ExceptionSignal, dispatch};
+use crate::{ExceptionSignal, dispatch, global_state};
 
 /// Where captures record spans: the native pipeline `traced::init()`
 /// installs, or (with `TRACED_TESTING_PROVIDER=sdk`) an
@@ -184,6 +184,10 @@ pub fn install() {
             }
         }
         Capturer::Sdk { provider, .. } => {
+            // Under dispatch's lock: a first traced call on another thread,
+            // probing the global slot at this moment, would otherwise put its
+            // placeholder over the provider going in.
+            let _transition = global_state::transition();
             if !sdk_provider_installed() {
                 global::set_tracer_provider(Capturing(provider.clone()));
             }
