@@ -40,8 +40,6 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
@@ -181,26 +179,31 @@ pub(crate) fn foreign_drops_unsampled() -> bool {
 
 /// `site`'s tracer for the foreign provider, when one is installed. The
 /// global slot is looked at every [`CALLS_PER_CHECK`] calls here, where a
-/// span is about to be made (and allocated) anyway.
-pub(crate) fn foreign_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
-    with_foreign_tracer(site, Rc::clone)
-}
-
-/// Runs `f` with `site`'s tracer for the foreign provider, when one is
-/// installed, without taking the tracer out of this thread's cache. What
-/// `f` runs may trace: a traced call inside it gets a tracer of its own.
+/// span is about to be made (and allocated) anyway. A clone of the one this
+/// thread keeps: a traced call made while the tracer is used (by a sampler,
+/// say) finds the cache free.
 #[inline]
-pub(crate) fn with_foreign_tracer<R>(
-    site: &'static CallSite,
-    f: impl FnOnce(&Rc<BoxedTracer>) -> R,
-) -> Option<R> {
+pub(crate) fn foreign_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
     if check_due() {
         check_slot();
     }
-    match settled_state() {
-        FOREIGN => with_cached_tracer(site, f),
-        _ => None,
+    if settled_state() != FOREIGN {
+        return None;
     }
+    let generation = global_state::generation();
+    let cached = site.cache_slot().and_then(|slot| {
+        CACHE
+            .try_with(|cache| {
+                let cache = cache.try_borrow().ok()?;
+                match cache.tracers.get(slot) {
+                    Some(Some(tracer)) if cache.generation == generation => Some(Rc::clone(tracer)),
+                    _ => None,
+                }
+            })
+            .ok()
+            .flatten()
+    });
+    cached.or_else(|| uncached_tracer(site, generation))
 }
 
 /// The state, after the look at the slot under way (if any) has ended.
@@ -230,33 +233,38 @@ pub(crate) fn check_native_slot() {
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache {
-        generation: u64::MAX,
-        foreign: None,
-        tracers: HashMap::default(),
-    });
+    static CACHE: RefCell<Cache> = const {
+        RefCell::new(Cache {
+            generation: u64::MAX,
+            foreign: None,
+            tracers: Vec::new(),
+        })
+    };
 }
 
-/// This thread's copy of the foreign provider, with a tracer per call site.
+/// This thread's copy of the foreign provider, with a tracer per call site,
+/// at the call site's place ([`CallSite::cache_slot`]).
 struct Cache {
     generation: u64,
     foreign: Option<GlobalTracerProvider>,
-    tracers: HashMap<usize, Rc<BoxedTracer>, BuildHasherDefault<AddressHasher>>,
+    tracers: Vec<Option<Rc<BoxedTracer>>>,
 }
 
-#[inline]
-fn with_cached_tracer<R>(
-    site: &'static CallSite,
-    f: impl FnOnce(&Rc<BoxedTracer>) -> R,
-) -> Option<R> {
-    let generation = global_state::generation();
+/// `site`'s tracer on its first call on this thread, or since the provider
+/// changed (`generation`): made, and kept in this thread's cache at the call
+/// site's place.
+#[cold]
+#[inline(never)]
+fn uncached_tracer(site: &'static CallSite, generation: u64) -> Option<Rc<BoxedTracer>> {
+    let slot = site
+        .cache_slot()
+        .unwrap_or_else(|| site.claim_cache_slot(global_state::next_site_slot()));
     let mut stale = None;
-    let mut f = Some(f);
-    let mut run = |tracer: &Rc<BoxedTracer>| f.take().map(|f| f(tracer));
-    let target = CACHE
+    let tracer = CACHE
         .try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
-                return uncached_tracer(site).and_then(|tracer| run(&tracer));
+                // A traced call made while this thread refreshes its cache.
+                return tracer_of(global_state::destinations().foreign.as_ref()?, site);
             };
             if cache.generation != generation {
                 let foreign = global_state::destinations().foreign;
@@ -268,49 +276,21 @@ fn with_cached_tracer<R>(
                 ));
                 cache.generation = generation;
             }
-            let Cache {
-                foreign, tracers, ..
-            } = &mut *cache;
-            let provider = foreign.as_ref()?;
-            let address = std::ptr::from_ref(site) as usize;
-            let tracer = tracers
-                .entry(address)
-                .or_insert_with(|| Rc::new(provider.tracer_with_scope(site.scope().clone())));
-            // A clone for `f`: the borrow of the cache ends first, so that a
-            // traced call `f` makes finds it free.
-            let tracer = Rc::clone(tracer);
-            drop(cache);
-            run(&tracer)
+            let tracer = tracer_of(cache.foreign.as_ref()?, site)?;
+            if cache.tracers.len() <= slot {
+                cache.tracers.resize(slot + 1, None);
+            }
+            cache.tracers[slot] = Some(Rc::clone(&tracer));
+            Some(tracer)
         })
         // This thread's locals are being torn down.
-        .unwrap_or_else(|_| uncached_tracer(site).and_then(|tracer| run(&tracer)));
+        .unwrap_or_else(|_| tracer_of(global_state::destinations().foreign.as_ref()?, site));
     drop(stale);
-    target
+    tracer
 }
 
-fn uncached_tracer(site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
-    let provider = global_state::destinations().foreign?;
+fn tracer_of(provider: &GlobalTracerProvider, site: &'static CallSite) -> Option<Rc<BoxedTracer>> {
     Some(Rc::new(provider.tracer_with_scope(site.scope().clone())))
-}
-
-/// Hashes a call site's address: unique already, so one multiply spreads it.
-#[derive(Default)]
-pub(crate) struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 #[cold]

@@ -11,7 +11,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use opentelemetry::global::GlobalTracerProvider;
@@ -206,6 +206,14 @@ pub(crate) static ROUTING: Routing = Routing {
     wrapper_id: AtomicU64::new(0),
     next_wrapper_id: AtomicU64::new(1),
 };
+
+/// The next place a call site takes in the per-thread caches of tracers.
+static NEXT_SITE_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// A place in the per-thread caches of tracers no call site has taken.
+pub(crate) fn next_site_slot() -> usize {
+    NEXT_SITE_SLOT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Every change of where spans go happens under this lock.
 static TRANSITION: Mutex<()> = Mutex::new(());

@@ -5,6 +5,7 @@
 //! once when its first span is recorded ([`CallSite::library`]).
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
@@ -57,6 +58,8 @@ pub struct CallSite {
     /// How many of `attributes` come first and are literals.
     leading_literals: usize,
     scope: OnceLock<InstrumentationScope>,
+    /// Its place in per-thread caches, plus one; 0 until it is given one.
+    cache_slot: AtomicUsize,
 }
 
 impl CallSite {
@@ -90,6 +93,7 @@ impl CallSite {
             attributes,
             leading_literals: leading_literals(attributes),
             scope: OnceLock::new(),
+            cache_slot: AtomicUsize::new(0),
         }
     }
 
@@ -146,6 +150,7 @@ impl CallSite {
             attributes: &[],
             leading_literals: 0,
             scope: OnceLock::new(),
+            cache_slot: AtomicUsize::new(0),
         }
     }
 
@@ -202,6 +207,20 @@ impl CallSite {
         ));
     }
 
+    /// Pushes the literal attributes declared before any other, as
+    /// OpenTelemetry key-values.
+    #[inline]
+    pub(crate) fn push_leading_literals(&self, attributes: &mut Vec<KeyValue>) {
+        for attribute in &self.attributes[..self.leading_literals] {
+            if let SiteValue::Literal(value) = attribute.value {
+                attributes.push(KeyValue::new(
+                    Key::from_static_str(attribute.key),
+                    value.to_value(),
+                ));
+            }
+        }
+    }
+
     /// The instrumentation scope: the annotated crate's package name and version.
     pub(crate) fn scope(&self) -> &InstrumentationScope {
         self.scope.get_or_init(|| {
@@ -211,6 +230,24 @@ impl CallSite {
                 None => builder.build(),
             }
         })
+    }
+
+    /// Its place in per-thread caches, once it has one.
+    #[inline]
+    pub(crate) fn cache_slot(&self) -> Option<usize> {
+        self.cache_slot.load(Ordering::Relaxed).checked_sub(1)
+    }
+
+    /// Gives it the place `slot` in per-thread caches, unless another
+    /// thread gave it one first; the place it keeps.
+    pub(crate) fn claim_cache_slot(&self, slot: usize) -> usize {
+        match self
+            .cache_slot
+            .compare_exchange(0, slot + 1, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => slot,
+            Err(taken) => taken - 1,
+        }
     }
 
     /// The span name.
@@ -394,15 +431,23 @@ impl StaticValue {
     }
 
     /// The OpenTelemetry value; a string literal is borrowed, not copied.
+    #[inline]
     pub(crate) fn to_value(self) -> Value {
         match self.0 {
             Literal::Str(text) => Value::String(StringValue::from(text)),
             Literal::I64(value) => Value::I64(value),
-            Literal::Wide(value) => Value::String(value.to_string().into()),
-            Literal::WideUnsigned(value) => Value::String(value.to_string().into()),
             Literal::F64(value) => Value::F64(value),
             Literal::Bool(value) => Value::Bool(value),
-            Literal::Char(value) => Value::String(value.to_string().into()),
+            Literal::Wide(value) => as_text(value),
+            Literal::WideUnsigned(value) => as_text(value),
+            Literal::Char(value) => as_text(value),
         }
     }
+}
+
+/// A literal no OpenTelemetry value holds as it is, as its text.
+#[cold]
+#[inline(never)]
+fn as_text(literal: impl ToString) -> Value {
+    Value::String(literal.to_string().into())
 }

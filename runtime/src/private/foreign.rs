@@ -6,9 +6,9 @@
 use std::borrow::Cow;
 use std::rc::Rc;
 
+use opentelemetry::Context;
 use opentelemetry::global::{BoxedSpan, BoxedTracer};
 use opentelemetry::trace::{Span as _, SpanBuilder, TraceContextExt, Tracer};
-use opentelemetry::{Context, Key, KeyValue};
 
 use super::span::Span;
 use crate::dispatch;
@@ -88,19 +88,17 @@ pub(super) fn begin(site: &'static CallSite, parent: Parent<'_>, linked: bool) -
     let Some(base_cx) = base(parent) else {
         return Begun::Settled(Span::without_span(parent));
     };
-    let begun = if linked {
-        dispatch::foreign_tracer(site).map(|tracer| {
+    let begun = dispatch::foreign_tracer(site).map(|tracer| {
+        if linked {
             Begun::Pending(Pending {
                 tracer,
                 base_cx,
                 links: Links::default(),
             })
-        })
-    } else {
-        dispatch::with_foreign_tracer(site, move |tracer| {
-            Begun::Built(build(tracer, site, parent, base_cx, Links::default()))
-        })
-    };
+        } else {
+            Begun::Built(build(&tracer, site, parent, base_cx, Links::default()))
+        }
+    });
     begun.unwrap_or_else(|| Begun::Settled(Span::without_span(parent)))
 }
 
@@ -186,17 +184,15 @@ fn build_span(
     let site_attributes = site.attributes();
     let mut attributes = Vec::with_capacity(3 + site_attributes.len());
     site.push_code_attributes(&mut attributes);
-    for attribute in &site_attributes[..site.leading_literals()] {
-        if let Some(value) = attribute.known() {
-            attributes.push(KeyValue::new(Key::from_static_str(attribute.key), value));
-        }
-    }
-    let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name))
-        .with_kind(site.kind.to_otel())
-        .with_attributes(attributes);
-    if !links.is_empty() {
-        builder = builder.with_links(links.into_links());
-    }
+    site.push_leading_literals(&mut attributes);
+    let builder = SpanBuilder {
+        span_kind: Some(site.kind.to_otel()),
+        name: Cow::Borrowed(site.name),
+        start_time: None,
+        attributes: Some(attributes),
+        events: None,
+        links: (!links.is_empty()).then(|| links.into_links()),
+    };
     match parent {
         Parent::Root => tracer.build_with_context(builder, &Context::new()),
         Parent::Current | Parent::Explicit(_) => tracer.build_with_context(builder, base_cx),

@@ -43,17 +43,18 @@ impl Span {
     pub fn start(site: &'static CallSite, parent: Parent<'_>) -> Span {
         match dispatch::target() {
             Target::Off => Span::without_span(parent),
-            target => Span::start_on(target, site, parent),
+            Target::Native(shared) => Span::start_native(shared, site, parent),
+            Target::Foreign => foreign::start(site, parent),
         }
     }
 
     #[inline(never)]
-    fn start_on(target: Target, site: &'static CallSite, parent: Parent<'_>) -> Span {
-        match target {
-            Target::Off => Span::without_span(parent),
-            Target::Native(shared) => Span::native(pipeline::start(shared, site, parent), parent),
-            Target::Foreign => foreign::start(site, parent),
-        }
+    fn start_native(
+        shared: &'static PipelineCore,
+        site: &'static CallSite,
+        parent: Parent<'_>,
+    ) -> Span {
+        Span::native(pipeline::start(shared, site, parent), parent)
     }
 
     /// Begins the span of `site` for a call that records attributes: what
