@@ -6,7 +6,8 @@ pub mod tls;
 use std::time::Duration;
 
 use traced::opentelemetry::trace::{Event, SpanKind, Status, TraceId};
-use traced::opentelemetry::{KeyValue, Value};
+use traced::opentelemetry::{KeyValue, Value, global};
+use traced::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use traced::testing::{FinishedSpan, LogRecord, Trace, message};
 
 /// The value of attribute `key` on `span`.
@@ -119,6 +120,19 @@ pub fn assert_child(child: &FinishedSpan, parent: &FinishedSpan) {
         child.name,
         parent.name
     );
+}
+
+/// Installs an `opentelemetry_sdk` provider in the global slot, as an
+/// application does, exporting to the returned in-memory exporter; the
+/// returned clone keeps it from shutting down (and clearing its exporter)
+/// when a later one replaces it.
+pub fn install_sdk_provider() -> (SdkTracerProvider, InMemorySpanExporter) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    global::set_tracer_provider(provider.clone());
+    (provider, exporter)
 }
 
 /// Whether this process captures through a provider the application

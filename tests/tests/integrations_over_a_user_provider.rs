@@ -9,26 +9,15 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use traced::integrations::HttpServerLayer;
 use traced::messaging::Message;
-use traced::opentelemetry::global;
 use traced::opentelemetry::trace::{SpanKind, TraceContextExt};
-use traced::opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use traced::opentelemetry_sdk::trace::SpanData;
 use traced::propagation::Trust;
 use traced::traced;
+use traced_tests::install_sdk_provider;
 
 #[traced]
 async fn item() -> &'static str {
     "an item"
-}
-
-/// Installs a provider; the returned clone keeps it from shutting down (and
-/// clearing its exporter) when a later one replaces it.
-fn install() -> (SdkTracerProvider, InMemorySpanExporter) {
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    global::set_tracer_provider(provider.clone());
-    (provider, exporter)
 }
 
 async fn request(router: &Router) {
@@ -52,7 +41,7 @@ async fn request_and_message_spans_reach_the_provider_in_force() {
         .layer(HttpServerLayer::new())
         .with_state(());
 
-    let (_first_provider, first) = install();
+    let (_first_provider, first) = install_sdk_provider();
     request(&router).await;
     let spans = first.get_finished_spans().expect("spans");
     let servers = of_kind(&spans, SpanKind::Server);
@@ -91,7 +80,7 @@ async fn request_and_message_spans_reach_the_provider_in_force() {
 
     // Another provider replaces the first one: the next request's spans go
     // to it, none to the first.
-    let (_second_provider, second) = install();
+    let (_second_provider, second) = install_sdk_provider();
     request(&router).await;
     assert_eq!(
         of_kind(
