@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::Criterion;
 use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 
 thread_local! {
@@ -29,6 +30,19 @@ fn main() {
     let cx = Context::current();
     group.bench_function("Context attach+detach", |b| {
         b.iter(|| drop(black_box(cx.clone().attach())))
+    });
+    let with_span = Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(1_u128),
+        SpanId::from(1_u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::NONE,
+    ));
+    group.bench_function("Context with a span: clone+drop", |b| {
+        b.iter(|| drop(black_box(with_span.clone())))
+    });
+    group.bench_function("Context with a span: clone+attach+detach", |b| {
+        b.iter(|| drop(black_box(with_span.clone().attach())))
     });
     group.bench_function("Box alloc+free", |b| {
         b.iter(|| drop(black_box(Box::new(black_box(1u64)))))
