@@ -6,12 +6,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use tracing::Metadata;
 
 use crate::global_state;
-use crate::pipeline::CallSite;
+use crate::pipeline::{AddressHasher, CallSite};
 
 /// A callsite's data and what its spans need looked at before they start.
 #[derive(Clone, Copy, Debug)]
@@ -61,25 +61,5 @@ fn make(metadata: &'static Metadata<'static>) -> Site {
     Site {
         site,
         shaped: fields.field("otel.name").is_some() || fields.field("otel.kind").is_some(),
-    }
-}
-
-/// Hashes a callsite's address: unique already, so one multiply spreads it.
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(*byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }

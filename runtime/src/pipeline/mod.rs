@@ -95,6 +95,8 @@ pub(crate) use sink::SpanEncoder;
 pub(crate) use sink::{
     ExporterSink, Exporting, LogSink, Sink, SpanStarts, TraceDecision, describe,
 };
+#[cfg(feature = "tracing")]
+pub(crate) use site::AddressHasher;
 pub use site::{CallSite, Kind, SiteAttribute, StaticValue};
 pub(crate) use span::END_NOW;
 #[cfg(feature = "otlp")]

@@ -4,6 +4,7 @@
 //! that none of it is built per call. A `tracing` callsite gets one too, made
 //! once when its first span is recorded ([`CallSite::library`]).
 
+use std::hash::Hasher;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -450,4 +451,29 @@ impl StaticValue {
 #[inline(never)]
 fn as_text(literal: impl ToString) -> Value {
     Value::String(literal.to_string().into())
+}
+
+/// Hashes the address of a call site (or of a `tracing` callsite's
+/// metadata): unique already, so one multiply spreads it.
+#[derive(Debug, Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 31)
+    }
 }

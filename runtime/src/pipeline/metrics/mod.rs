@@ -30,7 +30,7 @@ mod snapshot;
 mod summary;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -41,7 +41,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::clock::WallClock;
 use super::convert::record_attributes;
 use super::record::Record;
-use super::site::{CallSite, Kind};
+use super::site::{AddressHasher, CallSite, Kind};
 use super::tail::Counters;
 use super::{PipelineCore, sampling};
 use exemplars::{Candidate, Rng};
@@ -75,30 +75,6 @@ pub(crate) struct MetricsSettings {
     pub(crate) sinks: Vec<Box<dyn MetricSink>>,
 }
 
-/// Hashes a call site's address.
-#[derive(Debug, Default)]
-struct AddressHash(u64);
-
-impl Hasher for AddressHash {
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.write_u64(u64::from(*byte));
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 31)
-    }
-}
-
 const SKIPPED: u32 = u32::MAX;
 
 /// Where the spans of a call site without attributes go.
@@ -120,7 +96,7 @@ pub(crate) struct RedMetrics {
     measured: [bool; 5],
     exemplars: bool,
     tables: Vec<Table>,
-    sites: HashMap<usize, SiteEntry, BuildHasherDefault<AddressHash>>,
+    sites: HashMap<usize, SiteEntry, BuildHasherDefault<AddressHasher>>,
     /// A span's attributes gathered from its record, kept for the next one.
     scratch: Vec<KeyValue>,
     summary: Option<SummaryTable>,
