@@ -27,7 +27,7 @@ pub(crate) fn start_server<C: Carrier + ?Sized>(
         )]),
         None => builder,
     };
-    start(builder, &parent)
+    dispatch::start_built_span(builder, &parent)
 }
 
 /// The context a skipped request runs in: the caller's, as far as `trust`
@@ -45,11 +45,7 @@ pub(crate) fn start_client<C: Carrier + ?Sized>(
     host: Option<&str>,
     headers: &mut C,
 ) -> Context {
-    let cx = start(builder, &Context::current());
+    let cx = dispatch::start_built_span(builder, &Context::current());
     propagation::inject_context(&baggage.outgoing(&cx, host), headers);
     cx
-}
-
-fn start(builder: SpanBuilder, parent: &Context) -> Context {
-    dispatch::start_built_span(builder, parent)
 }

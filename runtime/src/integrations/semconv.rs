@@ -3,7 +3,6 @@
 #![cfg_attr(not(feature = "tower"), allow(dead_code))]
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -74,61 +73,39 @@ pub(crate) fn scheme(uri: &http::Uri, cap: ValueCap) -> StringValue {
 /// An IP address as text, in one allocation that every attribute holding
 /// it shares.
 pub(crate) fn address_text(ip: IpAddr) -> StringValue {
-    /// Room for the longest IPv6 text, `ffff:…:255.255.255.255`.
-    struct Text {
-        bytes: [u8; 48],
-        len: usize,
-    }
-    impl fmt::Write for Text {
-        fn write_str(&mut self, part: &str) -> fmt::Result {
-            let end = self.len + part.len();
-            self.bytes
-                .get_mut(self.len..end)
-                .ok_or(fmt::Error)?
-                .copy_from_slice(part.as_bytes());
-            self.len = end;
-            Ok(())
-        }
-    }
-    let mut text = Text {
-        bytes: [0; 48],
-        len: 0,
-    };
-    let written = match ip {
+    let text: Arc<str> = match ip {
         IpAddr::V4(ip) => {
-            write_v4(ip, &mut text.bytes, &mut text.len);
-            Ok(())
+            let mut bytes = [0; 15];
+            let len = write_v4(ip, &mut bytes);
+            // Digits and dots only.
+            Arc::from(std::str::from_utf8(&bytes[..len]).unwrap_or_default())
         }
-        IpAddr::V6(ip) => write!(text, "{ip}"),
+        IpAddr::V6(ip) => Arc::from(ip.to_string()),
     };
-    match written {
-        Ok(()) => {
-            let written = std::str::from_utf8(&text.bytes[..text.len]).unwrap_or_default();
-            StringValue::from(Arc::<str>::from(written))
-        }
-        Err(_) => StringValue::from(ip.to_string()),
-    }
+    StringValue::from(text)
 }
 
-/// The dotted-decimal text of `ip`, as its `Display` writes it, without the
-/// formatting machinery.
-fn write_v4(ip: Ipv4Addr, bytes: &mut [u8], len: &mut usize) {
+/// Writes the dotted-decimal text of `ip`, as its `Display` does, without
+/// the formatting machinery; its length.
+fn write_v4(ip: Ipv4Addr, bytes: &mut [u8; 15]) -> usize {
+    let mut len = 0;
     for (index, octet) in ip.octets().into_iter().enumerate() {
         if index > 0 {
-            bytes[*len] = b'.';
-            *len += 1;
+            bytes[len] = b'.';
+            len += 1;
         }
         if octet >= 100 {
-            bytes[*len] = b'0' + octet / 100;
-            *len += 1;
+            bytes[len] = b'0' + octet / 100;
+            len += 1;
         }
         if octet >= 10 {
-            bytes[*len] = b'0' + octet / 10 % 10;
-            *len += 1;
+            bytes[len] = b'0' + octet / 10 % 10;
+            len += 1;
         }
-        bytes[*len] = b'0' + octet % 10;
-        *len += 1;
+        bytes[len] = b'0' + octet % 10;
+        len += 1;
     }
+    len
 }
 
 /// The port a scheme implies when the authority names none.

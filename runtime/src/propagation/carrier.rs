@@ -77,8 +77,6 @@ impl<C: Carrier + ?Sized> Carrier for &mut C {
     }
 }
 
-/// HTTP headers: names are case-insensitive, a repeated header shows every
-/// value, and a value that is not valid header text is not written.
 /// The header name of a field the propagators read on every request, known
 /// in advance: looking a `&str` up in a `HeaderMap` first parses it.
 fn known_header(key: &str) -> Option<http::HeaderName> {
@@ -94,6 +92,8 @@ fn known_header(key: &str) -> Option<http::HeaderName> {
     }
 }
 
+/// HTTP headers: names are case-insensitive, a repeated header shows every
+/// value, and a value that is not valid header text is not written.
 impl Carrier for http::HeaderMap {
     fn get(&self, key: &str) -> Option<&str> {
         match known_header(key) {

@@ -48,7 +48,8 @@ impl<'a, C: Carrier + ?Sized> Conforming<'a, C> {
         }
     }
 
-    /// None of the W3C fields is there (or valid).
+    /// No valid `traceparent` and no `baggage` (a `tracestate` means nothing
+    /// without a `traceparent`).
     pub(super) fn is_empty(&self) -> bool {
         self.traceparent.is_none() && self.baggage.is_none()
     }
