@@ -3,8 +3,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use traced::opentelemetry::Value;
-use traced::opentelemetry::trace::Status;
+use traced::opentelemetry::trace::{
+    SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+};
+use traced::opentelemetry::{Context, ContextGuard, Value};
 use traced::testing::{capture, capture_async};
 use traced::traced;
 use traced_tests::{attribute, error_message, events, find, text};
@@ -233,6 +235,108 @@ fn a_generic_return_type_records_an_err_once_the_signature_says_result() {
         "as documented: an Err inside a generic R is not recorded"
     );
     assert_eq!(error_message(trace.span("generic_result")), "seen");
+}
+
+/// A context of another trace, for a body to leave attached.
+fn elsewhere() -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(7),
+        SpanId::from(9),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ))
+}
+
+#[traced]
+fn hands_back_a_guard(cx: Context) -> ContextGuard {
+    cx.attach()
+}
+
+#[traced]
+fn after_the_guard() {}
+
+#[test]
+fn a_body_that_returns_a_guard_still_ends_its_span_and_keeps_the_stack() {
+    let ((), trace) = capture(|| {
+        let guard = hands_back_a_guard(elsewhere());
+        assert_eq!(
+            traced::current::span_context().trace_id(),
+            TraceId::from(7),
+            "the returned guard's context is current"
+        );
+        drop(guard);
+        after_the_guard();
+    });
+    let span = trace.span("hands_back_a_guard");
+    assert!(span.end_time >= span.start_time);
+    // Under the capture's root, which `Trace` shows as no parent.
+    assert_eq!(span.parent_span_id, SpanId::INVALID);
+    assert_eq!(
+        trace.span("after_the_guard").parent_span_id,
+        SpanId::INVALID,
+        "once the guard drops, the caller's context is current again"
+    );
+}
+
+#[traced]
+fn forgets_a_guard(cx: Context) -> Result<()> {
+    std::mem::forget(cx.attach());
+    Err(NotFound(3))
+}
+
+#[test]
+fn a_body_that_forgets_a_guard_still_ends_its_span() {
+    let (result, trace) = capture(|| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        // The forgotten guard stays on its thread's context stack for good.
+        std::thread::scope(|scope| {
+            let cx = Context::current();
+            scope.spawn(move || {
+                let _attached = cx.attach();
+                sender.send(forgets_a_guard(elsewhere())).unwrap();
+            });
+        });
+        receiver.recv().unwrap()
+    });
+    assert!(result.is_err());
+    let span = trace.span("forgets_a_guard");
+    assert!(span.end_time >= span.start_time);
+    assert_eq!(span.parent_span_id, SpanId::INVALID);
+}
+
+/// An error that carries a guard of the context it attached out of the call.
+#[derive(Debug)]
+struct Holding(#[allow(dead_code)] ContextGuard);
+
+#[traced]
+fn fails_holding(cx: Context) -> std::result::Result<(), Holding> {
+    Err(Holding(cx.attach()))
+}
+
+#[test]
+fn the_outcome_and_end_of_a_call_never_land_on_the_span_its_body_left_current() {
+    let ((), trace) = capture(|| {
+        let tracer = traced::opentelemetry::global::tracer("held");
+        let held = Context::current().with_span(tracer.start("held"));
+        let result = fails_holding(held.clone());
+        held.span().add_event("after the call", Vec::new());
+        drop(result);
+        held.span().end();
+    });
+    let held = trace.span("held");
+    assert_eq!(held.status, Status::Unset, "the call's Err is not its");
+    let names: Vec<&str> = held
+        .events
+        .iter()
+        .map(|event| event.name.as_ref())
+        .collect();
+    assert_eq!(
+        names,
+        ["after the call"],
+        "still open after the call, no exception"
+    );
+    assert_eq!(trace.span("fails_holding").parent_span_id, SpanId::INVALID);
 }
 
 #[test]

@@ -17,6 +17,7 @@ use crate::validate::returns_nothing;
 struct Locals {
     site: Ident,
     span: Ident,
+    scope: Ident,
     value: Ident,
     ret: Ident,
     recorder: Ident,
@@ -36,6 +37,7 @@ impl Locals {
         Locals {
             site: ident("__TRACED_SITE"),
             span: ident("__traced_span"),
+            scope: ident("__traced_scope"),
             value: ident("__traced_value"),
             ret: ident("__traced_ret"),
             recorder: ident("__traced_recorder"),
@@ -373,18 +375,23 @@ fn sync_body(
 ) -> TokenStream {
     let Locals {
         span,
+        scope,
         value,
         recorder,
         ..
     } = locals;
     let body = rebound_body(options, function, locals);
     if options.ret.is_none() && returns_nothing(function) {
-        return quote!(#span.in_scope(move || #body));
+        return quote! {
+            let #scope = #span.attach();
+            #scope.run(move || #body)
+        };
     }
     let outcome = outcome(krate, options, &quote!(&#value), locals);
     quote! {
-        let #value = #span.in_scope(move || #body);
-        let #recorder = #span.recorder();
+        let #scope = #span.attach();
+        let #value = #scope.run(move || #body);
+        let #recorder = #scope.recorder();
         #outcome
         #value
     }
@@ -430,9 +437,12 @@ fn entered_body(
 
 /// `-> !`: nothing to record on return, as there is none.
 fn never_body(options: &Options, function: &TracedFn, locals: &Locals) -> TokenStream {
-    let span = &locals.span;
+    let Locals { span, scope, .. } = locals;
     let body = rebound_body(options, function, locals);
-    quote!(#span.in_scope(move || -> ! #body))
+    quote! {
+        let #scope = #span.attach();
+        #scope.run(move || -> ! #body)
+    }
 }
 
 /// The async block an `async fn`'s body runs in.

@@ -5,6 +5,7 @@ mod attr;
 mod foreign;
 mod future;
 mod outcome;
+mod scope;
 mod span;
 mod start;
 mod status_code;
@@ -16,6 +17,7 @@ pub use crate::pipeline::{
 pub use attr::{AttrProbe, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
+pub use scope::Scope;
 pub use span::{Entered, Recorder, Span};
 pub use start::Start;
 

@@ -7,10 +7,11 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{SpanRef, TraceContextExt};
+use opentelemetry::trace::{SpanId, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
 use super::outcome::ErrorRef;
+use super::scope::{self, Ending, Scope};
 use crate::pipeline::{self, Parent, Started};
 
 /// The span of one call of a traced function, or nothing when no span is made
@@ -119,6 +120,25 @@ impl Span {
         }
     }
 
+    /// Makes this span current for the body of a synchronous call; the
+    /// returned scope ends the span and detaches its context when dropped.
+    #[inline]
+    pub fn attach(mut self) -> Scope {
+        match std::mem::replace(&mut self.state, State::Off) {
+            State::Off => Scope::new(None, Ending::Nothing),
+            State::Span(cx, recording) => {
+                Scope::new(Some(cx.clone().attach()), Ending::Foreign(cx, recording))
+            }
+            State::Native(cx) => {
+                let id = cx.span().span_context().span_id();
+                Scope::new(Some(cx.attach()), Ending::Native(id))
+            }
+            State::Suppressed(cx) | State::Inherited(cx) => {
+                Scope::new(Some(cx.attach()), Ending::Nothing)
+            }
+        }
+    }
+
     /// For a future: with no context of its own, the one current at the call
     /// is carried into every poll, so that what the body starts or spawns
     /// stays in the caller's trace (and decision), wherever it is polled. A
@@ -216,25 +236,41 @@ impl Drop for Entered<'_> {
 pub enum Recorder<'a> {
     Off,
     Span(SpanRef<'a>),
+    /// The current span, when it is the native span with this id (the span
+    /// of a [`Scope`]).
+    Current(SpanId),
 }
 
 impl Recorder<'_> {
     #[inline]
     pub fn is_on(&self) -> bool {
-        matches!(self, Recorder::Span(_))
+        !matches!(self, Recorder::Off)
+    }
+
+    fn with_span(&self, f: impl FnOnce(&SpanRef<'_>)) {
+        match self {
+            Recorder::Off => {}
+            Recorder::Span(span) => f(span),
+            Recorder::Current(id) => {
+                if let Some(cx) = scope::current_context(*id) {
+                    f(&cx.span());
+                }
+            }
+        }
     }
 
     /// `Err` of any `Result`: status Error, an `exception` event and `error.type`.
     #[cold]
     pub fn error(&self, error: ErrorRef<'_>) {
-        let Recorder::Span(span) = self else { return };
-        crate::span_error::record_error(span, error.type_name(), error.message());
+        self.with_span(|span| {
+            crate::span_error::record_error(span, error.type_name(), error.message());
+        });
     }
 
     /// `ret`: the return value (the `Ok` value of a `Result`) as `return`.
     pub fn ret(&self, value: Option<Value>) {
-        if let (Recorder::Span(span), Some(value)) = (self, value) {
-            span.set_attribute(KeyValue::new("return", value));
+        if let Some(value) = value {
+            self.with_span(|span| span.set_attribute(KeyValue::new("return", value)));
         }
     }
 }
