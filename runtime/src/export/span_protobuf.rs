@@ -483,6 +483,10 @@ fn put_scope(out: &mut Vec<u8>, scope: &InstrumentationScope) {
 fn put_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: ValueRef<'_>) {
     let value_length = any_value_length(value);
     let pair = string_length(1, key) + field_length(2, value_length);
+    if tag < 16 && pair < 128 && !key.is_empty() {
+        put_short_key_value(out, tag, key, value, pair, value_length);
+        return;
+    }
     out.reserve(field_length(tag, pair));
     put_tag(out, tag, LEN);
     put_varint(out, pair as u64);
@@ -490,6 +494,35 @@ fn put_key_value(out: &mut Vec<u8>, tag: u32, key: &str, value: ValueRef<'_>) {
     put_tag(out, 2, LEN);
     put_varint(out, value_length as u64);
     put_any_value(out, value);
+}
+
+/// A pair shorter than 128 bytes, as almost every attribute is: each tag
+/// and length inside it is one byte, so its heads are written whole.
+#[inline]
+fn put_short_key_value(
+    out: &mut Vec<u8>,
+    tag: u32,
+    key: &str,
+    value: ValueRef<'_>,
+    pair: usize,
+    value_length: usize,
+) {
+    const KEY: u8 = 1 << 3 | LEN as u8;
+    const VALUE: u8 = 2 << 3 | LEN as u8;
+    const STRING_VALUE: u8 = 1 << 3 | LEN as u8;
+    out.reserve(2 + pair);
+    out.extend_from_slice(&[(tag << 3 | LEN) as u8, pair as u8, KEY, key.len() as u8]);
+    out.extend_from_slice(key.as_bytes());
+    match value {
+        ValueRef::Str(text) => {
+            out.extend_from_slice(&[VALUE, value_length as u8, STRING_VALUE, text.len() as u8]);
+            out.extend_from_slice(text.as_bytes());
+        }
+        _ => {
+            out.extend_from_slice(&[VALUE, value_length as u8]);
+            put_any_value(out, value);
+        }
+    }
 }
 
 fn put_attributes(out: &mut Vec<u8>, tag: u32, attributes: &[KeyValue], cut: Cut) {

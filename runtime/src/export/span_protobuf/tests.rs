@@ -95,6 +95,9 @@ pub(super) fn every_value() -> Vec<KeyValue> {
         KeyValue::new("text", "hello"),
         KeyValue::new("empty", ""),
         KeyValue::new("long", "x".repeat(300)),
+        // A pair of 127 bytes (every length in one byte) and one of 128.
+        KeyValue::new("b", "y".repeat(120)),
+        KeyValue::new("c", "z".repeat(121)),
         KeyValue::new("unicode", "grüße, 世界"),
         KeyValue::new("", "an empty key"),
         KeyValue::new("bools", Value::Array(Array::Bool(vec![true, false]))),
