@@ -122,7 +122,7 @@ impl Span {
 
     /// Makes this span current for the body of a synchronous call; the
     /// returned scope ends the span and detaches its context when dropped.
-    #[inline]
+    #[inline(always)]
     pub fn attach(mut self) -> Scope {
         match std::mem::replace(&mut self.state, State::Off) {
             State::Off => Scope::new(None, Ending::Nothing),
@@ -148,20 +148,27 @@ impl Span {
     #[inline]
     pub(crate) fn or_current_context(self) -> Span {
         match self.state {
-            State::Off => Context::map_current(|cx| {
-                let carries = cx.has_active_span()
-                    || cx.is_telemetry_suppressed()
-                    || !cx.baggage().is_empty();
-                Span {
-                    state: if carries {
-                        State::Inherited(cx.clone())
-                    } else {
-                        State::Off
-                    },
-                }
-            }),
+            State::Off => Span::current_context(),
             _ => self,
         }
+    }
+
+    /// The caller's context for a future without a span of its own, when it
+    /// carries something. Kept out of line: most traced futures have a span,
+    /// and the look at the thread's context would grow every one of them.
+    #[inline(never)]
+    fn current_context() -> Span {
+        Context::map_current(|cx| {
+            let carries =
+                cx.has_active_span() || cx.is_telemetry_suppressed() || !cx.baggage().is_empty();
+            Span {
+                state: if carries {
+                    State::Inherited(cx.clone())
+                } else {
+                    State::Off
+                },
+            }
+        })
     }
 
     pub(crate) fn context(&self) -> Option<&Context> {
