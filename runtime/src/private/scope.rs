@@ -25,29 +25,80 @@ use crate::pipeline;
 /// A span made current for the body of a synchronous call; dropping it ends
 /// the span and detaches its context.
 #[derive(Debug)]
-pub struct Scope {
-    ending: Ending,
-    attached: Option<ContextGuard>,
+pub struct Scope(Kept);
+
+/// What a scope keeps until the call returns. Fields drop in order: a
+/// native span ends before its context is detached, another provider's
+/// after.
+#[derive(Debug)]
+enum Kept {
+    /// No span of ours; a context made current, when there is one.
+    Nothing { _attached: Option<ContextGuard> },
+    Native {
+        span: NativeEnd,
+        _attached: ContextGuard,
+    },
+    Foreign {
+        _attached: ContextGuard,
+        span: ForeignEnd,
+    },
 }
 
-/// How the span of a scope ends.
+/// Ends the native span `0`, current in the scope's context.
 #[derive(Debug)]
-pub(super) enum Ending {
-    /// No span of ours: nothing to end.
-    Nothing,
-    /// A span of another provider, ended after its context is detached;
-    /// whether it records.
-    Foreign(Context, bool),
-    /// A native span, current in the attached context.
-    Native(SpanId),
+struct NativeEnd(SpanId);
+
+impl Drop for NativeEnd {
+    #[inline]
+    fn drop(&mut self) {
+        // `SpanRef::end` would read the wall clock; the native span reads
+        // its own clock when told to end now.
+        Context::map_current(|cx| {
+            let span = cx.span();
+            if span.span_context().span_id() == self.0 {
+                span.end_with_timestamp(pipeline::END_NOW);
+            }
+        });
+    }
+}
+
+/// Ends a span of another provider, held in its context; whether it records.
+#[derive(Debug)]
+struct ForeignEnd(Context, bool);
+
+impl Drop for ForeignEnd {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.span().end();
+    }
 }
 
 impl Scope {
-    /// A scope over `attached` (when a context is made current) whose span
-    /// ends as `ending` says.
+    /// No span of ours: `cx`, when there is one, is made current.
     #[inline]
-    pub(super) fn new(attached: Option<ContextGuard>, ending: Ending) -> Scope {
-        Scope { ending, attached }
+    pub(super) fn without_span(cx: Option<Context>) -> Scope {
+        Scope(Kept::Nothing {
+            _attached: cx.map(Context::attach),
+        })
+    }
+
+    /// A native span, current in `cx`.
+    #[inline]
+    pub(super) fn native(cx: Context) -> Scope {
+        let id = cx.span().span_context().span_id();
+        Scope(Kept::Native {
+            span: NativeEnd(id),
+            _attached: cx.attach(),
+        })
+    }
+
+    /// A span of another provider, current in `cx`; whether it records.
+    #[inline]
+    pub(super) fn foreign(cx: Context, recording: bool) -> Scope {
+        Scope(Kept::Foreign {
+            _attached: cx.clone().attach(),
+            span: ForeignEnd(cx, recording),
+        })
     }
 
     /// Runs `f`, recording a panic that unwinds out of it; the unwinding
@@ -66,44 +117,28 @@ impl Scope {
     /// A recorder that writes to this scope's span, when it records.
     #[inline]
     pub fn recorder(&self) -> Recorder<'_> {
-        match &self.ending {
-            Ending::Foreign(cx, true) => Recorder::Span(cx.span()),
-            Ending::Native(id) => Recorder::Current(*id),
-            Ending::Foreign(_, false) | Ending::Nothing => Recorder::Off,
+        match &self.0 {
+            Kept::Foreign {
+                span: ForeignEnd(cx, true),
+                ..
+            } => Recorder::Span(cx.span()),
+            Kept::Native { span, .. } => Recorder::Current(span.0),
+            Kept::Foreign { .. } | Kept::Nothing { .. } => Recorder::Off,
         }
     }
 
     #[cold]
     fn record_panic(&self, payload: &(dyn Any + Send)) {
-        match &self.ending {
-            Ending::Foreign(cx, _) => crate::span_error::record_panic(&cx.span(), Some(payload)),
-            Ending::Native(id) => {
-                if let Some(cx) = current_context(*id) {
+        match &self.0 {
+            Kept::Foreign { span, .. } => {
+                crate::span_error::record_panic(&span.0.span(), Some(payload));
+            }
+            Kept::Native { span, .. } => {
+                if let Some(cx) = current_context(span.0) {
                     crate::span_error::record_panic(&cx.span(), Some(payload));
                 }
             }
-            Ending::Nothing => {}
-        }
-    }
-}
-
-impl Drop for Scope {
-    #[inline]
-    fn drop(&mut self) {
-        match &self.ending {
-            Ending::Nothing => {}
-            // `SpanRef::end` would read the wall clock; the native span reads
-            // its own clock when told to end now.
-            Ending::Native(id) => Context::map_current(|cx| {
-                let span = cx.span();
-                if span.span_context().span_id() == *id {
-                    span.end_with_timestamp(pipeline::END_NOW);
-                }
-            }),
-            Ending::Foreign(cx, _) => {
-                drop(self.attached.take());
-                cx.span().end();
-            }
+            Kept::Nothing { .. } => {}
         }
     }
 }

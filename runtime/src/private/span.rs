@@ -11,7 +11,7 @@ use opentelemetry::trace::{SpanId, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 
 use super::outcome::ErrorRef;
-use super::scope::{self, Ending, Scope};
+use super::scope::{self, Scope};
 use crate::pipeline::{self, Parent, Started};
 
 /// The span of one call of a traced function, or nothing when no span is made
@@ -124,27 +124,17 @@ impl Span {
     /// returned scope ends the span and detaches its context when dropped.
     #[inline(always)]
     pub fn attach(mut self) -> Scope {
-        match std::mem::replace(&mut self.state, State::Off) {
-            State::Off => Scope::new(None, Ending::Nothing),
-            State::Span(cx, recording) => {
-                Scope::new(Some(cx.clone().attach()), Ending::Foreign(cx, recording))
-            }
-            State::Native(cx) => {
-                let id = cx.span().span_context().span_id();
-                Scope::new(Some(cx.attach()), Ending::Native(id))
-            }
-            State::Suppressed(cx) | State::Inherited(cx) => {
-                Scope::new(Some(cx.attach()), Ending::Nothing)
-            }
+        let state = std::mem::replace(&mut self.state, State::Off);
+        // Nothing is left to end or free.
+        std::mem::forget(self);
+        match state {
+            State::Off => Scope::without_span(None),
+            State::Span(cx, recording) => Scope::foreign(cx, recording),
+            State::Native(cx) => Scope::native(cx),
+            State::Suppressed(cx) | State::Inherited(cx) => Scope::without_span(Some(cx)),
         }
     }
 
-    /// For a future: with no context of its own, the one current at the call
-    /// is carried into every poll, so that what the body starts or spawns
-    /// stays in the caller's trace (and decision), wherever it is polled. A
-    /// context with no span, no baggage and no suppression has nothing to
-    /// carry, and attaching it on every poll would cost more than the rest of
-    /// the call.
     #[inline]
     pub(crate) fn or_current_context(self) -> Span {
         match self.state {
