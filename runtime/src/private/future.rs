@@ -5,7 +5,8 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::span::{Recorder, Span};
+use super::recorder::Recorder;
+use super::span::Span;
 
 pin_project! {
     /// The future of a traced async call: its span (or without one, the

@@ -5,6 +5,7 @@ mod attr;
 mod foreign;
 mod future;
 mod outcome;
+mod recorder;
 mod scope;
 mod span;
 mod start;
@@ -17,8 +18,9 @@ pub use crate::pipeline::{
 pub use attr::{AttrProbe, DisplayOrDebug, NativeValue};
 pub use future::Instrumented;
 pub use outcome::{ErrorRef, OutcomeProbe, RetProbe};
+pub use recorder::Recorder;
 pub use scope::Scope;
-pub use span::{Entered, Recorder, Span};
+pub use span::{Entered, Span};
 pub use start::Start;
 
 /// Traits whose methods generated code calls by autoref-based dispatch; the

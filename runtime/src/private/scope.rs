@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use opentelemetry::trace::{SpanId, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 
-use super::span::Recorder;
+use super::recorder::{Recorder, current_context};
 use crate::pipeline;
 
 /// A span made current for the body of a synchronous call; dropping it ends
@@ -141,9 +141,4 @@ impl Scope {
             Kept::Nothing { .. } => {}
         }
     }
-}
-
-/// The current context, when its span is the native span `id`.
-pub(super) fn current_context(id: SpanId) -> Option<Context> {
-    Context::map_current(|cx| (cx.span().span_context().span_id() == id).then(|| cx.clone()))
 }

@@ -7,11 +7,11 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::{SpanId, SpanRef, TraceContextExt};
-use opentelemetry::{Context, ContextGuard, KeyValue, Value};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{Context, ContextGuard};
 
-use super::outcome::ErrorRef;
-use super::scope::{self, Scope};
+use super::recorder::Recorder;
+use super::scope::Scope;
 use crate::pipeline::{self, Parent, Started};
 
 /// The span of one call of a traced function, or nothing when no span is made
@@ -224,50 +224,6 @@ impl Drop for Entered<'_> {
     fn drop(&mut self) {
         if !self.panicking && std::thread::panicking() {
             self.span.record_panic(None);
-        }
-    }
-}
-
-/// Writes the outcome of a call (error, return value) to its span.
-#[derive(Debug)]
-pub enum Recorder<'a> {
-    Off,
-    Span(SpanRef<'a>),
-    /// The current span, when it is the native span with this id (the span
-    /// of a [`Scope`]).
-    Current(SpanId),
-}
-
-impl Recorder<'_> {
-    #[inline]
-    pub fn is_on(&self) -> bool {
-        !matches!(self, Recorder::Off)
-    }
-
-    fn with_span(&self, f: impl FnOnce(&SpanRef<'_>)) {
-        match self {
-            Recorder::Off => {}
-            Recorder::Span(span) => f(span),
-            Recorder::Current(id) => {
-                if let Some(cx) = scope::current_context(*id) {
-                    f(&cx.span());
-                }
-            }
-        }
-    }
-
-    /// `Err` of any `Result`: status Error, an `exception` event and `error.type`.
-    #[cold]
-    pub fn error(&self, error: ErrorRef<'_>) {
-        self.with_span(|span| {
-            crate::span_error::record_error(span, error.type_name(), error.message());
-        });
-    }
-
-    /// `ret`: the return value (the `Ok` value of a `Result`) as `return`.
-    pub fn ret(&self, value: Option<Value>) {
-        if let Some(value) = value {
-            self.with_span(|span| span.set_attribute(KeyValue::new("return", value)));
         }
     }
 }
