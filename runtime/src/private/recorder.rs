@@ -52,5 +52,11 @@ impl Recorder<'_> {
 
 /// The current context, when its span is the native span `id`.
 pub(super) fn current_context(id: SpanId) -> Option<Context> {
-    Context::map_current(|cx| (cx.span().span_context().span_id() == id).then(|| cx.clone()))
+    Context::map_current(|cx| holds(cx, id).then(|| cx.clone()))
+}
+
+/// Whether `cx`'s span is the span `id`.
+#[inline]
+pub(super) fn holds(cx: &Context, id: SpanId) -> bool {
+    cx.span().span_context().span_id() == id
 }

@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use opentelemetry::trace::{SpanId, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 
-use super::recorder::{Recorder, current_context};
+use super::recorder::{Recorder, current_context, holds};
 use crate::pipeline;
 
 /// A span made current for the body of a synchronous call; dropping it ends
@@ -54,9 +54,8 @@ impl Drop for NativeEnd {
         // `SpanRef::end` would read the wall clock; the native span reads
         // its own clock when told to end now.
         Context::map_current(|cx| {
-            let span = cx.span();
-            if span.span_context().span_id() == self.0 {
-                span.end_with_timestamp(pipeline::END_NOW);
+            if holds(cx, self.0) {
+                cx.span().end_with_timestamp(pipeline::END_NOW);
             }
         });
     }

@@ -135,6 +135,12 @@ impl Span {
         }
     }
 
+    /// For a future: with no context of its own, the one current at the call
+    /// is carried into every poll, so that what the body starts or spawns
+    /// stays in the caller's trace (and decision), wherever it is polled. A
+    /// context with no span, no baggage and no suppression has nothing to
+    /// carry, and attaching it on every poll would cost more than the rest of
+    /// the call.
     #[inline]
     pub(crate) fn or_current_context(self) -> Span {
         match self.state {
