@@ -1,6 +1,8 @@
 //! Writing the outcome of a traced call (an `Err`, the return value) on its
 //! span: one it holds, or the current one when it is the call's.
 
+use std::any::Any;
+
 use opentelemetry::trace::{SpanId, SpanRef, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
 
@@ -42,6 +44,12 @@ impl Recorder<'_> {
         });
     }
 
+    /// A panic unwinding out of the call, with its caught `payload`.
+    #[cold]
+    pub(super) fn panic(&self, payload: &(dyn Any + Send)) {
+        self.with_span(|span| crate::span_error::record_panic(span, Some(payload)));
+    }
+
     /// `ret`: the return value (the `Ok` value of a `Result`) as `return`.
     pub fn ret(&self, value: Option<Value>) {
         if let Some(value) = value {
@@ -51,7 +59,7 @@ impl Recorder<'_> {
 }
 
 /// The current context, when its span is the native span `id`.
-pub(super) fn current_context(id: SpanId) -> Option<Context> {
+fn current_context(id: SpanId) -> Option<Context> {
     Context::map_current(|cx| holds(cx, id).then(|| cx.clone()))
 }
 

@@ -13,13 +13,12 @@
 //! forgets) makes the lookup miss, and the span then ends when its context
 //! is dropped from the stack, as a span by hand does.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use opentelemetry::trace::{SpanId, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 
-use super::recorder::{Recorder, current_context, holds};
+use super::recorder::{Recorder, holds};
 use crate::pipeline;
 
 /// A span made current for the body of a synchronous call; dropping it ends
@@ -107,7 +106,7 @@ impl Scope {
         match catch_unwind(AssertUnwindSafe(f)) {
             Ok(value) => value,
             Err(payload) => {
-                self.record_panic(&*payload);
+                self.recorder().panic(&*payload);
                 resume_unwind(payload)
             }
         }
@@ -123,21 +122,6 @@ impl Scope {
             } => Recorder::Span(cx.span()),
             Kept::Native { span, .. } => Recorder::Current(span.0),
             Kept::Foreign { .. } | Kept::Nothing { .. } => Recorder::Off,
-        }
-    }
-
-    #[cold]
-    fn record_panic(&self, payload: &(dyn Any + Send)) {
-        match &self.0 {
-            Kept::Foreign { span, .. } => {
-                crate::span_error::record_panic(&span.0.span(), Some(payload));
-            }
-            Kept::Native { span, .. } => {
-                if let Some(cx) = current_context(span.0) {
-                    crate::span_error::record_panic(&cx.span(), Some(payload));
-                }
-            }
-            Kept::Nothing { .. } => {}
         }
     }
 }
